@@ -1,0 +1,1 @@
+"""ACO Sync domain package (deployed as the common Lambda layer)."""

@@ -1,0 +1,1 @@
+"""Local runner and CLI for ACO Sync (not deployed)."""
