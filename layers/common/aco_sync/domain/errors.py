@@ -26,3 +26,20 @@ class InvalidInputError(AcoSyncError):
 
 class TransientStoreError(AcoSyncError):
     """A store (S3, DynamoDB, SQS) failed in a way worth retrying."""
+
+
+class BenchmarksNotFoundError(AcoSyncError):
+    """No CMS benchmarks for the requested performance year (or the file holds none)."""
+
+
+class QrdaRejectedError(InvalidInputError):
+    """A QRDA Category I file was rejected as a whole (not XML, not QRDA-I, hostile, too large, ...).
+
+    ``reason`` is a sentence a user understands (no PHI), ``line`` the XML line when known and
+    ``code`` a machine-readable kind (e.g. ``"xml_doctype"``, ``"not_qrda_cat1"``)."""
+
+    def __init__(self, reason: str, *, line: int | None = None, code: str = "qrda_rejected") -> None:
+        super().__init__(reason if line is None else f"{reason} (line {line})")
+        self.reason = reason
+        self.line = line
+        self.code = code
