@@ -1,0 +1,488 @@
+"""``LocalAws``: the ACO Sync stack running in moto, in this process.
+
+    with LocalAws(fast_retries=True) as aws:          # deploys <repo>/template.yaml
+        aws.upload_folder(Path("my-aco"))             # a folder laid out like the data bucket
+        arn = aws.start_execution("AcoSyncStateMachine", {"aco_id": "A1"})
+        aws.wait_for_executions(timeout=120)
+        rows = aws.execution_history(arn)
+
+moto executes the ASL on background threads and invokes the real Lambda handlers in-process
+(``aco_sync_local.moto_patches``). Handlers read their configuration (TABLE_NAME, BUCKET_NAME, ...)
+from ``os.environ``; because executions run on threads, ``LocalAws`` sets the union of every
+function's resolved environment process-wide on enter and restores the previous values on exit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from aco_sync_local.deployer import BUCKET, DEFAULT_STACK_NAME, LocalDeployment, deploy_template
+from aco_sync_local.moto_patches import apply_moto_patches, fast_retries_enabled, set_fast_retries
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
+DEFAULT_REGION = "us-east-1"
+_LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class ExecutionsTimeoutError(TimeoutError):
+    """Executions still RUNNING when ``wait_for_executions`` gave up (the message lists them)."""
+
+
+class LocalFunctionError(Exception):
+    """A handler invoked with ``LocalAws.invoke`` raised; ``error_type`` is the exception class name."""
+
+    def __init__(self, function: str, error_type: str, error_message: str) -> None:
+        super().__init__(f"{function} failed with {error_type}: {error_message}")
+        self.function = function
+        self.error_type = error_type
+        self.error_message = error_message
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    execution_arn: str
+    state_machine: str  # logical id in the template
+    name: str
+    status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    start: str  # ISO 8601
+    stop: str | None
+    duration_ms: int | None
+    input: Any = None
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One state as the Step Functions console's event view summarises it."""
+
+    state: str
+    type: str  # Task, Map, Choice, Pass, Fail, Succeed, Wait, Parallel
+    status: str  # Succeeded, Failed, Caught, Running
+    start: str  # ISO 8601
+    duration_ms: int | None
+    error: str | None = None
+    cause: str | None = None
+    retries: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _duration_ms(start: Any, stop: Any) -> int | None:
+    if isinstance(start, datetime) and isinstance(stop, datetime):
+        return max(0, round((stop - start).total_seconds() * 1000))
+    return None
+
+
+def _json_or_text(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def summarise_history(events: list[dict[str, Any]], execution_status: str = "SUCCEEDED") -> list[HistoryRow]:
+    """Group raw ``get_execution_history`` events into one row per state visit."""
+    rows: list[dict[str, Any]] = []
+    open_rows: list[dict[str, Any]] = []
+    for event in events:
+        event_type: str = event["type"]
+        if event_type.endswith("StateEntered"):
+            row = {
+                "state": event["stateEnteredEventDetails"]["name"],
+                "type": event_type[: -len("StateEntered")],
+                "status": "Running",
+                "start": event["timestamp"],
+                "stop": None,
+                "error": None,
+                "cause": None,
+                "retries": 0,
+                "attempts": 0,
+            }
+            rows.append(row)
+            open_rows.append(row)
+        elif event_type.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            for row in reversed(open_rows):
+                if row["state"] == name:
+                    row["stop"] = event["timestamp"]
+                    row["status"] = "Caught" if row["error"] else "Succeeded"
+                    open_rows.remove(row)
+                    break
+        elif event_type in ("LambdaFunctionScheduled", "TaskScheduled"):
+            task_row = _latest_open(open_rows, "Task")
+            if task_row is not None:
+                task_row["attempts"] += 1
+                task_row["retries"] = max(0, task_row["attempts"] - 1)
+                if task_row["attempts"] > 1 and task_row["error"]:
+                    task_row["error"] = task_row["cause"] = None  # a retry: the last attempt decides
+        elif (
+            event_type.endswith("Failed") or event_type.endswith("TimedOut") or event_type.endswith("Aborted")
+        ):
+            details = next(
+                (v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {}
+            )
+            if event_type.startswith("Execution"):
+                for row in open_rows:
+                    row["status"] = "Failed"
+                    row["stop"] = event["timestamp"]
+                    row["error"] = row["error"] or details.get("error")
+                    row["cause"] = row["cause"] or details.get("cause")
+                open_rows.clear()
+                continue
+            wanted = "Map" if event_type.startswith("Map") else "Task"
+            failed_row = _latest_open(open_rows, wanted) or (open_rows[-1] if open_rows else None)
+            if failed_row is not None and details.get("error") and not failed_row["error"]:
+                failed_row["error"] = details.get("error")
+                failed_row["cause"] = details.get("cause")
+    for row in open_rows:
+        row["status"] = "Running" if execution_status == "RUNNING" else "Failed"
+    return [
+        HistoryRow(
+            state=row["state"],
+            type=row["type"],
+            status=row["status"],
+            start=_iso(row["start"]),
+            duration_ms=_duration_ms(row["start"], row["stop"]),
+            error=row["error"],
+            cause=row["cause"],
+            retries=row["retries"],
+        )
+        for row in rows
+    ]
+
+
+def _latest_open(open_rows: list[dict[str, Any]], state_type: str) -> dict[str, Any] | None:
+    return next((row for row in reversed(open_rows) if row["type"] == state_type), None)
+
+
+class LocalAws:
+    """A moto mock with the repo's SAM template deployed into it (context manager)."""
+
+    def __init__(
+        self,
+        template_path: Path | None = None,
+        *,
+        fast_retries: bool = False,
+        region: str = DEFAULT_REGION,
+        stack_name: str = DEFAULT_STACK_NAME,
+        parameter_overrides: Mapping[str, str] | None = None,
+    ) -> None:
+        self.template_path = Path(template_path or DEFAULT_TEMPLATE)
+        self.fast_retries = fast_retries
+        self.region = region
+        self.stack_name = stack_name
+        self.parameter_overrides = dict(parameter_overrides or {})
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_fast_retries = False
+        self._deployment: LocalDeployment | None = None
+        self._session: boto3.Session | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def __enter__(self) -> LocalAws:
+        if not self.template_path.is_file():
+            raise FileNotFoundError(f"SAM template not found: {self.template_path}")
+        self._set_env(_LOCAL_CREDENTIALS, only_if_missing=True)
+        # Handlers build their clients from the environment: they must see the stack's region.
+        self._set_env({"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region})
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
+        self._mock.start()
+        try:
+            apply_moto_patches()
+            self._saved_fast_retries = fast_retries_enabled()
+            set_fast_retries(self.fast_retries)
+            self._session = boto3.Session(region_name=self.region)
+            self._deployment = deploy_template(
+                self.template_path,
+                session=self._session,
+                stack_name=self.stack_name,
+                parameter_overrides=self.parameter_overrides,
+            )
+            self._set_env(self._deployment.combined_environment())
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._mock is not None:
+            if self._deployment is not None:
+                try:  # never let execution threads outlive the mock (they would call real AWS)
+                    self.wait_for_executions(timeout=30)
+                except Exception as error:
+                    logger.warning("Stopping the local stack while executions still run: %s", error)
+            self._mock.stop()
+            self._mock = None
+        set_fast_retries(self._saved_fast_retries)
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}
+
+    def _set_env(self, values: Mapping[str, str], *, only_if_missing: bool = False) -> None:
+        for name, value in values.items():
+            if only_if_missing and name in os.environ:
+                continue
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    # -- access --------------------------------------------------------------------------------
+    @property
+    def deployment(self) -> LocalDeployment:
+        if self._deployment is None:
+            raise RuntimeError("LocalAws is not started: use it as a context manager")
+        return self._deployment
+
+    def client(self, service: str) -> Any:
+        if self._session is None:
+            raise RuntimeError("LocalAws is not started: use it as a context manager")
+        return self._session.client(service)  # type: ignore[call-overload]
+
+    def _only(self, resource_type: str, logical_id: str | None) -> str:
+        if logical_id:
+            return logical_id
+        candidates = self.deployment.logical_ids(resource_type)
+        if len(candidates) != 1:
+            raise ValueError(
+                f"The template has {len(candidates)} {resource_type} resources; name one: {candidates}"
+            )
+        return candidates[0]
+
+    def bucket_name(self, bucket_logical_id: str | None = None) -> str:
+        return self.deployment.physical_id(self._only(BUCKET, bucket_logical_id))
+
+    # -- S3 ------------------------------------------------------------------------------------
+    def upload_folder(
+        self, folder: Path, *, bucket_logical_id: str | None = None, prefix: str = ""
+    ) -> list[str]:
+        """Upload every file under ``folder`` to the bucket; the relative path becomes the key."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise NotADirectoryError(f"Not a folder: {folder}")
+        s3 = self.client("s3")
+        bucket = self.bucket_name(bucket_logical_id)
+        keys = []
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            relative = path.relative_to(folder)
+            if any(part.startswith(".") for part in relative.parts):
+                continue  # .DS_Store, .aco-sync state, editor files
+            key = prefix + relative.as_posix()
+            s3.upload_file(str(path), bucket, key)
+            keys.append(key)
+        logger.info("Uploaded %d files from %s to s3://%s/%s", len(keys), folder, bucket, prefix)
+        return keys
+
+    def list_keys(self, prefix: str = "", *, bucket_logical_id: str | None = None) -> list[str]:
+        paginator = self.client("s3").get_paginator("list_objects_v2")
+        bucket = self.bucket_name(bucket_logical_id)
+        return [
+            obj["Key"]
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+            for obj in page.get("Contents", [])
+        ]
+
+    def download_prefix(self, prefix: str, dest: Path, *, bucket_logical_id: str | None = None) -> list[Path]:
+        """Download every object under ``prefix`` into ``dest`` (keys relative to the prefix)."""
+        s3 = self.client("s3")
+        bucket = self.bucket_name(bucket_logical_id)
+        dest = Path(dest)
+        written = []
+        for key in self.list_keys(prefix, bucket_logical_id=bucket_logical_id):
+            relative = key[len(prefix) :].lstrip("/")
+            if not relative or relative.endswith("/"):
+                continue
+            target = (dest / relative).resolve()
+            if not target.is_relative_to(dest.resolve()):
+                raise ValueError(f"Refusing to write {key!r} outside {dest}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(target))
+            written.append(target)
+        return written
+
+    # -- Lambda --------------------------------------------------------------------------------
+    def invoke(self, function_logical_id: str, event: Any) -> Any:
+        """Invoke a function synchronously; returns its result or raises ``LocalFunctionError``."""
+        name = self.deployment.physical_id(function_logical_id)
+        response = self.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event).encode("utf-8"))
+        payload = _json_or_text(response["Payload"].read().decode("utf-8"))
+        if response.get("FunctionError"):
+            details = payload if isinstance(payload, dict) else {}
+            raise LocalFunctionError(
+                function_logical_id,
+                str(details.get("errorType", "Unknown")),
+                str(details.get("errorMessage", payload)),
+            )
+        return payload
+
+    def drain_queues(self, *, max_rounds: int = 20) -> int:
+        """Deliver the messages of every SQS-triggered function's queue to the function.
+
+        moto does not run SQS event source mappings without Docker; this stands in for them.
+        Messages whose handler raised stay in the queue (redrive to the DLQ applies). Returns the
+        number of messages processed successfully.
+        """
+        sqs = self.client("sqs")
+        delivered = 0
+        for _ in range(max_rounds):
+            progressed = False
+            for trigger in self.deployment.sqs_triggers:
+                url = self.deployment.physical_id(trigger.queue_logical_id)
+                messages = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=min(10, trigger.batch_size), AttributeNames=["All"]
+                ).get("Messages", [])
+                if not messages:
+                    continue
+                progressed = True
+                event = {"Records": [self._sqs_record(m, trigger.queue_logical_id) for m in messages]}
+                try:
+                    result = self.invoke(trigger.function_logical_id, event)
+                except LocalFunctionError as error:
+                    logger.warning(
+                        "%s failed on %d queued messages: %s",
+                        trigger.function_logical_id,
+                        len(messages),
+                        error,
+                    )
+                    continue
+                failed = {
+                    item.get("itemIdentifier")
+                    for item in (result or {}).get("batchItemFailures", [])
+                    if isinstance(result, dict)
+                }
+                for message in messages:
+                    if message["MessageId"] not in failed:
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                        delivered += 1
+            if not progressed:
+                break
+        return delivered
+
+    def _sqs_record(self, message: dict[str, Any], queue_logical_id: str) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.deployment.arn(queue_logical_id),
+            "awsRegion": self.region,
+        }
+
+    # -- Step Functions ------------------------------------------------------------------------
+    def start_execution(
+        self, state_machine_logical_id: str, input: Any = None, *, name: str | None = None
+    ) -> str:
+        arguments: dict[str, Any] = {
+            "stateMachineArn": self.deployment.arn(state_machine_logical_id),
+            "input": json.dumps(input if input is not None else {}),
+        }
+        if name:
+            arguments["name"] = name
+        return str(self.client("stepfunctions").start_execution(**arguments)["executionArn"])
+
+    def _state_machine_by_arn(self) -> dict[str, str]:
+        return {self.deployment.arn(lid): lid for lid in self.deployment.state_machine_logical_ids()}
+
+    def describe_execution(self, execution_arn: str) -> ExecutionSummary:
+        description = self.client("stepfunctions").describe_execution(executionArn=execution_arn)
+        machines = self._state_machine_by_arn()
+        start, stop = description.get("startDate"), description.get("stopDate")
+        return ExecutionSummary(
+            execution_arn=execution_arn,
+            state_machine=machines.get(description["stateMachineArn"], description["stateMachineArn"]),
+            name=description.get("name", ""),
+            status=description["status"],
+            start=_iso(start),
+            stop=_iso(stop) if stop else None,
+            duration_ms=_duration_ms(start, stop),
+            input=_json_or_text(description.get("input")),
+            output=_json_or_text(description.get("output")),
+            error=description.get("error"),
+            cause=description.get("cause"),
+        )
+
+    def _execution_arns(self) -> Iterator[str]:
+        sfn = self.client("stepfunctions")
+        for logical_id in self.deployment.state_machine_logical_ids():
+            paginator = sfn.get_paginator("list_executions")
+            for page in paginator.paginate(stateMachineArn=self.deployment.arn(logical_id)):
+                for execution in page["executions"]:
+                    yield execution["executionArn"]
+
+    def list_executions(self) -> list[ExecutionSummary]:
+        """Every execution of every state machine, oldest first."""
+        summaries = [self.describe_execution(arn) for arn in self._execution_arns()]
+        return sorted(summaries, key=lambda s: s.start)
+
+    def wait_for_executions(
+        self, timeout: float = 120.0, poll_interval: float = 0.05
+    ) -> list[ExecutionSummary]:
+        """Poll until no execution of any state machine is RUNNING (new ones started meanwhile count)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            summaries = self.list_executions()
+            running = [s for s in summaries if s.status == "RUNNING"]
+            if not running:
+                return summaries
+            if time.monotonic() >= deadline:
+                names = ", ".join(f"{s.state_machine}/{s.name}" for s in running)
+                raise ExecutionsTimeoutError(
+                    f"{len(running)} execution(s) still RUNNING after {timeout:g}s: {names}. "
+                    "Retry intervals are real sleeps unless fast_retries=True."
+                )
+            time.sleep(poll_interval)
+
+    def raw_history(self, execution_arn: str) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        paginator = sfn.get_paginator("get_execution_history")
+        for page in paginator.paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+        return events
+
+    def execution_history(self, execution_arn: str) -> list[HistoryRow]:
+        status = self.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
+        return summarise_history(self.raw_history(execution_arn), status)

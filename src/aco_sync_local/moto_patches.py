@@ -1,0 +1,316 @@
+"""Every narrow patch of moto 5.2.5 the local runner needs, in one place.
+
+Each patch is minimal, idempotent (``apply_moto_patches()`` applies them once per process) and
+points at the upstream issue or fix. Remove a patch when the pinned moto version contains the fix.
+
+1. In-process Lambda (``LambdaSimpleBackend.invoke``): with ``lambda: {use_docker: False}`` moto only
+   echoes the payload. We call the real handler of every function registered with
+   :func:`register_function_code` (``CodeUri`` folder + ``Handler``), in this process, with a fake
+   context. A raised exception becomes a function error whose payload carries ``errorType`` (the
+   exception's class name) and ``errorMessage``, exactly like the Python Lambda runtime, so the ASL's
+   ``Retry``/``Catch`` ``ErrorEquals: ["MissingRosterError"]``, ``States.TaskFailed`` and ``States.ALL``
+   behave as on AWS. Functions that were not registered keep moto's echo behaviour.
+2. ``arn:aws:states:::states:startExecution``: moto 5.2.5 passes the ASL's PascalCase parameters
+   (``StateMachineArn``, ``Input``, ``Name``) straight to boto3, whose members are lowerCamel
+   (https://github.com/getmoto/moto/issues/10076, fixed by https://github.com/getmoto/moto/pull/10101).
+   We convert request and response with moto's own helpers and botocore's service model, as the fix does.
+3. ``StartExecution`` without a name: the parser backend builds the ARN from ``name=None`` (ARN ends in
+   ``:None``) so a second unnamed execution collides with the first. AWS (and moto's non-parser backend)
+   use a UUID; so do we.
+4. Retry intervals (``IntervalSeconds`` x ``BackoffRate``) are real ``time.sleep`` calls in moto's
+   retrier. :func:`set_fast_retries` makes them instant (tests, the demo), without changing which
+   retries happen or how many.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_apply_lock = threading.Lock()
+_applied = False
+_fast_retries = False
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. In-process Lambda
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunctionCode:
+    """Where a function's handler lives on disk."""
+
+    code_dir: Path
+    handler: str  # "app.lambda_handler" or "package.module.function"
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes of the Lambda context object that handlers and Powertools read."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    timeout_seconds: int = 900
+    _started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        if not self.log_group_name:
+            self.log_group_name = f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed_ms = int((time.monotonic() - self._started) * 1000)
+        return max(0, self.timeout_seconds * 1000 - elapsed_ms)
+
+
+_function_code: dict[str, FunctionCode] = {}
+_handler_modules: dict[FunctionCode, ModuleType] = {}
+_module_lock = threading.Lock()
+
+
+def register_function_code(function_name: str, code_dir: Path, handler: str) -> None:
+    """Make invocations of the moto Lambda ``function_name`` run ``handler`` from ``code_dir``."""
+    _function_code[function_name] = FunctionCode(Path(code_dir).resolve(), handler)
+
+
+def registered_function_code(function_name: str) -> FunctionCode | None:
+    return _function_code.get(function_name)
+
+
+def _load_handler(code: FunctionCode) -> Any:
+    module_path, _, attribute = code.handler.rpartition(".")
+    if not module_path or not attribute:
+        raise ValueError(f"Handler {code.handler!r} must look like 'module.function'")
+    with _module_lock:
+        module = _handler_modules.get(code)
+        if module is None:
+            source = code.code_dir.joinpath(*module_path.split(".")).with_suffix(".py")
+            if not source.is_file():
+                raise FileNotFoundError(f"Handler module {source} (Handler {code.handler!r}) does not exist")
+            # A unique module name per function: every function has its own app.py.
+            unique_name = "aco_sync_local_fn_" + re.sub(r"\W", "_", f"{code.code_dir.name}_{module_path}")
+            unique_name += "_" + uuid.uuid5(uuid.NAMESPACE_URL, str(source)).hex[:8]
+            spec = importlib.util.spec_from_file_location(unique_name, source)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"Cannot load handler module {source}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[unique_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(unique_name, None)
+                raise
+            _handler_modules[code] = module
+    handler = getattr(module, attribute, None)
+    if not callable(handler):
+        raise AttributeError(f"Handler {code.handler!r}: {attribute!r} is not a function of {module_path}")
+    return handler
+
+
+def _error_payload(exc: BaseException) -> bytes:
+    """The payload the Python Lambda runtime returns for an unhandled exception."""
+    payload = {
+        "errorType": type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(exc),
+    }
+    return json.dumps(payload).encode("utf-8")
+
+
+def invoke_in_process(function_name: str, function_arn: str, body: Any) -> tuple[bytes, bool]:
+    """Run the registered handler of ``function_name`` on ``body``; returns (payload, errored)."""
+    code = _function_code[function_name]
+    if isinstance(body, bytes):
+        body = body.decode("utf-8")
+    try:
+        event = json.loads(body) if body else {}
+    except json.JSONDecodeError:
+        event = body
+    context = FakeLambdaContext(function_name=function_name, invoked_function_arn=function_arn)
+    try:
+        handler = _load_handler(code)
+        result = handler(event, context)
+    except Exception as exc:
+        logger.debug("Function %s raised %s", function_name, type(exc).__name__)
+        return _error_payload(exc), True
+    return json.dumps(result, default=str).encode("utf-8"), False
+
+
+def _patch_lambda_invoke() -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    original_invoke = LambdaSimpleBackend.invoke
+
+    def invoke(
+        self: Any,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> str | bytes | None:
+        function = self.get_function(function_name, qualifier)
+        name = function.function_name
+        if name not in _function_code:
+            return original_invoke(self, function_name, qualifier, body, headers, response_headers)
+        invocation_type = (headers or {}).get("X-Amz-Invocation-Type", "RequestResponse")
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event":
+            worker = threading.Thread(
+                target=invoke_in_process, args=(name, function.function_arn, body), daemon=True
+            )
+            worker.start()
+            return b""
+        payload, errored = invoke_in_process(name, function.function_arn, body)
+        if errored:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload
+
+    invoke.__wrapped__ = original_invoke  # type: ignore[attr-defined]
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. states:startExecution parameter/response casing (moto issue 10076, PR 10101)
+# --------------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _stepfunctions_service_model() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("stepfunctions")
+
+
+def _operation_model(snake_action: str) -> Any:
+    pascal = "".join(part.title() for part in snake_action.split("_"))
+    return _stepfunctions_service_model().operation_model(pascal)
+
+
+def _patch_sfn_integration_casing() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    original_normalise_parameters = StateTaskServiceSfn._normalise_parameters
+
+    def normalise_parameters(
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original_normalise_parameters(
+            self,
+            parameters=parameters,
+            boto_service_name=boto_service_name,
+            service_action_name=service_action_name,
+        )
+        action = self._get_boto_service_action(service_action_name=service_action_name)
+        self._to_boto_request(parameters, _operation_model(action).input_shape)
+
+    def normalise_response(
+        self: Any,
+        response: Any,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        action = self._get_boto_service_action(service_action_name=service_action_name)
+        self._from_boto_response(response, _operation_model(action).output_shape)
+
+    StateTaskServiceSfn._normalise_parameters = normalise_parameters  # type: ignore[method-assign]
+    StateTaskServiceSfn._normalise_response = normalise_response  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Unnamed executions get a UUID name (the parser backend builds "...:None" ARNs)
+# --------------------------------------------------------------------------------------------------
+
+
+def _patch_unnamed_executions() -> None:
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original_start_execution = StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: Any = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
+        return original_start_execution(
+            self,
+            state_machine_arn,
+            name=name or str(uuid.uuid4()),
+            execution_input=execution_input,
+            trace_header=trace_header,
+        )
+
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. Instant retries (switch)
+# --------------------------------------------------------------------------------------------------
+
+
+class _RetrierClock:
+    """Stands in for the ``time`` module inside moto's retrier: ``sleep`` honours the switch."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        if not _fast_retries:
+            time.sleep(seconds)
+
+
+def _patch_retry_sleep() -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    retrier_decl.time = _RetrierClock()  # type: ignore[assignment]
+
+
+def set_fast_retries(enabled: bool) -> None:
+    """Make the ASL's Retry intervals instant (True) or real sleeps (False, the default)."""
+    global _fast_retries
+    _fast_retries = enabled
+
+
+def fast_retries_enabled() -> bool:
+    return _fast_retries
+
+
+def apply_moto_patches() -> None:
+    """Apply every patch once per process (safe to call again)."""
+    global _applied
+    with _apply_lock:
+        if _applied:
+            return
+        _patch_lambda_invoke()
+        _patch_sfn_integration_casing()
+        _patch_unnamed_executions()
+        _patch_retry_sleep()
+        _applied = True
