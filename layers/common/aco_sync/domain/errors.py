@@ -43,3 +43,7 @@ class QrdaRejectedError(InvalidInputError):
         self.reason = reason
         self.line = line
         self.code = code
+
+
+class NoClinicSyncedError(AcoSyncError):
+    """Every member clinic of the sync failed: there is nothing to aggregate (the sync fails)."""
