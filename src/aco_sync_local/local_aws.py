@@ -113,9 +113,22 @@ def _json_or_text(value: str | None) -> Any:
 
 
 def summarise_history(events: list[dict[str, Any]], execution_status: str = "SUCCEEDED") -> list[HistoryRow]:
-    """Group raw ``get_execution_history`` events into one row per state visit."""
+    """Group raw ``get_execution_history`` events into one row per state visit.
+
+    Events are attributed to the state visit they belong to by following ``previousEventId`` back to
+    a ``*StateEntered`` event (Map iterations interleave), falling back to the latest open state.
+    """
     rows: list[dict[str, Any]] = []
     open_rows: list[dict[str, Any]] = []
+    owner_of: dict[int, dict[str, Any]] = {}
+
+    def owner(event: dict[str, Any], state_type: str | None = None) -> dict[str, Any] | None:
+        row = owner_of.get(event.get("previousEventId", -1))
+        if row is not None and row in open_rows and (state_type is None or row["type"] == state_type):
+            return row
+        candidates = [r for r in open_rows if state_type is None or r["type"] == state_type]
+        return candidates[-1] if candidates else None
+
     for event in events:
         event_type: str = event["type"]
         if event_type.endswith("StateEntered"):
@@ -132,40 +145,47 @@ def summarise_history(events: list[dict[str, Any]], execution_status: str = "SUC
             }
             rows.append(row)
             open_rows.append(row)
-        elif event_type.endswith("StateExited"):
+            owner_of[event["id"]] = row
+            continue
+        if event_type.endswith("StateExited"):
             name = event["stateExitedEventDetails"]["name"]
-            for row in reversed(open_rows):
-                if row["state"] == name:
-                    row["stop"] = event["timestamp"]
-                    row["status"] = "Caught" if row["error"] else "Succeeded"
-                    open_rows.remove(row)
-                    break
-        elif event_type in ("LambdaFunctionScheduled", "TaskScheduled"):
-            task_row = _latest_open(open_rows, "Task")
-            if task_row is not None:
-                task_row["attempts"] += 1
-                task_row["retries"] = max(0, task_row["attempts"] - 1)
-                if task_row["attempts"] > 1 and task_row["error"]:
-                    task_row["error"] = task_row["cause"] = None  # a retry: the last attempt decides
-        elif (
+            exited = owner(event)
+            if exited is None or exited["state"] != name:
+                exited = next((r for r in reversed(open_rows) if r["state"] == name), None)
+            if exited is not None:
+                exited["stop"] = event["timestamp"]
+                exited["status"] = "Caught" if exited["error"] else "Succeeded"
+                open_rows.remove(exited)
+            continue
+        if event_type.startswith("Execution") and (
             event_type.endswith("Failed") or event_type.endswith("TimedOut") or event_type.endswith("Aborted")
         ):
             details = next(
                 (v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {}
             )
-            if event_type.startswith("Execution"):
-                for row in open_rows:
-                    row["status"] = "Failed"
-                    row["stop"] = event["timestamp"]
-                    row["error"] = row["error"] or details.get("error")
-                    row["cause"] = row["cause"] or details.get("cause")
-                open_rows.clear()
-                continue
-            wanted = "Map" if event_type.startswith("Map") else "Task"
-            failed_row = _latest_open(open_rows, wanted) or (open_rows[-1] if open_rows else None)
-            if failed_row is not None and details.get("error") and not failed_row["error"]:
-                failed_row["error"] = details.get("error")
-                failed_row["cause"] = details.get("cause")
+            for row in open_rows:
+                row["status"] = "Failed"
+                row["stop"] = event["timestamp"]
+                row["error"] = row["error"] or details.get("error")
+                row["cause"] = row["cause"] or details.get("cause")
+            open_rows.clear()
+            continue
+        row_of_event = owner(event)
+        if row_of_event is None:
+            continue
+        owner_of[event["id"]] = row_of_event
+        if event_type in ("LambdaFunctionScheduled", "TaskScheduled"):
+            row_of_event["attempts"] += 1
+            row_of_event["retries"] = max(0, row_of_event["attempts"] - 1)
+            if row_of_event["attempts"] > 1:
+                row_of_event["error"] = row_of_event["cause"] = None  # a retry: the last attempt decides
+        elif event_type.endswith("Failed") or event_type.endswith("TimedOut"):
+            details = next(
+                (v for k, v in event.items() if k.endswith("EventDetails") and isinstance(v, dict)), {}
+            )
+            if details.get("error") and not row_of_event["error"]:
+                row_of_event["error"] = details.get("error")
+                row_of_event["cause"] = details.get("cause")
     for row in open_rows:
         row["status"] = "Running" if execution_status == "RUNNING" else "Failed"
     return [
@@ -181,10 +201,6 @@ def summarise_history(events: list[dict[str, Any]], execution_status: str = "SUC
         )
         for row in rows
     ]
-
-
-def _latest_open(open_rows: list[dict[str, Any]], state_type: str) -> dict[str, Any] | None:
-    return next((row for row in reversed(open_rows) if row["type"] == state_type), None)
 
 
 class LocalAws:

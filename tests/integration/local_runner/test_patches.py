@@ -1,0 +1,85 @@
+"""Unit tests of the switchable parts of the moto patches and of the execution wait."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aco_sync_local import moto_patches
+from aco_sync_local.local_aws import ExecutionsTimeoutError, ExecutionSummary, LocalAws
+
+
+class RecordingTime:
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+def test_retry_sleeps_are_real_unless_fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = RecordingTime()
+    monkeypatch.setattr(moto_patches, "time", clock)
+    retrier_clock = moto_patches._RetrierClock()
+    previous = moto_patches.fast_retries_enabled()
+    try:
+        moto_patches.set_fast_retries(False)
+        retrier_clock.sleep(30)
+        moto_patches.set_fast_retries(True)
+        retrier_clock.sleep(60)
+    finally:
+        moto_patches.set_fast_retries(previous)
+    assert clock.sleeps == [30]
+
+
+def test_patches_apply_once() -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    moto_patches.apply_moto_patches()
+    patched = LambdaSimpleBackend.invoke
+    moto_patches.apply_moto_patches()
+    assert LambdaSimpleBackend.invoke is patched
+    assert patched.__wrapped__ is not patched  # type: ignore[attr-defined]
+
+
+def test_unhandled_exception_payload_matches_the_python_runtime(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "class RosterGoneError(Exception):\n    pass\n\n"
+        "def lambda_handler(event, context):\n"
+        "    if event.get('fail'):\n        raise RosterGoneError('no roster for ' + context.function_name)\n"
+        "    return {'echo': event, 'remaining': context.get_remaining_time_in_millis() > 0}\n"
+    )
+    moto_patches.register_function_code("unit-fn", tmp_path, "app.lambda_handler")
+
+    ok, ok_errored = moto_patches.invoke_in_process("unit-fn", "arn:fn", b'{"a": 1}')
+    failed, errored = moto_patches.invoke_in_process("unit-fn", "arn:fn", '{"fail": true}')
+
+    assert (ok, ok_errored) == (b'{"echo": {"a": 1}, "remaining": true}', False)
+    assert errored is True
+    import json
+
+    payload = json.loads(failed)
+    assert payload["errorType"] == "RosterGoneError"
+    assert payload["errorMessage"] == "no roster for unit-fn"
+    assert any("RosterGoneError" in line for line in payload["stackTrace"])
+
+
+def test_missing_handler_module_is_a_function_error(tmp_path: Path) -> None:
+    moto_patches.register_function_code("no-module-fn", tmp_path, "handler.main")
+    payload, errored = moto_patches.invoke_in_process("no-module-fn", "arn:fn", b"{}")
+    assert errored is True
+    assert b"FileNotFoundError" in payload
+
+
+def test_wait_for_executions_times_out_with_the_running_ones_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    running = ExecutionSummary(
+        execution_arn="arn:x", state_machine="MainStateMachine", name="stuck", status="RUNNING",
+        start="2026-01-01T00:00:00", stop=None, duration_ms=None,
+    )  # fmt: skip
+    aws = LocalAws(Path("unused.yaml"))
+    monkeypatch.setattr(aws, "list_executions", lambda: [running])
+    with pytest.raises(
+        ExecutionsTimeoutError, match=r"1 execution\(s\) still RUNNING after 0.1s: MainStateMachine/stuck"
+    ):
+        aws.wait_for_executions(timeout=0.1, poll_interval=0.01)
