@@ -173,7 +173,16 @@ ENTRY_TEMPLATES: dict[int, tuple[EntryKind, str]] = {
 WRAPPER_TEMPLATES = frozenset({120, 121, 122, 123, 124, 125, 127, 130, 131, 132, 133, 134, 137, 138, 139})
 # Templates whose concept is in <value> rather than <code>.
 VALUE_IS_CONCEPT_KINDS = frozenset(
-    {_K.DIAGNOSIS, _K.SYMPTOM, _K.PATIENT_CHARACTERISTIC, _K.PAYER, _K.FAMILY_HISTORY, _K.ALLERGY}
+    {
+        _K.DIAGNOSIS,
+        _K.SYMPTOM,
+        _K.PATIENT_CHARACTERISTIC,
+        _K.PAYER,
+        _K.FAMILY_HISTORY,
+        _K.ALLERGY,
+        _K.PARTICIPATION,
+        _K.REASON,
+    }
 )
 PRODUCT_KINDS = frozenset({_K.MEDICATION, _K.IMMUNIZATION})
 
@@ -635,7 +644,13 @@ class _DocumentReader:
 
     def _measures(self) -> tuple[MeasureReference, ...]:
         measures: list[MeasureReference] = []
-        for document in self.root.iter(_v3("externalDocument")):
+        measure_sections = [
+            section
+            for section in self._sections()
+            if {t.get("root") for t in section.iterchildren(T_TEMPLATE_ID)} & MEASURE_SECTION_TEMPLATES
+        ]
+        documents = [d for section in measure_sections for d in section.iter(_v3("externalDocument"))]
+        for document in documents:
             version_id = ecqm_number = None
             for identifier in document.iterchildren(T_ID):
                 if identifier.get("root") == EMEASURE_VERSION_ID_ROOT and identifier.get("extension"):
@@ -717,6 +732,13 @@ class _DocumentReader:
                 codes = tuple(c for component in components for c in component.codes)
         elif kind in PRODUCT_KINDS:
             codes = self._product_codes(element)
+            if not codes:  # e.g. Discharge Medication: an act around a medication activity
+                codes = tuple(
+                    code
+                    for material in element.iter(_v3("manufacturedMaterial"))
+                    for code in [_code(material.find(T_CODE))]
+                    if code is not None
+                )[:1]
         elif kind is EntryKind.DEVICE:
             codes = self._participant_codes(element, "playingDevice")
         if not codes and element_code is not None:

@@ -1,0 +1,145 @@
+"""Small hand-written QRDA-I documents for the reader's tests (CMS IG 2025/2026 style)."""
+
+from __future__ import annotations
+
+GENDER_F = '<administrativeGenderCode code="F" codeSystem="2.16.840.1.113883.5.1"/>'
+GENDER_2026_MALE = (
+    '<administrativeGenderCode nullFlavor="OTH">'
+    '<translation code="248153007" codeSystem="2.16.840.1.113883.6.96" displayName="Male (finding)"/>'
+    "</administrativeGenderCode>"
+)
+GENDER_2026_FEMALE = (
+    '<administrativeGenderCode nullFlavor="OTH">'
+    '<translation code="248152002" codeSystem="2.16.840.1.113883.6.96" displayName="Female (finding)"/>'
+    "</administrativeGenderCode>"
+)
+
+HBA1C_ENTRY = """
+<entry><observation classCode="OBS" moodCode="EVN">
+  <templateId root="2.16.840.1.113883.10.20.22.4.2" extension="2015-08-01"/>
+  <templateId root="2.16.840.1.113883.10.20.24.3.38" extension="2019-12-01"/>
+  <id root="1.3.6.1.4.1.115" extension="lab-1"/>
+  <code code="4548-4" codeSystem="2.16.840.1.113883.6.1" displayName="Hemoglobin A1c"/>
+  <statusCode code="completed"/>
+  <effectiveTime><low value="20250310083000-0500"/><high value="20250310083000-0500"/></effectiveTime>
+  <value xsi:type="PQ" value="7.4" unit="%"/>
+</observation></entry>"""
+
+UNK_CODE_BP_ENTRY = """
+<entry><observation classCode="OBS" moodCode="EVN">
+  <templateId root="2.16.840.1.113883.10.20.24.3.59" extension="2019-12-01"/>
+  <id root="1.3.6.1.4.1.115" extension="bp-1"/>
+  <code nullFlavor="UNK"><translation code="8480-6" codeSystem="2.16.840.1.113883.6.1"/></code>
+  <statusCode code="completed"/>
+  <effectiveTime><low value="2025-06-01T09:00:00Z"/><high value="2025-06-01T09:00:00Z"/></effectiveTime>
+  <value xsi:type="PQ" value="128" unit="mm[Hg]"/>
+</observation></entry>"""
+
+NEGATED_ENTRY = """
+<entry><act classCode="ACT" moodCode="EVN" negationInd="true">
+  <templateId root="2.16.840.1.113883.10.20.24.3.32" extension="2021-08-01"/>
+  <id root="1.3.6.1.4.1.115" extension="int-1"/>
+  <code nullFlavor="NA" sdtc:valueSet="2.16.840.1.113883.3.600.1.1525"/>
+  <statusCode code="completed"/>
+  <author><time value="20250401"/></author>
+  <entryRelationship typeCode="RSON"><observation classCode="OBS" moodCode="EVN">
+    <templateId root="2.16.840.1.113883.10.20.24.3.88" extension="2017-08-01"/>
+    <code code="77301-0" codeSystem="2.16.840.1.113883.6.1"/>
+    <value xsi:type="CD" code="183932001" codeSystem="2.16.840.1.113883.6.96"/>
+  </observation></entryRelationship>
+</act></entry>"""
+
+DIAGNOSIS_ENTRY = """
+<entry><act classCode="ACT" moodCode="EVN">
+  <templateId root="2.16.840.1.113883.10.20.22.4.3" extension="2015-08-01"/>
+  <templateId root="2.16.840.1.113883.10.20.24.3.137" extension="2021-08-01"/>
+  <id root="1.3.6.1.4.1.115" extension="concern-1"/>
+  <code code="CONC" codeSystem="2.16.840.1.113883.5.6"/>
+  <statusCode code="active"/>
+  <entryRelationship typeCode="SUBJ"><observation classCode="OBS" moodCode="EVN">
+    <templateId root="2.16.840.1.113883.10.20.24.3.135" extension="2021-08-01"/>
+    <id root="1.3.6.1.4.1.115" extension="dx-1"/>
+    <code code="29308-4" codeSystem="2.16.840.1.113883.6.1"/>
+    <effectiveTime><low value="20200115"/></effectiveTime>
+    <value xsi:type="CD" code="44054006" codeSystem="2.16.840.1.113883.6.96"/>
+  </observation></entryRelationship>
+</act></entry>"""
+
+
+def qrda_document(
+    *,
+    given: str = "Ada",
+    family: str = "Example",
+    birth_time: str = "19560412",
+    gender: str = GENDER_F,
+    mbi: str = "1EG4TE5MK73",
+    tin: str = "123456789",
+    npi: str = "1234567893",
+    period: tuple[str, str] = ("20250101", "20251231"),
+    measure_set_id: str = "F2986519-5A4E-4149-A8F2-AF0A1DC7F6BC",
+    measure_title: str = "Diabetes: Glycemic Status Assessment Greater Than 9%",
+    entries: str = HBA1C_ENTRY,
+    prolog: str = '<?xml version="1.0" encoding="UTF-8"?>\n',
+    name_xml: str | None = None,
+) -> str:
+    name = (
+        name_xml if name_xml is not None else f"<name><given>{given}</given><family>{family}</family></name>"
+    )
+    birth = f'<birthTime value="{birth_time}"/>' if birth_time else ""
+    return f"""{prolog}<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:sdtc="urn:hl7-org:sdtc"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <realmCode code="US"/>
+  <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
+  <templateId root="2.16.840.1.113883.10.20.22.1.1" extension="2015-08-01"/>
+  <templateId root="2.16.840.1.113883.10.20.24.1.1" extension="2017-08-01"/>
+  <templateId root="2.16.840.1.113883.10.20.24.1.2" extension="2021-08-01"/>
+  <templateId root="2.16.840.1.113883.10.20.24.1.3" extension="2025-02-01"/>
+  <id root="5b010313-eff2-432c-9909-6193d8416fac"/>
+  <code code="55182-0" codeSystem="2.16.840.1.113883.6.1"/>
+  <recordTarget><patientRole>
+    <id root="2.16.840.1.113883.4.927" extension="{mbi}"/>
+    <id root="1.2.3.4.5" extension="MRN-77"/>
+    <patient>
+      {name}
+      {gender}
+      {birth}
+      <raceCode code="2106-3" codeSystem="2.16.840.1.113883.6.238"/>
+      <ethnicGroupCode code="2186-5" codeSystem="2.16.840.1.113883.6.238"/>
+    </patient>
+  </patientRole></recordTarget>
+  <documentationOf typeCode="DOC"><serviceEvent classCode="PCPR">
+    <effectiveTime><low nullFlavor="UNK"/><high nullFlavor="UNK"/></effectiveTime>
+    <performer typeCode="PRF"><assignedEntity>
+      <id root="2.16.840.1.113883.4.6" extension="{npi}"/>
+      <representedOrganization><id root="2.16.840.1.113883.4.2" extension="{tin}"/></representedOrganization>
+    </assignedEntity></performer>
+  </serviceEvent></documentationOf>
+  <component><structuredBody>
+    <component><section>
+      <templateId root="2.16.840.1.113883.10.20.24.2.2"/>
+      <templateId root="2.16.840.1.113883.10.20.24.2.3"/>
+      <entry><organizer classCode="CLUSTER" moodCode="EVN">
+        <templateId root="2.16.840.1.113883.10.20.24.3.98"/>
+        <reference typeCode="REFR"><externalDocument classCode="DOC" moodCode="EVN">
+          <id root="2.16.840.1.113883.4.738" extension="2c928082-8e7d-3c8e-018e-b2b3a7e0153b"/>
+          <text>{measure_title}</text>
+          <setId root="{measure_set_id}"/>
+          <versionNumber value="13"/>
+        </externalDocument></reference>
+      </organizer></entry>
+    </section></component>
+    <component><section>
+      <templateId root="2.16.840.1.113883.10.20.17.2.1"/>
+      <entry typeCode="DRIV"><act classCode="ACT" moodCode="EVN">
+        <templateId root="2.16.840.1.113883.10.20.17.3.8"/>
+        <effectiveTime><low value="{period[0]}"/><high value="{period[1]}"/></effectiveTime>
+      </act></entry>
+    </section></component>
+    <component><section>
+      <templateId root="2.16.840.1.113883.10.20.17.2.4"/>
+      <templateId root="2.16.840.1.113883.10.20.24.2.1" extension="2021-08-01"/>
+      {entries}
+    </section></component>
+  </structuredBody></component>
+</ClinicalDocument>
+"""
