@@ -1,0 +1,251 @@
+"""Patient de-duplication (PRODUCT.md "Patient de-duplication").
+
+Two records are the same ACO patient when first name, last name, date of birth and gender match after
+normalisation a user would call "the same text": Unicode NFKC, case-folded, surrounding and repeated
+whitespace collapsed. Nothing fuzzier is merged: :func:`find_probable_duplicates` only *reports* pairs
+that look alike (one edit apart, nickname, initial, swapped day/month) for a person to review.
+
+The MASTER_PAT_ID is derived from the normalised key alone, so it is the same across syncs and
+whatever the order of the input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from aco_sync.domain.records import Gender
+
+MASTER_PAT_ID_PREFIX = "MP"
+
+PatientKey = tuple[str, str, date, str]
+"""(normalised first name, normalised last name, birth date, gender code)."""
+
+_GENDER_ALIASES = {
+    "f": Gender.FEMALE,
+    "female": Gender.FEMALE,
+    "w": Gender.FEMALE,
+    "m": Gender.MALE,
+    "male": Gender.MALE,
+    "u": Gender.UNKNOWN,
+    "unknown": Gender.UNKNOWN,
+    "": Gender.UNKNOWN,
+}
+
+
+@lru_cache(maxsize=262_144)
+def normalise_name(text: str) -> str:
+    """NFKC, case-folded, whitespace collapsed: what a user would call "the same text"."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(folded.split())
+
+
+def normalise_gender(gender: Gender | str) -> Gender:
+    if isinstance(gender, Gender):
+        return gender
+    try:
+        return _GENDER_ALIASES[gender.strip().casefold()]
+    except KeyError:
+        raise ValueError(f"Unknown gender {gender!r}") from None
+
+
+def patient_key(first_name: str, last_name: str, birth_date: date, gender: Gender | str) -> PatientKey:
+    """The normalised identity two records must share to be the same ACO patient."""
+    return (
+        normalise_name(first_name),
+        normalise_name(last_name),
+        birth_date,
+        normalise_gender(gender).value,
+    )
+
+
+def master_patient_id_for_key(key: PatientKey) -> str:
+    """``"MP"`` + 16 hex digits of a BLAKE2b hash of the normalised key (stable across syncs)."""
+    first, last, birth, gender = key
+    material = f"{first}\x1f{last}\x1f{birth.isoformat()}\x1f{gender}".encode()
+    return MASTER_PAT_ID_PREFIX + hashlib.blake2b(material, digest_size=8).hexdigest().upper()
+
+
+def master_patient_id(first_name: str, last_name: str, birth_date: date, gender: Gender | str) -> str:
+    """The ACO-level patient id: same patient (after normalisation) -> same id, today and tomorrow."""
+    return master_patient_id_for_key(patient_key(first_name, last_name, birth_date, gender))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Probable duplicates: reported for review, never merged.
+
+# Common English given-name variants (both directions are checked). Extend as needed; it only feeds a
+# review report, so a missing nickname means a missed hint, never a wrong merge.
+NICKNAMES: dict[str, frozenset[str]] = {
+    name: frozenset(group)
+    for group in (
+        {"william", "bill", "will", "billy", "willy", "liam"},
+        {"robert", "bob", "rob", "bobby", "robbie", "bert"},
+        {"richard", "rick", "dick", "rich", "ricky"},
+        {"james", "jim", "jimmy", "jamie"},
+        {"john", "jack", "johnny", "jon"},
+        {"joseph", "joe", "joey"},
+        {"thomas", "tom", "tommy"},
+        {"charles", "charlie", "chuck", "chas"},
+        {"michael", "mike", "mick", "mickey"},
+        {"edward", "ed", "eddie", "ted", "ned"},
+        {"elizabeth", "liz", "beth", "betty", "eliza", "lisa", "betsy", "libby"},
+        {"margaret", "maggie", "peggy", "meg", "marge", "margie"},
+        {"katherine", "kate", "kathy", "katie", "kat", "catherine", "cathy"},
+        {"patricia", "pat", "patty", "trish", "tricia"},
+        {"jennifer", "jen", "jenny"},
+        {"susan", "sue", "susie"},
+        {"deborah", "deb", "debbie"},
+        {"barbara", "barb", "babs"},
+        {"dorothy", "dot", "dottie"},
+        {"alexander", "alex", "al", "sandy"},
+        {"anthony", "tony"},
+        {"daniel", "dan", "danny"},
+        {"david", "dave", "davey"},
+        {"steven", "steve", "stephen"},
+        {"christopher", "chris"},
+        {"nicholas", "nick", "nicky"},
+        {"samuel", "sam", "sammy"},
+        {"benjamin", "ben", "benny"},
+        {"andrew", "andy", "drew"},
+        {"matthew", "matt"},
+        {"gregory", "greg"},
+        {"ronald", "ron", "ronnie"},
+        {"donald", "don", "donnie"},
+        {"kenneth", "ken", "kenny"},
+        {"lawrence", "larry"},
+        {"gerald", "gerry", "jerry"},
+        {"frances", "fran", "frannie"},
+        {"francis", "frank", "frankie"},
+        {"victoria", "vicky", "tori"},
+        {"rebecca", "becky", "becca"},
+        {"christine", "chris", "christy", "tina"},
+        {"theresa", "terry", "tess", "tessa"},
+        {"virginia", "ginny", "ginger"},
+        {"judith", "judy"},
+        {"carol", "carole", "carrie"},
+        {"ann", "anne", "anna", "annie", "nancy"},
+        {"mary", "molly", "polly", "mae"},
+        {"helen", "nell", "nellie"},
+        {"joan", "joanie"},
+        {"harold", "hal", "harry"},
+        {"henry", "hank", "harry"},
+        {"walter", "walt", "wally"},
+        {"raymond", "ray"},
+        {"eugene", "gene"},
+        {"frederick", "fred", "freddie"},
+        {"albert", "al", "bert"},
+        {"louis", "lou"},
+        {"leonard", "leo", "len", "lenny"},
+    )
+    for name in group
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProbableDuplicate:
+    """Two MASTER_PAT_IDs that look like the same person; for review, never merged automatically."""
+
+    master_pat_id_a: str  # the smaller id of the pair
+    master_pat_id_b: str
+    reason: str  # "one_edit_first_name", "one_edit_last_name", "nickname", "initial", "swapped_day_month"
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "master_pat_id_a": self.master_pat_id_a,
+            "master_pat_id_b": self.master_pat_id_b,
+            "reason": self.reason,
+        }
+
+
+def find_probable_duplicates(
+    keys: Iterable[PatientKey], *, max_block_size: int = 50
+) -> list[ProbableDuplicate]:
+    """Pairs of distinct patient keys that probably are one person (a review report; never merged).
+
+    Linear-time blocking (hash joins, no all-pairs comparison): candidates share the birth date and
+    gender and either the last name (first names one edit apart, nickname or initial), or the first
+    name (last names one edit apart), or both names with day and month of the birth date swapped.
+    Blocks larger than ``max_block_size`` are skipped (too common to be informative). The result is
+    sorted and does not depend on input order.
+    """
+    unique = sorted(set(keys))
+    by_last: dict[tuple[str, date, str], list[PatientKey]] = defaultdict(list)
+    by_first: dict[tuple[str, date, str], list[PatientKey]] = defaultdict(list)
+    by_names: dict[tuple[str, str, str], list[PatientKey]] = defaultdict(list)
+    for key in unique:
+        first, last, birth, gender = key
+        by_last[(last, birth, gender)].append(key)
+        by_first[(first, birth, gender)].append(key)
+        by_names[(first, last, gender)].append(key)
+
+    found: set[tuple[str, str, str]] = set()
+
+    def report(a: PatientKey, b: PatientKey, reason: str) -> None:
+        id_a, id_b = sorted((master_patient_id_for_key(a), master_patient_id_for_key(b)))
+        found.add((id_a, id_b, reason))
+
+    for block in _blocks(by_last, max_block_size):
+        for i, a in enumerate(block):
+            for b in block[i + 1 :]:
+                reason = _first_name_reason(a[0], b[0])
+                if reason:
+                    report(a, b, reason)
+    for block in _blocks(by_first, max_block_size):
+        for i, a in enumerate(block):
+            for b in block[i + 1 :]:
+                if _is_one_edit(a[1], b[1]):
+                    report(a, b, "one_edit_last_name")
+    for block in _blocks(by_names, max_block_size):
+        births = {key[2]: key for key in block}
+        for key in block:
+            birth = key[2]
+            if birth.day > 12 or birth.day == birth.month:
+                continue
+            other = births.get(birth.replace(month=birth.day, day=birth.month))
+            if other is not None and key < other:
+                report(key, other, "swapped_day_month")
+    return [ProbableDuplicate(a, b, reason) for a, b, reason in sorted(found)]
+
+
+def _blocks(index: dict[Any, list[PatientKey]], max_block_size: int) -> Iterable[list[PatientKey]]:
+    return (block for block in index.values() if 1 < len(block) <= max_block_size)
+
+
+def _first_name_reason(a: str, b: str) -> str | None:
+    if _is_one_edit(a, b):
+        return "one_edit_first_name"
+    if b in NICKNAMES.get(a, frozenset()):
+        return "nickname"
+    if _is_initial_of(a, b) or _is_initial_of(b, a):
+        return "initial"
+    return None
+
+
+def _is_initial_of(initial: str, name: str) -> bool:
+    """``"j"`` or ``"j."`` is an initial of ``"john"``."""
+    stripped = initial.rstrip(".")
+    return len(stripped) == 1 and len(name) > 1 and name.startswith(stripped)
+
+
+def _is_one_edit(a: str, b: str) -> bool:
+    """One insertion, deletion or substitution, or two adjacent characters swapped."""
+    if a == b:
+        return False
+    la, lb = len(a), len(b)
+    if la == lb:
+        diffs = [i for i in range(la) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        i = diffs[0]
+        return len(diffs) == 2 and diffs[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
+    if abs(la - lb) != 1:
+        return False
+    shorter, longer = (a, b) if la < lb else (b, a)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))

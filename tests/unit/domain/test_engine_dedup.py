@@ -1,0 +1,94 @@
+"""Patient de-duplication: exact match on normalised names, birth date and gender; stable ids."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+from engine_factories import CATALOG, TIN_A, TIN_B, plan_for, record
+
+from aco_sync.domain.dedup import find_probable_duplicates, master_patient_id, patient_key
+from aco_sync.domain.engine import aggregate_members
+from aco_sync.domain.records import Gender, Performance
+
+DOB = date(1950, 1, 2)
+
+
+def test_master_patient_id_is_pinned_across_syncs():
+    # A literal: if this changes, every stored MASTER_PAT_ID of every ACO changes. Never change it.
+    assert master_patient_id("Ann", "Lee", DOB, Gender.FEMALE) == master_patient_id("ann", "LEE", DOB, "F")
+    assert master_patient_id("Ann", "Lee", DOB, "F") == "MPDA454CDFF5FC8B35"
+
+
+def test_normalisation_nfkc_casefold_whitespace():
+    base = master_patient_id("Ann Marie", "O'Neil", DOB, "F")
+    assert master_patient_id("  ANN   marie ", "o'neil", DOB, "female") == base
+    assert master_patient_id("Ann\u00a0Marie", "O'Neil", DOB, Gender.FEMALE) == base  # NBSP (NFKC)
+    assert master_patient_id("Ａｎｎ Marie", "O'Neil", DOB, "F") == base  # full-width letters (NFKC)
+    assert master_patient_id("José", "Lee", DOB, "M") == master_patient_id("JOSÉ", "lee", DOB, "M")
+    assert master_patient_id("Straße", "Lee", DOB, "M") == master_patient_id("STRASSE", "Lee", DOB, "M")
+
+
+def test_nothing_fuzzier_is_merged():
+    base = master_patient_id("Ann", "Lee", DOB, "F")
+    assert master_patient_id("Anne", "Lee", DOB, "F") != base
+    assert master_patient_id("Ann", "Lee", date(1950, 2, 1), "F") != base
+    assert master_patient_id("Ann", "Lee", DOB, "M") != base
+
+
+def test_same_patient_at_two_tins_is_one_outcome():
+    records = [record(tin=TIN_A, first="ANN "), record(tin=TIN_B, first="ann")]
+    result = aggregate_members(records, plan_for(records), catalog=CATALOG)
+    assert result.counts["patients"] == 1
+    assert [o.source_tins for o in result.outcomes] == [(TIN_A, TIN_B)]
+    assert result.outcomes[0].master_pat_id == master_patient_id("Ann", "Lee", DOB, "F")
+
+
+def test_ids_and_outcomes_do_not_depend_on_input_order():
+    rng = random.Random(3)
+    records = [
+        record(
+            first=rng.choice(["Ann", "Bob", "Cy"]),
+            last=rng.choice(["Lee", "Ng"]),
+            tin=rng.choice([TIN_A, TIN_B]),
+            measure=rng.choice(["M001", "M112", "M236"]),
+            perf=rng.choice(list(Performance)),
+            day=date(2025, rng.randint(1, 12), rng.randint(1, 28)),
+        )
+        for _ in range(200)
+    ]
+    expected = aggregate_members(records, plan_for(records), catalog=CATALOG).outcomes
+    for _ in range(5):
+        shuffled = records[:]
+        rng.shuffle(shuffled)
+        assert aggregate_members(shuffled, plan_for(shuffled), catalog=CATALOG).outcomes == expected
+
+
+def _pairs(*people):
+    keys = [patient_key(first, last, birth, "F") for first, last, birth in people]
+    return {(d.reason) for d in find_probable_duplicates(keys)}, find_probable_duplicates(keys)
+
+
+def test_probable_duplicates_are_reported_not_merged():
+    records = [record(first="Jon"), record(first="John", tin=TIN_B)]
+    result = aggregate_members(records, plan_for(records), catalog=CATALOG)
+    assert result.counts["patients"] == 2 and len(result.outcomes) == 2
+    assert [d.reason for d in result.probable_duplicates] == ["one_edit_first_name"]
+    assert any(e.kind == "probable_duplicates" for e in result.log)
+
+
+def test_probable_duplicate_kinds():
+    assert _pairs(("William", "Lee", DOB), ("Bill", "Lee", DOB))[0] == {"nickname"}
+    assert _pairs(("J", "Lee", DOB), ("John", "Lee", DOB))[0] == {"initial"}
+    assert _pairs(("Ann", "Smith", DOB), ("Ann", "Smyth", DOB))[0] == {"one_edit_last_name"}
+    assert _pairs(("Ann", "Lee", date(1950, 3, 4)), ("Ann", "Lee", date(1950, 4, 3)))[0] == {
+        "swapped_day_month"
+    }
+    assert _pairs(("Ann", "Lee", DOB), ("Zed", "Lee", DOB))[0] == set()
+    assert _pairs(("Ann", "Lee", DOB), ("Anne", "Lee", date(1960, 1, 1)))[0] == set()
+
+
+def test_probable_duplicates_report_is_order_independent():
+    people = [("Jon", "Lee", DOB), ("John", "Lee", DOB), ("Ann", "Smith", DOB), ("Ann", "Smyth", DOB)]
+    keys = [patient_key(f, last, b, "F") for f, last, b in people]
+    assert find_probable_duplicates(keys) == find_probable_duplicates(list(reversed(keys)))
