@@ -1,1 +1,67 @@
+"""Reports of a sync: HTML report, CSV exports, QPP Submissions JSON, QRDA Category III, quality score.
 
+``build_reports(inputs)`` returns ``{file name: content}``; the workflow writes them under
+``results/<aco_id>/<sync_id>/``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aco_sync.domain.catalog import MeasureCatalog, default_catalog
+from aco_sync.reports.csv_exports import measures_csv, patients_csv
+from aco_sync.reports.html_report import render_html
+from aco_sync.reports.model import ReportInputs, ScoredSync
+from aco_sync.reports.qpp_json import submission_files
+from aco_sync.reports.qrda3 import qrda3_document
+from aco_sync.scoring.benchmarks import load_benchmarks_or_nearest
+from aco_sync.scoring.points import score_measure
+from aco_sync.scoring.quality import aco_quality_score
+
+__all__ = ["ReportInputs", "ScoredSync", "build_reports", "quality_score_document", "score_sync"]
+
+
+def score_sync(inputs: ReportInputs, *, catalog: MeasureCatalog | None = None) -> ScoredSync:
+    """Score every measure instance of the sync (benchmarks: the inputs', else the bundled year's)."""
+    catalog = catalog or default_catalog()
+    benchmarks = inputs.benchmarks or load_benchmarks_or_nearest(inputs.settings.performance_year)
+    scores = [score_measure(stats, benchmarks, catalog=catalog) for stats in inputs.stats]
+    return ScoredSync(inputs=inputs, benchmarks=benchmarks, scores=scores, quality=aco_quality_score(scores))
+
+
+def quality_score_document(scored: ScoredSync) -> dict:  # type: ignore[type-arg]
+    """quality-score.json: the score, the measures that count, per-measure points (the CLI prints it)."""
+    inputs = scored.inputs
+    return {
+        "aco_id": inputs.settings.aco_id,
+        "aco_name": inputs.settings.name,
+        "sync_id": inputs.sync_id,
+        "generated_at": inputs.generated_at.isoformat(),
+        "performance_year": inputs.settings.performance_year,
+        "benchmark_year": scored.benchmarks.performance_year,
+        "benchmark_source": scored.benchmarks.source,
+        "note": scored.benchmarks.note,
+        "quality_score": scored.quality.score,
+        "total_points": scored.quality.total_points,
+        "max_points": 10 * scored.quality.measures_scored,
+        "measures_scored": scored.quality.measures_scored,
+        "counted": scored.quality.counted_instances,
+        "targets": list(scored.quality.targets),
+        "measures": [score.to_dict() for score in scored.scores],
+    }
+
+
+def build_reports(inputs: ReportInputs) -> dict[str, bytes]:
+    """All outputs of a sync: file name -> content."""
+    scored = score_sync(inputs)
+    files: dict[str, bytes] = {
+        "report.html": render_html(scored),
+        "measures.csv": measures_csv(scored),
+        "patients.csv": patients_csv(inputs.outcomes),
+        "quality-score.json": (json.dumps(quality_score_document(scored), indent=2) + "\n").encode("utf-8"),
+    }
+    files.update(submission_files(scored))
+    qrda3 = qrda3_document(scored)
+    if qrda3 is not None:
+        files["qrda3-ecqm.xml"] = qrda3
+    return files

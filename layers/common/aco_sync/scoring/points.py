@@ -153,6 +153,7 @@ def points_for_rate(
 def next_decile_target(
     decile: int, benchmark: Benchmark, *, met: int, not_met: int, measure_id: str
 ) -> DecileTarget | None:
+    """``measure_id`` is the label used in the message, e.g. "M236 (eCQM)"."""
     """The rate and number of patients that lift the measure out of its decile (None in decile 10)."""
     if decile >= 10 or met + not_met == 0:
         return None
@@ -269,6 +270,6 @@ def score_measure(
             benchmark,
             met=stats.performance_met,
             not_met=stats.performance_not_met,
-            measure_id=stats.measure_id,
+            measure_id=f"{stats.measure_id} ({stats.collection_type.value})",
         ),
     )

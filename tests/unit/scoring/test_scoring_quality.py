@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_points import CATALOG, benchmark_set, make_benchmark, make_stats
+from test_scoring_points import CATALOG, benchmark_set, make_benchmark, make_stats
 
 from aco_sync.domain.records import CollectionType
 from aco_sync.scoring.points import score_measure
@@ -32,8 +32,8 @@ def test_score_is_100_points_over_10_per_counted_measure() -> None:
     assert quality.counted_instances == ["M236 eCQM", "M001 eCQM", "M134 eCQM"]
     assert [s.instance for s in quality.not_counted] == ["M112 eCQM"]
     assert quality.targets == (
-        "to reach decile 9 on M236 you need 82.71%, i.e. 40 more patients met",
-        "to reach decile 10 on M001 you need 10.00% or lower, i.e. 5 fewer patients met",
+        "to reach decile 9 on M236 (eCQM) you need 82.71%, i.e. 40 more patients met",
+        "to reach decile 10 on M001 (eCQM) you need 10.00% or lower, i.e. 5 fewer patients met",
     )
     data = quality.to_dict()
     assert data["max_points"] == 30 and data["score"] == 61.5283
@@ -48,7 +48,7 @@ def test_issue_example_shape_for_m236() -> None:
     target = score.next_decile
     assert target is not None
     # decile 8 starts at 75.31%: ceil(0.7531 * 460) = 347 met, 2 more than 345
-    assert target.message == "to reach decile 8 on M236 you need 75.31%, i.e. 2 more patients met"
+    assert target.message == "to reach decile 8 on M236 (eCQM) you need 75.31%, i.e. 2 more patients met"
 
 
 def test_no_counted_measure_has_no_score() -> None:

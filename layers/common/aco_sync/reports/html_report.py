@@ -1,0 +1,453 @@
+"""The self-contained HTML report of one sync (inline CSS and SVG, no external requests, no PHI)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from aco_sync.domain.records import CollectionType, SyncLogEntry
+from aco_sync.reports.model import ScoredSync
+from aco_sync.scoring.benchmarks import Benchmark
+from aco_sync.scoring.clinic_stats import ClinicMeasureStats
+from aco_sync.scoring.points import ScoreStatus
+
+# ten shades, decile 1 (lightest) to decile 10 (darkest)
+DECILE_COLOURS = (
+    "#eef4fb", "#dde9f6", "#c9dcf0", "#b2cde9", "#98bce0",
+    "#7ea9d6", "#6396ca", "#4a82bd", "#336fae", "#1f5c9c",
+)  # fmt: skip
+CHART_WIDTH = 720
+BAR_LEFT = 24
+BAR_WIDTH = CHART_WIDTH - 2 * BAR_LEFT
+
+STATUS_LABELS = {
+    ScoreStatus.SCORED: ("Scored", "ok"),
+    ScoreStatus.ZERO_DATA_COMPLETENESS: ("0 points: data completeness", "warn"),
+    ScoreStatus.NO_BENCHMARK: ("Not scored: no benchmark", "muted"),
+    ScoreStatus.BELOW_CASE_MINIMUM: ("Not scored: case minimum", "muted"),
+    ScoreStatus.NO_PERFORMANCE_RATE: ("Not scored: no rate", "muted"),
+}
+LOG_SECTIONS = (
+    ("halt", "Halted measures"),
+    ("skip", "Skipped patients"),
+    ("removal", "Removals"),
+    ("ingest_error", "Input problems"),
+)
+
+CSS = """
+:root { --ink:#1d2733; --muted:#5b6b7c; --line:#dfe5ec; --bg:#f4f6f9; --card:#fff; --accent:#1f5c9c;
+  --ok:#1e7b4f; --ok-bg:#e3f4ec; --warn:#8a5a00; --warn-bg:#fdf1d8; --bad:#a3262b; --bad-bg:#fbe4e5; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--ink);
+  font: 14px/1.45 "Segoe UI", "Helvetica Neue", Helvetica, Arial, "Liberation Sans", sans-serif; }
+header { background: linear-gradient(120deg, #16355c, #1f5c9c); color:#fff; padding:28px 40px 76px; }
+header h1 { margin:0 0 4px; font-size:26px; font-weight:600; letter-spacing:.2px; }
+header .meta { opacity:.85; font-size:13px; }
+header .meta span { margin-right:18px; }
+main { max-width:1200px; margin:-56px auto 40px; padding:0 32px; }
+.cards { display:grid; grid-template-columns: 1.4fr 1fr 1fr 1fr; gap:16px; margin-bottom:20px; }
+.card { background:var(--card); border-radius:10px; padding:18px 20px;
+  box-shadow:0 1px 3px rgba(16,36,64,.12); }
+.card .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.6px; }
+.card .value { font-size:30px; font-weight:600; margin-top:4px; }
+.card .sub { color:var(--muted); font-size:12.5px; margin-top:2px; }
+.card.score .value { font-size:44px; color:var(--accent); }
+.card.score .value small { font-size:18px; color:var(--muted); font-weight:500; }
+section.panel { background:var(--card); border-radius:10px; padding:20px 24px; margin-bottom:20px;
+  box-shadow:0 1px 3px rgba(16,36,64,.12); }
+section.panel h2 { font-size:17px; margin:0 0 12px; font-weight:600; }
+section.panel p.hint { color:var(--muted); margin:-6px 0 12px; font-size:12.5px; }
+table { width:100%; border-collapse:collapse; font-size:13px; }
+th { text-align:left; color:var(--muted); font-weight:600; font-size:11.5px; text-transform:uppercase;
+  letter-spacing:.4px; border-bottom:2px solid var(--line); padding:8px 8px; }
+td { border-bottom:1px solid var(--line); padding:8px 8px; vertical-align:top; }
+td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
+tr:last-child td { border-bottom:none; }
+.measure-title { color:var(--muted); font-size:12px; }
+.badge { display:inline-block; padding:2px 8px; border-radius:999px; font-size:11.5px; font-weight:600;
+  white-space:nowrap; }
+.badge.ok { background:var(--ok-bg); color:var(--ok); }
+.badge.warn { background:var(--warn-bg); color:var(--warn); }
+.badge.bad { background:var(--bad-bg); color:var(--bad); }
+.badge.muted { background:#eceff3; color:var(--muted); }
+.badge.ct { background:#e6eef8; color:var(--accent); }
+.reason { color:var(--muted); font-size:12px; margin-top:3px; }
+.targets { margin:0; padding-left:20px; }
+.targets li { margin:4px 0; }
+.chart-row { display:grid; grid-template-columns: 230px 1fr; align-items:center; gap:12px;
+  padding:10px 0; border-bottom:1px solid var(--line); }
+.chart-row:last-child { border-bottom:none; }
+.chart-row .name { font-weight:600; }
+.chart-row .name small { display:block; font-weight:400; color:var(--muted); }
+.legend { display:flex; gap:4px; align-items:center; color:var(--muted); font-size:12px; margin-bottom:8px; }
+.legend i { display:inline-block; width:18px; height:10px; }
+.log-group h3 { font-size:14px; margin:14px 0 6px; }
+.log-group ul { margin:0; padding-left:20px; }
+.log-group li { margin:3px 0; }
+.level-error { color:var(--bad); }
+.level-warning { color:var(--warn); }
+.note { background:var(--warn-bg); color:var(--warn); border-radius:8px; padding:10px 14px;
+  margin-bottom:16px; }
+.empty { color:var(--muted); font-style:italic; }
+footer { color:var(--muted); font-size:12px; max-width:1200px; margin:0 auto 32px; padding:0 32px; }
+svg text { font-family: inherit; }
+"""
+
+
+def _fmt(value: float | None, suffix: str = "%", digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def _badge(text: str, kind: str) -> str:
+    return f'<span class="badge {kind}">{escape(text)}</span>'
+
+
+def _x(rate: float, inverse: bool) -> float:
+    """Chart x of a rate: better always to the right (inverse measures drawn 100 -> 0)."""
+    position = (100 - rate) if inverse else rate
+    return BAR_LEFT + BAR_WIDTH * max(0.0, min(100.0, position)) / 100
+
+
+def decile_chart(rate: float | None, benchmark: Benchmark | None, *, inverse: bool, label: str) -> str:
+    """An inline SVG bar: the benchmark's deciles as bands, the rate as a marker."""
+    height = 66
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="{height}" '
+        f'viewBox="0 0 {CHART_WIDTH} {height}" preserveAspectRatio="xMinYMid meet" role="img" '
+        f'aria-label="{escape(label)}">'
+    ]
+    bar_top, bar_height = 24, 22
+    if benchmark is not None:
+        end = 0.0 if inverse else 100.0
+        for decile in range(1, 11):
+            low = benchmark.lower_bound(decile)
+            high = benchmark.lower_bound(decile + 1) if decile < 10 else end
+            x1, x2 = sorted((_x(low, inverse), _x(high, inverse)))
+            if x2 - x1 <= 0:
+                continue
+            parts.append(
+                f'<rect x="{x1:.1f}" y="{bar_top}" width="{x2 - x1:.1f}" height="{bar_height}" '
+                f'fill="{DECILE_COLOURS[decile - 1]}"><title>Decile {decile}: '
+                f"{min(low, high):.2f}–{max(low, high):.2f}%</title></rect>"
+            )
+            if x2 - x1 >= 16:
+                colour = "#fff" if decile >= 6 else "#34506e"
+                parts.append(
+                    f'<text x="{(x1 + x2) / 2:.1f}" y="{bar_top + 15}" font-size="11" text-anchor="middle" '
+                    f'fill="{colour}">{decile}</text>'
+                )
+    else:
+        parts.append(
+            f'<rect x="{BAR_LEFT}" y="{bar_top}" width="{BAR_WIDTH}" height="{bar_height}" fill="#eceff3"/>'
+            f'<text x="{BAR_LEFT + BAR_WIDTH / 2}" y="{bar_top + 15}" font-size="11" text-anchor="middle" '
+            'fill="#5b6b7c">no CMS benchmark</text>'
+        )
+    parts.append(
+        f'<rect x="{BAR_LEFT}" y="{bar_top}" width="{BAR_WIDTH}" height="{bar_height}" fill="none" '
+        'stroke="#c3ccd6"/>'
+    )
+    for tick in (0, 25, 50, 75, 100):
+        x = _x(tick, inverse)
+        parts.append(
+            f'<text x="{x:.1f}" y="{bar_top + bar_height + 14}" font-size="10" text-anchor="middle" '
+            f'fill="#5b6b7c">{tick}%</text>'
+        )
+    if rate is not None:
+        x = _x(rate, inverse)
+        anchor = "start" if x < BAR_LEFT + 40 else "end" if x > BAR_LEFT + BAR_WIDTH - 40 else "middle"
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{bar_top - 4}" x2="{x:.1f}" y2="{bar_top + bar_height + 3}" '
+            'stroke="#d9480f" stroke-width="3"/>'
+            f'<circle cx="{x:.1f}" cy="{bar_top - 5}" r="4" fill="#d9480f"/>'
+            f'<text x="{x:.1f}" y="{bar_top - 11}" font-size="11.5" font-weight="700" '
+            f'text-anchor="{anchor}" fill="#d9480f">{rate:.2f}%</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _score_cards(scored: ScoredSync) -> str:
+    inputs = scored.inputs
+    quality = scored.quality
+    patients = len({o.master_pat_id for o in inputs.outcomes})
+    clinics = len(inputs.clinic_statuses) or len(inputs.settings.member_clinics)
+    complete = sum(1 for c in inputs.clinic_statuses if str(c.get("status", "")).lower() == "sync complete")
+    coverage = [s.roster_coverage for s in inputs.stats if s.roster_coverage is not None]
+    score_value = (
+        f"{quality.score:.2f}<small> / 100</small>" if quality.score is not None else "—<small> / 100</small>"
+    )
+    counted = ", ".join(quality.counted_instances) or "no measure met the scoring rules"
+    cards = [
+        (
+            "score",
+            "ACO quality score",
+            score_value,
+            f"{quality.total_points:.4f} of {10 * quality.measures_scored} points · {escape(counted)}",
+        ),
+        ("", "Measures scored", str(quality.measures_scored), f"of {len(scored.scores)} measure instances"),
+        ("", "ACO patients", f"{patients:,}", "de-duplicated MASTER_PAT_IDs"),
+        (
+            "",
+            "Roster coverage",
+            _fmt(max(coverage)) if coverage else "—",
+            (f"{inputs.roster_size:,} beneficiaries on the roster" if inputs.roster_size else "no roster")
+            + (f" · {complete}/{clinics} clinics synced" if clinics else ""),
+        ),
+    ]
+    html = ['<div class="cards">']
+    for kind, label, value, sub in cards:
+        html.append(
+            f'<div class="card {kind}"><div class="label">{escape(label)}</div>'
+            f'<div class="value">{value}</div><div class="sub">{sub}</div></div>'
+        )
+    html.append("</div>")
+    return "".join(html)
+
+
+def _measure_table(scored: ScoredSync) -> str:
+    rows = []
+    for stats in scored.inputs.stats:
+        score = scored.score_for(stats)
+        title = score.title if score else ""
+        status_label, status_kind = STATUS_LABELS[score.status] if score else ("Not scored", "muted")
+        if score and score.capped:
+            status_label = "Scored (capped at 7)"
+        reason = escape(score.reason) if score else ""
+        qpp_id = escape(score.qpp_measure_id) if score else ""
+        rows.append(
+            "<tr>"
+            f"<td><strong>{escape(stats.measure_id)}</strong> <span class='measure-title'>{qpp_id}</span>"
+            f"<div class='measure-title'>{escape(title)}{' · inverse' if stats.inverse else ''}</div></td>"
+            f"<td>{_badge(stats.collection_type.value, 'ct')}</td>"
+            f"<td class='num'>{stats.eligible_population:,}</td>"
+            f"<td class='num'>{stats.performance_met:,}</td>"
+            f"<td class='num'>{stats.performance_not_met:,}</td>"
+            f"<td class='num'>{stats.eligible_population_exclusion:,}</td>"
+            f"<td class='num'>{stats.eligible_population_exception:,}</td>"
+            f"<td class='num'><strong>{_fmt(stats.performance_rate)}</strong></td>"
+            f"<td class='num'>{_fmt(stats.data_completeness)}</td>"
+            f"<td class='num'>{score.decile if score and score.decile else '—'}</td>"
+            f"<td class='num'><strong>{_fmt(score.points if score else None, '', 4)}</strong></td>"
+            f"<td>{_badge(status_label, status_kind)}<div class='reason'>{reason}</div></td>"
+            "</tr>"
+        )
+    if not rows:
+        return '<p class="empty">No measure instances in this sync.</p>'
+    header = (
+        "<tr><th>Measure</th><th>Instance</th><th class='num'>Eligible</th><th class='num'>Met</th>"
+        "<th class='num'>Not met</th><th class='num'>Excl.</th><th class='num'>Excep.</th>"
+        "<th class='num'>Rate</th><th class='num'>Data compl.</th><th class='num'>Decile</th>"
+        "<th class='num'>Points</th><th>Status</th></tr>"
+    )
+    return f"<table>{header}{''.join(rows)}</table>"
+
+
+def _charts(scored: ScoredSync) -> str:
+    rows = []
+    for stats in scored.inputs.stats:
+        score = scored.score_for(stats)
+        benchmark = score.benchmark if score else None
+        inverse = benchmark.inverse if benchmark else stats.inverse
+        label = f"{stats.measure_id} {stats.collection_type.value}"
+        detail = "lower is better" if inverse else "higher is better"
+        if benchmark is not None:
+            detail += f" · {benchmark.measure_id} {benchmark.submission_method}"
+            if benchmark.is_flat:
+                detail += " · flat benchmark"
+            if benchmark.topped_out_by_program:
+                detail += " · topped out"
+        rows.append(
+            f'<div class="chart-row"><div class="name">{escape(label)}<small>{escape(detail)}</small></div>'
+            f"<div>{decile_chart(stats.performance_rate, benchmark, inverse=inverse, label=label)}</div>"
+            "</div>"
+        )
+    legend = "".join(f'<i style="background:{c}"></i>' for c in DECILE_COLOURS)
+    return (
+        f'<div class="legend">decile 1 {legend} decile 10 · <b style="color:#d9480f">|</b> the ACO\'s rate · '
+        "inverse measures are drawn from 100% to 0%, so better is always to the right</div>" + "".join(rows)
+    )
+
+
+def _tin_table(scored: ScoredSync) -> str:
+    inputs = scored.inputs
+    names = {c.tin: c.name for c in inputs.settings.member_clinics}
+    statuses = {str(c.get("tin")): c for c in inputs.clinic_statuses}
+    instances = [s for s in inputs.stats if s.patients_by_tin or inputs.clinic_stats]
+    clinic_rates: dict[tuple[str, str, str], ClinicMeasureStats] = {}
+    clinic_share: dict[str, float | None] = {}
+    for clinic in inputs.clinic_stats or []:
+        clinic_share[clinic.tin] = clinic.share_of_aco_patients
+        for measure in clinic.measures:
+            clinic_rates[(clinic.tin, measure.measure_id, measure.collection_type.value)] = measure
+    tins = sorted(
+        set(statuses)
+        | set(names)
+        | {tin for s in inputs.stats for tin in s.patients_by_tin}
+        | {c.tin for c in inputs.clinic_stats or []}
+    )
+    if not tins:
+        return '<p class="empty">No member clinics.</p>'
+    header = ["<tr><th>TIN</th><th>Clinic</th><th>Status</th><th>Last synced</th><th class='num'>Share</th>"]
+    header += [
+        f"<th class='num'>{escape(s.measure_id)} {escape(s.collection_type.value)}</th>" for s in instances
+    ]
+    header.append("</tr>")
+    rows = []
+    for tin in tins:
+        status = statuses.get(tin, {})
+        status_text = str(status.get("status") or "—")
+        kind = (
+            "ok"
+            if status_text.lower() == "sync complete"
+            else "bad"
+            if "fail" in status_text.lower()
+            else "muted"
+        )
+        reason = status.get("reason")
+        cells = [
+            f"<td><strong>{escape(tin)}</strong></td>",
+            f"<td>{escape(str(status.get('name') or names.get(tin) or ''))}</td>",
+            f"<td>{_badge(status_text, kind)}"
+            + (f"<div class='reason'>{escape(str(reason))}</div>" if reason else "")
+            + "</td>",
+            f"<td>{escape(str(status.get('last_synced') or '—'))}</td>",
+            f"<td class='num'>{_fmt(clinic_share.get(tin))}</td>",
+        ]
+        for stats in instances:
+            patients = stats.patients_by_tin.get(tin, 0)
+            total = stats.eligible_population or sum(stats.patients_by_tin.values())
+            tin_measure = clinic_rates.get((tin, stats.measure_id, stats.collection_type.value))
+            if tin_measure is not None:
+                patients = tin_measure.eligible_population
+            share = f"{100 * patients / total:.0f}%" if total else "—"
+            rate = ""
+            if tin_measure is not None:
+                rate = f"<div class='reason'>rate {_fmt(tin_measure.performance_rate)}</div>"
+            cells.append(
+                f"<td class='num'>{patients:,} <span class='measure-title'>({share})</span>{rate}</td>"
+            )
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table>{''.join(header)}{''.join(rows)}</table>"
+
+
+def _roster(scored: ScoredSync) -> str:
+    inputs = scored.inputs
+    mcqm = [
+        s for s in inputs.stats if s.collection_type == CollectionType.MCQM or s.roster_coverage is not None
+    ]
+    lines = []
+    if inputs.roster_size is not None:
+        lines.append(f"<p>{inputs.roster_size:,} Medicare beneficiaries on the active roster.</p>")
+    else:
+        lines.append('<p class="empty">No active roster for this sync.</p>')
+    if mcqm:
+        rows = "".join(
+            f"<tr><td><strong>{escape(s.measure_id)}</strong> {_badge(s.collection_type.value, 'ct')}</td>"
+            f"<td class='num'>{s.eligible_population:,}</td>"
+            f"<td class='num'>{_fmt(s.roster_coverage)}</td></tr>"
+            for s in mcqm
+        )
+        lines.append(
+            "<table><tr><th>Measure instance</th><th class='num'>Patients matched</th>"
+            f"<th class='num'>Roster coverage</th></tr>{rows}</table>"
+        )
+    return "".join(lines)
+
+
+def _log(entries: Sequence[SyncLogEntry]) -> str:
+    if not entries:
+        return '<p class="empty">Nothing was halted, skipped or removed.</p>'
+    by_kind: dict[str, list[SyncLogEntry]] = {}
+    for entry in entries:
+        by_kind.setdefault(entry.kind, []).append(entry)
+    html = []
+    shown = set()
+    for kind, title in LOG_SECTIONS:
+        shown.add(kind)
+        html.append(_log_group(title, by_kind.get(kind, []), empty=f"No {title.lower()}."))
+    others = [e for e in entries if e.kind not in shown and e.level in ("warning", "error")]
+    if others:
+        html.append(_log_group("Other warnings", others, empty=""))
+    counts = Counter(e.kind for e in entries)
+    summary = " · ".join(f"{escape(kind)}: {n}" for kind, n in sorted(counts.items()))
+    return f'<p class="hint">{len(entries)} log entries ({summary})</p>' + "".join(html)
+
+
+def _log_group(title: str, entries: Iterable[SyncLogEntry], *, empty: str, limit: int = 200) -> str:
+    items = list(entries)
+    if not items:
+        return f'<div class="log-group"><h3>{escape(title)}</h3><p class="empty">{escape(empty)}</p></div>'
+    lis = []
+    for entry in items[:limit]:
+        where = ", ".join(
+            part
+            for part in (
+                f"measure {entry.measure_id}" if entry.measure_id else "",
+                f"TIN {entry.tin}" if entry.tin else "",
+                f"{entry.file}" + (f" line {entry.line}" if entry.line else "") if entry.file else "",
+            )
+            if part
+        )
+        lis.append(
+            f'<li class="level-{escape(entry.level)}">{escape(entry.message)}'
+            + (f" <span class='measure-title'>({escape(where)})</span>" if where else "")
+            + "</li>"
+        )
+    more = f"<li>… and {len(items) - limit} more (see the sync log)</li>" if len(items) > limit else ""
+    return (
+        f'<div class="log-group"><h3>{escape(title)} ({len(items)})</h3><ul>{"".join(lis)}{more}</ul></div>'
+    )
+
+
+def _targets(scored: ScoredSync) -> str:
+    if not scored.quality.targets:
+        return '<p class="empty">No scored measure below decile 10.</p>'
+    items = "".join(f"<li>{escape(t[:1].upper() + t[1:])}.</li>" for t in scored.quality.targets)
+    return f'<ul class="targets">{items}</ul>'
+
+
+def render_html(scored: ScoredSync) -> bytes:
+    inputs = scored.inputs
+    settings = inputs.settings
+    name = settings.name or settings.aco_id
+    benchmarks = scored.benchmarks
+    note = f'<div class="note">{escape(benchmarks.note)}</div>' if benchmarks.note else ""
+    generated = inputs.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip()
+    body = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(name)} · ACO quality report {settings.performance_year}</title>
+<style>{CSS}</style></head>
+<body>
+<header>
+  <h1>{escape(name)} — ACO quality report</h1>
+  <div class="meta"><span>ACO {escape(settings.aco_id)}</span>
+  <span>Performance year {settings.performance_year}</span>
+  <span>Sync {escape(inputs.sync_id)}</span><span>Generated {escape(generated)}</span>
+  <span>CMS benchmarks {benchmarks.performance_year}</span></div>
+</header>
+<main>
+{_score_cards(scored)}
+{note}
+<section class="panel"><h2>What would lift the score</h2>
+<p class="hint">The next decile of each scored measure, with the same patients in the denominator.</p>
+{_targets(scored)}</section>
+<section class="panel"><h2>Measures</h2>
+<p class="hint">Counts in the QPP vocabulary. Scored measures need a CMS benchmark and at least 20 eligible
+patients; below 75% data completeness a measure earns 0 points.</p>
+{_measure_table(scored)}</section>
+<section class="panel"><h2>Rates against CMS benchmark deciles</h2>{_charts(scored)}</section>
+<section class="panel"><h2>Member clinics (TINs)</h2>
+<p class="hint">Patients each TIN contributed to each measure instance (share of the instance); a patient
+seen by several TINs counts for each.</p>
+{_tin_table(scored)}</section>
+<section class="panel"><h2>Medicare roster</h2>{_roster(scored)}</section>
+<section class="panel"><h2>Sync log: halts, skips, removals</h2>{_log(inputs.log)}</section>
+</main>
+<footer>Quality score = 100 × points ÷ (10 × measures scored). Points per measure: decile k plus the share
+of the decile reached, 10 in decile 10, at least 1, topped-out measures capped at 7. This report contains
+MASTER_PAT_IDs and counts only. Generated by ACO Sync.</footer>
+</body></html>
+"""
+    return body.encode("utf-8")

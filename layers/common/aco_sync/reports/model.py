@@ -1,0 +1,45 @@
+"""What a sync's reports are built from (:class:`ReportInputs`) and what scoring made of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aco_sync.domain.records import MeasureStats, PatientOutcome, SyncLogEntry
+from aco_sync.domain.settings import AcoSettings
+from aco_sync.scoring.benchmarks import BenchmarkSet
+from aco_sync.scoring.clinic_stats import ClinicStats
+from aco_sync.scoring.points import MeasureScore
+from aco_sync.scoring.quality import QualityScore
+
+
+@dataclass
+class ReportInputs:
+    settings: AcoSettings
+    sync_id: str
+    generated_at: datetime
+    stats: list[MeasureStats]
+    outcomes: list[PatientOutcome] = field(default_factory=list)
+    log: list[SyncLogEntry] = field(default_factory=list)
+    # one dict per member clinic: tin, name, status, reason, last_synced
+    clinic_statuses: list[dict[str, Any]] = field(default_factory=list)
+    clinic_stats: list[ClinicStats] | None = None
+    roster_size: int | None = None
+    benchmarks: BenchmarkSet | None = None  # None: the bundled year (or the nearest one, with a note)
+
+
+@dataclass(frozen=True)
+class ScoredSync:
+    """ReportInputs plus the scores every output shares."""
+
+    inputs: ReportInputs
+    benchmarks: BenchmarkSet
+    scores: list[MeasureScore]
+    quality: QualityScore
+
+    def score_for(self, stats: MeasureStats) -> MeasureScore | None:
+        for score in self.scores:
+            if score.measure_id == stats.measure_id and score.collection_type == stats.collection_type:
+                return score
+        return None
