@@ -67,6 +67,9 @@ class MeasurePopulations:
     performance: Performance | None
     performance_date: date | None
     note: str = ""  # what decided the outcome, for users checking a patient (no PHI)
+    hba1c: float | None = None  # M001: the lowest glycemic status on the most recent day
+    systolic: int | None = None  # M236: the lowest readings on the most recent blood pressure day
+    diastolic: int | None = None
 
     def counts(self) -> dict[str, int]:
         """The populations as the FHIR MeasureReport codes them (0/1)."""
@@ -90,6 +93,7 @@ class _Criteria:
     evidence_date: Callable[[], date | None] = lambda: None
     encounter_date: date | None = None
     note: Callable[[], str] = lambda: ""
+    values: Callable[[], dict[str, float | None]] = dict
 
 
 class MeasureContext:
@@ -417,6 +421,11 @@ def _cms122(ctx: MeasureContext) -> _Criteria:
             return True, f"most recent glycemic status {lowest:g}% on {day} is > 9% (numerator)"
         return False, f"most recent glycemic status {lowest:g}% on {day} is <= 9%"
 
+    def values() -> dict[str, float | None]:
+        day = most_recent_day()
+        found = [e.value_quantity.value for e in assessments() if _latest_date(e) == day and e.value_quantity]
+        return {"hba1c": min(found) if found else None}
+
     return _Criteria(
         initial_population=initial_population,
         denominator_exclusion=exclusion,
@@ -424,6 +433,7 @@ def _cms122(ctx: MeasureContext) -> _Criteria:
         evidence_date=most_recent_day,
         encounter_date=ctx.last_encounter_date(encounters),
         note=lambda: outcome()[1],
+        values=values,
     )
 
 
@@ -658,6 +668,12 @@ def _cms165(ctx: MeasureContext) -> _Criteria:
         met = systolic is not None and diastolic is not None and systolic < 140 and diastolic < 90
         return met, f"most recent blood pressure day {day}: lowest {systolic}/{diastolic} mmHg"
 
+    def values() -> dict[str, float | None]:
+        day = most_recent_day()
+        if day is None:
+            return {}
+        return {"systolic": lowest(c.SYSTOLIC_BP, day), "diastolic": lowest(c.DIASTOLIC_BP, day)}
+
     return _Criteria(
         initial_population=initial_population,
         denominator_exclusion=exclusion,
@@ -665,6 +681,7 @@ def _cms165(ctx: MeasureContext) -> _Criteria:
         evidence_date=most_recent_day,
         encounter_date=ctx.last_encounter_date(encounters),
         note=lambda: outcome()[1],
+        values=values,
     )
 
 
@@ -866,6 +883,7 @@ def evaluate(
         performance = Performance.NOT_MET
         when = criteria.evidence_date() or criteria.encounter_date
         note = criteria.note()
+    values = criteria.values() if denominator and not excluded else {}
     return MeasurePopulations(
         measure_id=measure_id,
         initial_population=ip,
@@ -876,4 +894,11 @@ def evaluate(
         performance=performance,
         performance_date=when,
         note=note,
+        hba1c=values.get("hba1c"),
+        systolic=_whole(values.get("systolic")),
+        diastolic=_whole(values.get("diastolic")),
     )
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else round(value)

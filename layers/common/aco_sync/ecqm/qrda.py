@@ -1,0 +1,354 @@
+"""QRDA Category I adapter: a parsed :class:`~aco_sync.ingest.qrda_model.QrdaDocument` ->
+:class:`PatientModel`, and :func:`calculate_qrda`, which turns one document into the eCQM
+performance records the aggregation engine consumes.
+
+QDM data types map onto the QI-Core vocabulary the measure logic uses:
+
+| QDM (QRDA-I template)                      | model entry                                               |
+|--------------------------------------------|-----------------------------------------------------------|
+| Encounter, Performed                       | encounter, status ``finished``                            |
+| Diagnosis / Symptom                        | condition (``problem-list-item``) / observation (symptom) |
+| Laboratory Test, Performed                 | observation, category ``laboratory``, status ``final``    |
+| Physical Exam, Performed                   | observation, category ``exam``                            |
+| Assessment, Performed                      | observation, category ``survey``                          |
+| Diagnostic Study, Performed                | observation                                               |
+| Procedure / Intervention, Performed        | procedure, status ``completed``                           |
+| Intervention / Procedure / Referral, Order | service request, ``active`` ``order``                     |
+| Medication, Order / Active                 | medication request, ``active`` ``order``                  |
+| Device, Order                              | device request, ``active`` ``order``                      |
+| Payer                                      | coverage                                                  |
+| ..., Not Performed (negationInd)           | the same entry, negated, status ``cancelled``, its reason |
+
+A negated entry whose code is ``nullFlavor="NA"`` with ``sdtc:valueSet`` stands for every code of
+that value set. QRDA times carry no usable offset (the reader keeps wall-clock time); they are read
+as UTC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+from aco_sync.domain.catalog import default_catalog
+from aco_sync.domain.encounters import record_content_hash
+from aco_sync.domain.records import CollectionType, IngestIssue, PerformanceRecord
+from aco_sync.ecqm.codes import Code
+from aco_sync.ecqm.engine import default_period, evaluate_all
+from aco_sync.ecqm.logic import SUPPORTED_MEASURES, MeasurePopulations
+from aco_sync.ecqm.model import ClinicalEntry, EntryKind, MedicationSupply, PatientModel, Quantity
+from aco_sync.ecqm.valuesets import ValueSetLibrary, default_value_sets
+from aco_sync.ingest import qrda_model as q
+
+_ORDER_MOODS = frozenset({"RQO", "ARQ"})
+_HAPPENED_MOODS = frozenset({"", "EVN"})
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _codes(codes: Iterable[q.Code | None], value_sets: ValueSetLibrary) -> frozenset[Code]:
+    result: set[Code] = set()
+    for code in codes:
+        if code is None:
+            continue
+        for single in code.all_codes():
+            if single.code:
+                result.add(Code.of(single.system, single.code))
+        if code.value_set and not code.code:
+            with contextlib.suppress(KeyError):  # a value set the engine does not use
+                result |= value_sets.codes(code.value_set)
+    return frozenset(result)
+
+
+def _value(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> tuple[Quantity | None, frozenset[Code], bool]:
+    quantity: Quantity | None = None
+    coded: list[q.Code] = []
+    for value in entry.values:
+        if isinstance(value, q.Quantity) and quantity is None:
+            quantity = Quantity(float(value.value), value.unit or "")
+        elif isinstance(value, q.Code):
+            coded.append(value)
+    # an organizer's (or a nested "Result") observation values
+    for component in entry.components:
+        if component.kind in (q.EntryKind.RESULT, q.EntryKind.LAB_RESULT, q.EntryKind.OTHER):
+            for value in component.values:
+                if isinstance(value, q.Quantity) and quantity is None:
+                    quantity = Quantity(float(value.value), value.unit or "")
+                elif isinstance(value, q.Code):
+                    coded.append(value)
+    codes = _codes(coded, value_sets)
+    has_value = quantity is not None or bool(codes) or any(isinstance(v, q.TextValue) for v in entry.values)
+    return quantity, codes, has_value
+
+
+def _times(entry: q.QrdaEntry) -> tuple[datetime | None, datetime | None]:
+    if entry.effective_low is not None or entry.effective_high is not None:
+        low = entry.effective_low or entry.effective_high
+        return _utc(low), _utc(entry.effective_high)
+    moment = _utc(entry.effective_time)
+    return moment, moment
+
+
+def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry | None:
+    """One top-level QRDA-I entry as a :class:`ClinicalEntry`, or None when no measure uses it."""
+    codes = _codes(entry.codes, value_sets)
+    datatype, mood = entry.qdm_datatype or "", (entry.mood_code or "").upper()
+    if "Recommended" in datatype:
+        return None
+    is_order = mood in _ORDER_MOODS or "Order" in datatype
+    if not is_order and mood not in _HAPPENED_MOODS:
+        return None  # intended/proposed, not done
+    start, end = _times(entry)
+    reason = _codes([entry.negation_reason], value_sets)
+    authored = _utc(entry.author_time) or start
+    eid = entry.entry_id or ""
+    kind = entry.kind
+    if kind == q.EntryKind.ENCOUNTER:
+        if is_order or entry.negated:
+            return None
+        status = "in-progress" if (entry.status or "").lower() == "active" else "finished"
+        return ClinicalEntry(
+            kind=EntryKind.ENCOUNTER, status=status, start=start, end=end, codes=codes, id=eid
+        )
+    if kind == q.EntryKind.DIAGNOSIS:
+        if entry.negated:
+            return None
+        return ClinicalEntry(
+            kind=EntryKind.CONDITION,
+            categories=frozenset({"problem-list-item"}),
+            start=start,
+            end=_utc(entry.effective_high),
+            clinical_status="active" if entry.effective_high is None else "resolved",
+            codes=codes,
+            id=eid,
+        )
+    categories = {
+        q.EntryKind.LAB_RESULT: frozenset({"laboratory"}),
+        q.EntryKind.PHYSICAL_EXAM: frozenset({"exam", "vital-signs"}),
+        q.EntryKind.ASSESSMENT: frozenset({"survey"}),
+        q.EntryKind.DIAGNOSTIC_STUDY: frozenset({"imaging"}),
+        q.EntryKind.SYMPTOM: frozenset(),
+    }
+    if kind in categories:
+        if is_order and not entry.negated:
+            return None
+        quantity, value_codes, has_value = _value(entry, value_sets)
+        return ClinicalEntry(
+            kind=EntryKind.OBSERVATION,
+            status="cancelled" if entry.negated else "final",
+            categories=categories[kind],
+            start=start,
+            end=end,
+            issued=authored,
+            value_quantity=quantity,
+            value_codes=value_codes,
+            has_value=has_value,
+            negated=entry.negated,
+            not_done_reason=reason,
+            codes=codes,
+            id=eid,
+        )
+    if kind in (q.EntryKind.PROCEDURE, q.EntryKind.INTERVENTION):
+        if is_order:
+            return ClinicalEntry(
+                kind=EntryKind.SERVICE_REQUEST,
+                status="active",
+                intent="order",
+                authored_on=authored,
+                do_not_perform=entry.negated,
+                negated=entry.negated,
+                not_done_reason=reason,
+                codes=codes,
+                id=eid,
+            )
+        if entry.negated:
+            return None
+        return ClinicalEntry(
+            kind=EntryKind.PROCEDURE, status="completed", start=start, end=end, codes=codes, id=eid
+        )
+    if kind == q.EntryKind.MEDICATION:
+        if entry.negated:
+            return None
+        if not (is_order or "Active" in datatype):
+            return None
+        return ClinicalEntry(
+            kind=EntryKind.MEDICATION_REQUEST,
+            status="active",
+            intent="order",
+            authored_on=authored,
+            supply=MedicationSupply(bounds_start=start, bounds_end=end),
+            codes=codes,
+            id=eid,
+        )
+    if kind == q.EntryKind.DEVICE:
+        if not is_order:
+            return None
+        return ClinicalEntry(
+            kind=EntryKind.DEVICE_REQUEST,
+            status="active",
+            intent="order",
+            authored_on=authored,
+            do_not_perform=entry.negated,
+            codes=codes,
+            id=eid,
+        )
+    if kind == q.EntryKind.PAYER:
+        return ClinicalEntry(
+            kind=EntryKind.COVERAGE, status="active", start=start, end=end, codes=codes, id=eid
+        )
+    return None
+
+
+def patient_from_qrda(doc: q.QrdaDocument, value_sets: ValueSetLibrary | None = None) -> PatientModel:
+    """The patient model of one QRDA-I document. Raises ValueError without a birth date."""
+    if doc.birth_date is None:
+        raise ValueError(f"{doc.file_name}: the patient has no birth date (recordTarget birthTime)")
+    library = value_sets or default_value_sets()
+    entries = [e for e in (to_entry(entry, library) for entry in doc.entries) if e is not None]
+    return PatientModel(
+        patient_id=doc.document_id or doc.file_name,
+        birth_date=doc.birth_date,
+        gender=doc.gender,
+        first_name=doc.first_name or "",
+        last_name=doc.family_name or "",
+        mbi=doc.mbi,
+        entries=entries,
+    )
+
+
+def measures_to_calculate(doc: q.QrdaDocument) -> tuple[list[str], list[str]]:
+    """(measure ids to calculate, measures referenced that ACO Sync does not calculate)."""
+    in_scope = [m for m in doc.catalog_measure_ids if m in SUPPORTED_MEASURES]
+    others = [
+        m.ecqm_id or m.title or m.set_id or m.version_specific_id or "?"
+        for m in doc.measures
+        if m.catalog_measure_id not in SUPPORTED_MEASURES
+    ]
+    return in_scope, others
+
+
+def calculate_qrda(
+    doc: q.QrdaDocument,
+    *,
+    tin: str,
+    source_file: str,
+    performance_year: int,
+    period: tuple[date, date] | None = None,
+    value_sets: ValueSetLibrary | None = None,
+) -> tuple[list[PerformanceRecord], list[IngestIssue]]:
+    """One eCQM :class:`PerformanceRecord` per measure whose denominator the patient is in, plus
+    issues for what could not be calculated. ``period`` defaults to the performance year."""
+    records, issues, _ = calculate_qrda_detailed(
+        doc,
+        tin=tin,
+        source_file=source_file,
+        performance_year=performance_year,
+        period=period,
+        value_sets=value_sets,
+    )
+    return records, issues
+
+
+def calculate_qrda_detailed(
+    doc: q.QrdaDocument,
+    *,
+    tin: str,
+    source_file: str,
+    performance_year: int,
+    period: tuple[date, date] | None = None,
+    value_sets: ValueSetLibrary | None = None,
+) -> tuple[list[PerformanceRecord], list[IngestIssue], dict[str, MeasurePopulations]]:
+    """:func:`calculate_qrda` plus the populations of every measure calculated (for the CLI)."""
+    measurement_period = period or default_period(performance_year)
+    issues: list[IngestIssue] = []
+
+    def issue(reason: str, code: str, severity: str = "warning") -> None:
+        issues.append(IngestIssue(file=source_file, reason=reason, severity=severity, code=code, tin=tin))
+
+    missing = [
+        label
+        for label, present in (
+            ("birth date", doc.birth_date is not None),
+            ("first name", bool(doc.first_name)),
+            ("last name", bool(doc.family_name)),
+        )
+        if not present
+    ]
+    if missing:
+        issue(
+            f"eCQM performances not calculated: the patient's {', '.join(missing)} is missing "
+            "(recordTarget/patientRole/patient)",
+            "ecqm_missing_demographics",
+            severity="error",
+        )
+        return [], issues, {}
+
+    measure_ids, others = measures_to_calculate(doc)
+    if others:
+        issue(
+            f"Measure(s) {', '.join(others)} referenced by the document are not calculated by ACO Sync "
+            f"(eCQM measures in scope: {', '.join(_ecqm_names(SUPPORTED_MEASURES))})",
+            "ecqm_measure_not_in_scope",
+        )
+    if not measure_ids:
+        measure_ids = list(SUPPORTED_MEASURES)
+        issue(
+            "The document references none of the measures in scope; calculated all of them: "
+            + ", ".join(_ecqm_names(measure_ids)),
+            "ecqm_no_measure_referenced",
+        )
+    start, end = doc.reporting_period_start, doc.reporting_period_end
+    if start is not None and end is not None and not (start.year == end.year == measurement_period[0].year):
+        issue(
+            f"The document's reporting period {start.date()} to {end.date()} is not the measurement "
+            f"period {measurement_period[0]} to {measurement_period[1]}; data outside it does not count",
+            "ecqm_period_mismatch",
+        )
+
+    patient = patient_from_qrda(doc, value_sets)
+    results = evaluate_all(patient, measurement_period, measure_ids=measure_ids, value_sets=value_sets)
+    records = []
+    for measure_id, populations in results.items():
+        if populations.performance is None:
+            continue
+        record = PerformanceRecord(
+            tin=tin,
+            source_key=f"{tin}:qrda:{source_file}:{measure_id}",
+            measure_id=measure_id,
+            collection_type=CollectionType.ECQM,
+            performance=populations.performance,
+            performance_date=populations.performance_date,
+            first_name=doc.first_name or "",
+            last_name=doc.family_name or "",
+            birth_date=patient.birth_date,
+            gender=doc.gender,
+            mbi=doc.mbi,
+            npi=doc.npis[0] if doc.npis else None,
+            member_patient_id=str(doc.other_ids[0]) if doc.other_ids else None,
+            source_file=source_file,
+            source_line=None,
+            hba1c=populations.hba1c,
+            systolic=populations.systolic,
+            diastolic=populations.diastolic,
+        )
+        records.append(dataclasses.replace(record, content_hash=record_content_hash(record)))
+    return records, issues, results
+
+
+def _ecqm_names(measure_ids: Iterable[str]) -> list[str]:
+    catalog = default_catalog()
+    return [f"{catalog.get(m).ecqm_id} ({m})" for m in measure_ids]
+
+
+__all__ = [
+    "calculate_qrda",
+    "calculate_qrda_detailed",
+    "measures_to_calculate",
+    "patient_from_qrda",
+    "to_entry",
+]
