@@ -1,1 +1,1 @@
-
+"""AWS access behind small interfaces: ``ports`` (Protocols), ``aws`` (boto3), ``memory`` (fakes)."""

@@ -1,0 +1,370 @@
+"""Boto3 implementations of the ports (S3, DynamoDB single table, Step Functions, SQS).
+
+DynamoDB item layout (one table, string keys ``PK``/``SK``; documented in docs/WORKFLOW.md):
+
+    PK=ACO#<aco_id>             SK=LOCK                  the sync lock (sync_id, execution_arn)
+    PK=ACO#<aco_id>             SK=SYNC#<sync_id>        one sync run (or skipped trigger)
+    PK=ACO#<aco_id>             SK=CLINIC#<tin>          member clinic status
+    PK=ACO#<aco_id>             SK=ROSTER#<py>           active roster pointer
+    PK=LOG#<aco_id>#<sync_id>   SK=<ns>#<n>              sync log entries, in order
+    PK=RESULTS#<aco_id>#<sync_id> SK=<measure>#<type>    measure instance results
+    PK=ENC#<aco_id>             SK=<tin>#<source_key>    aggregate encounter (content hash, source file)
+    PK=PROV#<aco_id>            SK=<tin>#<npi>           providers of the aggregate clinic
+
+Throttling and connection failures are raised as ``TransientStoreError`` so the state machines retry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from aco_sync.adapters.ports import (
+    ActiveRoster,
+    AggregateEncounter,
+    ClinicStatus,
+    LockHolder,
+    ObjectNotFoundError,
+    SyncRun,
+)
+from aco_sync.domain.errors import TransientStoreError
+from aco_sync.domain.records import Provider, SyncLogEntry
+
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "InternalError",
+        "ServiceUnavailable",
+        "SlowDown",
+        "TransactionConflictException",
+        "RequestTimeout",
+    }
+)
+_BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"})
+
+
+@contextmanager
+def transient_errors_as_domain_errors(what: str) -> Iterator[None]:
+    """Turn throttling/connection failures into TransientStoreError (retried by the ASL)."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in TRANSIENT_ERROR_CODES:
+            raise TransientStoreError(f"{what}: {code}") from exc
+        raise
+    except BotoCoreError as exc:
+        raise TransientStoreError(f"{what}: {type(exc).__name__}") from exc
+
+
+class S3ObjectStore:
+    def __init__(self, bucket_name: str, client: Any | None = None) -> None:
+        self.bucket_name = bucket_name
+        self._s3 = client or boto3.client("s3", config=_BOTO_CONFIG)
+
+    def get(self, key: str) -> bytes:
+        try:
+            with transient_errors_as_domain_errors(f"S3 get {key}"):
+                response = self._s3.get_object(Bucket=self.bucket_name, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise ObjectNotFoundError(key) from None
+            raise
+        body: bytes = response["Body"].read()
+        return body
+
+    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
+        with transient_errors_as_domain_errors(f"S3 put {key}"):
+            self._s3.put_object(Bucket=self.bucket_name, Key=key, Body=data, ContentType=content_type)
+
+    def delete(self, key: str) -> None:
+        with transient_errors_as_domain_errors(f"S3 delete {key}"):
+            self._s3.delete_object(Bucket=self.bucket_name, Key=key)
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        with transient_errors_as_domain_errors(f"S3 list {prefix}"):
+            for page in self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket_name, Prefix=prefix
+            ):
+                keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        return sorted(keys)
+
+
+def _aco_pk(aco_id: str) -> str:
+    return f"ACO#{aco_id}"
+
+
+class DynamoDbSyncStateStore:
+    def __init__(self, table_name: str, resource: Any | None = None) -> None:
+        self.table_name = table_name
+        self._table = (resource or boto3.resource("dynamodb", config=_BOTO_CONFIG)).Table(table_name)
+
+    # helpers
+    def _put(self, item: dict[str, Any], **kwargs: Any) -> None:
+        with transient_errors_as_domain_errors(f"DynamoDB put {item['PK']}"):
+            self._table.put_item(Item=item, **kwargs)
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        with transient_errors_as_domain_errors(f"DynamoDB get {pk}"):
+            item: dict[str, Any] | None = self._table.get_item(
+                Key={"PK": pk, "SK": sk}, ConsistentRead=True
+            ).get("Item")
+        return item
+
+    def _query(self, pk: str, sk_prefix: str = "", *, newest_first: bool = False, limit: int | None = None):  # type: ignore[no-untyped-def]
+        condition = Key("PK").eq(pk)
+        if sk_prefix:
+            condition = condition & Key("SK").begins_with(sk_prefix)
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": condition,
+            "ConsistentRead": True,
+            "ScanIndexForward": not newest_first,
+        }
+        returned = 0
+        with transient_errors_as_domain_errors(f"DynamoDB query {pk}"):
+            while True:
+                page = self._table.query(**kwargs)
+                for item in page.get("Items", []):
+                    yield item
+                    returned += 1
+                    if limit is not None and returned >= limit:
+                        return
+                if "LastEvaluatedKey" not in page:
+                    return
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _conditional(self, action: Callable[[], Any]) -> bool:
+        try:
+            with transient_errors_as_domain_errors("DynamoDB conditional write"):
+                action()
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    # lock
+    def get_lock(self, aco_id: str) -> LockHolder | None:
+        item = self._get(_aco_pk(aco_id), "LOCK")
+        if item is None:
+            return None
+        return LockHolder(
+            aco_id=aco_id,
+            sync_id=str(item["sync_id"]),
+            execution_arn=str(item["execution_arn"]),
+            acquired_at=str(item["acquired_at"]),
+        )
+
+    def try_acquire_lock(self, holder: LockHolder, *, replacing_execution_arn: str | None = None) -> bool:
+        condition = Attr("PK").not_exists()
+        if replacing_execution_arn is not None:
+            condition = condition | Attr("execution_arn").eq(replacing_execution_arn)
+        item = {"PK": _aco_pk(holder.aco_id), "SK": "LOCK", **dataclasses.asdict(holder)}
+        return self._conditional(lambda: self._table.put_item(Item=item, ConditionExpression=condition))
+
+    def move_lock(self, aco_id: str, sync_id: str, execution_arn: str) -> bool:
+        return self._conditional(
+            lambda: self._table.update_item(
+                Key={"PK": _aco_pk(aco_id), "SK": "LOCK"},
+                UpdateExpression="SET execution_arn = :arn",
+                ConditionExpression=Attr("sync_id").eq(sync_id),
+                ExpressionAttributeValues={":arn": execution_arn},
+            )
+        )
+
+    def release_lock(self, aco_id: str, sync_id: str) -> bool:
+        return self._conditional(
+            lambda: self._table.delete_item(
+                Key={"PK": _aco_pk(aco_id), "SK": "LOCK"}, ConditionExpression=Attr("sync_id").eq(sync_id)
+            )
+        )
+
+    # sync runs
+    def put_sync_run(self, run: SyncRun) -> None:
+        self._put(
+            {
+                "PK": _aco_pk(run.aco_id),
+                "SK": f"SYNC#{run.sync_id}",
+                "data": json.dumps(dataclasses.asdict(run)),
+            }
+        )
+
+    def get_sync_run(self, aco_id: str, sync_id: str) -> SyncRun | None:
+        item = self._get(_aco_pk(aco_id), f"SYNC#{sync_id}")
+        return SyncRun(**json.loads(item["data"])) if item else None
+
+    def update_sync_run(self, aco_id: str, sync_id: str, **changes: Any) -> None:
+        run = self.get_sync_run(aco_id, sync_id)
+        if run is None:
+            raise KeyError(f"no sync run {aco_id}/{sync_id}")
+        self.put_sync_run(dataclasses.replace(run, **changes))
+
+    def list_sync_runs(self, aco_id: str, *, limit: int = 20) -> list[SyncRun]:
+        items = self._query(_aco_pk(aco_id), "SYNC#", newest_first=True, limit=limit)
+        return [SyncRun(**json.loads(item["data"])) for item in items]
+
+    def append_log(self, aco_id: str, sync_id: str, entries: Sequence[SyncLogEntry]) -> None:
+        stamp = time.time_ns()
+        with transient_errors_as_domain_errors("DynamoDB log"), self._table.batch_writer() as batch:
+            for n, entry in enumerate(entries):
+                batch.put_item(
+                    Item={
+                        "PK": f"LOG#{aco_id}#{sync_id}",
+                        "SK": f"{stamp:020d}#{n:06d}",
+                        "data": json.dumps(dataclasses.asdict(entry)),
+                    }
+                )
+
+    def list_log(self, aco_id: str, sync_id: str) -> list[SyncLogEntry]:
+        return [SyncLogEntry(**json.loads(item["data"])) for item in self._query(f"LOG#{aco_id}#{sync_id}")]
+
+    # clinics
+    def put_clinic_status(self, aco_id: str, status: ClinicStatus) -> None:
+        self._put(
+            {
+                "PK": _aco_pk(aco_id),
+                "SK": f"CLINIC#{status.tin}",
+                "data": json.dumps(dataclasses.asdict(status)),
+            }
+        )
+
+    def list_clinic_statuses(self, aco_id: str) -> list[ClinicStatus]:
+        return [ClinicStatus(**json.loads(item["data"])) for item in self._query(_aco_pk(aco_id), "CLINIC#")]
+
+    # results
+    def put_measure_results(self, aco_id: str, sync_id: str, results: Sequence[Mapping[str, Any]]) -> None:
+        with transient_errors_as_domain_errors("DynamoDB results"), self._table.batch_writer() as batch:
+            for result in results:
+                batch.put_item(
+                    Item={
+                        "PK": f"RESULTS#{aco_id}#{sync_id}",
+                        "SK": f"{result['measure_id']}#{result['collection_type']}",
+                        "data": json.dumps(result, default=str),
+                    }
+                )
+
+    def list_measure_results(self, aco_id: str, sync_id: str) -> list[dict[str, Any]]:
+        return [json.loads(item["data"]) for item in self._query(f"RESULTS#{aco_id}#{sync_id}")]
+
+    # aggregate encounters
+    def aggregate_encounters(self, aco_id: str, tin: str | None = None) -> list[AggregateEncounter]:
+        items = self._query(f"ENC#{aco_id}", f"{tin}#" if tin else "")
+        return [
+            AggregateEncounter(
+                tin=str(item["tin"]),
+                source_key=str(item["source_key"]),
+                content_hash=str(item["content_hash"]),
+                source_file=str(item.get("source_file", "")),
+                measure_id=str(item.get("measure_id", "")),
+                collection_type=str(item.get("collection_type", "")),
+            )
+            for item in items
+        ]
+
+    def put_aggregate_encounters(self, aco_id: str, encounters: Sequence[AggregateEncounter]) -> int:
+        with (
+            transient_errors_as_domain_errors("DynamoDB encounters"),
+            self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch,
+        ):
+            for e in encounters:
+                batch.put_item(
+                    Item={"PK": f"ENC#{aco_id}", "SK": f"{e.tin}#{e.source_key}", **dataclasses.asdict(e)}
+                )
+        return len(encounters)
+
+    def delete_aggregate_encounters(self, aco_id: str, tin: str, source_keys: Sequence[str]) -> int:
+        with (
+            transient_errors_as_domain_errors("DynamoDB encounters"),
+            self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch,
+        ):
+            for key in source_keys:
+                batch.delete_item(Key={"PK": f"ENC#{aco_id}", "SK": f"{tin}#{key}"})
+        return len(source_keys)
+
+    # providers
+    def list_providers(self, aco_id: str) -> list[Provider]:
+        return [
+            Provider(
+                tin=str(i["tin"]), npi=str(i["npi"]), name=str(i.get("name", "")), active=bool(i["active"])
+            )
+            for i in self._query(f"PROV#{aco_id}")
+        ]
+
+    def put_providers(self, aco_id: str, providers: Sequence[Provider]) -> int:
+        with (
+            transient_errors_as_domain_errors("DynamoDB providers"),
+            self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch,
+        ):
+            for p in providers:
+                batch.put_item(
+                    Item={"PK": f"PROV#{aco_id}", "SK": f"{p.tin}#{p.npi}", **dataclasses.asdict(p)}
+                )
+        return len(providers)
+
+    def delete_providers(self, aco_id: str, providers: Sequence[Provider]) -> int:
+        with (
+            transient_errors_as_domain_errors("DynamoDB providers"),
+            self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch,
+        ):
+            for p in providers:
+                batch.delete_item(Key={"PK": f"PROV#{aco_id}", "SK": f"{p.tin}#{p.npi}"})
+        return len(providers)
+
+    # roster pointer
+    def get_active_roster(self, aco_id: str, performance_year: int) -> ActiveRoster | None:
+        item = self._get(_aco_pk(aco_id), f"ROSTER#{performance_year}")
+        return ActiveRoster(**json.loads(item["data"])) if item else None
+
+    def set_active_roster(self, roster: ActiveRoster) -> None:
+        self._put(
+            {
+                "PK": _aco_pk(roster.aco_id),
+                "SK": f"ROSTER#{roster.performance_year}",
+                "data": json.dumps(dataclasses.asdict(roster)),
+            }
+        )
+
+
+class StepFunctionsWorkflowStarter:
+    def __init__(self, client: Any | None = None) -> None:
+        self._sfn = client or boto3.client("stepfunctions", config=_BOTO_CONFIG)
+
+    def start(self, state_machine_arn: str, name: str, payload: Mapping[str, Any]) -> str:
+        with transient_errors_as_domain_errors("Step Functions start"):
+            response = self._sfn.start_execution(
+                stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload)
+            )
+        return str(response["executionArn"])
+
+    def execution_status(self, execution_arn: str) -> str | None:
+        try:
+            with transient_errors_as_domain_errors("Step Functions describe"):
+                response = self._sfn.describe_execution(executionArn=execution_arn)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
+                return None
+            raise
+        return str(response["status"])
+
+
+class SqsQueue:
+    def __init__(self, client: Any | None = None) -> None:
+        self._sqs = client or boto3.client("sqs", config=_BOTO_CONFIG)
+
+    def send(self, queue_url: str, message: Mapping[str, Any]) -> None:
+        with transient_errors_as_domain_errors("SQS send"):
+            self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))

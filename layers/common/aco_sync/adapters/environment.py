@@ -1,0 +1,69 @@
+"""Runtime configuration of the Lambda handlers (environment variables set by template.yaml) and the
+factory that turns it into boto3-backed stores."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from aco_sync.adapters.ports import ObjectStore, Queue, SyncStateStore, WorkflowStarter
+
+
+class RuntimeSettings(BaseModel):
+    """What a handler needs to reach its stores. Read with ``RuntimeSettings.from_env()``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str
+    bucket_name: str
+    clinic_stats_queue_url: str = ""
+    aco_sync_state_machine_arn: str = ""
+    mcqm_state_machine_arn: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            table_name=env["TABLE_NAME"],
+            bucket_name=env["BUCKET_NAME"],
+            clinic_stats_queue_url=env.get("CLINIC_STATS_QUEUE_URL", ""),
+            aco_sync_state_machine_arn=env.get("ACO_SYNC_STATE_MACHINE_ARN", ""),
+            mcqm_state_machine_arn=env.get("MCQM_STATE_MACHINE_ARN", ""),
+        )
+
+
+@dataclass
+class Stores:
+    """Everything a service function reaches outside itself."""
+
+    objects: ObjectStore
+    state: SyncStateStore
+    workflows: WorkflowStarter
+    queue: Queue
+    aco_sync_state_machine_arn: str = ""
+    mcqm_state_machine_arn: str = ""
+    clinic_stats_queue_url: str = ""
+
+
+def build_stores(settings: RuntimeSettings | None = None) -> Stores:
+    """Boto3-backed stores from the environment (clients are created per call: cheap, and moto-safe)."""
+    from aco_sync.adapters.aws import (
+        DynamoDbSyncStateStore,
+        S3ObjectStore,
+        SqsQueue,
+        StepFunctionsWorkflowStarter,
+    )
+
+    settings = settings or RuntimeSettings.from_env()
+    return Stores(
+        objects=S3ObjectStore(settings.bucket_name),
+        state=DynamoDbSyncStateStore(settings.table_name),
+        workflows=StepFunctionsWorkflowStarter(),
+        queue=SqsQueue(),
+        aco_sync_state_machine_arn=settings.aco_sync_state_machine_arn,
+        mcqm_state_machine_arn=settings.mcqm_state_machine_arn,
+        clinic_stats_queue_url=settings.clinic_stats_queue_url,
+    )

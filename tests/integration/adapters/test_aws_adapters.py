@@ -1,0 +1,196 @@
+"""The boto3 adapters against moto: the lock's conditional writes, sync runs, log order, encounters,
+providers, roster pointer, S3 objects, Step Functions status and SQS messages."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from aco_sync.adapters.aws import (
+    DynamoDbSyncStateStore,
+    S3ObjectStore,
+    SqsQueue,
+    StepFunctionsWorkflowStarter,
+    transient_errors_as_domain_errors,
+)
+from aco_sync.adapters.ports import (
+    ActiveRoster,
+    AggregateEncounter,
+    ClinicStatus,
+    LockHolder,
+    ObjectNotFoundError,
+    SyncRun,
+)
+from aco_sync.domain.errors import TransientStoreError
+from aco_sync.domain.records import Provider, SyncLogEntry
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def table(aws) -> DynamoDbSyncStateStore:
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName="state",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+    )
+    return DynamoDbSyncStateStore("state", resource=boto3.resource("dynamodb", region_name=REGION))
+
+
+def holder(sync_id: str, arn: str = "arn:exec:1") -> LockHolder:
+    return LockHolder(aco_id="A1", sync_id=sync_id, execution_arn=arn, acquired_at="2026-01-01T00:00:00Z")
+
+
+def test_lock_is_exclusive_and_can_be_taken_over_only_from_the_named_holder(
+    table: DynamoDbSyncStateStore,
+) -> None:
+    assert table.try_acquire_lock(holder("s1", "arn:exec:1"))
+    assert not table.try_acquire_lock(holder("s2", "arn:exec:2"))
+    assert not table.try_acquire_lock(holder("s2", "arn:exec:2"), replacing_execution_arn="arn:exec:other")
+    assert table.try_acquire_lock(holder("s2", "arn:exec:2"), replacing_execution_arn="arn:exec:1")
+    lock = table.get_lock("A1")
+    assert lock is not None and lock.sync_id == "s2"
+
+
+def test_lock_moves_and_releases_only_for_its_sync(table: DynamoDbSyncStateStore) -> None:
+    assert table.try_acquire_lock(holder("s1"))
+    assert not table.move_lock("A1", "other", "arn:mcqm")
+    assert table.move_lock("A1", "s1", "arn:mcqm")
+    assert table.get_lock("A1").execution_arn == "arn:mcqm"  # type: ignore[union-attr]
+    assert not table.release_lock("A1", "other")
+    assert table.release_lock("A1", "s1")
+    assert table.get_lock("A1") is None
+    assert not table.release_lock("A1", "s1")
+
+
+def test_sync_runs_newest_first_and_updates(table: DynamoDbSyncStateStore) -> None:
+    for sync_id in ("sync-1", "sync-3", "sync-2"):
+        table.put_sync_run(
+            SyncRun(aco_id="A1", sync_id=sync_id, status="Sync Queued", trigger="manual", started="t")
+        )
+    table.update_sync_run("A1", "sync-2", status="Sync Complete", counts={"records": 4})
+    runs = table.list_sync_runs("A1")
+    assert [r.sync_id for r in runs] == ["sync-3", "sync-2", "sync-1"]
+    assert runs[1].status == "Sync Complete" and runs[1].counts == {"records": 4}
+    assert table.list_sync_runs("A1", limit=1)[0].sync_id == "sync-3"
+    with pytest.raises(KeyError):
+        table.update_sync_run("A1", "missing", status="x")
+
+
+def test_log_keeps_append_order(table: DynamoDbSyncStateStore) -> None:
+    table.append_log(
+        "A1", "s1", [SyncLogEntry(kind="a", message="first"), SyncLogEntry(kind="b", message="second")]
+    )
+    table.append_log("A1", "s1", [SyncLogEntry(kind="c", message="third", tin="123456789", line=4)])
+    log = table.list_log("A1", "s1")
+    assert [e.message for e in log] == ["first", "second", "third"]
+    assert log[2].tin == "123456789" and log[2].line == 4
+
+
+def test_clinics_results_encounters_providers_and_roster(table: DynamoDbSyncStateStore) -> None:
+    table.put_clinic_status("A1", ClinicStatus(tin="111111111", status="Sync Running"))
+    table.put_clinic_status("A1", ClinicStatus(tin="111111111", status="Sync Complete", last_synced="t"))
+    assert [(c.tin, c.status) for c in table.list_clinic_statuses("A1")] == [("111111111", "Sync Complete")]
+
+    table.put_measure_results(
+        "A1", "s1", [{"measure_id": "M001", "collection_type": "CQM", "performance_rate": 50.5}]
+    )
+    assert table.list_measure_results("A1", "s1")[0]["performance_rate"] == 50.5
+
+    encounters = [
+        AggregateEncounter(
+            tin=t,
+            source_key=f"k{i}",
+            content_hash="h",
+            source_file="f.csv",
+            measure_id="M001",
+            collection_type="CQM",
+        )
+        for i, t in enumerate(["111111111", "111111111", "222222222"])
+    ]
+    assert table.put_aggregate_encounters("A1", encounters) == 3
+    assert len(table.aggregate_encounters("A1")) == 3
+    assert {e.source_key for e in table.aggregate_encounters("A1", "111111111")} == {"k0", "k1"}
+    assert table.delete_aggregate_encounters("A1", "111111111", ["k0"]) == 1
+    assert {e.source_key for e in table.aggregate_encounters("A1", "111111111")} == {"k1"}
+
+    table.put_providers("A1", [Provider(tin="111111111", npi="1234567893", name="Dr A")])
+    assert table.list_providers("A1") == [Provider(tin="111111111", npi="1234567893", name="Dr A")]
+    table.delete_providers("A1", table.list_providers("A1"))
+    assert table.list_providers("A1") == []
+
+    roster = ActiveRoster(
+        aco_id="A1",
+        performance_year=2025,
+        key="store/x.json",
+        file_name="r.csv",
+        rows_accepted=3,
+        rows_rejected=1,
+        activated_at="t",
+    )
+    assert table.get_active_roster("A1", 2025) is None
+    table.set_active_roster(roster)
+    assert table.get_active_roster("A1", 2025) == roster
+
+
+def test_s3_object_store(aws) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="data")
+    store = S3ObjectStore("data", client=s3)
+    store.put("a/1.txt", b"one")
+    store.put("a/2.txt", b"two")
+    store.put("b/3.txt", b"three")
+    assert store.get("a/2.txt") == b"two"
+    assert store.list_keys("a/") == ["a/1.txt", "a/2.txt"]
+    store.delete("a/1.txt")
+    assert store.list_keys("a/") == ["a/2.txt"]
+    with pytest.raises(ObjectNotFoundError):
+        store.get("a/1.txt")
+
+
+def test_workflow_starter_and_queue(aws) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = sfn.create_state_machine(
+        name="m",
+        roleArn=role,
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+    )["stateMachineArn"]
+    starter = StepFunctionsWorkflowStarter(client=sfn)
+    arn = starter.start(machine, "sync-1", {"aco_id": "A1"})
+    assert arn.endswith(":sync-1")
+    assert starter.execution_status(arn) in {"RUNNING", "SUCCEEDED"}
+    assert starter.execution_status(arn.replace("sync-1", "nope")) is None
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    SqsQueue(client=sqs).send(url, {"aco_id": "A1", "sync_id": "s1"})
+    body = sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"]
+    assert json.loads(body) == {"aco_id": "A1", "sync_id": "s1"}
+
+
+def test_throttling_becomes_transient_store_error_but_other_errors_do_not() -> None:
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
+    with (
+        pytest.raises(TransientStoreError, match="ThrottlingException"),
+        transient_errors_as_domain_errors("put"),
+    ):
+        raise throttled
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutItem")
+    with pytest.raises(ClientError), transient_errors_as_domain_errors("put"):
+        raise denied
