@@ -131,3 +131,10 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     # the header band (dark blue) is at the top, the page background further down is light
     top_left = image.rows[10][: image.channels]
     assert sum(top_left[:3]) < 300
+
+
+def test_tin_rates_are_computed_when_the_clinic_stats_job_has_not_run() -> None:
+    with_stats = build_reports(sample_inputs())["report.html"].decode()
+    without = build_reports(sample_inputs(clinic_stats=None))["report.html"].decode()
+    assert "rate 15.29%" in with_stats  # TIN 111111111's own M001 rate
+    assert with_stats == without

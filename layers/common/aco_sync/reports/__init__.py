@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.reports.csv_exports import measures_csv, patients_csv
@@ -15,6 +16,7 @@ from aco_sync.reports.model import ReportInputs, ScoredSync
 from aco_sync.reports.qpp_json import submission_files
 from aco_sync.reports.qrda3 import qrda3_document
 from aco_sync.scoring.benchmarks import load_benchmarks_or_nearest
+from aco_sync.scoring.clinic_stats import compute_clinic_stats
 from aco_sync.scoring.points import score_measure
 from aco_sync.scoring.quality import aco_quality_score
 
@@ -22,8 +24,14 @@ __all__ = ["ReportInputs", "ScoredSync", "build_reports", "quality_score_documen
 
 
 def score_sync(inputs: ReportInputs, *, catalog: MeasureCatalog | None = None) -> ScoredSync:
-    """Score every measure instance of the sync (benchmarks: the inputs', else the bundled year's)."""
+    """Score every measure instance of the sync (benchmarks: the inputs', else the bundled year's).
+
+    Without ``clinic_stats`` (the clinic stats job runs after the reports), they are computed from the
+    outcomes so the report still shows each TIN's own rates.
+    """
     catalog = catalog or default_catalog()
+    if inputs.clinic_stats is None and inputs.outcomes:
+        inputs = replace(inputs, clinic_stats=compute_clinic_stats(inputs.outcomes, catalog=catalog))
     benchmarks = inputs.benchmarks or load_benchmarks_or_nearest(inputs.settings.performance_year)
     scores = [score_measure(stats, benchmarks, catalog=catalog) for stats in inputs.stats]
     return ScoredSync(inputs=inputs, benchmarks=benchmarks, scores=scores, quality=aco_quality_score(scores))

@@ -28,11 +28,12 @@ STATUS_LABELS = {
     ScoreStatus.BELOW_CASE_MINIMUM: ("Not scored: case minimum", "muted"),
     ScoreStatus.NO_PERFORMANCE_RATE: ("Not scored: no rate", "muted"),
 }
-LOG_SECTIONS = (
-    ("halt", "Halted measures"),
-    ("skip", "Skipped patients"),
-    ("removal", "Removals"),
-    ("ingest_error", "Input problems"),
+LOG_SECTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("halt", "abort"), "Halts and aborts"),
+    (("skip",), "Skipped patients and triggers"),
+    (("removal",), "Removals"),
+    (("ingest_error", "ingest_warning"), "Input problems"),
+    (("probable_duplicates",), "Probable duplicates for review"),
 )
 
 CSS = """
@@ -362,10 +363,11 @@ def _log(entries: Sequence[SyncLogEntry]) -> str:
     for entry in entries:
         by_kind.setdefault(entry.kind, []).append(entry)
     html = []
-    shown = set()
-    for kind, title in LOG_SECTIONS:
-        shown.add(kind)
-        html.append(_log_group(title, by_kind.get(kind, []), empty=f"No {title.lower()}."))
+    shown: set[str] = set()
+    for kinds, title in LOG_SECTIONS:
+        shown.update(kinds)
+        group = [entry for kind in kinds for entry in by_kind.get(kind, [])]
+        html.append(_log_group(title, group, empty=f"No {title.lower()}."))
     others = [e for e in entries if e.kind not in shown and e.level in ("warning", "error")]
     if others:
         html.append(_log_group("Other warnings", others, empty=""))
