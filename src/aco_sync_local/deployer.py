@@ -196,6 +196,7 @@ class _Resolver:
                 if isinstance(value, str):
                     self.parameters[name] = [v.strip() for v in value.split(",")] if value else []
         self._conditions: dict[str, bool] = {}
+        self.skipped_resources: set[str] = set()
 
     # -- conditions ----------------------------------------------------------------------------
     def condition(self, name: str) -> bool:
@@ -216,10 +217,17 @@ class _Resolver:
             return self.parameters[name]
         if name in self.resources:
             return self.resources[name].physical_id
+        if name in self.skipped_resources:
+            logger.debug("!Ref %s: not deployed locally; using a placeholder name", name)
+            return f"{self.pseudo['AWS::StackName']}-{name}"
         raise TemplateError(f"!Ref {name}: not a parameter or a resource the local deployer creates")
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         resource = self.resources.get(logical_id)
+        if resource is None and logical_id in self.skipped_resources:
+            logger.debug("!GetAtt %s.%s: not deployed locally; using a placeholder", logical_id, attribute)
+            region, account = self.pseudo["AWS::Region"], self.pseudo["AWS::AccountId"]
+            return f"arn:aws:local:{region}:{account}:{logical_id}/{attribute}"
         if resource is None:
             raise TemplateError(
                 f"!GetAtt {logical_id}.{attribute}: not a resource the local deployer creates"
@@ -409,6 +417,15 @@ def _ensure_role(session: boto3.Session) -> str:
         return str(role["Role"]["Arn"])
 
 
+_FUNCTION_KEYS = {"Handler", "CodeUri", "Runtime", "Timeout", "MemorySize", "Environment", "FunctionName"}
+_STATE_MACHINE_KEYS = {
+    "Definition",
+    "DefinitionUri",
+    "DefinitionString",
+    "DefinitionSubstitutions",
+    "Type",
+    "Name",
+}
 _TABLE_KEYS = (
     "KeySchema",
     "AttributeDefinitions",
@@ -431,6 +448,15 @@ _QUEUE_ATTRIBUTES = (
     "ContentBasedDeduplication",
     "SqsManagedSseEnabled",
 )
+
+
+_USED_KEYS: dict[str, set[str]] = {
+    TABLE: {*_TABLE_KEYS, "TimeToLiveSpecification", "TableName"},
+    BUCKET: {"BucketName"},
+    QUEUE: {*_QUEUE_ATTRIBUTES, "QueueName"},
+    SAM_STATE_MACHINE: _STATE_MACHINE_KEYS,
+    SFN_STATE_MACHINE: _STATE_MACHINE_KEYS | {"StateMachineName"},
+}
 
 
 def _create_table(session: boto3.Session, resource: DeployedResource, properties: dict[str, Any]) -> None:
@@ -533,6 +559,7 @@ def deploy_template(
         if resource_type not in DEPLOYED_TYPES:
             logger.debug("Skipped %s (%s): not needed to run locally", logical_id, resource_type)
             skipped.append((logical_id, resource_type))
+            resolver.skipped_resources.add(logical_id)
             continue
         properties = dict(spec.get("Properties") or {})
         if resource_type == SAM_FUNCTION:
@@ -559,8 +586,8 @@ def deploy_template(
         kind = resource.resource_type
         if kind in (SAM_FUNCTION, LAMBDA_FUNCTION):
             # Events hold references to resources we skip (schedules, rules): read only SQS triggers.
-            events = raw_properties.pop("Events", None) or {}
-            properties = resolver.resolve(raw_properties)
+            events = raw_properties.get("Events") or {}
+            properties = resolver.resolve({k: v for k, v in raw_properties.items() if k in _FUNCTION_KEYS})
             function_environments[resource.logical_id] = _create_function(
                 session, resource, properties, base_dir, role_arn
             )
@@ -576,7 +603,7 @@ def deploy_template(
                         "Skipped event %s (%s) of %s", event_name, event.get("Type"), resource.logical_id
                     )
             continue
-        properties = resolver.resolve(raw_properties)
+        properties = resolver.resolve({k: v for k, v in raw_properties.items() if k in _USED_KEYS[kind]})
         if kind == TABLE:
             _create_table(session, resource, properties)
         elif kind == BUCKET:
@@ -587,7 +614,9 @@ def deploy_template(
             _create_state_machine(session, resource, properties, base_dir, role_arn)
     for resource, raw_properties in planned:
         if resource.resource_type == QUEUE:
-            _set_redrive(session, resource, resolver.resolve(raw_properties))
+            _set_redrive(
+                session, resource, resolver.resolve({"RedrivePolicy": raw_properties.get("RedrivePolicy")})
+            )
 
     deployment = LocalDeployment(
         template_path=template_path,

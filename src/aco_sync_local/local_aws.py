@@ -214,7 +214,10 @@ class LocalAws:
         region: str = DEFAULT_REGION,
         stack_name: str = DEFAULT_STACK_NAME,
         parameter_overrides: Mapping[str, str] | None = None,
+        env_overrides: Mapping[str, str] | None = None,
     ) -> None:
+        """``env_overrides`` are set after the functions' environment (e.g. POWERTOOLS_LOG_LEVEL)."""
+        self.env_overrides = dict(env_overrides or {})
         self.template_path = Path(template_path or DEFAULT_TEMPLATE)
         self.fast_retries = fast_retries
         self.region = region
@@ -248,7 +251,7 @@ class LocalAws:
                 stack_name=self.stack_name,
                 parameter_overrides=self.parameter_overrides,
             )
-            self._set_env(self._deployment.combined_environment())
+            self._set_env({**self._deployment.combined_environment(), **self.env_overrides})
         except BaseException:
             self.__exit__(None, None, None)
             raise

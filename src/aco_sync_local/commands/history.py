@@ -1,0 +1,53 @@
+"""``aco-sync history``: the execution history of the latest sync (``--all``: every saved local sync)."""
+
+from __future__ import annotations
+
+import argparse
+
+from aco_sync_local.commands._common import add_json, add_state_dir, error, print_json
+from aco_sync_local.runner import LocalRunError, list_saved_results, load_latest_result
+from aco_sync_local.summary import render_history, sync_header, table
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("history", help="show the execution history of the latest local sync")
+    add_state_dir(parser)
+    parser.add_argument("--all", action="store_true", help="list every saved local sync instead")
+    add_json(parser, "the executions and their histories")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.all:
+        results = list_saved_results(args.state_dir)
+        if not results:
+            return error(f"No local sync found in {args.state_dir}")
+        rows = [
+            (
+                r.finished_at,
+                r.aco_id,
+                (r.sync or {}).get("sync_id"),
+                (r.sync or {}).get("status"),
+                ", ".join(f"{e.get('state_machine')} {e.get('status')}" for e in r.executions),
+            )
+            for r in results
+        ]
+        if args.json:
+            print_json(
+                [
+                    dict(zip(["finished_at", "aco_id", "sync_id", "status", "executions"], row, strict=True))
+                    for row in rows
+                ]
+            )
+        else:
+            print(table(["Finished", "ACO", "Sync", "Status", "Executions"], rows, indent=""))
+        return 0
+    try:
+        result = load_latest_result(args.state_dir)
+    except LocalRunError as exc:
+        return error(str(exc))
+    if args.json:
+        print_json(result.executions)
+    else:
+        print(sync_header(result) + "\n\n" + render_history(result))
+    return 0

@@ -1,0 +1,30 @@
+"""``aco-sync status``: the latest sync (when, status, per-TIN status, measures)."""
+
+from __future__ import annotations
+
+import argparse
+
+from aco_sync_local.commands._common import add_json, add_state_dir, error, print_json
+from aco_sync_local.runner import LocalRunError, load_latest_result
+from aco_sync_local.summary import render_status, summary_json
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "status", help="show the latest local sync: status, per-TIN status, measures"
+    )
+    add_state_dir(parser)
+    add_json(parser, "the aggregated measure results and per-TIN status")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        result = load_latest_result(args.state_dir)
+    except LocalRunError as exc:
+        return error(str(exc))
+    if args.json:
+        print_json(summary_json(result))
+    else:
+        print(render_status(result), end="")
+    return 0

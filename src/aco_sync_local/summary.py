@@ -1,0 +1,229 @@
+"""Readable and JSON summaries of a local sync (``aco-sync run|demo|status|history|report``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aco_sync_local.runner import LocalSyncResult
+
+MAX_LOG_LINES = 40
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, indent: str = "  ") -> str:
+    """A plain-text table with columns sized to their content (numbers right-aligned)."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], len(value))
+    numeric = [
+        any(_is_number(row[i]) for row in rows)
+        and all(_is_number(row[i]) for row in rows if row[i] is not None)
+        for i in range(len(headers))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if numeric[i] else v.ljust(w)
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ]
+        return (indent + "  ".join(parts)).rstrip()
+
+    out = [line(list(headers)), indent + "  ".join("-" * w for w in widths)]
+    out.extend(line(row) for row in cells)
+    return "\n".join(out)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def format_duration(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{ms} ms"
+    return f"{ms / 1000:.1f} s"
+
+
+def _short_cause(cause: str | None, limit: int = 100) -> str | None:
+    """The errorMessage of a Lambda error cause (JSON), else the cause itself, shortened."""
+    if not cause:
+        return None
+    import json
+
+    try:
+        parsed = json.loads(cause)
+    except (json.JSONDecodeError, TypeError):
+        parsed = None
+    text = str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else cause
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def sync_header(result: LocalSyncResult) -> str:
+    sync = result.sync
+    if sync is None:
+        return f"ACO {result.aco_id}: no sync was recorded (folder {result.folder})"
+    parts = [f"ACO {result.aco_id} - sync {sync.get('sync_id', '?')}: {sync.get('status', '?')}"]
+    details = [f"trigger {sync.get('trigger', '?')}", f"started {sync.get('started', '?')}"]
+    if sync.get("finished"):
+        details.append(f"finished {sync['finished']}")
+    parts.append("  " + ", ".join(details))
+    if sync.get("error"):
+        parts.append(f"  error: {sync['error']}")
+    return "\n".join(parts)
+
+
+def render_history(result: LocalSyncResult) -> str:
+    """The execution history of every execution, as the Step Functions console summarises it."""
+    if not result.executions:
+        return "Execution history\n  (no executions)"
+    blocks = ["Execution history"]
+    for execution in result.executions:
+        title = (
+            f"  {execution.get('state_machine')} {execution.get('name')}: {execution.get('status')}"
+            f" in {format_duration(execution.get('duration_ms'))}"
+        )
+        if execution.get("error"):
+            title += f" ({execution['error']}: {_short_cause(execution.get('cause'))})"
+        blocks.append(title)
+        rows = [
+            (
+                row.get("state"),
+                row.get("type"),
+                row.get("status") + (f" after {row['retries']} retries" if row.get("retries") else ""),
+                format_duration(row.get("duration_ms")),
+                ": ".join(filter(None, [row.get("error"), _short_cause(row.get("cause"))])) or None,
+            )
+            for row in execution.get("history", [])
+        ]
+        blocks.append(table(["State", "Type", "Status", "Duration", "Error"], rows, indent="    "))
+    return "\n".join(blocks)
+
+
+def render_clinics(result: LocalSyncResult) -> str:
+    clinics = result.status.get("clinics") or []
+    if not clinics:
+        return "Member clinics (TINs)\n  (none recorded)"
+    rows = [
+        (c.get("tin"), c.get("name") or None, c.get("status"), c.get("reason"), c.get("last_synced"))
+        for c in clinics
+    ]
+    return "Member clinics (TINs)\n" + table(["TIN", "Name", "Status", "Reason", "Last synced"], rows)
+
+
+def render_measures(result: LocalSyncResult) -> str:
+    measures = result.status.get("measures") or []
+    if not measures:
+        return "Aggregated measures\n  (no measure results)"
+    rows = [
+        (
+            f"{m.get('measure_id')} {m.get('collection_type')}",
+            m.get("eligible_population"),
+            m.get("performance_met"),
+            m.get("performance_not_met"),
+            m.get("eligible_population_exclusion"),
+            m.get("eligible_population_exception"),
+            "-" if m.get("performance_rate") is None else f"{float(m['performance_rate']):.2f}%",
+        )
+        for m in measures
+    ]
+    headers = ["Instance", "Eligible", "Met", "Not met", "Exclusions", "Exceptions", "Rate"]
+    return "Aggregated measures\n" + table(headers, rows)
+
+
+def render_decisions(result: LocalSyncResult) -> str:
+    log = result.status.get("log") or []
+    skipped = result.status.get("skipped_triggers") or []
+    lines = ["Decisions (sync log)"]
+    if not log and not skipped:
+        lines.append("  (none)")
+    for entry in log[:MAX_LOG_LINES]:
+        where = ", ".join(str(v) for v in (entry.get("measure_id"), entry.get("tin"), entry.get("file")) if v)
+        if entry.get("line"):
+            where += f" line {entry['line']}"
+        prefix = f"[{entry.get('kind') or entry.get('level') or 'info'}]"
+        lines.append(f"  {prefix} {entry.get('message')}" + (f" ({where})" if where else ""))
+    if len(log) > MAX_LOG_LINES:
+        lines.append(f"  ... {len(log) - MAX_LOG_LINES} more entries (see the report)")
+    for trigger in skipped:
+        lines.append(
+            f"  [skipped trigger] {trigger.get('trigger')} at {trigger.get('started')}: "
+            f"{trigger.get('status')}"
+        )
+    return "\n".join(lines)
+
+
+def render_report_location(result: LocalSyncResult) -> str:
+    lines = ["Outputs"]
+    if result.report_html:
+        lines.append(f"  Report: {result.report_html}")
+    elif result.results_dir:
+        lines.append(f"  Results folder: {result.results_dir} (no report.html was written)")
+    else:
+        lines.append("  (no results were written)")
+    score = quality_score_value(result)
+    if score is not None:
+        lines.append(f"  ACO quality score: {score:.2f}")
+    return "\n".join(lines)
+
+
+def quality_score_value(result: LocalSyncResult) -> float | None:
+    score = result.quality_score
+    if not isinstance(score, dict):
+        return None
+    for key in ("quality_score", "score", "aco_quality_score"):
+        value = score.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def render_summary(result: LocalSyncResult) -> str:
+    """Everything ``aco-sync run`` prints: history, per-TIN status, measures, decisions, outputs."""
+    sections = [
+        sync_header(result),
+        render_history(result),
+        render_clinics(result),
+        render_measures(result),
+        render_decisions(result),
+        render_report_location(result),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def render_status(result: LocalSyncResult) -> str:
+    """``aco-sync status``: the latest sync, per-TIN status and the measures."""
+    sections = [
+        sync_header(result) + f"\n  local run finished {result.finished_at}",
+        render_clinics(result),
+        render_measures(result),
+        render_report_location(result),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def summary_json(result: LocalSyncResult) -> dict[str, Any]:
+    """``--json``: the aggregated measure results and per-TIN status (plus the sync they belong to)."""
+    return {
+        "aco_id": result.aco_id,
+        "sync": result.sync,
+        "clinics": result.status.get("clinics") or [],
+        "measures": result.status.get("measures") or [],
+        "executions": [
+            {k: e.get(k) for k in ("state_machine", "name", "status", "duration_ms", "error", "cause")}
+            for e in result.executions
+        ],
+        "report_html": result.report_html,
+        "quality_score": result.quality_score,
+    }
