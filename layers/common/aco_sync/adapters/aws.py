@@ -9,7 +9,7 @@ DynamoDB item layout (one table, string keys ``PK``/``SK``; documented in docs/W
     PK=LOG#<aco_id>#<sync_id>   SK=<ns>#<n>              sync log entries, in order
     PK=RESULTS#<aco_id>#<sync_id> SK=<measure>#<type>    measure instance results
     PK=ENC#<aco_id>             SK=<tin>#<source_key>    aggregate encounter (content hash, source file)
-    PK=PROV#<aco_id>            SK=<tin>#<npi>           providers of the aggregate clinic
+    PK=PROV#<aco_id>            SK=<npi>                 providers of the aggregate clinic (by NPI)
 
 Throttling and connection failures are raised as ``TransientStoreError`` so the state machines retry.
 """
@@ -311,7 +311,7 @@ class DynamoDbSyncStateStore:
         ):
             for p in providers:
                 batch.put_item(
-                    Item={"PK": f"PROV#{aco_id}", "SK": f"{p.tin}#{p.npi}", **dataclasses.asdict(p)}
+                    Item={"PK": f"PROV#{aco_id}", "SK": p.npi, **dataclasses.asdict(p)}
                 )
         return len(providers)
 
@@ -321,7 +321,7 @@ class DynamoDbSyncStateStore:
             self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch,
         ):
             for p in providers:
-                batch.delete_item(Key={"PK": f"PROV#{aco_id}", "SK": f"{p.tin}#{p.npi}"})
+                batch.delete_item(Key={"PK": f"PROV#{aco_id}", "SK": p.npi})
         return len(providers)
 
     # roster pointer

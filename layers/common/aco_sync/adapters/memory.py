@@ -54,7 +54,7 @@ class InMemorySyncStateStore:
         self.clinics: dict[tuple[str, str], ClinicStatus] = {}
         self.results: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.encounters: dict[tuple[str, str, str], AggregateEncounter] = {}
-        self.providers: dict[tuple[str, str, str], Provider] = {}
+        self.providers: dict[tuple[str, str], Provider] = {}  # (aco_id, npi): NPI identifies a provider
         self.rosters: dict[tuple[str, int], ActiveRoster] = {}
         self.writes = 0
         self.encounter_writes = 0
@@ -160,16 +160,16 @@ class InMemorySyncStateStore:
 
     # providers
     def list_providers(self, aco_id: str) -> list[Provider]:
-        return [p for (a, _, _), p in sorted(self.providers.items()) if a == aco_id]
+        return [p for (a, _), p in sorted(self.providers.items()) if a == aco_id]
 
     def put_providers(self, aco_id: str, providers: Sequence[Provider]) -> int:
         for p in providers:
-            self.providers[(aco_id, p.tin, p.npi)] = p
+            self.providers[(aco_id, p.npi)] = p
         self._count(len(providers))
         return len(providers)
 
     def delete_providers(self, aco_id: str, providers: Sequence[Provider]) -> int:
-        deleted = sum(1 for p in providers if self.providers.pop((aco_id, p.tin, p.npi), None))
+        deleted = sum(1 for p in providers if self.providers.pop((aco_id, p.npi), None))
         self._count(deleted)
         return deleted
 

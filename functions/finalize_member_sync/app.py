@@ -1,0 +1,27 @@
+"""FinalizeFunction (state "Finalize Member Sync"): clinics Sync Complete, measure plan, aggregation."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from aco_sync.adapters.environment import build_stores
+from aco_sync.service.finalize import finalize_member_sync
+
+logger = Logger()
+tracer = Tracer()
+
+
+class FinalizeEvent(BaseModel):
+    aco_id: str
+    sync_id: str
+    clinic_results: list[dict[str, Any]]
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = FinalizeEvent.model_validate(event)
+    logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
+    return finalize_member_sync(build_stores(), **request.model_dump())

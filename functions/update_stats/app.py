@@ -1,0 +1,26 @@
+"""UpdateStatsFunction (state "Update Aggregate Stats"): store measure results, write the reports."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from aco_sync.adapters.environment import build_stores
+from aco_sync.service.aggregate_stats import update_aggregate_stats
+
+logger = Logger()
+tracer = Tracer()
+
+
+class SyncStepEvent(BaseModel):
+    aco_id: str
+    sync_id: str
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = SyncStepEvent.model_validate(event)
+    logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
+    return update_aggregate_stats(build_stores(), **request.model_dump())

@@ -1,0 +1,27 @@
+"""ValidateRosterFunction (state "Validate Roster"): abort without an active roster (MissingRosterError);
+otherwise return the member clinics the Map iterates over."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from aco_sync.adapters.environment import build_stores
+from aco_sync.service.validation import validate_sync
+
+logger = Logger()
+tracer = Tracer()
+
+
+class SyncStepEvent(BaseModel):
+    aco_id: str
+    sync_id: str
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = SyncStepEvent.model_validate(event)
+    logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
+    return validate_sync(build_stores(), **request.model_dump())

@@ -1,0 +1,82 @@
+"""Update aggregate stats (state "Update Aggregate Stats", both machines): store the measure results of
+the sync (CQM/eCQM instances, plus the MCQM instances when the MCQM job ran) and write the reports
+under results/<aco_id>/<sync_id>/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.ports import ObjectNotFoundError
+from aco_sync.domain.records import MeasureStats, PatientOutcome
+from aco_sync.reports import build_reports
+from aco_sync.reports.model import ReportInputs
+from aco_sync.service.artifacts import aggregation_from_json, dumps, roster_from_json, stats_to_dict
+from aco_sync.service.common import load_aco_settings, results_prefix, sync_artifact_key
+from aco_sync.service.finalize import MCQM_RESULT_FILE, MEMBERS_RESULT_FILE
+
+logger = Logger(child=True)
+
+CONTENT_TYPES = {
+    ".csv": "text/csv",
+    ".html": "text/html",
+    ".json": "application/json",
+    ".xml": "application/xml",
+}
+
+
+def load_sync_results(
+    stores: Stores, aco_id: str, sync_id: str
+) -> tuple[list[PatientOutcome], list[MeasureStats]]:
+    """The member (CQM/eCQM) results of the sync plus its MCQM results, when the MCQM job ran."""
+    outcomes, stats = aggregation_from_json(
+        stores.objects.get(sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE))
+    )
+    try:
+        mcqm_outcomes, mcqm_stats = aggregation_from_json(
+            stores.objects.get(sync_artifact_key(aco_id, sync_id, MCQM_RESULT_FILE))
+        )
+    except ObjectNotFoundError:
+        return outcomes, stats
+    return [*outcomes, *mcqm_outcomes], [*stats, *mcqm_stats]
+
+
+def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any]:
+    settings = load_aco_settings(stores.objects, aco_id)
+    outcomes, stats = load_sync_results(stores, aco_id, sync_id)
+    results = [stats_to_dict(s) for s in stats]
+    stores.state.put_measure_results(aco_id, sync_id, results)
+
+    roster = stores.state.get_active_roster(aco_id, settings.performance_year)
+    roster_size = len(roster_from_json(stores.objects.get(roster.key))) if roster else None
+    clinics = [
+        {"tin": c.tin, "name": c.name, "status": c.status, "reason": c.reason, "last_synced": c.last_synced}
+        for c in stores.state.list_clinic_statuses(aco_id)
+    ]
+    reports = build_reports(
+        ReportInputs(
+            settings=settings,
+            sync_id=sync_id,
+            generated_at=datetime.now(UTC),
+            stats=stats,
+            outcomes=outcomes,
+            log=stores.state.list_log(aco_id, sync_id),
+            clinic_statuses=clinics,
+            roster_size=roster_size,
+        )
+    )
+    prefix = results_prefix(aco_id, sync_id)
+    stores.objects.put(f"{prefix}measures.json", dumps(results), content_type="application/json")
+    for name, body in reports.items():
+        suffix = name[name.rfind(".") :] if "." in name else ""
+        stores.objects.put(
+            f"{prefix}{name}", body, content_type=CONTENT_TYPES.get(suffix, "application/octet-stream")
+        )
+    stores.state.update_sync_run(aco_id, sync_id, results_prefix=prefix)
+    logger.info(
+        "Aggregate stats updated", extra={"aco_id": aco_id, "sync_id": sync_id, "instances": len(results)}
+    )
+    return {"measure_instances": len(results), "results_prefix": prefix, "reports": sorted(reports)}

@@ -1,0 +1,182 @@
+"""JSON forms of the records the workflow steps hand to each other through the object store.
+
+Steps pass S3 keys and counts in their payloads; what they exchange lives under store/<aco_id>/.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from aco_sync.domain.records import (
+    CollectionType,
+    DenominatorCount,
+    Gender,
+    MeasureStats,
+    PatientOutcome,
+    Performance,
+    RosterEntry,
+    SyncLogEntry,
+)
+
+
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, default=str, separators=(",", ":")).encode("utf-8")
+
+
+def roster_to_json(entries: Iterable[RosterEntry]) -> bytes:
+    return dumps(
+        [
+            {
+                "mbi": e.mbi,
+                "first_name": e.first_name,
+                "last_name": e.last_name,
+                "birth_date": e.birth_date.isoformat(),
+                "gender": e.gender.value,
+                "eligible_measures": sorted(e.eligible_measures) if e.eligible_measures is not None else None,
+                "source_line": e.source_line,
+            }
+            for e in entries
+        ]
+    )
+
+
+def roster_from_json(data: bytes) -> list[RosterEntry]:
+    return [
+        RosterEntry(
+            mbi=item["mbi"],
+            first_name=item["first_name"],
+            last_name=item["last_name"],
+            birth_date=date.fromisoformat(item["birth_date"]),
+            gender=Gender(item["gender"]),
+            eligible_measures=frozenset(item["eligible_measures"])
+            if item.get("eligible_measures") is not None
+            else None,
+            source_line=item.get("source_line"),
+        )
+        for item in json.loads(data)
+    ]
+
+
+def counts_to_json(counts: Iterable[DenominatorCount]) -> bytes:
+    return dumps(
+        [
+            {
+                "tin": c.tin,
+                "measure_id": c.measure_id,
+                "collection_type": c.collection_type.value,
+                "count": c.count,
+                "source_file": c.source_file,
+                "source_line": c.source_line,
+            }
+            for c in counts
+        ]
+    )
+
+
+def counts_from_json(data: bytes) -> list[DenominatorCount]:
+    return [
+        DenominatorCount(
+            tin=item["tin"],
+            measure_id=item["measure_id"],
+            collection_type=CollectionType(item["collection_type"]),
+            count=int(item["count"]),
+            source_file=item.get("source_file", ""),
+            source_line=item.get("source_line"),
+        )
+        for item in json.loads(data)
+    ]
+
+
+def outcome_to_dict(o: PatientOutcome) -> dict[str, Any]:
+    return {
+        "master_pat_id": o.master_pat_id,
+        "measure_id": o.measure_id,
+        "collection_type": o.collection_type.value,
+        "outcome": o.outcome.value,
+        "performance_date": o.performance_date.isoformat() if o.performance_date else None,
+        "source_tins": list(o.source_tins),
+        "source_keys": list(o.source_keys),
+    }
+
+
+def outcome_from_dict(item: dict[str, Any]) -> PatientOutcome:
+    return PatientOutcome(
+        master_pat_id=item["master_pat_id"],
+        measure_id=item["measure_id"],
+        collection_type=CollectionType(item["collection_type"]),
+        outcome=Performance(item["outcome"]),
+        performance_date=date.fromisoformat(item["performance_date"])
+        if item.get("performance_date")
+        else None,
+        source_tins=tuple(item.get("source_tins", ())),
+        source_keys=tuple(item.get("source_keys", ())),
+    )
+
+
+def stats_to_dict(s: MeasureStats) -> dict[str, Any]:
+    return {
+        "measure_id": s.measure_id,
+        "collection_type": s.collection_type.value,
+        "eligible_population": s.eligible_population,
+        "performance_met": s.performance_met,
+        "performance_not_met": s.performance_not_met,
+        "eligible_population_exclusion": s.eligible_population_exclusion,
+        "eligible_population_exception": s.eligible_population_exception,
+        "performance_rate": s.performance_rate,
+        "data_completeness": s.data_completeness,
+        "inverse": s.inverse,
+        "patients_by_tin": dict(s.patients_by_tin),
+        "roster_coverage": s.roster_coverage,
+    }
+
+
+def stats_from_dict(item: dict[str, Any]) -> MeasureStats:
+    return MeasureStats(
+        measure_id=item["measure_id"],
+        collection_type=CollectionType(item["collection_type"]),
+        eligible_population=int(item["eligible_population"]),
+        performance_met=int(item["performance_met"]),
+        performance_not_met=int(item["performance_not_met"]),
+        eligible_population_exclusion=int(item["eligible_population_exclusion"]),
+        eligible_population_exception=int(item["eligible_population_exception"]),
+        performance_rate=item.get("performance_rate"),
+        data_completeness=item.get("data_completeness"),
+        inverse=bool(item.get("inverse", False)),
+        patients_by_tin={str(k): int(v) for k, v in (item.get("patients_by_tin") or {}).items()},
+        roster_coverage=item.get("roster_coverage"),
+    )
+
+
+def log_to_dict(e: SyncLogEntry) -> dict[str, Any]:
+    return {
+        "kind": e.kind,
+        "message": e.message,
+        "level": e.level,
+        "measure_id": e.measure_id,
+        "tin": e.tin,
+        "file": e.file,
+        "line": e.line,
+    }
+
+
+def aggregation_to_json(
+    outcomes: Sequence[PatientOutcome], stats: Sequence[MeasureStats], log: Sequence[SyncLogEntry]
+) -> bytes:
+    return dumps(
+        {
+            "outcomes": [outcome_to_dict(o) for o in outcomes],
+            "stats": [stats_to_dict(s) for s in stats],
+            "log": [log_to_dict(e) for e in log],
+        }
+    )
+
+
+def aggregation_from_json(data: bytes) -> tuple[list[PatientOutcome], list[MeasureStats]]:
+    parsed = json.loads(data)
+    return (
+        [outcome_from_dict(o) for o in parsed.get("outcomes", [])],
+        [stats_from_dict(s) for s in parsed.get("stats", [])],
+    )

@@ -1,0 +1,71 @@
+"""Cleanup (state "Clean Up Removed Encounters"): remove aggregate encounters whose source no longer
+exists: the member clinic left the ACO, or its source file was deleted. (Rows removed from a file
+that still exists are removed by that clinic's incremental sync, which sees them as deletions.)"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.ports import AggregateEncounter
+from aco_sync.domain.records import SyncLogEntry
+from aco_sync.service.common import (
+    clinic_digest_key,
+    clinic_prefix,
+    load_aco_settings,
+    member_clinics,
+    members_prefix,
+)
+
+logger = Logger(child=True)
+
+
+def clean_up_removed_encounters(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any]:
+    settings = load_aco_settings(stores.objects, aco_id)
+    member_tins = {c.tin for c in member_clinics(stores.objects, settings)}
+    by_tin: dict[str, list[AggregateEncounter]] = defaultdict(list)
+    for encounter in stores.state.aggregate_encounters(aco_id):
+        by_tin[encounter.tin].append(encounter)
+
+    removed_total = 0
+    log: list[SyncLogEntry] = []
+    for tin, encounters in sorted(by_tin.items()):
+        if tin not in member_tins:
+            gone = encounters
+            why = f"TIN {tin} is no longer a member clinic"
+            for key in stores.objects.list_keys(clinic_prefix(aco_id, tin)):
+                stores.objects.delete(key)
+        else:
+            prefix = members_prefix(aco_id, tin)
+            present = {key.removeprefix(prefix) for key in stores.objects.list_keys(prefix)}
+            gone = [e for e in encounters if not _source_exists(e.source_file, present, prefix)]
+            why = f"their source files were deleted from TIN {tin}"
+            if gone:
+                stores.objects.delete(clinic_digest_key(aco_id, tin))  # its next sync rewrites its records
+        if not gone:
+            continue
+        removed = stores.state.delete_aggregate_encounters(aco_id, tin, [e.source_key for e in gone])
+        removed_total += removed
+        log.append(
+            SyncLogEntry(kind="removal", tin=tin, message=f"Removed {removed} aggregate encounters: {why}")
+        )
+
+    log.append(
+        SyncLogEntry(kind="removal", message=f"Cleanup removed {removed_total} aggregate encounters in total")
+    )
+    stores.state.append_log(aco_id, sync_id, log)
+    logger.info("Cleanup done", extra={"aco_id": aco_id, "sync_id": sync_id, "removed": removed_total})
+    return {"encounters_removed": removed_total}
+
+
+def _source_exists(source_file: str, present: set[str], prefix: str) -> bool:
+    """``source_file`` is relative to the clinic folder; a QRDA-I zip member is ``<zip>/<member>``."""
+    if not source_file:
+        return True  # nothing to tell from: keep it
+    relative = source_file.removeprefix(prefix)
+    return relative in present or any(
+        relative.startswith(f"{p}/") or relative.startswith(f"{p}!") for p in present
+    )

@@ -1,0 +1,179 @@
+"""Member clinic sync (the Map iteration "Sync Member Clinic"): read one clinic's files, sync what
+changed into the aggregate (incremental: only upserts and deletions are written), status per clinic.
+
+The clinic's current records are kept as one encoded object (store/<aco>/clinics/<tin>/records.bin)
+for the finalize and MCQM steps; it is rewritten only when the clinic's data changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.ports import AggregateEncounter, ClinicStatus, ObjectNotFoundError
+from aco_sync.domain.catalog import MeasureCatalog, default_catalog
+from aco_sync.domain.engine import diff_encounters
+from aco_sync.domain.errors import InvalidInputError
+from aco_sync.domain.record_codec import encode_records
+from aco_sync.domain.records import ClinicData, DenominatorCount, PerformanceRecord, SyncLogEntry
+from aco_sync.ingest.clinic import read_clinic_files
+from aco_sync.service.artifacts import counts_to_json
+from aco_sync.service.common import (
+    ClinicSyncStatus,
+    clinic_counts_key,
+    clinic_digest_key,
+    clinic_records_key,
+    load_aco_settings,
+    members_prefix,
+)
+from aco_sync.service.issues import issues_to_log
+from aco_sync.service.sync_status import describe_error
+
+logger = Logger(child=True)
+
+SYNCED = "synced"
+FAILED = "failed"
+
+
+def sync_member_clinic(
+    stores: Stores,
+    *,
+    aco_id: str,
+    sync_id: str,
+    tin: str,
+    name: str = "",
+    catalog: MeasureCatalog | None = None,
+) -> dict[str, Any]:
+    catalog = catalog or default_catalog()
+    state = stores.state
+    previous = {c.tin: c for c in state.list_clinic_statuses(aco_id)}.get(tin)
+    state.put_clinic_status(
+        aco_id,
+        ClinicStatus(
+            tin=tin,
+            name=name,
+            status=ClinicSyncStatus.RUNNING,
+            sync_id=sync_id,
+            last_synced=previous.last_synced if previous else None,
+        ),
+    )
+    settings = load_aco_settings(stores.objects, aco_id)
+    prefix = members_prefix(aco_id, tin)
+    keys = stores.objects.list_keys(prefix)
+    if not keys:
+        raise InvalidInputError(f"No files uploaded for TIN {tin} (expected under {prefix})")
+    files = [(key.removeprefix(prefix), stores.objects.get(key)) for key in keys]
+    data = read_clinic_files(tin, files, performance_year=settings.performance_year, catalog=catalog)
+
+    stored = {e.source_key: e.content_hash for e in state.aggregate_encounters(aco_id, tin)}
+    diff = diff_encounters(stored, data.records)
+    upserts = list(diff.upserts)
+    written = state.put_aggregate_encounters(aco_id, [_encounter(r) for r in upserts]) if upserts else 0
+    deleted = (
+        state.delete_aggregate_encounters(aco_id, tin, list(diff.deleted_keys)) if diff.deleted_keys else 0
+    )
+    snapshot_written = _write_snapshot_if_changed(stores, aco_id, tin, data)
+
+    unchanged = diff.unchanged if isinstance(diff.unchanged, int) else len(diff.unchanged)
+    log = issues_to_log(data.issues, tin=tin)
+    log.append(
+        SyncLogEntry(
+            kind="clinic",
+            tin=tin,
+            message=f"TIN {tin}: {len(data.records)} records from {data.files_read} files; "
+            f"{written} added or changed, {deleted} removed, {unchanged} unchanged; "
+            f"{sum(1 for i in data.issues if i.severity == 'error')} rows rejected",
+        )
+    )
+    state.append_log(aco_id, sync_id, log)
+    result = {
+        "tin": tin,
+        "name": name,
+        "status": SYNCED,
+        "records": len(data.records),
+        "denominator_counts": len(data.denominator_counts),
+        "upserts": written,
+        "deletes": deleted,
+        "unchanged": unchanged,
+        "issues": len(data.issues),
+        "snapshot_written": snapshot_written,
+    }
+    logger.info("Clinic synced", extra={"aco_id": aco_id, "sync_id": sync_id, **result})
+    return result
+
+
+def record_clinic_failure(
+    stores: Stores,
+    *,
+    aco_id: str,
+    sync_id: str,
+    tin: str,
+    name: str = "",
+    error: str | None = None,
+    cause: str | None = None,
+) -> dict[str, Any]:
+    """The Map iterator's Catch: the clinic is ``Sync Failed`` with its reason; the other clinics go on."""
+    reason = describe_error(error, cause)
+    previous = {c.tin: c for c in stores.state.list_clinic_statuses(aco_id)}.get(tin)
+    stores.state.put_clinic_status(
+        aco_id,
+        ClinicStatus(
+            tin=tin,
+            name=name or (previous.name if previous else ""),
+            status=ClinicSyncStatus.FAILED,
+            reason=reason,
+            sync_id=sync_id,
+            last_synced=previous.last_synced if previous else None,
+        ),
+    )
+    stores.state.append_log(
+        aco_id,
+        sync_id,
+        [SyncLogEntry(kind="clinic", level="error", tin=tin, message=f"TIN {tin}: Sync Failed: {reason}")],
+    )
+    logger.warning(
+        "Clinic sync failed", extra={"aco_id": aco_id, "sync_id": sync_id, "tin": tin, "error": error}
+    )
+    return {"tin": tin, "name": name, "status": FAILED, "reason": reason}
+
+
+def _encounter(record: PerformanceRecord) -> AggregateEncounter:
+    return AggregateEncounter(
+        tin=record.tin,
+        source_key=record.source_key,
+        content_hash=record.content_hash,
+        source_file=record.source_file,
+        measure_id=record.measure_id,
+        collection_type=record.collection_type.value,
+    )
+
+
+def snapshot_digest(records: Sequence[PerformanceRecord], counts: Sequence[DenominatorCount]) -> str:
+    digest = hashlib.sha256()
+    for key, content in sorted((r.source_key, r.content_hash) for r in records):
+        digest.update(f"{key}\x1f{content}\x1e".encode())
+    digest.update(
+        counts_to_json(sorted(counts, key=lambda c: (c.measure_id, c.collection_type, c.source_file)))
+    )
+    return digest.hexdigest()
+
+
+def _write_snapshot_if_changed(stores: Stores, aco_id: str, tin: str, data: ClinicData) -> bool:
+    digest = snapshot_digest(data.records, data.denominator_counts)
+    try:
+        if stores.objects.get(clinic_digest_key(aco_id, tin)).decode() == digest:
+            return False
+    except ObjectNotFoundError:
+        pass
+    stores.objects.put(clinic_records_key(aco_id, tin), encode_records(data.records))
+    stores.objects.put(
+        clinic_counts_key(aco_id, tin),
+        counts_to_json(data.denominator_counts),
+        content_type="application/json",
+    )
+    stores.objects.put(clinic_digest_key(aco_id, tin), digest.encode())
+    return True

@@ -1,0 +1,139 @@
+"""What every workflow step shares: statuses, object keys, clocks and ids, per-ACO settings."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
+from aco_sync.domain.errors import InvalidInputError
+from aco_sync.domain.settings import AcoSettings, MemberClinic
+
+
+class SyncStatus(StrEnum):
+    """Status of a sync run (what the ACO's sync log and ``aco-sync status`` show)."""
+
+    QUEUED = "Sync Queued"
+    RUNNING = "Sync Running"
+    MCQM_QUEUED = "MCQM Sync Queued"
+    MCQM_RUNNING = "MCQM Sync Running"
+    COMPLETE = "Sync Complete"
+    FAILED = "Sync Failed"
+    ABORTED = "Sync Aborted"
+    SKIPPED = "Skipped: Already Running"
+
+
+class ClinicSyncStatus(StrEnum):
+    """Status of one member TIN."""
+
+    QUEUED = "Sync Queued"
+    RUNNING = "Sync Running"
+    COMPLETE = "Sync Complete"
+    FAILED = "Sync Failed"
+
+
+FINISHED_STATUSES = frozenset(
+    {SyncStatus.COMPLETE, SyncStatus.FAILED, SyncStatus.ABORTED, SyncStatus.SKIPPED}
+)
+
+_TIN_FOLDER = re.compile(r"^\d{9}$")
+
+
+def utc_now() -> str:
+    """ISO-8601 UTC timestamp, seconds precision."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_sync_id() -> str:
+    """Sortable by start time, unique, valid as a Step Functions execution name."""
+    return f"sync-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}"
+
+
+def mcqm_execution_name(sync_id: str) -> str:
+    return f"{sync_id}-mcqm"
+
+
+# ----- object keys (docs/ARCHITECTURE.md "Data bucket layout") -----------------------------------------
+def config_key(aco_id: str) -> str:
+    return f"config/acos/{aco_id}.json"
+
+
+CONFIG_PREFIX = "config/acos/"
+
+
+def members_prefix(aco_id: str, tin: str | None = None) -> str:
+    return f"members/{aco_id}/{tin}/" if tin else f"members/{aco_id}/"
+
+
+def clinic_records_key(aco_id: str, tin: str) -> str:
+    return f"store/{aco_id}/clinics/{tin}/records.bin"
+
+
+def clinic_digest_key(aco_id: str, tin: str) -> str:
+    return f"store/{aco_id}/clinics/{tin}/records.sha256"
+
+
+def clinic_counts_key(aco_id: str, tin: str) -> str:
+    return f"store/{aco_id}/clinics/{tin}/denominator_counts.json"
+
+
+def clinic_prefix(aco_id: str, tin: str) -> str:
+    return f"store/{aco_id}/clinics/{tin}/"
+
+
+def sync_artifact_key(aco_id: str, sync_id: str, name: str) -> str:
+    return f"store/{aco_id}/syncs/{sync_id}/{name}"
+
+
+def results_prefix(aco_id: str, sync_id: str) -> str:
+    return f"results/{aco_id}/{sync_id}/"
+
+
+def roster_store_prefix(aco_id: str, performance_year: int) -> str:
+    return f"store/{aco_id}/rosters/{performance_year}/"
+
+
+# ----- settings ------------------------------------------------------------------------------------------
+def load_aco_settings(objects: ObjectStore, aco_id: str) -> AcoSettings:
+    """The ACO's configuration; InvalidInputError (with the key) when missing or invalid."""
+    key = config_key(aco_id)
+    try:
+        data = objects.get(key)
+    except ObjectNotFoundError:
+        raise InvalidInputError(f"{key}: no configuration for ACO {aco_id!r}") from None
+    try:
+        settings = AcoSettings.model_validate(json.loads(data))
+    except (ValueError, ValidationError) as exc:
+        raise InvalidInputError(f"{key}: invalid ACO configuration ({_first_error(exc)})") from None
+    if settings.aco_id != aco_id:
+        raise InvalidInputError(f"{key}: aco_id {settings.aco_id!r} does not match the file name")
+    return settings
+
+
+def configured_aco_ids(objects: ObjectStore) -> list[str]:
+    return [
+        key.removeprefix(CONFIG_PREFIX).removesuffix(".json")
+        for key in objects.list_keys(CONFIG_PREFIX)
+        if key.endswith(".json") and "/" not in key.removeprefix(CONFIG_PREFIX)
+    ]
+
+
+def member_clinics(objects: ObjectStore, settings: AcoSettings) -> list[MemberClinic]:
+    """The configured member clinics; when none are configured, every TIN folder under members/<aco>/."""
+    if settings.member_clinics:
+        return list(settings.member_clinics)
+    prefix = members_prefix(settings.aco_id)
+    tins = sorted({key.removeprefix(prefix).split("/", 1)[0] for key in objects.list_keys(prefix)})
+    return [MemberClinic(tin=tin) for tin in tins if _TIN_FOLDER.match(tin)]
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+    return str(exc)

@@ -1,0 +1,58 @@
+"""Triggers (daily schedule, roster upload, manual): start one main-machine execution per ACO.
+
+The lock is taken inside the execution ("Acquire ACO Lock"), so a trigger that arrives while a sync
+is queued or running still leaves a record: its execution ends as "Skipped: Already Running".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.ports import SyncRun
+from aco_sync.domain.errors import InvalidInputError
+from aco_sync.service.common import SyncStatus, configured_aco_ids, load_aco_settings, new_sync_id, utc_now
+
+logger = Logger(child=True)
+
+Trigger = Literal["schedule", "roster_upload", "manual"]
+
+
+class StartSyncRequest(BaseModel):
+    """``{"aco_id": "A1"}`` for one ACO, or ``{"all_configured": true}`` for every config/acos/*.json."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    aco_id: str | None = None
+    all_configured: bool = False
+    trigger: Trigger = "manual"
+
+    @model_validator(mode="after")
+    def _one_target(self) -> StartSyncRequest:
+        if bool(self.aco_id) == self.all_configured:
+            raise ValueError("give either aco_id or all_configured=true")
+        return self
+
+
+def start_syncs(stores: Stores, request: StartSyncRequest) -> list[dict[str, Any]]:
+    aco_ids = configured_aco_ids(stores.objects) if request.all_configured else [str(request.aco_id)]
+    return [start_sync(stores, aco_id=aco_id, trigger=request.trigger) for aco_id in aco_ids]
+
+
+def start_sync(stores: Stores, *, aco_id: str, trigger: str) -> dict[str, Any]:
+    """Record the sync as queued and start its execution (named after the sync id)."""
+    load_aco_settings(stores.objects, aco_id)  # refuse unknown ACOs before anything is recorded
+    if not stores.aco_sync_state_machine_arn:
+        raise InvalidInputError("ACO_SYNC_STATE_MACHINE_ARN is not configured")
+    sync_id = new_sync_id()
+    stores.state.put_sync_run(
+        SyncRun(aco_id=aco_id, sync_id=sync_id, status=SyncStatus.QUEUED, trigger=trigger, started=utc_now())
+    )
+    execution_arn = stores.workflows.start(
+        stores.aco_sync_state_machine_arn, sync_id, {"aco_id": aco_id, "sync_id": sync_id, "trigger": trigger}
+    )
+    logger.info("Sync started", extra={"aco_id": aco_id, "sync_id": sync_id, "trigger": trigger})
+    return {"aco_id": aco_id, "sync_id": sync_id, "execution_arn": execution_arn, "trigger": trigger}

@@ -1,0 +1,93 @@
+"""Record a sync's status transitions: MCQM Sync Queued/Running, Sync Complete, Sync Failed, Sync Aborted.
+
+Failures arrive from the state machines' Catch blocks as ``{"Error": ..., "Cause": ...}``; for a
+Lambda error the cause is the JSON error document, whose ``errorMessage`` (no PHI by contract) is kept.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.ports import ClinicStatus
+from aco_sync.domain.records import SyncLogEntry
+from aco_sync.service.common import ClinicSyncStatus, SyncStatus, results_prefix, utc_now
+
+logger = Logger(child=True)
+
+
+def describe_error(error: str | None, cause: str | None) -> str:
+    """``"MissingRosterError: ACO A1 has no active ..."`` from a Step Functions error and cause."""
+    message = cause or ""
+    if cause:
+        try:
+            parsed = json.loads(cause)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            message = str(parsed.get("errorMessage") or parsed.get("Cause") or cause)
+    message = message.strip()
+    if error and message:
+        return f"{error}: {message}"
+    return error or message or "unknown error"
+
+
+def record_sync_status(
+    stores: Stores,
+    *,
+    aco_id: str,
+    sync_id: str,
+    status: SyncStatus,
+    execution_arn: str | None = None,
+    error: str | None = None,
+    cause: str | None = None,
+) -> dict[str, Any]:
+    """Move the sync to ``status``. For the MCQM states, ``execution_arn`` is the MCQM execution, which
+    then holds the ACO lock (so the lock stays held, and not stale, until the MCQM job ends)."""
+    state = stores.state
+    run = state.get_sync_run(aco_id, sync_id)
+    if run is None:
+        raise KeyError(f"no sync run {aco_id}/{sync_id}")
+    changes: dict[str, Any] = {"status": status}
+    entry = SyncLogEntry(kind="status", message=str(status))
+
+    if status == SyncStatus.MCQM_QUEUED and run.status != SyncStatus.RUNNING:
+        # the MCQM job started before this step ran (it is RUNNING or done): never move backwards
+        changes.pop("status")
+        entry = SyncLogEntry(kind="status", message=f"{SyncStatus.MCQM_QUEUED} (the MCQM job has started)")
+    if status in (SyncStatus.MCQM_QUEUED, SyncStatus.MCQM_RUNNING) and execution_arn:
+        if not state.move_lock(aco_id, sync_id, execution_arn):
+            logger.warning("ACO lock not held by this sync", extra={"aco_id": aco_id, "sync_id": sync_id})
+        if execution_arn not in run.execution_arns:
+            changes["execution_arns"] = [*run.execution_arns, execution_arn]
+    elif status == SyncStatus.COMPLETE:
+        changes.update(finished=utc_now(), results_prefix=results_prefix(aco_id, sync_id))
+    elif status in (SyncStatus.FAILED, SyncStatus.ABORTED):
+        reason = describe_error(error, cause)
+        changes.update(finished=utc_now(), error=reason)
+        entry = SyncLogEntry(kind="status", level="error", message=f"{status}: {reason}")
+        _fail_unfinished_clinics(stores, aco_id, sync_id, reason)
+
+    state.update_sync_run(aco_id, sync_id, **changes)
+    state.append_log(aco_id, sync_id, [entry])
+    logger.info("Sync status", extra={"aco_id": aco_id, "sync_id": sync_id, "status": str(status)})
+    return {"aco_id": aco_id, "sync_id": sync_id, "status": str(status)}
+
+
+def _fail_unfinished_clinics(stores: Stores, aco_id: str, sync_id: str, reason: str) -> None:
+    for clinic in stores.state.list_clinic_statuses(aco_id):
+        if clinic.sync_id == sync_id and clinic.status in (ClinicSyncStatus.QUEUED, ClinicSyncStatus.RUNNING):
+            stores.state.put_clinic_status(
+                aco_id,
+                ClinicStatus(
+                    tin=clinic.tin,
+                    name=clinic.name,
+                    status=ClinicSyncStatus.FAILED,
+                    reason=f"The sync failed: {reason}",
+                    sync_id=sync_id,
+                    last_synced=clinic.last_synced,
+                ),
+            )

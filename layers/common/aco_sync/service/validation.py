@@ -1,0 +1,67 @@
+"""Data validation (state "Validate Roster"): abort a sync when the ACO has no active roster file and
+its settings require one; otherwise list the member clinics the Map iterates over."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.ports import ClinicStatus
+from aco_sync.domain.errors import InvalidInputError, MissingRosterError
+from aco_sync.domain.records import SyncLogEntry
+from aco_sync.service.common import ClinicSyncStatus, config_key, load_aco_settings, member_clinics
+
+logger = Logger(child=True)
+
+
+def missing_roster_message(aco_id: str, performance_year: int) -> str:
+    return (
+        f"Sync aborted: ACO {aco_id} has no active Medicare roster for performance year {performance_year} "
+        f"(upload one under rosters/{aco_id}/{performance_year}/)"
+    )
+
+
+def validate_sync(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any]:
+    settings = load_aco_settings(stores.objects, aco_id)
+    roster = stores.state.get_active_roster(aco_id, settings.performance_year)
+    if roster is None and settings.roster_required:
+        message = missing_roster_message(aco_id, settings.performance_year)
+        stores.state.append_log(aco_id, sync_id, [SyncLogEntry(kind="abort", level="error", message=message)])
+        raise MissingRosterError(message)
+    clinics = member_clinics(stores.objects, settings)
+    if not clinics:
+        raise InvalidInputError(
+            f"ACO {aco_id} has no member clinics: list them in {config_key(aco_id)} (member_clinics) "
+            f"or upload their files under members/{aco_id}/<tin>/"
+        )
+    previous = {c.tin: c for c in stores.state.list_clinic_statuses(aco_id)}
+    for clinic in clinics:
+        before = previous.get(clinic.tin)
+        stores.state.put_clinic_status(
+            aco_id,
+            ClinicStatus(
+                tin=clinic.tin,
+                name=clinic.name or (before.name if before else ""),
+                status=ClinicSyncStatus.QUEUED,
+                sync_id=sync_id,
+                last_synced=before.last_synced if before else None,
+            ),
+        )
+    entries = [
+        SyncLogEntry(
+            kind="validation",
+            message=f"Data validation passed: {len(clinics)} member clinics, "
+            + (f"active roster {roster.file_name}" if roster else "no active roster (not required)"),
+        )
+    ]
+    stores.state.append_log(aco_id, sync_id, entries)
+    logger.info("Validated", extra={"aco_id": aco_id, "sync_id": sync_id, "clinics": len(clinics)})
+    return {
+        "performance_year": settings.performance_year,
+        "has_active_roster": roster is not None,
+        "roster_key": roster.key if roster else None,
+        "clinic_count": len(clinics),
+        "clinics": [{"tin": c.tin, "name": c.name} for c in clinics],
+    }
