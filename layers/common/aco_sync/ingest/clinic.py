@@ -1,0 +1,151 @@
+"""Read everything one member clinic (TIN) uploaded: ``providers.csv``, ``templates/*.csv|xlsx`` and
+``qrda/*.xml|zip`` (paths relative to ``members/<aco_id>/<tin>/``). QRDA-I documents become eCQM
+records through the eCQM engine (``aco_sync.ecqm.calculate_qrda``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import PurePosixPath
+from typing import Any
+
+from aco_sync.domain.catalog import MeasureCatalog
+from aco_sync.domain.records import ClinicData, IngestIssue, PerformanceRecord
+from aco_sync.ingest.providers import read_providers
+from aco_sync.ingest.qrda import read_qrda_upload
+from aco_sync.ingest.qrda_model import QrdaDocument
+from aco_sync.ingest.templates import read_template
+
+PROVIDERS_FILE = "providers.csv"
+TEMPLATE_SUFFIXES = (".csv", ".xlsx")
+QRDA_SUFFIXES = (".xml", ".zip")
+
+QrdaCalculator = Callable[..., tuple[list[PerformanceRecord], list[IngestIssue]]]
+
+
+def classify(path: str) -> str | None:
+    """``"providers"``, ``"template"``, ``"qrda"`` or None (not a file ACO Sync reads)."""
+    parts = PurePosixPath(path).parts
+    suffix = PurePosixPath(path).suffix.lower()
+    if len(parts) == 1 and parts[0].lower() == PROVIDERS_FILE:
+        return "providers"
+    if len(parts) >= 2 and parts[0].lower() == "templates" and suffix in TEMPLATE_SUFFIXES:
+        return "template"
+    if len(parts) >= 2 and parts[0].lower() == "qrda" and suffix in QRDA_SUFFIXES:
+        return "qrda"
+    return None
+
+
+def read_clinic_files(
+    tin: str, files: Iterable[tuple[str, bytes]], *, performance_year: int, catalog: MeasureCatalog
+) -> ClinicData:
+    data = ClinicData(tin=tin)
+    calculator: QrdaCalculator | None = None
+    calculator_loaded = False
+    for path, content in sorted(files, key=lambda item: item[0]):
+        name = PurePosixPath(path).name
+        if not name or name.startswith(".") or path.endswith("/"):
+            continue  # folder markers and OS metadata
+        kind = classify(path)
+        if kind is None:
+            data.issues.append(
+                IngestIssue(
+                    file=path,
+                    reason="Not a file ACO Sync reads here (expected providers.csv, templates/*.csv|.xlsx "
+                    "or qrda/*.xml|.zip); it was ignored.",
+                    severity="warning",
+                    code="unknown_file",
+                    tin=tin,
+                )
+            )
+            continue
+        data.files_read += 1
+        if kind == "providers":
+            providers = read_providers(path, content, tin=tin)
+            data.providers.extend(providers.providers)
+            data.issues.extend(providers.issues)
+        elif kind == "template":
+            template = read_template(
+                path, content, tin=tin, performance_year=performance_year, catalog=catalog
+            )
+            data.records.extend(template.records)
+            data.denominator_counts.extend(template.denominator_counts)
+            data.issues.extend(template.issues)
+        else:
+            if not calculator_loaded:
+                calculator, calculator_loaded = _load_calculator(), True
+            for item in read_qrda_upload(path, content, catalog=catalog):
+                if isinstance(item, IngestIssue):
+                    data.issues.append(_with_tin(item, tin))
+                    continue
+                data.issues.extend(_document_issues(item, tin, performance_year))
+                if calculator is None:
+                    data.issues.append(
+                        IngestIssue(
+                            file=item.file_name,
+                            reason="eCQM calculation unavailable: the file was read but produced no records.",
+                            severity="warning",
+                            code="ecqm_unavailable",
+                            tin=tin,
+                        )
+                    )
+                    continue
+                records, issues = calculator(
+                    item, tin=tin, source_file=item.file_name, performance_year=performance_year
+                )
+                data.records.extend(records)
+                data.issues.extend(_with_tin(i, tin) for i in issues)
+    return data
+
+
+def _load_calculator() -> QrdaCalculator | None:
+    try:
+        from aco_sync.ecqm import calculate_qrda
+    except (ImportError, AttributeError):
+        return None
+    found: Any = calculate_qrda
+    return found  # type: ignore[no-any-return]
+
+
+def _with_tin(issue: IngestIssue, tin: str) -> IngestIssue:
+    if issue.tin == tin:
+        return issue
+    return IngestIssue(issue.file, issue.reason, issue.line, issue.severity, issue.code, tin)
+
+
+def _document_issues(document: QrdaDocument, tin: str, performance_year: int) -> list[IngestIssue]:
+    issues = [
+        IngestIssue(
+            file=document.file_name,
+            reason=warning.message,
+            line=warning.line,
+            severity="warning",
+            code=warning.code or "qrda_warning",
+            tin=tin,
+        )
+        for warning in document.warnings
+        if warning.code != "invalid_tin"  # the folder decides the TIN; a mismatch is reported below
+    ]
+    if document.tins and tin not in document.tins:
+        issues.append(
+            IngestIssue(
+                file=document.file_name,
+                reason=f"The file names TIN {', '.join(document.tins)} but is in TIN {tin}'s folder; "
+                f"it is counted for TIN {tin}.",
+                severity="warning",
+                code="tin_mismatch",
+                tin=tin,
+            )
+        )
+    start, end = document.reporting_period_start, document.reporting_period_end
+    if start and end and not (start.year <= performance_year <= end.year):
+        issues.append(
+            IngestIssue(
+                file=document.file_name,
+                reason=f"The file's reporting period ({start.date()} to {end.date()}) is not in performance "
+                f"year {performance_year}.",
+                severity="warning",
+                code="period_mismatch",
+                tin=tin,
+            )
+        )
+    return issues

@@ -1,0 +1,174 @@
+"""The ACO's Medicare roster (CSV or XLSX): MBI, names, birth date, gender, optional per-measure
+eligibility flags. Every row is validated; rejected rows become issues with their row number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aco_sync.domain.catalog import MeasureCatalog
+from aco_sync.domain.records import IngestIssue, RosterEntry
+from aco_sync.ingest.tabular import (
+    TableError,
+    find_columns,
+    normalise_name,
+    parse_birth_date,
+    parse_flag,
+    parse_gender,
+    parse_mbi,
+    read_table,
+)
+
+ROSTER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "mbi": ("medicare_beneficiary_identifier", "beneficiary_mbi", "bene_mbi_id", "mbi_id"),
+    "first_name": ("firstname", "first", "given_name", "bene_1st_name", "bene_first_name"),
+    "last_name": ("lastname", "last", "family_name", "surname", "bene_last_name"),
+    "birth_date": ("date_of_birth", "dob", "birthdate", "bene_brth_dt", "bene_birth_dt"),
+    "gender": ("sex", "bene_sex_cd", "bene_sex"),
+}
+LABELS = {
+    "mbi": "MBI",
+    "first_name": "first name",
+    "last_name": "last name",
+    "birth_date": "birth date",
+    "gender": "gender",
+}
+
+
+@dataclass(slots=True)
+class RosterReadResult:
+    entries: list[RosterEntry] = field(default_factory=list)
+    issues: list[IngestIssue] = field(default_factory=list)
+    rows_total: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    eligibility_columns: dict[str, str] = field(default_factory=dict)  # column -> catalog measure id
+
+
+def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> RosterReadResult:
+    """Read and validate a roster upload. Never raises for bad content: a file that cannot be read at all
+    yields one file-level issue and no entries (so it never becomes the active roster)."""
+    result = RosterReadResult()
+    try:
+        table = read_table(file_name, data)
+    except TableError as exc:
+        result.issues.append(IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code))
+        return result
+    result.issues.extend(table.issues)
+    columns = find_columns(table.header, ROSTER_COLUMNS)
+    missing = [LABELS[c] for c in ROSTER_COLUMNS if c not in columns]
+    if missing:
+        result.issues.append(
+            IngestIssue(
+                file=file_name,
+                line=1,
+                reason=f"The roster has no {', '.join(missing)} column; expected columns: "
+                "mbi, first_name, last_name, birth_date, gender (plus optional measure columns).",
+                code="missing_column",
+            )
+        )
+        result.rows_total = result.rows_rejected = len(table.rows)
+        return result
+    used = set(columns.values())
+    for name, original in zip(table.header, table.original_header, strict=True):
+        if not name or name in used:
+            continue
+        measure = catalog.resolve(name.removesuffix("_eligible").removesuffix("_flag"))
+        if measure is not None:
+            result.eligibility_columns[name] = measure.id
+        else:
+            result.issues.append(
+                IngestIssue(
+                    file=file_name,
+                    line=1,
+                    reason=f"Column {original!r} is not a roster column or a known measure; it was ignored.",
+                    severity="warning",
+                    code="unknown_column",
+                )
+            )
+
+    first_row_of_mbi: dict[str, int] = {}
+    rejected_lines = {i.line for i in result.issues if i.severity == "error" and i.line is not None}
+    result.rows_total = len(table.rows) + len(rejected_lines)
+    result.rows_rejected = len(rejected_lines)
+    for row in table.rows:
+        errors: list[str] = []
+        parsed: dict[str, object] = {}
+        for canonical, column in columns.items():
+            raw = row.values.get(column, "")
+            if not raw:
+                errors.append(f"the {LABELS[canonical]} is missing")
+                continue
+            try:
+                if canonical == "mbi":
+                    parsed[canonical] = parse_mbi(raw)
+                elif canonical == "birth_date":
+                    parsed[canonical] = parse_birth_date(raw)
+                elif canonical == "gender":
+                    parsed[canonical] = parse_gender(raw)
+                else:
+                    parsed[canonical] = normalise_name(raw)
+            except ValueError as exc:
+                # parser messages never echo PHI fields (MBI, dates); gender values are not PHI
+                errors.append(f"the {LABELS[canonical]} {exc}")
+        eligible: set[str] = set()
+        for column, measure_id in result.eligibility_columns.items():
+            try:
+                if _eligible(row.values.get(column, "")):
+                    eligible.add(measure_id)
+            except ValueError as exc:
+                errors.append(f"column {column!r}: {exc}")
+        mbi = parsed.get("mbi")
+        if isinstance(mbi, str) and not errors and mbi in first_row_of_mbi:
+            errors.append(f"its MBI is already on row {first_row_of_mbi[mbi]} (duplicate MBI)")
+        if errors:
+            result.rows_rejected += 1
+            result.issues.append(
+                IngestIssue(
+                    file=file_name,
+                    line=row.line,
+                    reason=f"Row {row.line} rejected: {'; '.join(errors)}.",
+                    code=_code_for(errors),
+                )
+            )
+            continue
+        assert isinstance(mbi, str)
+        first_row_of_mbi[mbi] = row.line
+        result.entries.append(
+            RosterEntry(
+                mbi=mbi,
+                first_name=str(parsed["first_name"]),
+                last_name=str(parsed["last_name"]),
+                birth_date=parsed["birth_date"],  # type: ignore[arg-type]
+                gender=parsed["gender"],  # type: ignore[arg-type]
+                eligible_measures=frozenset(eligible) if result.eligibility_columns else None,
+                source_line=row.line,
+            )
+        )
+    result.rows_accepted = len(result.entries)
+    if not result.entries:
+        result.issues.append(
+            IngestIssue(
+                file=file_name,
+                reason="The roster has no valid rows, so it does not become the active roster.",
+                code="no_valid_rows",
+            )
+        )
+    return result
+
+
+def _eligible(text: str) -> bool:
+    value = text.strip()
+    if value.isdigit():  # CMS sends sample ranks: any positive rank means the beneficiary is in the sample
+        return int(value) > 0
+    return parse_flag(value)
+
+
+def _code_for(errors: list[str]) -> str:
+    joined = " ".join(errors)
+    if "duplicate MBI" in joined:
+        return "duplicate_mbi"
+    if "missing" in joined:
+        return "missing_value"
+    if "date" in joined or "future" in joined or "1900" in joined:
+        return "invalid_date"
+    return "invalid_value"

@@ -1,0 +1,362 @@
+"""CQM / MCQM template files (CSV or XLSX) of a member clinic: one row per patient encounter/performance
+per measure, or (when the header has ``denominator_only_count``) denominator-only counts per measure."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from aco_sync.domain.catalog import MeasureCatalog
+from aco_sync.domain.records import (
+    CollectionType,
+    DenominatorCount,
+    Gender,
+    IngestIssue,
+    Performance,
+    PerformanceRecord,
+)
+from aco_sync.ingest.tabular import (
+    Table,
+    TableError,
+    find_columns,
+    normalise_name,
+    parse_birth_date,
+    parse_date,
+    parse_gender,
+    parse_mbi,
+    parse_npi,
+    parse_tin,
+    read_table,
+)
+
+TEMPLATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "measure_id": ("measure", "measure_number", "quality_id", "measure_no"),
+    "collection_type": ("collection", "submission_type", "type"),
+    "first_name": ("firstname", "patient_first_name", "given_name"),
+    "last_name": ("lastname", "patient_last_name", "family_name"),
+    "birth_date": ("date_of_birth", "dob", "birthdate", "patient_dob"),
+    "gender": ("sex", "patient_gender"),
+    "performance_date": ("encounter_date", "date_of_service", "service_date", "performance_met_date"),
+    "performance": ("performance_met", "numerator", "result", "outcome"),
+    "npi": ("rendering_npi", "provider_npi"),
+}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "encounter_id": ("encounter", "visit_id"),
+    "patient_id": ("mrn", "member_patient_id", "patient_number"),
+    "mbi": ("medicare_beneficiary_identifier",),
+    "hba1c": ("hba1c_percent", "a1c", "hemoglobin_a1c"),
+    "systolic": ("systolic_bp", "sbp"),
+    "diastolic": ("diastolic_bp", "dbp"),
+    "tin": ("member_tin",),
+}
+COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "measure_id": TEMPLATE_COLUMNS["measure_id"],
+    "collection_type": TEMPLATE_COLUMNS["collection_type"],
+    "denominator_only_count": ("denominator_only", "count"),
+}
+LABELS = {
+    "measure_id": "measure id",
+    "collection_type": "collection type",
+    "first_name": "first name",
+    "last_name": "last name",
+    "birth_date": "birth date",
+    "gender": "gender",
+    "performance_date": "performance date",
+    "performance": "performance",
+    "npi": "NPI",
+    "denominator_only_count": "denominator-only count",
+}
+PERFORMANCE_SYNONYMS = {
+    "": Performance.DENOMINATOR_ONLY,
+    "DENOMINATOR_ONLY": Performance.DENOMINATOR_ONLY,
+    "DENOMINATOR": Performance.DENOMINATOR_ONLY,
+    "MET": Performance.MET,
+    "PERFORMANCE_MET": Performance.MET,
+    "NOT_MET": Performance.NOT_MET,
+    "PERFORMANCE_NOT_MET": Performance.NOT_MET,
+    "NOTMET": Performance.NOT_MET,
+    "DENOMINATOR_EXCLUSION": Performance.DENOMINATOR_EXCLUSION,
+    "EXCLUSION": Performance.DENOMINATOR_EXCLUSION,
+    "DENOMINATOR_EXCEPTION": Performance.DENOMINATOR_EXCEPTION,
+    "EXCEPTION": Performance.DENOMINATOR_EXCEPTION,
+}
+RANGES: dict[str, tuple[Decimal, Decimal]] = {
+    "hba1c": (Decimal("2"), Decimal("25")),
+    "systolic": (Decimal(40), Decimal(300)),
+    "diastolic": (Decimal(20), Decimal(200)),
+}
+
+
+@dataclass(slots=True)
+class TemplateReadResult:
+    records: list[PerformanceRecord] = field(default_factory=list)
+    denominator_counts: list[DenominatorCount] = field(default_factory=list)
+    issues: list[IngestIssue] = field(default_factory=list)
+    rows_total: int = 0
+    rows_rejected: int = 0
+
+
+def read_template(
+    file_name: str, data: bytes, *, tin: str, performance_year: int, catalog: MeasureCatalog
+) -> TemplateReadResult:
+    """Read one template upload of member TIN ``tin``. Never raises for bad content."""
+    result = TemplateReadResult()
+    try:
+        table = read_table(file_name, data)
+    except TableError as exc:
+        result.issues.append(
+            IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code, tin=tin)
+        )
+        return result
+    result.issues.extend(_with_tin(table.issues, tin))
+    result.rows_total = len(table.rows)
+    if "denominator_only_count" in table.header:
+        _read_counts(table, result, tin=tin, catalog=catalog)
+    else:
+        _read_rows(table, result, tin=tin, performance_year=performance_year, catalog=catalog)
+    result.rows_total += sum(1 for i in table.issues if i.severity == "error" and i.line is not None)
+    result.rows_rejected += sum(1 for i in table.issues if i.severity == "error" and i.line is not None)
+    return result
+
+
+def _with_tin(issues: list[IngestIssue], tin: str) -> list[IngestIssue]:
+    return [IngestIssue(i.file, i.reason, i.line, i.severity, i.code, tin) for i in issues]
+
+
+def _missing_columns(
+    table: Table, columns: dict[str, tuple[str, ...]], result: TemplateReadResult, tin: str, kind: str
+) -> dict[str, str] | None:
+    found = find_columns(table.header, columns)
+    missing = [LABELS[c] for c in columns if c not in found]
+    if not missing:
+        return found
+    result.issues.append(
+        IngestIssue(
+            file=table.file_name,
+            line=1,
+            reason=f"The {kind} has no {', '.join(missing)} column; "
+            "see docs/INPUT_FORMATS.md for the columns.",
+            code="missing_column",
+            tin=tin,
+        )
+    )
+    result.rows_rejected = len(table.rows)
+    return None
+
+
+def _measure_and_type(
+    row_values: dict[str, str], columns: dict[str, str], catalog: MeasureCatalog, errors: list[str]
+) -> tuple[str | None, CollectionType | None]:
+    measure_text = row_values.get(columns["measure_id"], "")
+    measure = catalog.resolve(measure_text) if measure_text else None
+    if not measure_text:
+        errors.append("the measure id is missing")
+    elif measure is None:
+        errors.append(f"unknown measure {measure_text!r} (known: {', '.join(catalog.ids)})")
+    type_text = row_values.get(columns["collection_type"], "").strip().upper().replace(" ", "")
+    collection: CollectionType | None = None
+    if type_text in ("CQM", "REGISTRY"):
+        collection = CollectionType.CQM
+    elif type_text in ("MCQM", "MEDICARECQM", "MEDICARE_CQM"):
+        collection = CollectionType.MCQM
+    elif type_text == "ECQM":
+        errors.append("collection type eCQM is read from QRDA-I files, not from templates")
+    elif not type_text:
+        errors.append("the collection type is missing (CQM or MCQM)")
+    else:
+        errors.append(
+            f"collection type {row_values.get(columns['collection_type'], '')!r} is not CQM or MCQM"
+        )
+    return (measure.id if measure else None), collection
+
+
+def _reject(
+    result: TemplateReadResult, file_name: str, line: int, errors: list[str], tin: str, code: str = ""
+) -> None:
+    result.rows_rejected += 1
+    joined = " ".join(errors)
+    code = code or (
+        "unknown_measure"
+        if "unknown measure" in joined
+        else "missing_value"
+        if "missing" in joined
+        else "invalid_date"
+        if "date" in joined
+        else "invalid_value"
+    )
+    result.issues.append(
+        IngestIssue(
+            file=file_name, line=line, reason=f"Row {line} rejected: {'; '.join(errors)}.", code=code, tin=tin
+        )
+    )
+
+
+def _read_counts(table: Table, result: TemplateReadResult, *, tin: str, catalog: MeasureCatalog) -> None:
+    columns = _missing_columns(table, COUNT_COLUMNS, result, tin, "denominator-only counts file")
+    if columns is None:
+        return
+    for row in table.rows:
+        errors: list[str] = []
+        measure_id, collection = _measure_and_type(row.values, columns, catalog, errors)
+        raw = row.values.get(columns["denominator_only_count"], "")
+        count = 0
+        if not raw.isdigit():
+            errors.append(f"the denominator-only count {raw!r} is not a whole number (0 or more)")
+        else:
+            count = int(raw)
+        if errors or measure_id is None or collection is None:
+            _reject(result, table.file_name, row.line, errors, tin)
+            continue
+        result.denominator_counts.append(
+            DenominatorCount(
+                tin=tin,
+                measure_id=measure_id,
+                collection_type=collection,
+                count=count,
+                source_file=table.file_name,
+                source_line=row.line,
+            )
+        )
+
+
+def _read_rows(
+    table: Table, result: TemplateReadResult, *, tin: str, performance_year: int, catalog: MeasureCatalog
+) -> None:
+    columns = _missing_columns(table, TEMPLATE_COLUMNS, result, tin, "template")
+    if columns is None:
+        return
+    columns.update(find_columns(table.header, OPTIONAL_COLUMNS))
+    first_row_of_key: dict[str, int] = {}
+    for row in table.rows:
+        values = row.values
+        errors: list[str] = []
+
+        def text(field_name: str, values: dict[str, str] = values) -> str:
+            column = columns.get(field_name)
+            return values.get(column, "") if column else ""
+
+        measure_id, collection = _measure_and_type(values, columns, catalog, errors)
+        names = {}
+        for name_field in ("first_name", "last_name"):
+            names[name_field] = normalise_name(text(name_field))
+            if not names[name_field]:
+                errors.append(f"the {LABELS[name_field]} is missing")
+        birth_date = _parsed(text("birth_date"), "birth date", parse_birth_date, errors, required=True)
+        gender = _parsed(text("gender"), "gender", parse_gender, errors, required=True)
+        performance_text = text("performance").upper().replace(" ", "_").replace("-", "_")
+        performance = PERFORMANCE_SYNONYMS.get(performance_text)
+        if performance is None:
+            errors.append(
+                f"performance {text('performance')!r} is not MET, NOT_MET, DENOMINATOR_EXCLUSION, "
+                "DENOMINATOR_EXCEPTION or blank"
+            )
+        performance_date = _parsed(
+            text("performance_date"),
+            "performance date",
+            parse_date,
+            errors,
+            required=performance is not None and performance is not Performance.DENOMINATOR_ONLY,
+        )
+        if isinstance(performance_date, date) and performance_date.year != performance_year:
+            errors.append(f"the performance date is not in performance year {performance_year}")
+        npi = _parsed(text("npi"), "NPI", parse_npi, errors, required=True)
+        mbi = _parsed(text("mbi"), "MBI", parse_mbi, errors, required=False)
+        row_tin = _parsed(text("tin"), "TIN", parse_tin, errors, required=False)
+        if isinstance(row_tin, str) and row_tin != tin:
+            errors.append(f"the row is for TIN {row_tin} but the file is in TIN {tin}'s folder")
+        hba1c = _number(text("hba1c"), "hba1c", errors, integer=False)
+        systolic = _number(text("systolic"), "systolic", errors, integer=True)
+        diastolic = _number(text("diastolic"), "diastolic", errors, integer=True)
+        if errors or measure_id is None or collection is None or performance is None:
+            _reject(result, table.file_name, row.line, errors, tin)
+            continue
+        assert isinstance(birth_date, date) and isinstance(gender, Gender)
+        encounter_id = text("encounter_id")
+        content = "|".join(
+            str(v)
+            for v in (
+                measure_id,
+                collection,
+                performance,
+                performance_date or "",
+                names["first_name"].casefold(),
+                names["last_name"].casefold(),
+                birth_date,
+                gender,
+                mbi or "",
+                npi or "",
+                text("patient_id"),
+                hba1c if hba1c is not None else "",
+                systolic if systolic is not None else "",
+                diastolic if diastolic is not None else "",
+            )
+        )
+        content_hash = hashlib.sha256(content.encode()).hexdigest()[:32]
+        if encounter_id:
+            source_key = f"{tin}:template:{encounter_id}:{measure_id}:{collection}"
+        else:
+            source_key = (
+                f"{tin}:template:{hashlib.sha256(f'{table.file_name}|{content}'.encode()).hexdigest()[:32]}"
+            )
+        if source_key in first_row_of_key:
+            what = "encounter id and measure" if encounter_id else "content"
+            duplicate = f"same {what} as row {first_row_of_key[source_key]} (duplicate)"
+            _reject(result, table.file_name, row.line, [duplicate], tin, code="duplicate_row")
+            continue
+        first_row_of_key[source_key] = row.line
+        result.records.append(
+            PerformanceRecord(
+                tin=tin,
+                source_key=source_key,
+                measure_id=measure_id,
+                collection_type=collection,
+                performance=performance,
+                performance_date=performance_date if isinstance(performance_date, date) else None,
+                first_name=names["first_name"],
+                last_name=names["last_name"],
+                birth_date=birth_date,
+                gender=gender,
+                mbi=mbi if isinstance(mbi, str) else None,
+                npi=npi if isinstance(npi, str) else None,
+                member_patient_id=text("patient_id") or None,
+                source_file=table.file_name,
+                source_line=row.line,
+                hba1c=float(hba1c) if hba1c is not None else None,
+                systolic=int(systolic) if systolic is not None else None,
+                diastolic=int(diastolic) if diastolic is not None else None,
+                content_hash=content_hash,
+            )
+        )
+
+
+def _parsed(raw: str, label: str, parser, errors: list[str], *, required: bool) -> object:  # type: ignore[no-untyped-def]
+    if not raw:
+        if required:
+            errors.append(f"the {label} is missing")
+        return None
+    try:
+        return parser(raw)
+    except ValueError as exc:
+        message = str(exc)
+        errors.append(message if message.startswith("'") else f"the {label} {message}")
+        return None
+
+
+def _number(raw: str, name: str, errors: list[str], *, integer: bool) -> Decimal | None:
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw.rstrip("%").strip())
+    except InvalidOperation:
+        errors.append(f"{name} {raw!r} is not a number")
+        return None
+    if integer and value != value.to_integral_value():
+        errors.append(f"{name} {raw!r} is not a whole number")
+        return None
+    low, high = RANGES[name]
+    if not (low <= value <= high):
+        errors.append(f"{name} {raw!r} is outside the plausible range {low}-{high}")
+        return None
+    return value
