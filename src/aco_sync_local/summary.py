@@ -84,6 +84,12 @@ def sync_header(result: LocalSyncResult) -> str:
     return "\n".join(parts)
 
 
+def _with_retries(status: str | None, retries: int) -> str:
+    if not retries:
+        return str(status)
+    return f"{status} after {retries} {'retry' if retries == 1 else 'retries'}"
+
+
 def render_history(result: LocalSyncResult) -> str:
     """The execution history of every execution, as the Step Functions console summarises it."""
     if not result.executions:
@@ -101,7 +107,7 @@ def render_history(result: LocalSyncResult) -> str:
             (
                 row.get("state"),
                 row.get("type"),
-                row.get("status") + (f" after {row['retries']} retries" if row.get("retries") else ""),
+                _with_retries(row.get("status"), row.get("retries") or 0),
                 format_duration(row.get("duration_ms")),
                 ": ".join(filter(None, [row.get("error"), _short_cause(row.get("cause"))])) or None,
             )

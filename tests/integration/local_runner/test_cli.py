@@ -1,0 +1,212 @@
+"""The status/history/report commands read the saved local sync; the summaries say what happened."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aco_sync_local.cli import main
+from aco_sync_local.runner import LocalSyncResult, list_saved_results, load_latest_result, save_result
+from aco_sync_local.summary import render_summary, summary_json, table
+
+
+def make_result(tmp_path: Path, *, with_report: bool = True) -> LocalSyncResult:
+    sync_dir = tmp_path / "state" / "results" / "A1" / "s-1"
+    sync_dir.mkdir(parents=True)
+    report = sync_dir / "report.html"
+    if with_report:
+        report.write_text("<html></html>")
+    history = [
+        {
+            "state": "Validate Roster",
+            "type": "Task",
+            "status": "Succeeded",
+            "start": "t",
+            "duration_ms": 40,
+            "error": None,
+            "cause": None,
+            "retries": 1,
+        },
+        {
+            "state": "Sync Clinics",
+            "type": "Map",
+            "status": "Succeeded",
+            "start": "t",
+            "duration_ms": 1500,
+            "error": None,
+            "cause": None,
+            "retries": 0,
+        },
+        {
+            "state": "Sync Clinic",
+            "type": "Task",
+            "status": "Caught",
+            "start": "t",
+            "duration_ms": 12,
+            "error": "InvalidInputError",
+            "cause": json.dumps(
+                {"errorType": "InvalidInputError", "errorMessage": "templates/a.csv line 3: bad date"}
+            ),
+            "retries": 0,
+        },
+    ]
+    return LocalSyncResult(
+        aco_id="A1",
+        folder=str(tmp_path / "aco"),
+        started_at="2026-01-01T00:00:00+00:00",
+        finished_at="2026-01-01T00:00:05+00:00",
+        started=[{"aco_id": "A1", "sync_id": "s-1"}],
+        executions=[
+            {
+                "execution_arn": "arn:1",
+                "state_machine": "AcoSyncStateMachine",
+                "name": "s-1",
+                "status": "SUCCEEDED",
+                "start": "t",
+                "stop": "t",
+                "duration_ms": 2100,
+                "error": None,
+                "cause": None,
+                "history": history,
+            },
+        ],
+        status={
+            "aco_id": "A1",
+            "sync": {
+                "sync_id": "s-1",
+                "status": "Sync Complete",
+                "trigger": "manual",
+                "started": "t0",
+                "finished": "t1",
+                "error": None,
+            },
+            "clinics": [
+                {
+                    "tin": "111111111",
+                    "name": "North",
+                    "status": "Sync Complete",
+                    "reason": None,
+                    "last_synced": "t1",
+                },
+                {
+                    "tin": "222222222",
+                    "name": "South",
+                    "status": "Sync Failed",
+                    "reason": "templates/a.csv line 3: bad date",
+                    "last_synced": None,
+                },
+            ],
+            "measures": [
+                {
+                    "measure_id": "M001",
+                    "collection_type": "CQM",
+                    "eligible_population": 3,
+                    "performance_met": 2,
+                    "performance_not_met": 1,
+                    "eligible_population_exclusion": 0,
+                    "eligible_population_exception": 0,
+                    "performance_rate": 66.6667,
+                },
+            ],
+            "log": [
+                {
+                    "kind": "halt",
+                    "message": "ACO aggregation for measure 001 cannot proceed due to missing "
+                    "Medicare roster",
+                    "measure_id": "M001",
+                    "tin": None,
+                    "file": None,
+                    "line": None,
+                }
+            ],
+            "results_prefix": "results/A1/s-1/",
+            "skipped_triggers": [
+                {"trigger": "schedule", "started": "t2", "status": "Skipped: Already Running"}
+            ],
+        },
+        results_dir=str(tmp_path / "state" / "results" / "A1"),
+        report_html=str(report) if with_report else None,
+        quality_score={"quality_score": 71.25},
+    )
+
+
+def test_summary_has_history_clinics_measures_decisions_and_report(tmp_path: Path) -> None:
+    text = render_summary(make_result(tmp_path))
+
+    assert "ACO A1 - sync s-1: Sync Complete" in text
+    assert "Validate Roster  Task  Succeeded after 1 retry" in text
+    assert "Sync Clinic      Task  Caught" in text
+    assert "InvalidInputError: templates/a.csv line 3: bad date" in text
+    assert "222222222  South  Sync Failed    templates/a.csv line 3: bad date" in text
+    assert "M001 CQM         3    2        1           0           0  66.67%" in text
+    assert (
+        "[halt] ACO aggregation for measure 001 cannot proceed due to missing Medicare roster (M001)" in text
+    )
+    assert "[skipped trigger] schedule at t2: Skipped: Already Running" in text
+    assert "ACO quality score: 71.25" in text
+    assert "report.html" in text
+
+
+def test_status_json_is_measures_and_clinics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    save_result(make_result(tmp_path), tmp_path / "state")
+
+    assert main(["status", "--state-dir", str(tmp_path / "state"), "--json"]) == 0
+
+    data = json.loads(capsys.readouterr().out)
+    assert data == summary_json(load_latest_result(tmp_path / "state"))
+    assert [c["status"] for c in data["clinics"]] == ["Sync Complete", "Sync Failed"]
+    assert data["measures"][0]["performance_met"] == 2
+
+
+def test_status_and_history_read_the_saved_sync(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = tmp_path / "state"
+    save_result(make_result(tmp_path), state)
+
+    assert main(["status", "--state-dir", str(state)]) == 0
+    status = capsys.readouterr().out
+    assert "111111111  North  Sync Complete" in status
+    assert "Execution history" not in status
+
+    assert main(["history", "--state-dir", str(state)]) == 0
+    history = capsys.readouterr().out
+    assert "AcoSyncStateMachine s-1: SUCCEEDED in 2.1 s" in history
+    assert "Sync Clinics     Map   Succeeded                1.5 s" in history
+
+    assert main(["history", "--state-dir", str(state), "--all"]) == 0
+    assert "A1   s-1   Sync Complete  AcoSyncStateMachine SUCCEEDED" in capsys.readouterr().out
+    assert [r.aco_id for r in list_saved_results(state)] == ["A1"]
+
+
+def test_report_prints_the_report_path_and_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = make_result(tmp_path)
+    save_result(result, tmp_path / "state")
+
+    assert main(["report", "--state-dir", str(tmp_path / "state")]) == 0
+    assert capsys.readouterr().out.splitlines() == [str(result.report_html), "ACO quality score: 71.25"]
+
+
+def test_report_without_a_report_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    save_result(make_result(tmp_path, with_report=False), tmp_path / "state")
+
+    assert main(["report", "--state-dir", str(tmp_path / "state")]) == 1
+    assert "the latest sync (A1) wrote no report.html" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["status", "history", "report"])
+def test_commands_without_a_saved_sync_say_how_to_make_one(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--state-dir", str(tmp_path / "empty")]) == 1
+    assert "run `aco-sync run <folder>` or `aco-sync demo`" in capsys.readouterr().err
+
+
+def test_table_aligns_numbers_right_and_text_left() -> None:
+    assert table(["Name", "Count"], [("a", 1), ("long name", 100), ("b", None)], indent="").splitlines() == [
+        "Name       Count",
+        "---------  -----",
+        "a              1",
+        "long name    100",
+        "b              -",
+    ]

@@ -1,0 +1,88 @@
+"""run_local_sync: folder checks, and a whole local sync through the repo's real template.yaml."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from aco_sync_local.cli import main
+from aco_sync_local.local_aws import DEFAULT_TEMPLATE
+from aco_sync_local.runner import LocalRunError, find_aco_id, load_latest_result, run_local_sync
+
+SAMPLE_ACO = Path(__file__).resolve().parent / "fixtures" / "sample_aco"
+FINAL_STATUSES = {"Sync Complete", "Sync Failed", "Sync Aborted"}
+
+needs_template = pytest.mark.skipif(
+    not DEFAULT_TEMPLATE.is_file(), reason=f"the SAM template {DEFAULT_TEMPLATE} does not exist yet"
+)
+
+
+def test_the_only_configured_aco_is_found() -> None:
+    assert find_aco_id(SAMPLE_ACO) == "DEMO1"
+
+
+def test_folder_without_configuration_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(
+        LocalRunError, match=r"no ACO configuration found \(expected config/acos/<aco_id>.json"
+    ):
+        run_local_sync(tmp_path, state_dir=tmp_path / "state")
+
+
+def test_several_acos_need_a_choice(tmp_path: Path) -> None:
+    (tmp_path / "config" / "acos").mkdir(parents=True)
+    for name in ("A1", "B2"):
+        (tmp_path / "config" / "acos" / f"{name}.json").write_text("{}")
+    with pytest.raises(LocalRunError, match=r"several ACOs are configured \(A1, B2\); choose one with --aco"):
+        find_aco_id(tmp_path)
+    with pytest.raises(LocalRunError, match=r"config/acos/C3\.json is missing"):
+        run_local_sync(tmp_path, aco_id="C3", state_dir=tmp_path / "state")
+
+
+def test_run_of_a_missing_folder_is_a_clear_cli_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(tmp_path / "nope"), "--state-dir", str(tmp_path / "state")]) == 1
+    assert "is not a folder" in capsys.readouterr().err
+
+
+@needs_template
+def test_whole_local_sync_through_the_real_template(tmp_path: Path) -> None:
+    folder = tmp_path / "aco"
+    shutil.copytree(SAMPLE_ACO, folder)
+    state = tmp_path / "state"
+
+    result = run_local_sync(folder, state_dir=state, timeout=120)
+
+    assert result.aco_id == "DEMO1"
+    assert result.uploaded_files == 6
+    assert [(r["key"], r["activated"], r["rows_accepted"]) for r in result.extra["rosters_ingested"]] == [
+        ("rosters/DEMO1/2025/roster.csv", True, 3)
+    ]
+    assert len(result.started) == 1
+    assert result.executions, "the start-sync handler started no execution"
+    main_execution = next(
+        e for e in result.executions if e["execution_arn"] == result.started[0]["execution_arn"]
+    )
+    assert main_execution["status"] != "RUNNING"
+    assert all(e["history"] for e in result.executions)
+    assert result.sync is not None and result.sync["sync_id"] == result.started[0]["sync_id"]
+    assert result.sync["status"] in FINAL_STATUSES
+    assert sorted(c["tin"] for c in result.status["clinics"]) == ["111111111", "222222222"]
+    # Saved for later processes (aco-sync status/history/report).
+    assert load_latest_result(state).to_dict() == json.loads(json.dumps(result.to_dict()))
+
+
+@needs_template
+def test_run_json_keeps_stdout_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "aco"
+    shutil.copytree(SAMPLE_ACO, folder)
+
+    code = main(["run", str(folder), "--json", "--state-dir", str(tmp_path / "state")])
+
+    data = json.loads(capsys.readouterr().out)  # handler logs must not pollute stdout
+    assert code == (0 if all(e["status"] == "SUCCEEDED" for e in data["executions"]) else 1)
+    assert data["aco_id"] == "DEMO1"
+    assert sorted(c["tin"] for c in data["clinics"]) == ["111111111", "222222222"]
