@@ -102,7 +102,10 @@ def sync_member_clinic(
         "issues": len(data.issues),
         "snapshot_written": snapshot_written,
     }
-    logger.info("Clinic synced", extra={"aco_id": aco_id, "sync_id": sync_id, **result})
+    logger.info(
+        "Clinic synced",
+        extra={"aco_id": aco_id, "sync_id": sync_id, **{k: v for k, v in result.items() if k != "name"}},
+    )
     return result
 
 
