@@ -345,13 +345,6 @@ def test_clinic_without_ecqm_engine_warns_once_per_file(monkeypatch: pytest.Monk
     assert "eCQM calculation unavailable" in unavailable[0].reason
 
 
-def test_clinic_warns_about_a_reporting_period_outside_the_year(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(clinic_module, "_load_calculator", lambda: None)
-    doc = qrda_document(period=("20230101", "20231231"))
-    data = read_clinic_files(TIN, [("qrda/p.xml", doc.encode())], performance_year=2025, catalog=CATALOG)
-    assert any(i.code == "period_mismatch" for i in data.issues)
-
-
 # -- field parsers ---------------------------------------------------------------------------
 
 

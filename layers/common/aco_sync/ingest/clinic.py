@@ -77,7 +77,7 @@ def read_clinic_files(
                 if isinstance(item, IngestIssue):
                     data.issues.append(_with_tin(item, tin))
                     continue
-                data.issues.extend(_document_issues(item, tin, performance_year))
+                data.issues.extend(_document_issues(item, tin, ecqm_reports_measures=calculator is not None))
                 if calculator is None:
                     data.issues.append(
                         IngestIssue(
@@ -112,7 +112,10 @@ def _with_tin(issue: IngestIssue, tin: str) -> IngestIssue:
     return IngestIssue(issue.file, issue.reason, issue.line, issue.severity, issue.code, tin)
 
 
-def _document_issues(document: QrdaDocument, tin: str, performance_year: int) -> list[IngestIssue]:
+def _document_issues(document: QrdaDocument, tin: str, *, ecqm_reports_measures: bool) -> list[IngestIssue]:
+    """The reader's warnings as issues. The folder decides the TIN (a mismatch is reported); the eCQM
+    engine reports measures and reporting periods it cannot use, so those are left to it."""
+    left_to_ecqm = {"unknown_measure", "no_measure"} if ecqm_reports_measures else set()
     issues = [
         IngestIssue(
             file=document.file_name,
@@ -123,7 +126,7 @@ def _document_issues(document: QrdaDocument, tin: str, performance_year: int) ->
             tin=tin,
         )
         for warning in document.warnings
-        if warning.code != "invalid_tin"  # the folder decides the TIN; a mismatch is reported below
+        if warning.code != "invalid_tin" and warning.code not in left_to_ecqm
     ]
     if document.tins and tin not in document.tins:
         issues.append(
@@ -133,18 +136,6 @@ def _document_issues(document: QrdaDocument, tin: str, performance_year: int) ->
                 f"it is counted for TIN {tin}.",
                 severity="warning",
                 code="tin_mismatch",
-                tin=tin,
-            )
-        )
-    start, end = document.reporting_period_start, document.reporting_period_end
-    if start and end and not (start.year <= performance_year <= end.year):
-        issues.append(
-            IngestIssue(
-                file=document.file_name,
-                reason=f"The file's reporting period ({start.date()} to {end.date()}) is not in performance "
-                f"year {performance_year}.",
-                severity="warning",
-                code="period_mismatch",
                 tin=tin,
             )
         )
