@@ -57,6 +57,7 @@ def test_measures_csv_has_counts_and_scores(files: dict[str, bytes]) -> None:
         "115",
     )
     assert m236["performance_rate"] == "75.00" and m236["decile"] == "7" and m236["status"] == "scored"
+    assert m236["counted"] == "N" and m236["reason"].startswith("Not counted: M236 MCQM scores higher")
     m113 = next(r for r in rows if r["measure_id"] == "M113" and r["collection_type"] == "MCQM")
     assert m113["qpp_measure_id"] == "113SSP" and m113["status"] == "no_benchmark" and m113["points"] == ""
     assert m113["roster_coverage"] == "41.50"
@@ -195,12 +196,17 @@ def test_quality_score_json(files: dict[str, bytes]) -> None:
     document = json.loads(files["quality-score.json"])
     scored = score_sync(sample_inputs())
     assert document["quality_score"] == scored.quality.score
-    assert document["measures_scored"] == 5 and document["max_points"] == 50
-    assert document["counted"] == ["M001 eCQM", "M112 eCQM", "M236 eCQM", "M134 CQM", "M236 MCQM"]
+    assert document["measures_scored"] == 4 and document["max_points"] == 40
+    # M236 counts once, in its higher-scoring MCQM instance
+    assert document["counted"] == ["M001 eCQM", "M112 eCQM", "M134 CQM", "M236 MCQM"]
+    assert [n["instance"] for n in document["not_counted"]] == ["M236 eCQM", "M113 CQM", "M113 MCQM"]
     points = {f"{m['measure_id']} {m['collection_type']}": m["points"] for m in document["measures"]}
+    counted = {f"{m['measure_id']} {m['collection_type']}" for m in document["measures"] if m["counted"]}
+    assert counted == set(document["counted"])
     assert points["M134 CQM"] == 0.0 and points["M113 MCQM"] is None and points["M113 CQM"] is None
-    assert document["quality_score"] == round(100 * sum(p for p in points.values() if p is not None) / 50, 4)
-    assert "to reach decile 8 on M236 (eCQM) you need 75.31%, i.e. 2 more patients met" in document["targets"]
+    assert points["M236 MCQM"] > points["M236 eCQM"]
+    assert document["quality_score"] == round(100 * sum(points[i] for i in counted) / 40, 4) == 66.1605
+    assert "to reach decile 9 on M236 (MCQM) you need 80.00%, i.e. 2 more patients met" in document["targets"]
     assert document["benchmark_year"] == 2025 and document["note"] is None
 
 

@@ -61,3 +61,26 @@ def test_no_counted_measure_has_no_score() -> None:
     ]
     quality = aco_quality_score(scores)
     assert quality.score is None and quality.measures_scored == 0 and quality.targets == ()
+
+
+def test_a_measure_counts_once_in_its_highest_scoring_collection_type() -> None:
+    benchmarks = benchmark_set(
+        make_benchmark(measure_id="236", method="electronicHealthRecord"),
+        make_benchmark((50, 55, 60, 65, 70, 75, 80, 85, 90), measure_id="236SSP", method="registry"),
+    )
+    ecqm = score_measure(make_stats(met=8231, not_met=1769), benchmarks, catalog=CATALOG)  # 8.9585
+    mcqm = score_measure(
+        make_stats(collection_type=CollectionType.MCQM, met=92, not_met=8), benchmarks, catalog=CATALOG
+    )  # 92% -> decile 10
+    quality = aco_quality_score([ecqm, mcqm])
+    assert quality.measures_scored == 1
+    assert quality.counted_instances == ["M236 MCQM"]
+    assert quality.score == 100.0 and quality.total_points == 10.0
+    assert quality.superseded == (ecqm,)
+    assert quality.why_not_counted(ecqm) == (
+        "Not counted: M236 MCQM scores higher (10.0000 points); "
+        "a measure counts once, in its highest-scoring collection type."
+    )
+    assert quality.why_not_counted(mcqm) is None
+    assert quality.to_dict()["not_counted"][0]["instance"] == "M236 eCQM"
+    assert quality.targets == ()  # the counted instance is already in decile 10

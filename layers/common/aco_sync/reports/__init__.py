@@ -54,8 +54,11 @@ def quality_score_document(scored: ScoredSync) -> dict:  # type: ignore[type-arg
         "max_points": 10 * scored.quality.measures_scored,
         "measures_scored": scored.quality.measures_scored,
         "counted": scored.quality.counted_instances,
+        "not_counted": scored.quality.to_dict()["not_counted"],
         "targets": list(scored.quality.targets),
-        "measures": [score.to_dict() for score in scored.scores],
+        "measures": [
+            {**score.to_dict(), "counted": scored.quality.is_counted(score)} for score in scored.scores
+        ],
     }
 
 

@@ -29,6 +29,7 @@ MEASURE_COLUMNS = (
     "decile",
     "points",
     "status",
+    "counted",
     "reason",
     "roster_coverage",
 )
@@ -79,7 +80,8 @@ def measures_csv(scored: ScoredSync) -> bytes:
                 score.decile if score else None,
                 f"{score.points:.4f}" if score and score.points is not None else None,
                 score.status.value if score else None,
-                score.reason if score else None,
+                ("Y" if scored.quality.is_counted(score) else "N") if score else None,
+                (scored.quality.why_not_counted(score) or score.reason) if score else None,
                 _number(stats.roster_coverage),
             ]
         )

@@ -215,6 +215,9 @@ def _measure_table(scored: ScoredSync) -> str:
         if score and score.capped:
             status_label = "Scored (capped at 7)"
         reason = escape(score.reason) if score else ""
+        if score and score.counts_in_quality_score and not scored.quality.is_counted(score):
+            status_label, status_kind = "Scored, not counted", "muted"
+            reason += " " + escape(scored.quality.why_not_counted(score) or "")
         qpp_id = escape(score.qpp_measure_id) if score else ""
         rows.append(
             "<tr>"

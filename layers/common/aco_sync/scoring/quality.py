@@ -1,4 +1,9 @@
-"""The ACO's quality score: 100 * sum(points) / (10 * measures scored)."""
+"""The ACO's quality score: 100 * sum(points) / (10 * measures scored).
+
+A measure counts once: when several collection types of it are scored (e.g. M236 eCQM and M236 MCQM),
+the instance with the most points counts (CMS scores a measure submitted through several collection
+types by its highest-scoring one); the others are listed as superseded.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,29 @@ class QualityScore:
     score: float | None  # 0-100, 4 decimals; None when no measure counts
     total_points: float
     measures_scored: int
-    counted: tuple[MeasureScore, ...]  # the measure instances in the score
+    counted: tuple[MeasureScore, ...]  # the measure instances in the score, one per measure
     not_counted: tuple[MeasureScore, ...]  # no benchmark, below case minimum, no rate
-    targets: tuple[str, ...]  # "to reach decile 8 on M236 you need 79.31%, i.e. 37 more patients met"
+    targets: tuple[str, ...]  # "to reach decile 8 on M236 (eCQM) you need 79.31%, i.e. 37 more patients met"
+    superseded: tuple[MeasureScore, ...] = ()  # scored, but another instance of the measure scores higher
 
     @property
     def counted_instances(self) -> list[str]:
         return [score.instance for score in self.counted]
+
+    def is_counted(self, score: MeasureScore) -> bool:
+        return any(score is counted for counted in self.counted)
+
+    def why_not_counted(self, score: MeasureScore) -> str | None:
+        """None for a counted instance, else the reason (a sentence)."""
+        if self.is_counted(score):
+            return None
+        if any(score is s for s in self.superseded):
+            winner = next(c for c in self.counted if c.measure_id == score.measure_id)
+            return (
+                f"Not counted: {winner.instance} scores higher ({winner.points:.4f} points); "
+                "a measure counts once, in its highest-scoring collection type."
+            )
+        return score.reason
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -32,16 +53,25 @@ class QualityScore:
                 {"instance": s.instance, "points": s.points, "status": s.status.value} for s in self.counted
             ],
             "not_counted": [
-                {"instance": s.instance, "status": s.status.value, "reason": s.reason}
-                for s in self.not_counted
+                {"instance": s.instance, "status": s.status.value, "reason": self.why_not_counted(s)}
+                for s in (*self.superseded, *self.not_counted)
             ],
             "targets": list(self.targets),
         }
 
 
 def aco_quality_score(scores: Sequence[MeasureScore]) -> QualityScore:
-    """Score across the measure instances that count (scored, or 0 points for data completeness)."""
-    counted = tuple(s for s in scores if s.counts_in_quality_score)
+    """Score across the measures that count (scored, or 0 points for data completeness), one instance
+    per measure (the highest-scoring; on a tie the first given)."""
+    best: dict[str, MeasureScore] = {}
+    for instance in scores:
+        if not instance.counts_in_quality_score:
+            continue
+        current = best.get(instance.measure_id)
+        if current is None or (instance.points or 0.0) > (current.points or 0.0):
+            best[instance.measure_id] = instance
+    counted = tuple(s for s in scores if any(s is b for b in best.values()))
+    superseded = tuple(s for s in scores if s.counts_in_quality_score and not any(s is c for c in counted))
     not_counted = tuple(s for s in scores if not s.counts_in_quality_score)
     total = round_points(sum(s.points or 0.0 for s in counted))
     score = round_points(100 * total / (10 * len(counted))) if counted else None
@@ -53,4 +83,5 @@ def aco_quality_score(scores: Sequence[MeasureScore]) -> QualityScore:
         counted=counted,
         not_counted=not_counted,
         targets=targets,
+        superseded=superseded,
     )
