@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from aco_sync.domain.encounters import record_content_hash
+from aco_sync.domain.records import CollectionType, PerformanceRecord
 from aco_sync.ecqm.fhir import patient_from_fhir
 from aco_sync.ecqm.logic import SUPPORTED_MEASURES, MeasureContext, MeasurePopulations
 from aco_sync.ecqm.logic import evaluate as _evaluate
@@ -40,7 +43,7 @@ def evaluate_all(
     value_sets: ValueSetLibrary | None = None,
 ) -> dict[str, MeasurePopulations]:
     """Several measures over one patient, sharing one evaluation context (shared-library results)."""
-    context = MeasureContext(patient, period, value_sets or default_value_sets())
+    context = MeasureContext(patient, period, default_value_sets() if value_sets is None else value_sets)
     return {m: _evaluate(patient, m, period, context=context) for m in measure_ids}
 
 
@@ -52,3 +55,40 @@ def calculate_fhir(
 ) -> dict[str, MeasurePopulations]:
     """FHIR R4 resources of one patient -> measure id (M001 ...) -> populations, for all five measures."""
     return evaluate_all(patient_from_fhir(resources), period, value_sets=value_sets)
+
+
+def to_performance_record(
+    patient: PatientModel,
+    populations: MeasurePopulations,
+    *,
+    tin: str,
+    source_key: str,
+    source_file: str,
+    npi: str | None = None,
+    member_patient_id: str | None = None,
+) -> PerformanceRecord | None:
+    """The eCQM :class:`PerformanceRecord` of a patient's populations on a measure (None when the
+    patient is not in the denominator), with its content hash."""
+    if populations.performance is None:
+        return None
+    record = PerformanceRecord(
+        tin=tin,
+        source_key=source_key,
+        measure_id=populations.measure_id,
+        collection_type=CollectionType.ECQM,
+        performance=populations.performance,
+        performance_date=populations.performance_date,
+        first_name=patient.first_name,
+        last_name=patient.last_name,
+        birth_date=patient.birth_date,
+        gender=patient.gender,
+        mbi=patient.mbi,
+        npi=npi,
+        member_patient_id=member_patient_id,
+        source_file=source_file,
+        source_line=None,
+        hba1c=populations.hba1c,
+        systolic=populations.systolic,
+        diastolic=populations.diastolic,
+    )
+    return dataclasses.replace(record, content_hash=record_content_hash(record))

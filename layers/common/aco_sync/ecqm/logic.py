@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.records import Gender, Performance
 from aco_sync.ecqm import codes as c
 from aco_sync.ecqm.codes import Code
@@ -45,6 +46,70 @@ QUALIFYING_OUTPATIENT_ENCOUNTERS = (
     "Virtual Encounter",
     "Telephone Visits",
 )
+
+
+# Every value set the logic retrieves by name (checked when a user supplies their own expansions).
+REQUIRED_VALUE_SETS = (
+    *QUALIFYING_OUTPATIENT_ENCOUNTERS,
+    "Advanced Illness",
+    "Bilateral Mastectomy",
+    "Bipolar Disorder",
+    "CT Colonography",
+    "Chronic Kidney Disease, Stage 5",
+    "Colonoscopy",
+    "Dementia Medications",
+    "Diabetes",
+    "Dialysis Services",
+    "ESRD Monthly Outpatient Services",
+    "Emergency Department Evaluation and Management Visit",
+    "Encounter Inpatient",
+    "Encounter to Screen for Depression",
+    "End Stage Renal Disease",
+    "Essential Hypertension",
+    "Fecal Occult Blood Test (FOBT)",
+    "Flexible Sigmoidoscopy",
+    "Frailty Device",
+    "Frailty Diagnosis",
+    "Frailty Encounter",
+    "Frailty Symptom",
+    "HbA1c Laboratory Test",
+    "History of bilateral mastectomy",
+    "Hospice Care Ambulatory",
+    "Hospice Diagnosis",
+    "Hospice Encounter",
+    "Kidney Transplant",
+    "Kidney Transplant Recipient",
+    "Malignant Neoplasm of Colon",
+    "Mammography",
+    "Medical Reason",
+    "Palliative Care Diagnosis",
+    "Palliative Care Encounter",
+    "Palliative Care Intervention",
+    "Physical Therapy Evaluation",
+    "Pregnancy",
+    "Status Post Left Mastectomy",
+    "Status Post Right Mastectomy",
+    "Total Colectomy",
+    "Unilateral Mastectomy Left",
+    "Unilateral Mastectomy Right",
+    "Unilateral Mastectomy, Unspecified Laterality",
+    "sDNA FIT Test",
+    "Adolescent Depression Medications",
+    "Adult Depression Medications",
+    "Referral for Adolescent Depression",
+    "Referral for Adult Depression",
+    "Follow Up for Adolescent Depression",
+    "Follow Up for Adult Depression",
+)
+
+
+def check_value_sets(value_sets: ValueSetLibrary) -> None:
+    """Raise InvalidInputError naming the value sets the measure logic needs that are not loaded."""
+    missing = value_sets.missing(REQUIRED_VALUE_SETS)
+    if missing:
+        raise InvalidInputError(
+            f"value sets missing from the loaded expansions ({len(missing)}): {', '.join(missing)}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +171,8 @@ class MeasureContext:
             raise ValueError(f"measurement period ends ({self.last_day}) before it starts ({self.first_day})")
         self.mp_start = start_of_day(self.first_day)
         self.mp_end = end_of_day(self.last_day)
+        if value_sets is not default_value_sets():
+            check_value_sets(value_sets)
         self.value_sets = value_sets
         self.age_at_end = age_in_years_at(patient.birth_date, self.last_day)
         self.age_at_start = age_in_years_at(patient.birth_date, self.first_day)
@@ -666,7 +733,8 @@ def _cms165(ctx: MeasureContext) -> _Criteria:
             return False, "no qualifying blood pressure reading in the period"
         systolic, diastolic = lowest(c.SYSTOLIC_BP, day), lowest(c.DIASTOLIC_BP, day)
         met = systolic is not None and diastolic is not None and systolic < 140 and diastolic < 90
-        return met, f"most recent blood pressure day {day}: lowest {systolic}/{diastolic} mmHg"
+        shown = "/".join("none" if v is None else f"{v:g}" for v in (systolic, diastolic))
+        return met, f"most recent blood pressure day {day}: lowest {shown} mmHg"
 
     def values() -> dict[str, float | None]:
         day = most_recent_day()
@@ -858,7 +926,9 @@ def evaluate(
         raise KeyError(
             f"no eCQM logic for measure {measure_id!r}; supported: {', '.join(SUPPORTED_MEASURES)}"
         ) from None
-    ctx = context or MeasureContext(patient, period, value_sets or default_value_sets())
+    ctx = context or MeasureContext(
+        patient, period, default_value_sets() if value_sets is None else value_sets
+    )
     criteria = logic(ctx)
     ip = criteria.initial_population
     denominator = ip

@@ -27,15 +27,13 @@ as UTC.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from aco_sync.domain.catalog import default_catalog
-from aco_sync.domain.encounters import record_content_hash
-from aco_sync.domain.records import CollectionType, IngestIssue, PerformanceRecord
+from aco_sync.domain.records import IngestIssue, PerformanceRecord
 from aco_sync.ecqm.codes import Code
-from aco_sync.ecqm.engine import default_period, evaluate_all
+from aco_sync.ecqm.engine import default_period, evaluate_all, to_performance_record
 from aco_sync.ecqm.logic import SUPPORTED_MEASURES, MeasurePopulations
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind, MedicationSupply, PatientModel, Quantity
 from aco_sync.ecqm.valuesets import ValueSetLibrary, default_value_sets
@@ -208,7 +206,7 @@ def patient_from_qrda(doc: q.QrdaDocument, value_sets: ValueSetLibrary | None = 
     """The patient model of one QRDA-I document. Raises ValueError without a birth date."""
     if doc.birth_date is None:
         raise ValueError(f"{doc.file_name}: the patient has no birth date (recordTarget birthTime)")
-    library = value_sets or default_value_sets()
+    library = default_value_sets() if value_sets is None else value_sets
     entries = [e for e in (to_entry(entry, library) for entry in doc.entries) if e is not None]
     return PatientModel(
         patient_id=doc.document_id or doc.file_name,
@@ -314,29 +312,17 @@ def calculate_qrda_detailed(
     results = evaluate_all(patient, measurement_period, measure_ids=measure_ids, value_sets=value_sets)
     records = []
     for measure_id, populations in results.items():
-        if populations.performance is None:
-            continue
-        record = PerformanceRecord(
+        record = to_performance_record(
+            patient,
+            populations,
             tin=tin,
             source_key=f"{tin}:qrda:{source_file}:{measure_id}",
-            measure_id=measure_id,
-            collection_type=CollectionType.ECQM,
-            performance=populations.performance,
-            performance_date=populations.performance_date,
-            first_name=doc.first_name or "",
-            last_name=doc.family_name or "",
-            birth_date=patient.birth_date,
-            gender=doc.gender,
-            mbi=doc.mbi,
+            source_file=source_file,
             npi=doc.npis[0] if doc.npis else None,
             member_patient_id=str(doc.other_ids[0]) if doc.other_ids else None,
-            source_file=source_file,
-            source_line=None,
-            hba1c=populations.hba1c,
-            systolic=populations.systolic,
-            diastolic=populations.diastolic,
         )
-        records.append(dataclasses.replace(record, content_hash=record_content_hash(record)))
+        if record is not None:
+            records.append(record)
     return records, issues, results
 
 

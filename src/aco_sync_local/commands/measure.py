@@ -1,0 +1,215 @@
+"""``aco-sync measure``: calculate the eCQM populations of one patient (a QRDA-I file or a folder of
+FHIR R4 resources) and show the performance record each measure becomes."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aco_sync.domain.catalog import default_catalog
+from aco_sync.domain.errors import InvalidInputError
+from aco_sync.domain.records import IngestIssue, PerformanceRecord
+from aco_sync.ecqm.engine import DEFAULT_PERIOD, evaluate_all, to_performance_record
+from aco_sync.ecqm.fhir import patient_from_fhir, read_fhir_dir
+from aco_sync.ecqm.logic import MeasurePopulations
+from aco_sync.ecqm.model import PatientModel
+from aco_sync.ecqm.valuesets import ValueSetLibrary, load_value_sets
+
+PLACEHOLDER_TIN = "000000000"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "measure",
+        help="calculate eCQM populations (CMS122/125/130/165/2) for one patient",
+        description="Calculate the eCQM populations of one patient and the performance record each "
+        "measure becomes. The measurement period defaults to 2025.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--qrda", type=Path, metavar="FILE", help="a QRDA Category I XML file")
+    source.add_argument(
+        "--fhir", type=Path, metavar="DIR", help="a folder of FHIR R4 JSON resources (one patient)"
+    )
+    parser.add_argument("--period-start", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
+    parser.add_argument("--period-end", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
+    parser.add_argument(
+        "--value-sets",
+        type=Path,
+        nargs="+",
+        metavar="TSV",
+        help="value set expansions in the bundled TSV format (e.g. your VSAC export), "
+        "used instead of the bundled ones",
+    )
+    parser.add_argument("--tin", default=None, help="TIN for the records (default: the QRDA file's TIN)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        period = _period(args.period_start, args.period_end)
+        value_sets = load_value_sets(*args.value_sets) if args.value_sets else None
+        if args.qrda is not None:
+            result = _from_qrda(args.qrda, period, value_sets, args.tin)
+        else:
+            result = _from_fhir(args.fhir, period, value_sets, args.tin)
+    except (InvalidInputError, ValueError, OSError) as exc:
+        print(f"aco-sync measure: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(render(result), end="")
+    return 0
+
+
+def _period(start: date | None, end: date | None) -> tuple[date, date]:
+    if start is None and end is None:
+        return DEFAULT_PERIOD
+    if start is None or end is None:
+        raise ValueError("give both --period-start and --period-end")
+    if end < start:
+        raise ValueError(f"--period-end {end} is before --period-start {start}")
+    return start, end
+
+
+def _from_qrda(
+    path: Path, period: tuple[date, date], value_sets: ValueSetLibrary | None, tin: str | None
+) -> dict:  # type: ignore[type-arg]
+    from aco_sync.ecqm.qrda import calculate_qrda_detailed, patient_from_qrda
+    from aco_sync.ingest.qrda import parse_qrda
+
+    doc = parse_qrda(path.read_bytes(), file_name=path.name)
+    tin = tin or doc.tin or PLACEHOLDER_TIN
+    records, issues, results = calculate_qrda_detailed(
+        doc,
+        tin=tin,
+        source_file=path.name,
+        performance_year=period[0].year,
+        period=period,
+        value_sets=value_sets,
+    )
+    patient = patient_from_qrda(doc, value_sets) if doc.birth_date else None
+    reporting = (
+        {"start": doc.reporting_period_start.date(), "end": doc.reporting_period_end.date()}
+        if doc.reporting_period_start and doc.reporting_period_end
+        else None
+    )
+    return _result("qrda", path, period, patient, results, records, issues, reporting_period=reporting)
+
+
+def _from_fhir(
+    folder: Path, period: tuple[date, date], value_sets: ValueSetLibrary | None, tin: str | None
+) -> dict:  # type: ignore[type-arg]
+    if not folder.is_dir():
+        raise InvalidInputError(f"{folder} is not a folder of FHIR JSON resources")
+    resources = [r for r in read_fhir_dir(folder) if r.get("resourceType") != "MeasureReport"]
+    patient = patient_from_fhir(resources)
+    results = evaluate_all(patient, period, value_sets=value_sets)
+    tin = tin or PLACEHOLDER_TIN
+    records = [
+        record
+        for measure_id, populations in results.items()
+        if (
+            record := to_performance_record(
+                patient,
+                populations,
+                tin=tin,
+                source_key=f"{tin}:fhir:{folder.name}:{measure_id}",
+                source_file=folder.name,
+                member_patient_id=patient.patient_id,
+            )
+        )
+        is not None
+    ]
+    return _result("fhir", folder, period, patient, results, records, [])
+
+
+def _result(
+    kind: str,
+    source: Path,
+    period: tuple[date, date],
+    patient: PatientModel | None,
+    results: dict[str, MeasurePopulations],
+    records: list[PerformanceRecord],
+    issues: list[IngestIssue],
+    *,
+    reporting_period: dict[str, date] | None = None,
+) -> dict[str, Any]:
+    catalog = default_catalog()
+    by_measure = {r.measure_id: r for r in records}
+    measures = []
+    for measure_id, populations in results.items():
+        definition = catalog.get(measure_id)
+        record = by_measure.get(measure_id)
+        measures.append(
+            {
+                "measure_id": measure_id,
+                "ecqm_id": definition.ecqm_id,
+                "title": definition.title,
+                "inverse": definition.inverse,
+                "populations": populations.counts(),
+                "performance": populations.performance,
+                "performance_date": populations.performance_date,
+                "note": populations.note,
+                "record": dataclasses.asdict(record) if record else None,
+            }
+        )
+    return {
+        "source": {"kind": kind, "path": str(source)},
+        "measurement_period": {"start": period[0], "end": period[1]},
+        "reporting_period": reporting_period,
+        "patient": None
+        if patient is None
+        else {
+            "id": patient.patient_id,
+            "birth_date": patient.birth_date,
+            "gender": patient.gender,
+            "entries": len(patient.entries),
+        },
+        "measures": measures,
+        "issues": [dataclasses.asdict(i) for i in issues],
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    period = result["measurement_period"]
+    lines = [f"{result['source']['kind'].upper()} {result['source']['path']}"]
+    lines.append(f"Measurement period {period['start']} to {period['end']}")
+    if result.get("reporting_period"):
+        reporting = result["reporting_period"]
+        lines.append(f"Reporting period in the file {reporting['start']} to {reporting['end']}")
+    if result["patient"]:
+        p = result["patient"]
+        lines.append(
+            f"Patient {p['id']} (born {p['birth_date']}, gender {p['gender']}, {p['entries']} data entries)"
+        )
+    lines.append("")
+    short = {
+        "initial-population": "IP",
+        "denominator": "DEN",
+        "denominator-exclusion": "DENEX",
+        "numerator": "NUM",
+        "denominator-exception": "DENEXCEP",
+    }
+    for m in result["measures"]:
+        pops = " ".join(f"{short[k]}={v}" for k, v in m["populations"].items())
+        outcome = m["performance"] or "no record (not in the denominator)"
+        when = f" on {m['performance_date']}" if m["performance_date"] else ""
+        inverse = " [inverse: MET = glycemic status > 9% or missing]" if m["inverse"] else ""
+        lines.append(f"{m['measure_id']} {m['ecqm_id']:<7} {pops}  ->  {outcome}{when}{inverse}")
+        if m["note"]:
+            lines.append(f"    {m['note']}")
+        if m["record"]:
+            r = m["record"]
+            lines.append(
+                f"    record {r['source_key']} ({r['collection_type']}, hash {r['content_hash'][:12]})"
+            )
+    for issue in result["issues"]:
+        lines.append(f"{issue['severity'].upper()}: {issue['reason']}")
+    return "\n".join(lines) + "\n"

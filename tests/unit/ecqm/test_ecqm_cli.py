@@ -1,0 +1,68 @@
+"""``aco-sync measure``: populations and the performance record per measure, text and JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from aco_sync_local.commands import measure
+from conftest import shared_path
+
+
+def run_cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="aco-sync")
+    measure.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["measure", *argv])
+    return int(args.func(args))
+
+
+def test_fhir_case_as_json_shows_populations_and_record(capsys: pytest.CaptureFixture[str]) -> None:
+    folder = next(shared_path("fixtures", "ecqm-tests", "CMS165").glob("f2d1fd7e*"))  # BP 139/89 during MP
+    assert run_cli("--fhir", str(folder), "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    by_id = {m["measure_id"]: m for m in result["measures"]}
+    assert set(by_id) == {"M001", "M112", "M113", "M134", "M236"}
+    bp = by_id["M236"]
+    assert bp["populations"]["numerator"] == 1 and bp["performance"] == "MET"
+    assert bp["record"]["collection_type"] == "eCQM" and bp["record"]["systolic"] == 139
+    assert by_id["M001"]["record"] is None and by_id["M001"]["populations"]["initial-population"] == 0
+    assert result["measurement_period"] == {"start": "2025-01-01", "end": "2025-12-31"}
+
+
+def test_qrda_file_with_its_own_period_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    path = shared_path("fixtures", "qrda", "05_CMS130v5_B_GP_Geriatric.xml")
+    assert run_cli("--qrda", str(path), "--period-start", "2014-01-01", "--period-end", "2014-12-31") == 0
+    out = capsys.readouterr().out
+    assert "M113 CMS130  IP=1 DEN=1 DENEX=0 DENEXCEP=0 NUM=1  ->  MET on 2013-08-07" in out
+    assert "record 1234567:qrda:05_CMS130v5_B_GP_Geriatric.xml:M113" in out
+
+
+def test_qrda_default_period_warns_about_an_old_reporting_period(capsys: pytest.CaptureFixture[str]) -> None:
+    path = shared_path("fixtures", "qrda", "07_CMS2v6_B_GP_Peds.xml")
+    assert run_cli("--qrda", str(path)) == 0
+    out = capsys.readouterr().out
+    assert "Measurement period 2025-01-01 to 2025-12-31" in out
+    assert (
+        "WARNING: The document's reporting period 2014-01-01 to 2014-12-31 is not the measurement period"
+        in out
+    )
+
+
+def test_unreadable_input_exits_2_with_the_reason(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<ClinicalDocument><unclosed></ClinicalDocument>")
+    assert run_cli("--qrda", str(bad)) == 2
+    assert "not well-formed" in capsys.readouterr().err
+    assert run_cli("--fhir", str(tmp_path / "missing")) == 2
+    assert run_cli("--fhir", str(tmp_path), "--period-start", "2025-01-01") == 2
+    assert "both --period-start and --period-end" in capsys.readouterr().err
+
+
+def test_own_value_set_file_replaces_the_bundled_ones(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = next(shared_path("fixtures", "ecqm-tests", "CMS165").glob("f2d1fd7e*"))
+    empty = tmp_path / "vs.tsv"
+    empty.write_text("oid\tvalueset_name\tcode_system\tcode\n", encoding="utf-8")
+    assert run_cli("--fhir", str(folder), "--value-sets", str(empty)) == 2
+    assert "value set" in capsys.readouterr().err
