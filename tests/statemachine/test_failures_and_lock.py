@@ -1,0 +1,198 @@
+"""Failure paths and the ACO lock through the real ASL: abort without roster, a clinic that fails
+permanently, a transient error retried, a trigger skipped while a sync or its MCQM job runs, a stale lock."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from statemachine_support import NORTH, SOUTH, put, start, states_entered, write_aco
+
+import aco_sync.service.clinic_sync as clinic_sync
+import aco_sync.service.initial_sync as initial_sync
+import aco_sync.service.mcqm_sync as mcqm_sync
+from aco_sync.domain.errors import TransientStoreError
+from aco_sync.service.status import latest_sync_status
+from aco_sync_local.local_aws import LocalAws
+
+EMPTY_TIN = "333333333"
+
+
+def _lock_item(aws: LocalAws) -> dict[str, Any] | None:
+    table = aws.deployment.physical_id("SyncStateTable")
+    item: dict[str, Any] | None = (
+        aws.client("dynamodb")
+        .get_item(TableName=table, Key={"PK": {"S": "ACO#A1"}, "SK": {"S": "LOCK"}}, ConsistentRead=True)
+        .get("Item")
+    )
+    return item
+
+
+def _wait_until_finished(aws: LocalAws, execution_arn: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = aws.describe_execution(execution_arn).status
+        if status != "RUNNING":
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"{execution_arn} still RUNNING after {timeout}s")
+
+
+def test_missing_roster_aborts_records_the_reason_and_releases_the_lock() -> None:
+    with LocalAws(fast_retries=True) as aws:
+        write_aco(aws, mcqm=False, roster_required=True)
+        started = start(aws)
+        [execution] = aws.wait_for_executions(timeout=60)
+        assert (execution.status, execution.error) == ("FAILED", "MissingRosterError")
+        states = states_entered(aws, started["execution_arn"])
+        assert "Record Sync Aborted" in states and "Release ACO Lock After Abort" in states
+        assert "Initial Sync" not in states
+        status = latest_sync_status("A1")
+        assert status["sync"]["status"] == "Sync Aborted"
+        assert "no active Medicare roster for performance year 2025" in status["sync"]["error"]
+        assert _lock_item(aws) is None
+
+
+def test_a_clinic_that_fails_permanently_does_not_hide_the_others() -> None:
+    with LocalAws(fast_retries=True) as aws:
+        write_aco(aws, mcqm=False, roster_required=False)
+        clinics = [{"tin": NORTH}, {"tin": SOUTH}, {"tin": EMPTY_TIN, "name": "No Uploads"}]
+        put(
+            aws,
+            "config/acos/A1.json",
+            json.dumps(
+                {
+                    "aco_id": "A1",
+                    "performance_year": 2025,
+                    "member_clinics": clinics,
+                    "roster_required": False,
+                }
+            ),
+        )
+        start(aws)
+        [execution] = aws.wait_for_executions(timeout=60)
+        assert execution.status == "SUCCEEDED"
+        status = latest_sync_status("A1")
+        clinic_status = {c["tin"]: c for c in status["clinics"]}
+        assert clinic_status[NORTH]["status"] == clinic_status[SOUTH]["status"] == "Sync Complete"
+        assert clinic_status[EMPTY_TIN]["status"] == "Sync Failed"
+        assert "No files uploaded for TIN 333333333" in clinic_status[EMPTY_TIN]["reason"]
+        assert status["sync"]["status"] == "Sync Complete"
+        assert any(e["kind"] == "missing_tins" and EMPTY_TIN in e["message"] for e in status["log"])
+        assert next(m for m in status["measures"] if m["measure_id"] == "M236")["eligible_population"] == 3
+
+
+def test_a_transient_error_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = initial_sync.diff_providers
+    calls = {"n": 0}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise TransientStoreError("DynamoDB put: ThrottlingException")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(initial_sync, "diff_providers", flaky)
+    with LocalAws(fast_retries=True) as aws:
+        write_aco(aws, mcqm=False, roster_required=False)
+        started = start(aws)
+        [execution] = aws.wait_for_executions(timeout=60)
+        assert execution.status == "SUCCEEDED"
+        row = next(r for r in aws.execution_history(started["execution_arn"]) if r.state == "Initial Sync")
+        assert row.retries >= 1
+        assert calls["n"] == 2
+        assert latest_sync_status("A1")["sync"]["status"] == "Sync Complete"
+
+
+def test_a_permanent_error_fails_the_sync_and_releases_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("provider list is broken")
+
+    monkeypatch.setattr(initial_sync, "diff_providers", broken)
+    with LocalAws(fast_retries=True) as aws:
+        write_aco(aws, mcqm=False, roster_required=False)
+        started = start(aws)
+        [execution] = aws.wait_for_executions(timeout=60)
+        assert (execution.status, execution.error) == ("FAILED", "SyncFailed")
+        states = states_entered(aws, started["execution_arn"])
+        assert "Record Sync Failure" in states and "Release ACO Lock After Failure" in states
+        status = latest_sync_status("A1")
+        assert status["sync"]["status"] == "Sync Failed"
+        assert status["sync"]["error"] == "ValueError: provider list is broken"
+        assert {c["status"] for c in status["clinics"]} == {"Sync Failed"}
+        assert _lock_item(aws) is None
+
+
+@pytest.mark.parametrize("blocked_step", ["member clinic sync", "MCQM job"])
+def test_a_second_trigger_is_skipped_while_a_sync_runs(
+    monkeypatch: pytest.MonkeyPatch, blocked_step: str
+) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+    module, name = (
+        (clinic_sync, "read_clinic_files")
+        if blocked_step == "member clinic sync"
+        else (mcqm_sync, "aggregate_mcqm")
+    )
+    real = getattr(module, name)
+
+    def blocking(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, blocking)
+    with LocalAws(fast_retries=True) as aws:
+        mcqm = blocked_step == "MCQM job"
+        write_aco(aws, mcqm=mcqm, roster_required=mcqm)
+        if mcqm:
+            release.set()  # let the roster-triggered sync through, then block the next MCQM job
+            from statemachine_support import ingest_roster
+
+            ingest_roster(aws)
+            aws.wait_for_executions(timeout=60)
+            release.clear()
+            entered.clear()
+        first = start(aws)
+        assert entered.wait(30)
+        second = start(aws)
+        assert _wait_until_finished(aws, second["execution_arn"]) == "SUCCEEDED"
+        assert "Skipped: Already Running" in states_entered(aws, second["execution_arn"])
+        assert "Validate Roster" not in states_entered(aws, second["execution_arn"])
+        release.set()
+        aws.wait_for_executions(timeout=60)
+
+        status = latest_sync_status("A1")
+        assert status["sync"]["id"] == first["sync_id"] and status["sync"]["status"] == "Sync Complete"
+        assert [s["id"] for s in status["skipped_triggers"]] == [second["sync_id"]]
+        assert "Skipped: already running" in status["skipped_triggers"][0]["error"]
+        assert _lock_item(aws) is None
+
+
+def test_a_stale_lock_is_taken_over() -> None:
+    with LocalAws(fast_retries=True) as aws:
+        write_aco(aws, mcqm=False, roster_required=False)
+        table = aws.deployment.physical_id("SyncStateTable")
+        dead_execution = "arn:aws:states:us-east-1:123456789012:execution:aco-sync-local-aco-sync:sync-dead"
+        aws.client("dynamodb").put_item(
+            TableName=table,
+            Item={
+                "PK": {"S": "ACO#A1"},
+                "SK": {"S": "LOCK"},
+                "aco_id": {"S": "A1"},
+                "sync_id": {"S": "sync-dead"},
+                "execution_arn": {"S": dead_execution},
+                "acquired_at": {"S": "2026-01-01T00:00:00Z"},
+            },
+        )
+        started = start(aws)
+        [execution] = aws.wait_for_executions(timeout=60)
+        assert execution.status == "SUCCEEDED"
+        assert "Skipped: Already Running" not in states_entered(aws, started["execution_arn"])
+        status = latest_sync_status("A1")
+        assert status["sync"]["status"] == "Sync Complete"
+        assert any("Took over a stale lock held by sync sync-dead" in e["message"] for e in status["log"])
+        assert _lock_item(aws) is None
