@@ -266,6 +266,8 @@ def _charts(scored: ScoredSync) -> str:
             f"<div>{decile_chart(stats.performance_rate, benchmark, inverse=inverse, label=label)}</div>"
             "</div>"
         )
+    if not rows:
+        return '<p class="empty">No measure instances in this sync.</p>'
     legend = "".join(f'<i style="background:{c}"></i>' for c in DECILE_COLOURS)
     return (
         f'<div class="legend">decile 1 {legend} decile 10 · <b style="color:#d9480f">|</b> the ACO\'s rate · '
