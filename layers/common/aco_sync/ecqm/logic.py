@@ -302,7 +302,7 @@ class MeasureContext:
         )
 
     def has_advanced_illness_or_dementia_medication(self) -> bool:
-        """ "Has Advanced Illness in Year Before or During Measurement Period" or
+        """CQL "Has Advanced Illness in Year Before or During Measurement Period" or
         "Has Dementia Medications in Year Before or During Measurement Period"."""
         first, last = add_years(self.first_day, -1), self.last_day
         if any(
@@ -460,7 +460,10 @@ def _cms122(ctx: MeasureContext) -> _Criteria:
         )
 
     def assessments() -> list[ClinicalEntry]:
-        """ "Glycemic Status Assessment"."""
+        return ctx.memo("glycemic", glycemic_status_assessments)  # type: ignore[return-value]
+
+    def glycemic_status_assessments() -> list[ClinicalEntry]:
+        """The CQL "Glycemic Status Assessment"."""
         return [
             e
             for e in ctx.retrieve(
@@ -705,7 +708,10 @@ def _cms165(ctx: MeasureContext) -> _Criteria:
     encounter_class = {e.id: e.encounter_class for e in ctx.entries(EntryKind.ENCOUNTER) if e.id}
 
     def readings(code: Code) -> list[tuple[date, float | None]]:
-        """ "Qualifying Systolic/Diastolic Blood Pressure Reading": (day, value)."""
+        return ctx.memo(f"bp-{code.code}", lambda: qualifying_readings(code))  # type: ignore[return-value]
+
+    def qualifying_readings(code: Code) -> list[tuple[date, float | None]]:
+        """The CQL "Qualifying Systolic/Diastolic Blood Pressure Reading": (day, value)."""
         result = []
         for e in ctx.entries(EntryKind.OBSERVATION):
             if e.status not in FINAL_STATUSES or not _is_bp_reading(e, code):
@@ -768,7 +774,7 @@ def _cms2(ctx: MeasureContext) -> _Criteria:
     initial_population = ctx.age_at_start >= 12 and bool(encounters)
 
     def exclusion() -> bool:
-        """ "History of Bipolar Diagnosis Before Qualifying Encounter"."""
+        """CQL "History of Bipolar Diagnosis Before Qualifying Encounter"."""
         for condition in ctx.retrieve(EntryKind.CONDITION, "Bipolar Disorder"):
             if not ({"problem-list-item", "health-concern"} & condition.categories):
                 continue

@@ -33,6 +33,7 @@ class ValueSetLibrary:
     def __init__(self, sets: dict[str, frozenset[Code]], oids: dict[str, str]) -> None:
         self._sets = sets  # by name
         self._name_by_oid = oids
+        self._unions: dict[tuple[str, ...], frozenset[Code]] = {}
 
     def __len__(self) -> int:
         return len(self._sets)
@@ -49,10 +50,18 @@ class ValueSetLibrary:
             raise KeyError(f"value set {name_or_oid!r} is not loaded") from None
 
     def union(self, *names: str) -> frozenset[Code]:
-        result: set[Code] = set()
-        for name in names:
-            result |= self.codes(name)
-        return frozenset(result)
+        """The codes of several value sets (memoised: the measure logic asks for the same unions)."""
+        cached = self._unions.get(names)
+        if cached is None:
+            if len(names) == 1:
+                cached = self.codes(names[0])
+            else:
+                merged: set[Code] = set()
+                for name in names:
+                    merged |= self.codes(name)
+                cached = frozenset(merged)
+            self._unions[names] = cached
+        return cached
 
     def missing(self, names: Iterable[str]) -> list[str]:
         return [n for n in names if n not in self._sets and n not in self._name_by_oid]
