@@ -93,17 +93,17 @@ class HistoryRow:
         return asdict(self)
 
 
-def _iso(value: Any) -> str:
+def iso(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _duration_ms(start: Any, stop: Any) -> int | None:
+def duration_ms(start: Any, stop: Any) -> int | None:
     if isinstance(start, datetime) and isinstance(stop, datetime):
         return max(0, round((stop - start).total_seconds() * 1000))
     return None
 
 
-def _json_or_text(value: str | None) -> Any:
+def json_or_text(value: str | None) -> Any:
     if value is None:
         return None
     try:
@@ -193,8 +193,8 @@ def summarise_history(events: list[dict[str, Any]], execution_status: str = "SUC
             state=row["state"],
             type=row["type"],
             status=row["status"],
-            start=_iso(row["start"]),
-            duration_ms=_duration_ms(row["start"], row["stop"]),
+            start=iso(row["start"]),
+            duration_ms=duration_ms(row["start"], row["stop"]),
             error=row["error"],
             cause=row["cause"],
             retries=row["retries"],
@@ -364,7 +364,7 @@ class LocalAws:
         """Invoke a function synchronously; returns its result or raises ``LocalFunctionError``."""
         name = self.deployment.physical_id(function_logical_id)
         response = self.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event).encode("utf-8"))
-        payload = _json_or_text(response["Payload"].read().decode("utf-8"))
+        payload = json_or_text(response["Payload"].read().decode("utf-8"))
         if response.get("FunctionError"):
             details = payload if isinstance(payload, dict) else {}
             raise LocalFunctionError(
@@ -454,11 +454,11 @@ class LocalAws:
             state_machine=machines.get(description["stateMachineArn"], description["stateMachineArn"]),
             name=description.get("name", ""),
             status=description["status"],
-            start=_iso(start),
-            stop=_iso(stop) if stop else None,
-            duration_ms=_duration_ms(start, stop),
-            input=_json_or_text(description.get("input")),
-            output=_json_or_text(description.get("output")),
+            start=iso(start),
+            stop=iso(stop) if stop else None,
+            duration_ms=duration_ms(start, stop),
+            input=json_or_text(description.get("input")),
+            output=json_or_text(description.get("output")),
             error=description.get("error"),
             cause=description.get("cause"),
         )

@@ -176,6 +176,8 @@ def render_report_location(result: LocalSyncResult) -> str:
         lines.append(f"  Report: {result.report_html}")
     elif result.results_dir:
         lines.append(f"  Results folder: {result.results_dir} (no report.html was written)")
+    elif result.status.get("results_prefix"):
+        lines.append(f"  Results: {result.status['results_prefix']} in the data bucket")
     else:
         lines.append("  (no results were written)")
     score = quality_score_value(result)
@@ -211,7 +213,12 @@ def render_summary(result: LocalSyncResult) -> str:
 def render_status(result: LocalSyncResult) -> str:
     """``aco-sync status``: the latest sync, per-TIN status and the measures."""
     sections = [
-        sync_header(result) + f"\n  local run finished {result.finished_at}",
+        sync_header(result)
+        + (
+            "\n  from " + result.folder
+            if result.folder.startswith("stack ")
+            else f"\n  local run finished {result.finished_at}"
+        ),
         render_clinics(result),
         render_measures(result),
         render_report_location(result),

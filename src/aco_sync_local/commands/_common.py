@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aco_sync_local.runner import DEFAULT_STATE_DIR
+from aco_sync_local.runner import DEFAULT_STATE_DIR, LocalSyncResult, load_latest_result
 
 
 def add_state_dir(parser: argparse.ArgumentParser) -> None:
@@ -51,3 +51,22 @@ def print_json(data: Any) -> None:
 def error(message: str) -> int:
     print(f"aco-sync: error: {message}", file=sys.stderr)
     return 1
+
+
+def add_stack(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", metavar="NAME", help="read the latest sync from a deployed stack instead")
+    parser.add_argument(
+        "--aco", dest="aco_id", help="with --stack: the ACO (default: the only configured one)"
+    )
+    parser.add_argument("--region", help="with --stack: the stack's region (default: boto3's configuration)")
+
+
+def load_result(args: argparse.Namespace) -> LocalSyncResult:
+    """The latest saved local sync, or with ``--stack`` the ACO's latest sync in a deployed stack."""
+    if getattr(args, "stack", None):
+        import boto3
+
+        from aco_sync_local.deployed_stack import load_stack_sync
+
+        return load_stack_sync(args.stack, args.aco_id, session=boto3.Session(region_name=args.region))
+    return load_latest_result(args.state_dir)

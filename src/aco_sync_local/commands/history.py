@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from aco_sync_local.commands._common import add_json, add_state_dir, error, print_json
-from aco_sync_local.runner import LocalRunError, list_saved_results, load_latest_result
+from aco_sync_local.commands._common import add_json, add_stack, add_state_dir, error, load_result, print_json
+from aco_sync_local.runner import LocalRunError, list_saved_results
 from aco_sync_local.summary import render_history, sync_header, table
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("history", help="show the execution history of the latest local sync")
     add_state_dir(parser)
+    add_stack(parser)
     parser.add_argument("--all", action="store_true", help="list every saved local sync instead")
     add_json(parser, "the executions and their histories")
     parser.set_defaults(func=main)
@@ -43,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
             print(table(["Finished", "ACO", "Sync", "Status", "Executions"], rows, indent=""))
         return 0
     try:
-        result = load_latest_result(args.state_dir)
+        result = load_result(args)
     except LocalRunError as exc:
         return error(str(exc))
     if args.json:
