@@ -140,3 +140,14 @@ def test_tin_rates_are_computed_when_the_clinic_stats_job_has_not_run() -> None:
     without = build_reports(sample_inputs(clinic_stats=None))["report.html"].decode()
     assert "rate 15.29%" in with_stats  # TIN 111111111's own M001 rate
     assert with_stats == without
+
+
+def test_timestamps_and_roster_coverage_are_readable() -> None:
+    from aco_sync.reports.html_report import _coverage_range, _when
+
+    assert _when("2026-11-25T14:13:41Z") == "2026-11-25 14:13 UTC"
+    assert _when("2025-11-24 06:10 UTC") == "2025-11-24 06:10 UTC"
+    assert _when(None) == "—"
+    assert _coverage_range([47.06, 94.12]) == "47–94%"
+    assert _coverage_range([41.5, 41.5]) == "41.50%"
+    assert _coverage_range([]) == "—"

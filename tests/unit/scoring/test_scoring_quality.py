@@ -34,6 +34,8 @@ def test_score_is_100_points_over_10_per_counted_measure() -> None:
     assert quality.targets == (
         "to reach decile 9 on M236 (eCQM) you need 82.71%, i.e. 40 more patients met",
         "to reach decile 10 on M001 (eCQM) you need 10.00% or lower, i.e. 5 fewer patients met",
+        "to earn points on M134 (eCQM) report the performance of 5 more of its 60 eligible patients "
+        "(data completeness 66.67%, 75% needed)",
     )
     data = quality.to_dict()
     assert data["max_points"] == 30 and data["score"] == 61.5283
@@ -84,3 +86,18 @@ def test_a_measure_counts_once_in_its_highest_scoring_collection_type() -> None:
     assert quality.why_not_counted(mcqm) is None
     assert quality.to_dict()["not_counted"][0]["instance"] == "M236 eCQM"
     assert quality.targets == ()  # the counted instance is already in decile 10
+
+
+def test_measures_below_data_completeness_say_how_many_patients_to_report() -> None:
+    benchmarks = benchmark_set(make_benchmark(measure_id="236"))
+    # 40 reported of 54 eligible: 75% of 54 = 40.5 -> 41 needed, 1 more
+    score = score_measure(make_stats(met=30, not_met=10, eligible=54), benchmarks, catalog=CATALOG)
+    assert score.completeness_gap == 1
+    quality = aco_quality_score([score])
+    assert quality.targets == (
+        "to earn points on M236 (eCQM) report the performance of 1 more of its 54 eligible patients "
+        "(data completeness 74.07%, 75% needed)",
+    )
+    # 39 eligible, 18 reported: 30 needed (29.25 rounded up), 12 more
+    score = score_measure(make_stats(met=5, not_met=13, eligible=39), benchmarks, catalog=CATALOG)
+    assert score.completeness_gap == 12

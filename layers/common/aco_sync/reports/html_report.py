@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from html import escape
 
 from aco_sync.domain.records import CollectionType, SyncLogEntry
@@ -168,6 +169,31 @@ def decile_chart(rate: float | None, benchmark: Benchmark | None, *, inverse: bo
     return "".join(parts)
 
 
+def _coverage_range(coverage: Sequence[float]) -> str:
+    if not coverage:
+        return "—"
+    low, high = min(coverage), max(coverage)
+    return _fmt(high) if round(low) == round(high) else f"{low:.0f}–{high:.0f}%"
+
+
+def _when(value: object) -> str:
+    """A timestamp as "2025-11-24 06:10 UTC" (ISO strings and datetimes), anything else as given."""
+    if value is None or value == "":
+        return "—"
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(moment, datetime):
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+            return moment.strftime("%Y-%m-%d %H:%M UTC")
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
 def _score_cards(scored: ScoredSync) -> str:
     inputs = scored.inputs
     quality = scored.quality
@@ -191,8 +217,9 @@ def _score_cards(scored: ScoredSync) -> str:
         (
             "",
             "Roster coverage",
-            _fmt(max(coverage)) if coverage else "—",
+            _coverage_range(coverage),
             (f"{inputs.roster_size:,} beneficiaries on the roster" if inputs.roster_size else "no roster")
+            + (" · range across MCQM measures" if len(set(coverage)) > 1 else "")
             + (f" · {complete}/{clinics} clinics synced" if clinics else ""),
         ),
     ]
@@ -317,7 +344,7 @@ def _tin_table(scored: ScoredSync) -> str:
             f"<td>{_badge(status_text, kind)}"
             + (f"<div class='reason'>{escape(str(reason))}</div>" if reason else "")
             + "</td>",
-            f"<td>{escape(str(status.get('last_synced') or '—'))}</td>",
+            f"<td>{escape(_when(status.get('last_synced')))}</td>",
             f"<td class='num'>{_fmt(clinic_share.get(tin))}</td>",
         ]
         for stats in instances:
@@ -438,7 +465,8 @@ def render_html(scored: ScoredSync) -> bytes:
 {_score_cards(scored)}
 {note}
 <section class="panel"><h2>What would lift the score</h2>
-<p class="hint">The next decile of each scored measure, with the same patients in the denominator.</p>
+<p class="hint">The next decile of each measure that counts (with the same patients in the denominator), and
+the patients to report for measures below 75% data completeness.</p>
 {_targets(scored)}</section>
 <section class="panel"><h2>Measures</h2>
 <p class="hint">Counts in the QPP vocabulary. Scored measures need a CMS benchmark and at least 20 eligible

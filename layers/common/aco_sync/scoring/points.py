@@ -73,6 +73,7 @@ class MeasureScore:
     capped: bool = False  # topped-out cap of 7 applied
     benchmark: Benchmark | None = None
     next_decile: DecileTarget | None = None
+    completeness_gap: int | None = None  # more patients with performance data needed to reach 75%
 
     @property
     def counts_in_quality_score(self) -> bool:
@@ -108,6 +109,7 @@ class MeasureScore:
             "capped": self.capped,
             "benchmark": self.benchmark.to_dict() if self.benchmark else None,
             "next_decile": self.next_decile.to_dict() if self.next_decile else None,
+            "completeness_gap": self.completeness_gap,
         }
 
 
@@ -178,6 +180,19 @@ def next_decile_target(
     return DecileTarget(decile=target_decile, rate=bound, patients=patients, message=message)
 
 
+def completeness_gap(stats: MeasureStats) -> int:
+    """Patients whose performance (met, not met, exclusion, exception) must still be reported to reach
+    75% data completeness."""
+    reported = (
+        stats.performance_met
+        + stats.performance_not_met
+        + stats.eligible_population_exclusion
+        + stats.eligible_population_exception
+    )
+    needed = math.ceil(Fraction(int(DATA_COMPLETENESS_THRESHOLD)) * stats.eligible_population / 100)
+    return max(needed - reported, 0)
+
+
 def score_measure(
     stats: MeasureStats,
     benchmarks: BenchmarkSet,
@@ -237,6 +252,7 @@ def score_measure(
             **base,
             status=ScoreStatus.ZERO_DATA_COMPLETENESS,
             points=0.0,
+            completeness_gap=completeness_gap(stats),
             reason=(
                 f"0 points: data completeness {shown} is below the {DATA_COMPLETENESS_THRESHOLD:.0f}% "
                 "threshold (the measure still counts in the quality score)."

@@ -21,7 +21,9 @@ class QualityScore:
     measures_scored: int
     counted: tuple[MeasureScore, ...]  # the measure instances in the score, one per measure
     not_counted: tuple[MeasureScore, ...]  # no benchmark, below case minimum, no rate
-    targets: tuple[str, ...]  # "to reach decile 8 on M236 (eCQM) you need 79.31%, i.e. 37 more patients met"
+    # "to reach decile 8 on M236 (eCQM) you need 79.31%, i.e. 37 more patients met", and for measures
+    # below 75% data completeness how many more patients' performance must be reported
+    targets: tuple[str, ...]
     superseded: tuple[MeasureScore, ...] = ()  # scored, but another instance of the measure scores higher
 
     @property
@@ -60,6 +62,17 @@ class QualityScore:
         }
 
 
+def _target(score: MeasureScore) -> str:
+    if score.next_decile is not None:
+        return score.next_decile.message
+    gap = score.completeness_gap or 0
+    return (
+        f"to earn points on {score.measure_id} ({score.collection_type.value}) report the performance of "
+        f"{gap} more of its {score.eligible_population} eligible patients "
+        f"(data completeness {score.data_completeness or 0:.2f}%, 75% needed)"
+    )
+
+
 def aco_quality_score(scores: Sequence[MeasureScore]) -> QualityScore:
     """Score across the measures that count (scored, or 0 points for data completeness), one instance
     per measure (the highest-scoring; on a tie the first given)."""
@@ -75,7 +88,7 @@ def aco_quality_score(scores: Sequence[MeasureScore]) -> QualityScore:
     not_counted = tuple(s for s in scores if not s.counts_in_quality_score)
     total = round_points(sum(s.points or 0.0 for s in counted))
     score = round_points(100 * total / (10 * len(counted))) if counted else None
-    targets = tuple(s.next_decile.message for s in counted if s.next_decile is not None)
+    targets = tuple(_target(s) for s in counted if s.next_decile is not None or s.completeness_gap)
     return QualityScore(
         score=score,
         total_points=total,
