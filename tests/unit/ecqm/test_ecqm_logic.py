@@ -48,7 +48,7 @@ def test_cms122_age_is_taken_at_the_end_of_the_period(birth: str, in_population:
 
 
 def test_leap_day_birth_reaches_the_age_on_feb_28_of_a_common_year() -> None:
-    # born 2008-02-29: 17 on 2025-02-28, so 17 at the start of 2025 -> CMS2 adolescent rules
+    # born 2008-02-29: 16 on 2025-01-01 (17 only on 2025-03-01): in the population from age 12
     p = patient("2008-02-29", encounter("2025-03-01", "Encounter to Screen for Depression"))
     assert evaluate(p, "M134", PERIOD_2025).initial_population
     p = patient("2013-02-28", encounter("2025-03-01", "Encounter to Screen for Depression"))
