@@ -367,3 +367,30 @@ def test_mbi_and_npi_validation() -> None:
     assert parse_npi("1234567893") == "1234567893"
     with pytest.raises(ValueError):
         parse_npi("1234567890")
+
+
+# -- the published templates (docs/templates/) read cleanly --------------------------------------
+
+
+def test_published_templates_read_without_issues() -> None:
+    from conftest import REPO_ROOT
+
+    folder = REPO_ROOT / "docs" / "templates"
+    roster = read_roster("roster.csv", (folder / "roster.csv").read_bytes(), catalog=CATALOG)
+    assert roster.issues == [] and roster.rows_accepted == 2
+    assert roster.entries[0].eligible_measures == frozenset({"M001", "M112", "M113", "M134"})
+    for name, expected in (("cqm_template.csv", 5), ("mcqm_template.csv", 3)):
+        result = read_template(
+            name, (folder / name).read_bytes(), tin=TIN, performance_year=2025, catalog=CATALOG
+        )
+        assert result.issues == [] and len(result.records) == expected, name
+    counts = read_template(
+        "denominator_counts.csv",
+        (folder / "denominator_counts.csv").read_bytes(),
+        tin=TIN,
+        performance_year=2025,
+        catalog=CATALOG,
+    )
+    assert counts.issues == [] and len(counts.denominator_counts) == 2
+    providers = read_providers("providers.csv", (folder / "providers.csv").read_bytes(), tin=TIN)
+    assert providers.issues == [] and [p.active for p in providers.providers] == [True, False]
