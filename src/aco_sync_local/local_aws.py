@@ -88,6 +88,8 @@ class HistoryRow:
     error: str | None = None
     cause: str | None = None
     retries: int = 0
+    iteration: int | None = None  # index of the Map iteration this visit belongs to
+    depth: int = 0  # nesting: 0 for top-level states, 1 inside a Map iteration, ...
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,6 +123,7 @@ def summarise_history(events: list[dict[str, Any]], execution_status: str = "SUC
     rows: list[dict[str, Any]] = []
     open_rows: list[dict[str, Any]] = []
     owner_of: dict[int, dict[str, Any]] = {}
+    context_of: dict[int, tuple[int | None, int]] = {}  # event id -> (Map iteration, depth)
 
     def owner(event: dict[str, Any], state_type: str | None = None) -> dict[str, Any] | None:
         row = owner_of.get(event.get("previousEventId", -1))
@@ -143,6 +146,8 @@ def summarise_history(events: list[dict[str, Any]], execution_status: str = "SUC
                 "retries": 0,
                 "attempts": 0,
             }
+            row["iteration"], row["depth"] = context_of.get(event.get("previousEventId", -1), (None, 0))
+            context_of[event["id"]] = (row["iteration"], row["depth"])
             rows.append(row)
             open_rows.append(row)
             owner_of[event["id"]] = row
@@ -153,6 +158,7 @@ def summarise_history(events: list[dict[str, Any]], execution_status: str = "SUC
             if exited is None or exited["state"] != name:
                 exited = next((r for r in reversed(open_rows) if r["state"] == name), None)
             if exited is not None:
+                context_of[event["id"]] = (exited["iteration"], exited["depth"])
                 exited["stop"] = event["timestamp"]
                 exited["status"] = "Caught" if exited["error"] else "Succeeded"
                 open_rows.remove(exited)
@@ -170,10 +176,16 @@ def summarise_history(events: list[dict[str, Any]], execution_status: str = "SUC
                 row["cause"] = row["cause"] or details.get("cause")
             open_rows.clear()
             continue
+        context_of[event["id"]] = context_of.get(event.get("previousEventId", -1), (None, 0))
         row_of_event = owner(event)
         if row_of_event is None:
             continue
         owner_of[event["id"]] = row_of_event
+        if event_type == "MapIterationStarted":
+            map_row = owner(event, "Map") or row_of_event
+            owner_of[event["id"]] = map_row
+            index = event.get("mapIterationStartedEventDetails", {}).get("index")
+            context_of[event["id"]] = (index, map_row["depth"] + 1)
         if event_type in ("LambdaFunctionScheduled", "TaskScheduled"):
             row_of_event["attempts"] += 1
             row_of_event["retries"] = max(0, row_of_event["attempts"] - 1)
@@ -198,6 +210,8 @@ def summarise_history(events: list[dict[str, Any]], execution_status: str = "SUC
             error=row["error"],
             cause=row["cause"],
             retries=row["retries"],
+            iteration=row["iteration"],
+            depth=row["depth"],
         )
         for row in rows
     ]

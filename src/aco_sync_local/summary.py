@@ -84,6 +84,13 @@ def sync_header(result: LocalSyncResult) -> str:
     return "\n".join(parts)
 
 
+def _state_label(row: dict[str, Any]) -> str:
+    label = "  " * int(row.get("depth") or 0) + str(row.get("state"))
+    if row.get("iteration") is not None:
+        label += f" [{row['iteration']}]"
+    return label
+
+
 def _with_retries(status: str | None, retries: int) -> str:
     if not retries:
         return str(status)
@@ -105,7 +112,7 @@ def render_history(result: LocalSyncResult) -> str:
         blocks.append(title)
         rows = [
             (
-                row.get("state"),
+                _state_label(row),
                 row.get("type"),
                 _with_retries(row.get("status"), row.get("retries") or 0),
                 format_duration(row.get("duration_ms")),
@@ -180,10 +187,21 @@ def render_report_location(result: LocalSyncResult) -> str:
         lines.append(f"  Results: {result.status['results_prefix']} in the data bucket")
     else:
         lines.append("  (no results were written)")
-    score = quality_score_value(result)
-    if score is not None:
-        lines.append(f"  ACO quality score: {score:.2f}")
+    lines.extend(f"  {line}" for line in quality_score_lines(result))
     return "\n".join(lines)
+
+
+def quality_score_lines(result: LocalSyncResult) -> list[str]:
+    """The ACO quality score from quality-score.json, or why there is none."""
+    if not isinstance(result.quality_score, dict):
+        return []
+    score = quality_score_value(result)
+    scored = result.quality_score.get("measures_scored")
+    if score is None:
+        reason = result.quality_score.get("note") or "no measure instance could be scored"
+        return [f"ACO quality score: not available ({reason})"]
+    suffix = f" ({scored} measure instances scored)" if isinstance(scored, int) else ""
+    return [f"ACO quality score: {score:.2f}{suffix}"]
 
 
 def quality_score_value(result: LocalSyncResult) -> float | None:

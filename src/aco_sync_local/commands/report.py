@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aco_sync_local.commands._common import add_state_dir, error
 from aco_sync_local.runner import LocalRunError, load_latest_result
-from aco_sync_local.summary import quality_score_value
+from aco_sync_local.summary import quality_score_lines
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,9 +29,8 @@ def main(args: argparse.Namespace) -> int:
         where = result.results_dir or args.state_dir
         return error(f"the latest sync ({result.aco_id}) wrote no report.html (results: {where})")
     print(result.report_html)
-    score = quality_score_value(result)
-    if score is not None:
-        print(f"ACO quality score: {score:.2f}")
+    for line in quality_score_lines(result):
+        print(line)
     if args.open:
         webbrowser.open(Path(result.report_html).resolve().as_uri())
     return 0

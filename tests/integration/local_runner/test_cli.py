@@ -187,6 +187,17 @@ def test_report_prints_the_report_path_and_score(tmp_path: Path, capsys: pytest.
     assert capsys.readouterr().out.splitlines() == [str(result.report_html), "ACO quality score: 71.25"]
 
 
+def test_report_explains_a_missing_quality_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = make_result(tmp_path)
+    result.quality_score = {"quality_score": None, "measures_scored": 0, "note": None}
+    save_result(result, tmp_path / "state")
+
+    assert main(["report", "--state-dir", str(tmp_path / "state")]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "ACO quality score: not available (no measure instance could be scored)"
+    )
+
+
 def test_report_without_a_report_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     save_result(make_result(tmp_path, with_report=False), tmp_path / "state")
 

@@ -93,11 +93,19 @@ def test_map_keeps_other_clinics_when_one_fails_and_retries_inside_iterations(aw
     assert item(aws, "done#111111111") is not None
     assert item(aws, "done#333333333") is not None
     assert item(aws, "done#222222222") is None
-    clinic_rows = [r for r in aws.execution_history(arn) if r.state == "SyncClinic"]
-    assert sorted((r.status, r.error, r.retries) for r in clinic_rows) == [
-        ("Caught", "RuntimeError", 0),
-        ("Succeeded", None, 0),
-        ("Succeeded", None, 1),
+    rows = aws.execution_history(arn)
+    clinic_rows = [r for r in rows if r.state == "SyncClinic"]
+    assert sorted((r.iteration, r.depth, r.status, r.error, r.retries) for r in clinic_rows) == [
+        (0, 1, "Succeeded", None, 0),
+        (1, 1, "Caught", "RuntimeError", 0),
+        (2, 1, "Succeeded", None, 1),
+    ]
+    assert [(r.iteration, r.depth) for r in rows if r.state == "ClinicFailed"] == [(1, 1)]
+    assert [(r.state, r.iteration, r.depth) for r in rows if r.depth == 0] == [
+        ("Validate", None, 0),
+        ("SyncClinics", None, 0),
+        ("StartChild?", None, 0),
+        ("Notify", None, 0),
     ]
 
 
