@@ -329,3 +329,12 @@ def test_unknown_measure_and_inverted_period_are_refused() -> None:
 
 def _fields(entry: ClinicalEntry) -> dict[str, object]:
     return {name: getattr(entry, name) for name in entry.__dataclass_fields__}
+
+
+def test_cms2_same_time_screenings_give_the_same_result_in_any_order() -> None:
+    visit = encounter("2025-05-01", "Encounter to Screen for Depression")
+    negative = screening("2025-05-01", c.DEPRESSION_SCREENING_NEGATIVE)
+    positive = screening("2025-05-01", c.DEPRESSION_SCREENING_POSITIVE)
+    forward = evaluate(patient("1980-01-01", visit, negative, positive), "M134", PERIOD_2025)
+    backward = evaluate(patient("1980-01-01", visit, positive, negative), "M134", PERIOD_2025)
+    assert forward == backward

@@ -303,3 +303,43 @@ def test_breast_cancer_screening_is_not_calculated_for_men_or_unknown_gender(gen
         make_doc(OFFICE_VISIT, MAMMOGRAM, gender=gender), tin=TIN, source_file="p.xml", performance_year=2025
     )
     assert records == []
+
+
+def test_a_failing_measure_is_reported_and_the_others_still_calculate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aco_sync.ecqm import logic
+
+    def broken(ctx: logic.MeasureContext) -> logic._Criteria:
+        raise ValueError("boom")
+
+    monkeypatch.setitem(logic.MEASURE_LOGIC, "M112", broken)
+    doc = make_doc(
+        OFFICE_VISIT,
+        MAMMOGRAM,
+        measures=(
+            q.MeasureReference(None, None, ecqm_id="CMS125", catalog_measure_id="M112"),
+            q.MeasureReference(None, None, ecqm_id="CMS130", catalog_measure_id="M113"),
+        ),
+    )
+    records, issues = calculate_qrda(doc, tin=TIN, source_file="p.xml", performance_year=2025)
+    assert [r.measure_id for r in records] == ["M113"]
+    [issue] = issues
+    assert issue.code == "ecqm_calculation_failed" and issue.severity == "error"
+    assert "CMS125 (M112)" in issue.reason and "other measures" in issue.reason
+
+
+def test_negated_order_is_no_order() -> None:
+    hospice_not_ordered = entry(
+        q.EntryKind.INTERVENTION,
+        "Intervention, Order",
+        "385763009",
+        SNOMED,
+        "2025-03-01T09:00",
+        mood_code="RQO",
+        negated=True,
+    )
+    assert patient_from_qrda(make_doc(hospice_not_ordered)).entries == []
+    ordered = dataclasses.replace(hospice_not_ordered, negated=False)
+    [order] = patient_from_qrda(make_doc(ordered)).entries
+    assert (order.kind.value, order.status, order.intent) == ("service_request", "active", "order")

@@ -340,9 +340,7 @@ class MeasureContext:
         ]
         if not housing:
             return False
-        last_status = max(
-            housing, key=lambda e: e.latest or datetime.min.replace(tzinfo=self.mp_start.tzinfo)
-        )
+        last_status = max(housing, key=lambda e: (e.latest or self.mp_start, *tie_break(e)))
         return c.LIVES_IN_NURSING_HOME in last_status.value_codes
 
     def last_encounter_date(self, encounters: Iterable[ClinicalEntry]) -> date | None:
@@ -351,6 +349,12 @@ class MeasureContext:
 
 
 # ---------------------------------------------------------------- Status / QICoreCommon helpers
+def tie_break(e: ClinicalEntry) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A deterministic order among entries of the same time (the CQL leaves it to retrieval order):
+    the result never depends on the order of the patient's data."""
+    return e.id, tuple(sorted((v.system, v.code) for v in e.value_codes))
+
+
 def encounter_performed(e: ClinicalEntry) -> bool:
     return e.status in ENCOUNTER_PERFORMED_STATUSES
 
@@ -800,7 +804,7 @@ def _cms2(ctx: MeasureContext) -> _Criteria:
 
     def most_recent(code: Code) -> ClinicalEntry | None:
         found = [e for e in screenings(code) if e.start is not None]
-        return max(found, key=lambda e: e.start) if found else None  # type: ignore[arg-type,return-value]
+        return max(found, key=lambda e: (e.start, *tie_break(e))) if found else None
 
     def follow_ups(adolescent: bool) -> list[ClinicalEntry]:
         prefix = "Adolescent" if adolescent else "Adult"

@@ -30,14 +30,18 @@ import contextlib
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
+from aws_lambda_powertools import Logger
+
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import IngestIssue, PerformanceRecord
 from aco_sync.ecqm.codes import Code
-from aco_sync.ecqm.engine import default_period, evaluate_all, to_performance_record
-from aco_sync.ecqm.logic import SUPPORTED_MEASURES, MeasurePopulations
+from aco_sync.ecqm.engine import default_period, to_performance_record
+from aco_sync.ecqm.logic import SUPPORTED_MEASURES, MeasureContext, MeasurePopulations, evaluate
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind, MedicationSupply, PatientModel, Quantity
 from aco_sync.ecqm.valuesets import ValueSetLibrary, default_value_sets
 from aco_sync.ingest import qrda_model as q
+
+logger = Logger(child=True)  # counts and measure ids only: never names, birth dates, MBIs or file names
 
 _ORDER_MOODS = frozenset({"RQO", "ARQ"})
 _HAPPENED_MOODS = frozenset({"", "EVN"})
@@ -152,20 +156,17 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
             id=eid,
         )
     if kind in (q.EntryKind.PROCEDURE, q.EntryKind.INTERVENTION):
+        if entry.negated:
+            return None  # not performed / not ordered: no procedure and no order
         if is_order:
             return ClinicalEntry(
                 kind=EntryKind.SERVICE_REQUEST,
                 status="active",
                 intent="order",
                 authored_on=authored,
-                do_not_perform=entry.negated,
-                negated=entry.negated,
-                not_done_reason=reason,
                 codes=codes,
                 id=eid,
             )
-        if entry.negated:
-            return None
         return ClinicalEntry(
             kind=EntryKind.PROCEDURE, status="completed", start=start, end=end, codes=codes, id=eid
         )
@@ -309,7 +310,20 @@ def calculate_qrda_detailed(
         )
 
     patient = patient_from_qrda(doc, value_sets)
-    results = evaluate_all(patient, measurement_period, measure_ids=measure_ids, value_sets=value_sets)
+    library = default_value_sets() if value_sets is None else value_sets
+    context = MeasureContext(patient, measurement_period, library)
+    results: dict[str, MeasurePopulations] = {}
+    for measure_id in measure_ids:
+        try:
+            results[measure_id] = evaluate(patient, measure_id, measurement_period, context=context)
+        except (ArithmeticError, TypeError, ValueError, KeyError) as exc:  # one measure, not the file
+            logger.exception("eCQM calculation failed", extra={"measure_id": measure_id})
+            issue(
+                f"eCQM calculation of {_ecqm_names([measure_id])[0]} failed ({type(exc).__name__}); "
+                "the other measures of the file were calculated",
+                "ecqm_calculation_failed",
+                severity="error",
+            )
     records = []
     for measure_id, populations in results.items():
         record = to_performance_record(
@@ -323,6 +337,10 @@ def calculate_qrda_detailed(
         )
         if record is not None:
             records.append(record)
+    logger.debug(
+        "eCQM calculated",
+        extra={"measures": sorted(results), "records": len(records), "issues": len(issues)},
+    )
     return records, issues, results
 
 
