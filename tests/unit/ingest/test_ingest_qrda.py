@@ -442,3 +442,14 @@ def test_invalid_timestamps(text: str) -> None:
 
 def test_fixture_paths_come_from_shared_path() -> None:
     assert isinstance(shared_path("fixtures", "qrda"), Path)
+
+
+def test_utf16_document_is_rejected_as_not_utf8() -> None:
+    error = _rejection(qrda_document(prolog='<?xml version="1.0" encoding="UTF-16"?>\n').encode("utf-16"))
+    assert error.code == "bad_encoding" and "UTF-8" in error.reason
+
+
+def test_comments_and_cdata_are_not_mistaken_for_declarations() -> None:
+    text = qrda_document().replace("<realmCode", "<!-- a comment --><realmCode")
+    text = text.replace("<title>", "<title>").replace("</recordTarget>", "</recordTarget><!--x-->")
+    assert _parse(text).family_name == "Example"

@@ -186,7 +186,9 @@ VALUE_IS_CONCEPT_KINDS = frozenset(
 )
 PRODUCT_KINDS = frozenset({_K.MEDICATION, _K.IMMUNIZATION})
 
-_DOCTYPE_OR_ENTITY = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# "<!" not starting a comment or CDATA section: DOCTYPE, ENTITY, ELEMENT, ATTLIST (all DTD syntax)
+_DOCTYPE_OR_ENTITY = re.compile(rb"<!(?!--|\[CDATA\[)")
+_WIDE_ENCODING_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")  # UTF-16/32 byte order or text
 
 
 def _v3(tag: str) -> str:
@@ -230,8 +232,12 @@ def parse_qrda(data: bytes, *, file_name: str, catalog: MeasureCatalog | None = 
             f"{MAX_QRDA_BYTES // 1_048_576} MB are refused.",
             code="file_too_large",
         )
-    if not data.strip():
+    if not data or data.isspace():
         raise QrdaRejectedError("The file is empty.", code="empty_file")
+    if data.startswith(_WIDE_ENCODING_STARTS):
+        raise QrdaRejectedError(
+            "The file is UTF-16/UTF-32 text; QRDA-I files must be UTF-8.", line=1, code="bad_encoding"
+        )
     hostile = _DOCTYPE_OR_ENTITY.search(data)
     if hostile:
         line = data.count(b"\n", 0, hostile.start()) + 1
@@ -413,7 +419,7 @@ def _line(element: etree._Element) -> int | None:
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 class _DocumentReader:
