@@ -194,3 +194,19 @@ def test_throttling_becomes_transient_store_error_but_other_errors_do_not() -> N
     denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutItem")
     with pytest.raises(ClientError), transient_errors_as_domain_errors("put"):
         raise denied
+
+
+def test_sync_run_updates_are_conditional_and_versioned(table: DynamoDbSyncStateStore) -> None:
+    table.put_sync_run(
+        SyncRun(aco_id="A1", sync_id="s1", status="Sync Running", trigger="manual", started="t")
+    )
+    assert not table.update_sync_run("A1", "s1", only_if_status="Sync Queued", status="MCQM Sync Queued")
+    assert table.update_sync_run("A1", "s1", only_if_status="Sync Running", status="MCQM Sync Queued")
+    assert table.update_sync_run("A1", "s1", status="Sync Complete", execution_arns=["a", "b"])
+    assert not table.update_sync_run("A1", "s1", only_if_status="Sync Running", status="MCQM Sync Queued")
+    run = table.get_sync_run("A1", "s1")
+    assert run is not None and run.status == "Sync Complete" and run.execution_arns == ["a", "b"]
+    raw = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName="state", Key={"PK": {"S": "ACO#A1"}, "SK": {"S": "SYNC#s1"}}
+    )["Item"]
+    assert raw["version"] == {"N": "2"} and raw["status"] == {"S": "Sync Complete"}

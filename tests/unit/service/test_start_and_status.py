@@ -183,3 +183,24 @@ def test_status_of_an_aco_without_syncs(stores: Stores) -> None:
         "results_prefix": None,
         "skipped_triggers": [],
     }
+
+
+def test_a_late_mcqm_queued_step_never_overwrites_a_finished_sync(stores: Stores) -> None:
+    write_config(stores)
+    sync_id = start_sync(stores, aco_id="A1", trigger="manual")["sync_id"]
+    acquire_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn="arn:main")
+    record_sync_status(
+        stores, aco_id="A1", sync_id=sync_id, status=SyncStatus.MCQM_RUNNING, execution_arn="arn:mcqm"
+    )
+    record_sync_status(stores, aco_id="A1", sync_id=sync_id, status=SyncStatus.COMPLETE)
+    stores.state.release_lock("A1", sync_id)
+    record_sync_status(
+        stores, aco_id="A1", sync_id=sync_id, status=SyncStatus.MCQM_QUEUED, execution_arn="arn:mcqm"
+    )
+    run = stores.state.get_sync_run("A1", sync_id)
+    assert run is not None and run.status == SyncStatus.COMPLETE
+    assert stores.state.get_lock("A1") is None
+    assert (
+        stores.state.list_log("A1", sync_id)[-1].message
+        == "MCQM Sync Queued (the MCQM job had already started)"
+    )

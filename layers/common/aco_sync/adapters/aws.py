@@ -194,24 +194,42 @@ class DynamoDbSyncStateStore:
         )
 
     # sync runs
+    @staticmethod
+    def _run_item(run: SyncRun, version: int) -> dict[str, Any]:
+        return {
+            "PK": _aco_pk(run.aco_id),
+            "SK": f"SYNC#{run.sync_id}",
+            "status": run.status,
+            "version": version,
+            "data": json.dumps(dataclasses.asdict(run)),
+        }
+
     def put_sync_run(self, run: SyncRun) -> None:
-        self._put(
-            {
-                "PK": _aco_pk(run.aco_id),
-                "SK": f"SYNC#{run.sync_id}",
-                "data": json.dumps(dataclasses.asdict(run)),
-            }
-        )
+        self._put(self._run_item(run, 0))
 
     def get_sync_run(self, aco_id: str, sync_id: str) -> SyncRun | None:
         item = self._get(_aco_pk(aco_id), f"SYNC#{sync_id}")
         return SyncRun(**json.loads(item["data"])) if item else None
 
-    def update_sync_run(self, aco_id: str, sync_id: str, **changes: Any) -> None:
-        run = self.get_sync_run(aco_id, sync_id)
-        if run is None:
-            raise KeyError(f"no sync run {aco_id}/{sync_id}")
-        self.put_sync_run(dataclasses.replace(run, **changes))
+    def update_sync_run(
+        self, aco_id: str, sync_id: str, *, only_if_status: str | None = None, **changes: Any
+    ) -> bool:
+        """Optimistic locking on ``version``: concurrent steps never overwrite each other's changes."""
+        for _attempt in range(10):
+            item = self._get(_aco_pk(aco_id), f"SYNC#{sync_id}")
+            if item is None:
+                raise KeyError(f"no sync run {aco_id}/{sync_id}")
+            run = SyncRun(**json.loads(item["data"]))
+            if only_if_status is not None and run.status != only_if_status:
+                return False
+            version = int(item.get("version", 0))
+            updated = self._run_item(dataclasses.replace(run, **changes), version + 1)
+            condition = Attr("version").eq(version) if "version" in item else Attr("version").not_exists()
+            if self._conditional(
+                lambda: self._table.put_item(Item=updated, ConditionExpression=condition)  # noqa: B023
+            ):
+                return True
+        raise TransientStoreError(f"sync run {aco_id}/{sync_id}: too many concurrent updates")
 
     def list_sync_runs(self, aco_id: str, *, limit: int = 20) -> list[SyncRun]:
         items = self._query(_aco_pk(aco_id), "SYNC#", newest_first=True, limit=limit)
@@ -310,9 +328,7 @@ class DynamoDbSyncStateStore:
             self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch,
         ):
             for p in providers:
-                batch.put_item(
-                    Item={"PK": f"PROV#{aco_id}", "SK": p.npi, **dataclasses.asdict(p)}
-                )
+                batch.put_item(Item={"PK": f"PROV#{aco_id}", "SK": p.npi, **dataclasses.asdict(p)})
         return len(providers)
 
     def delete_providers(self, aco_id: str, providers: Sequence[Provider]) -> int:

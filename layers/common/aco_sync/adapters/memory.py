@@ -104,12 +104,18 @@ class InMemorySyncStateStore:
         run = self.runs.get((aco_id, sync_id))
         return replace(run) if run else None
 
-    def update_sync_run(self, aco_id: str, sync_id: str, **changes: Any) -> None:
-        run = self.runs.get((aco_id, sync_id))
-        if run is None:
-            raise KeyError(f"no sync run {aco_id}/{sync_id}")
-        self.runs[(aco_id, sync_id)] = replace(run, **changes)
-        self._count()
+    def update_sync_run(
+        self, aco_id: str, sync_id: str, *, only_if_status: str | None = None, **changes: Any
+    ) -> bool:
+        with self._guard:
+            run = self.runs.get((aco_id, sync_id))
+            if run is None:
+                raise KeyError(f"no sync run {aco_id}/{sync_id}")
+            if only_if_status is not None and run.status != only_if_status:
+                return False
+            self.runs[(aco_id, sync_id)] = replace(run, **changes)
+            self._count()
+            return True
 
     def list_sync_runs(self, aco_id: str, *, limit: int = 20) -> list[SyncRun]:
         runs = sorted((r for (a, _), r in self.runs.items() if a == aco_id), key=lambda r: r.sync_id)

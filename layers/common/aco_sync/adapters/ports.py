@@ -116,7 +116,12 @@ class SyncStateStore(Protocol):
 
     def get_sync_run(self, aco_id: str, sync_id: str) -> SyncRun | None: ...
 
-    def update_sync_run(self, aco_id: str, sync_id: str, **changes: Any) -> None: ...
+    def update_sync_run(
+        self, aco_id: str, sync_id: str, *, only_if_status: str | None = None, **changes: Any
+    ) -> bool:
+        """Atomic read-modify-write of the run's fields. With ``only_if_status`` the change applies
+        only while the run has that status (returns False otherwise). KeyError when there is no run."""
+        ...
 
     def list_sync_runs(self, aco_id: str, *, limit: int = 20) -> list[SyncRun]:
         """Newest first (sync ids sort by time)."""

@@ -54,15 +54,15 @@ def record_sync_status(
     changes: dict[str, Any] = {"status": status}
     entry = SyncLogEntry(kind="status", message=str(status))
 
-    if status == SyncStatus.MCQM_QUEUED and run.status != SyncStatus.RUNNING:
-        # the MCQM job started before this step ran (it is RUNNING or done): never move backwards
-        changes.pop("status")
-        entry = SyncLogEntry(kind="status", message=f"{SyncStatus.MCQM_QUEUED} (the MCQM job has started)")
+    only_if_status: str | None = None
     if status in (SyncStatus.MCQM_QUEUED, SyncStatus.MCQM_RUNNING) and execution_arn:
         if not state.move_lock(aco_id, sync_id, execution_arn):
             logger.warning("ACO lock not held by this sync", extra={"aco_id": aco_id, "sync_id": sync_id})
         if execution_arn not in run.execution_arns:
             changes["execution_arns"] = [*run.execution_arns, execution_arn]
+        if status == SyncStatus.MCQM_QUEUED:
+            # the MCQM job may already run (or be done) when this step runs: never move the status back
+            only_if_status = SyncStatus.RUNNING
     elif status == SyncStatus.COMPLETE:
         changes.update(finished=utc_now(), results_prefix=results_prefix(aco_id, sync_id))
     elif status in (SyncStatus.FAILED, SyncStatus.ABORTED):
@@ -71,7 +71,11 @@ def record_sync_status(
         entry = SyncLogEntry(kind="status", level="error", message=f"{status}: {reason}")
         _fail_unfinished_clinics(stores, aco_id, sync_id, reason)
 
-    state.update_sync_run(aco_id, sync_id, **changes)
+    if not state.update_sync_run(aco_id, sync_id, only_if_status=only_if_status, **changes):
+        entry = SyncLogEntry(kind="status", message=f"{status} (the MCQM job had already started)")
+        current = state.get_sync_run(aco_id, sync_id) or run
+        if execution_arn and execution_arn not in current.execution_arns:
+            state.update_sync_run(aco_id, sync_id, execution_arns=[*current.execution_arns, execution_arn])
     state.append_log(aco_id, sync_id, [entry])
     logger.info("Sync status", extra={"aco_id": aco_id, "sync_id": sync_id, "status": str(status)})
     return {"aco_id": aco_id, "sync_id": sync_id, "status": str(status)}
