@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -343,3 +344,29 @@ def test_negated_order_is_no_order() -> None:
     ordered = dataclasses.replace(hospice_not_ordered, negated=False)
     [order] = patient_from_qrda(make_doc(ordered)).entries
     assert (order.kind.value, order.status, order.intent) == ("service_request", "active", "order")
+
+
+def test_blood_pressure_panel_with_nested_components_is_read() -> None:
+    def component(code: str, value: str) -> q.QrdaEntry:
+        return q.QrdaEntry(
+            kind=q.EntryKind.RESULT,
+            qdm_datatype=None,
+            template_ids=(),
+            element="observation",
+            codes=(q.Code(code, LOINC),),
+            values=(q.Quantity(Decimal(value), "mm[Hg]"),),
+        )
+
+    panel = dataclasses.replace(
+        entry(q.EntryKind.PHYSICAL_EXAM, "Physical Exam, Performed", "85354-9", LOINC, "2025-05-01T09:10"),
+        components=(component("8480-6", "128"), component("8462-4", "82")),
+    )
+    hypertension = entry(q.EntryKind.DIAGNOSIS, "Diagnosis", "59621000", SNOMED, "2020-01-01")
+    doc = make_doc(
+        OFFICE_VISIT,
+        hypertension,
+        panel,
+        measures=(q.MeasureReference(None, None, ecqm_id="CMS165", catalog_measure_id="M236"),),
+    )
+    [record], _ = calculate_qrda(doc, tin=TIN, source_file="p.xml", performance_year=2025)
+    assert (record.performance, record.systolic, record.diastolic) == (Performance.MET, 128, 82)

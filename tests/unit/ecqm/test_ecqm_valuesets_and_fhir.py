@@ -157,3 +157,28 @@ def test_medication_request_period_from_days_supply_and_refills() -> None:
     period = medication_request_period(model.entries[0])
     assert period is not None and period.low is not None and period.high is not None
     assert (period.low.date(), period.high.date()) == (date(2024, 12, 1), date(2025, 1, 29))  # 60 days
+
+
+def test_medication_reference_resolves_to_the_medication_code() -> None:
+    rivastigmine = {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "312836"}]}
+    model = patient_from_fhir(
+        _patient(
+            {"resourceType": "Medication", "id": "med1", "code": rivastigmine},
+            {
+                "resourceType": "MedicationRequest",
+                "id": "m1",
+                "status": "active",
+                "intent": "order",
+                "medicationReference": {"reference": "Medication/med1"},
+            },
+            {
+                "resourceType": "MedicationRequest",
+                "id": "m2",
+                "status": "active",
+                "intent": "order",
+                "contained": [{"resourceType": "Medication", "id": "c", "code": rivastigmine}],
+                "medicationReference": {"reference": "#c"},
+            },
+        )
+    )
+    assert [e.codes for e in model.entries] == [frozenset({Code("RXNORM", "312836")})] * 2

@@ -177,8 +177,28 @@ def _do_not_perform(resource: Mapping[str, Any]) -> bool:
     return bool(resource.get("doNotPerform")) or bool(ext and ext.get("valueBoolean"))
 
 
-def to_entry(resource: Mapping[str, Any]) -> ClinicalEntry | None:
-    """One FHIR resource as a :class:`ClinicalEntry`, or None for a type the measures do not use."""
+def _medication_codes(
+    resource: Mapping[str, Any], medications: Mapping[str, frozenset[Code]]
+) -> frozenset[Code]:
+    """``medicationCodeableConcept``, else the code of the Medication ``medicationReference`` names
+    (contained, or among the patient's resources)."""
+    if resource.get("medicationCodeableConcept"):
+        return _codes(resource["medicationCodeableConcept"])
+    reference = ((resource.get("medicationReference") or {}).get("reference") or "").lstrip("#")
+    contained = {
+        str(r.get("id")): _codes(r.get("code"))
+        for r in resource.get("contained", []) or []
+        if r.get("resourceType") == "Medication"
+    }
+    target = reference.rsplit("/", 1)[-1]
+    return contained.get(target) or medications.get(target, frozenset())
+
+
+def to_entry(
+    resource: Mapping[str, Any], medications: Mapping[str, frozenset[Code]] | None = None
+) -> ClinicalEntry | None:
+    """One FHIR resource as a :class:`ClinicalEntry`, or None for a type the measures do not use.
+    ``medications``: Medication id -> codes, to resolve ``medicationReference``."""
     kind = _KINDS.get(resource.get("resourceType", ""))
     if kind is None:
         return None
@@ -247,7 +267,7 @@ def to_entry(resource: Mapping[str, Any]) -> ClinicalEntry | None:
     if kind == EntryKind.MEDICATION_REQUEST:
         return ClinicalEntry(
             kind=kind,
-            codes=_codes(resource.get("medicationCodeableConcept")),
+            codes=_medication_codes(resource, medications or {}),
             id=rid,
             status=status,
             intent=str(resource.get("intent", "")),
@@ -303,7 +323,10 @@ def patient_from_fhir(resources: Iterable[Mapping[str, Any]]) -> PatientModel:
     mbi = next(
         (i.get("value") for i in patient.get("identifier", []) or [] if i.get("system") == MBI_SYSTEM), None
     )
-    entries = [entry for entry in map(to_entry, flat) if entry is not None]
+    medications = {
+        str(r.get("id")): _codes(r.get("code")) for r in flat if r.get("resourceType") == "Medication"
+    }
+    entries = [entry for entry in (to_entry(r, medications) for r in flat) if entry is not None]
     return PatientModel(
         patient_id=str(patient.get("id", "")),
         birth_date=birth.date(),

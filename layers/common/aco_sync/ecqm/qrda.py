@@ -37,7 +37,7 @@ from aco_sync.domain.records import IngestIssue, PerformanceRecord
 from aco_sync.ecqm.codes import Code
 from aco_sync.ecqm.engine import default_period, to_performance_record
 from aco_sync.ecqm.logic import SUPPORTED_MEASURES, MeasureContext, MeasurePopulations, evaluate
-from aco_sync.ecqm.model import ClinicalEntry, EntryKind, MedicationSupply, PatientModel, Quantity
+from aco_sync.ecqm.model import ClinicalEntry, Component, EntryKind, MedicationSupply, PatientModel, Quantity
 from aco_sync.ecqm.valuesets import ValueSetLibrary, default_value_sets
 from aco_sync.ingest import qrda_model as q
 
@@ -140,8 +140,15 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
         if is_order and not entry.negated:
             return None
         quantity, value_codes, has_value = _value(entry, value_sets)
+        components = tuple(
+            Component(_codes(nested.codes, value_sets), Quantity(float(value.value), value.unit or ""))
+            for nested in entry.components
+            for value in nested.values[:1]
+            if isinstance(value, q.Quantity) and nested.codes
+        )
         return ClinicalEntry(
             kind=EntryKind.OBSERVATION,
+            components=components,
             status="cancelled" if entry.negated else "final",
             categories=categories[kind],
             start=start,
