@@ -28,6 +28,7 @@ class SyncClinicEvent(BaseModel):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = SyncClinicEvent.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id, tin=request.tin)
+    metrics.add_metric(name="ClinicSyncsStarted", unit=MetricUnit.Count, value=1)
     result = sync_member_clinic(build_stores(), **request.model_dump())
     metrics.add_metric(
         name="EncountersWritten", unit=MetricUnit.Count, value=result["upserts"] + result["deletes"]

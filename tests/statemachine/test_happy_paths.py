@@ -54,6 +54,14 @@ def test_sync_without_mcqm_completes_and_releases_the_lock() -> None:
         )
         assert "Item" not in lock
 
+        again = start(aws)  # unchanged data: the second sync writes no aggregate encounter
+        aws.wait_for_executions(timeout=60)
+        status = latest_sync_status("A1")
+        assert status["sync"]["id"] == again["sync_id"] and status["sync"]["status"] == "Sync Complete"
+        clinic_lines = [e["message"] for e in status["log"] if e["kind"] == "clinic"]
+        assert len(clinic_lines) == 2
+        assert all("0 added or changed, 0 removed" in line for line in clinic_lines), clinic_lines
+
 
 def test_roster_upload_starts_a_sync_whose_mcqm_job_completes_it() -> None:
     with LocalAws(fast_retries=True) as aws:

@@ -224,3 +224,32 @@ def test_mcqm_sync_matches_the_roster(stores: Stores) -> None:
     assert mcqm["eligible_population"] == 2
     assert not [m for m in status["measures"] if m["measure_id"] == "M236" and m["collection_type"] == "CQM"]
     assert status["sync"]["status"] == "Sync Complete"
+
+
+def test_cleanup_keeps_zip_members_while_their_archive_exists(stores: Stores) -> None:
+    from aco_sync.adapters.ports import AggregateEncounter
+
+    write_small_aco(stores, roster_required=False)
+    stores.objects.put(f"members/A1/{NORTH}/qrda/batch.zip", b"PK")
+    stores.state.put_aggregate_encounters(
+        "A1",
+        [
+            AggregateEncounter(
+                NORTH,
+                f"{NORTH}:qrda:qrda/batch.zip!p1.xml:M236",
+                "h",
+                "qrda/batch.zip!p1.xml",
+                "M236",
+                "eCQM",
+            ),
+            AggregateEncounter(
+                NORTH, f"{NORTH}:qrda:qrda/gone.xml:M236", "h", "qrda/gone.xml", "M236", "eCQM"
+            ),
+        ],
+    )
+    assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s")["encounters_removed"] == 1
+    assert [e.source_file for e in stores.state.aggregate_encounters("A1", NORTH)] == [
+        "qrda/batch.zip!p1.xml"
+    ]
+    stores.objects.delete(f"members/A1/{NORTH}/qrda/batch.zip")
+    assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s")["encounters_removed"] == 1
