@@ -182,3 +182,33 @@ def test_medication_reference_resolves_to_the_medication_code() -> None:
         )
     )
     assert [e.codes for e in model.entries] == [frozenset({Code("RXNORM", "312836")})] * 2
+
+
+def test_deployment_value_sets_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from aco_sync.ecqm import evaluate
+    from aco_sync.ecqm.valuesets import VALUE_SETS_ENV, bundled_value_sets
+
+    bundled_dir = Path(__import__("aco_sync").__file__).parent / "data" / "valuesets"
+    complete = [
+        bundled_dir / "target_measures_valueset_codes_qicore2024.tsv",
+        bundled_dir / "adult_outpatient_encounters_valueset_codes_qicore2024.tsv",
+    ]
+    partial = tmp_path / "partial.tsv"
+    partial.write_text(
+        HEADER + "1.2.3\tDiabetes\t1\tX\thttp://snomed.info/sct\t73211009\t\t\n", encoding="utf-8"
+    )
+    patient = patient_from_fhir(_patient())
+    try:
+        monkeypatch.setenv(VALUE_SETS_ENV, __import__("os").pathsep.join(map(str, complete)))
+        default_value_sets.cache_clear()
+        library = default_value_sets()
+        assert library is not bundled_value_sets() and library.names == bundled_value_sets().names
+        assert evaluate(patient, "M001").performance is None
+        monkeypatch.setenv(VALUE_SETS_ENV, str(partial))
+        default_value_sets.cache_clear()
+        with pytest.raises(InvalidInputError, match=r"value sets missing .*Office Visit"):
+            evaluate(patient, "M001")
+    finally:
+        monkeypatch.delenv(VALUE_SETS_ENV)
+        default_value_sets.cache_clear()
+    assert default_value_sets() is bundled_value_sets()

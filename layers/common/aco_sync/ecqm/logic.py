@@ -28,7 +28,7 @@ from aco_sync.ecqm.timing import (
     point,
     start_of_day,
 )
-from aco_sync.ecqm.valuesets import ValueSetLibrary, default_value_sets
+from aco_sync.ecqm.valuesets import ValueSetLibrary, bundled_value_sets, default_value_sets
 
 FINAL_STATUSES = frozenset({"final", "amended", "corrected"})
 SYMPTOM_STATUSES = FINAL_STATUSES | {"preliminary"}
@@ -171,7 +171,7 @@ class MeasureContext:
             raise ValueError(f"measurement period ends ({self.last_day}) before it starts ({self.first_day})")
         self.mp_start = start_of_day(self.first_day)
         self.mp_end = end_of_day(self.last_day)
-        if value_sets is not default_value_sets():
+        if value_sets is not bundled_value_sets():
             check_value_sets(value_sets)
         self.value_sets = value_sets
         self.age_at_end = age_in_years_at(patient.birth_date, self.last_day)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
@@ -92,7 +93,7 @@ class ValueSetLibrary:
 
 
 def load_value_sets(*paths: Path) -> ValueSetLibrary:
-    """Load value sets from TSV files (merged in order), or the bundled 2025 expansions without paths."""
+    """Load value sets from TSV files (merged in order), or the default ones without paths."""
     if not paths:
         return default_value_sets()
     library = ValueSetLibrary({}, {})
@@ -103,8 +104,23 @@ def load_value_sets(*paths: Path) -> ValueSetLibrary:
     return library
 
 
+VALUE_SETS_ENV = "ACO_SYNC_ECQM_VALUE_SETS"
+
+
 @cache
 def default_value_sets() -> ValueSetLibrary:
+    """The value sets the engine uses unless told otherwise: the TSV files named in the environment
+    variable ``ACO_SYNC_ECQM_VALUE_SETS`` (paths separated by ``os.pathsep``; e.g. licensed VSAC
+    expansions shipped with the deployment), else the bundled 2025 expansions."""
+    configured = os.environ.get(VALUE_SETS_ENV, "").strip()
+    if configured:
+        return load_value_sets(*(Path(p) for p in configured.split(os.pathsep) if p.strip()))
+    return bundled_value_sets()
+
+
+@cache
+def bundled_value_sets() -> ValueSetLibrary:
+    """The 2025 expansions bundled in ``aco_sync/data/valuesets/``."""
     library = ValueSetLibrary({}, {})
     for name in BUNDLED_VALUE_SET_FILES:
         text = resources.files("aco_sync").joinpath(name).read_text(encoding="utf-8")
