@@ -229,7 +229,7 @@ def test_template_bad_rows_are_rejected_with_reasons() -> None:
     assert "first name is missing" in by_line[4].reason
     assert by_line[5].code == "invalid_date"
     assert "performance year 2025" in by_line[6].reason
-    assert "MAYBE" in by_line[7].reason
+    assert "performance is not MET" in by_line[7].reason
     assert "check digit" in by_line[8].reason
     assert "hba1c" in by_line[9].reason
     assert "987654321" in by_line[10].reason
@@ -237,6 +237,14 @@ def test_template_bad_rows_are_rejected_with_reasons() -> None:
     assert by_line[13].code == "duplicate_row" and "row 12" in by_line[13].reason
     assert result.rows_rejected == 11 and result.rows_total == 12
     assert all(i.tin == TIN for i in result.issues)
+    _no_phi(result.issues)
+
+
+def test_values_in_the_wrong_column_are_not_echoed() -> None:
+    """A name typed into the measure or NPI column must not end up in the sync log."""
+    result = _template("Lovelace,CQM,Ada,Lovelace,1956-04-12,F,2025-03-10,MET,Ada,,,,,,\n")
+    [issue] = result.issues
+    assert "unknown measure (known:" in issue.reason and "the value is not an NPI" in issue.reason
     _no_phi(result.issues)
 
 

@@ -44,6 +44,7 @@ from aco_sync.ingest.qrda_model import (
     TemplateId,
     TextValue,
 )
+from aco_sync.ingest.tabular import quoted_if_safe
 
 MAX_QRDA_BYTES = 20 * 1024 * 1024  # one XML document
 MAX_ZIP_BYTES = 100 * 1024 * 1024  # one uploaded zip (compressed)
@@ -442,7 +443,7 @@ class _DocumentReader:
             return parse_hl7_timestamp(value)
         except ValueError:
             self.warn(
-                f"The {what} time {value!r} is not a valid timestamp and was ignored.",
+                f"The {what} time is not a valid timestamp and was ignored.",
                 element,
                 "invalid_time",
             )
@@ -617,7 +618,7 @@ class _DocumentReader:
             )
         for tin in tins:
             if not re.fullmatch(r"\d{9}", tin):
-                self.warn(f"The TIN {tin!r} is not 9 digits.", code="invalid_tin")
+                self.warn(f"The TIN{quoted_if_safe(tin, 'digits')} is not 9 digits.", code="invalid_tin")
         return tins, npis
 
     def _header_ids(self) -> list[etree._Element]:
@@ -864,7 +865,7 @@ class _DocumentReader:
                 return Quantity(Decimal(raw.strip()), element.get("unit"))
             except InvalidOperation:
                 self.warn(
-                    f"The result value {raw!r} is not a number and was kept as text.",
+                    "A result value (xsi:type PQ) is not a number and was kept as text.",
                     element,
                     "invalid_value",
                 )

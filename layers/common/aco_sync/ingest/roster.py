@@ -116,7 +116,7 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
                 if _eligible(row.values.get(column, "")):
                     eligible.add(measure_id)
             except ValueError as exc:
-                errors.append(f"column {column!r}: {exc}")
+                errors.append(f"the {column} value {exc}")
         mbi = parsed.get("mbi")
         if isinstance(mbi, str) and not errors and mbi in first_row_of_mbi:
             errors.append(f"its MBI is already on row {first_row_of_mbi[mbi]} (duplicate MBI)")

@@ -318,7 +318,20 @@ def parse_flag(text: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(f"{text.strip()!r} is not Y/N (also accepted: 1/0, TRUE/FALSE, YES/NO)")
+    raise ValueError("is not Y/N (also accepted: 1/0, TRUE/FALSE, YES/NO)")
+
+
+_ECHO_SAFE = {
+    "digits": re.compile(r"[\d\s-]{1,15}"),
+    "measure": re.compile(r"[A-Za-z]{0,4}\d{1,4}[A-Za-z0-9]{0,6}"),
+}
+
+
+def quoted_if_safe(value: str, kind: str) -> str:
+    """``" '123'"`` when ``value`` has the shape of a ``kind`` value (it then cannot be a name or other
+    PHI a user put in the wrong column), else ``""``. Used to echo bad values in reasons safely."""
+    value = value.strip()
+    return f" {value!r}" if _ECHO_SAFE[kind].fullmatch(value) else ""
 
 
 def normalise_name(text: str) -> str:
@@ -343,9 +356,11 @@ def parse_npi(text: str) -> str:
     """Validate a National Provider Identifier: 10 digits with a valid Luhn check digit."""
     value = text.strip()
     if not re.fullmatch(r"\d{10}", value):
-        raise ValueError(f"{value!r} is not an NPI (10 digits)")
+        raise ValueError(
+            f"{quoted_if_safe(value, 'digits').strip() or 'the value'} is not an NPI (10 digits)"
+        )
     if not npi_check_digit_ok(value):
-        raise ValueError(f"{value!r} is not a valid NPI (its check digit is wrong)")
+        raise ValueError(f"{value} is not a valid NPI (its check digit is wrong)")
     return value
 
 
@@ -364,5 +379,5 @@ def npi_check_digit_ok(npi: str) -> bool:
 def parse_tin(text: str) -> str:
     value = re.sub(r"[\s-]", "", text)
     if not re.fullmatch(r"\d{9}", value):
-        raise ValueError(f"{text.strip()!r} is not a TIN (9 digits)")
+        raise ValueError(f"{quoted_if_safe(text, 'digits').strip() or 'the value'} is not a TIN (9 digits)")
     return value

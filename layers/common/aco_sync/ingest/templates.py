@@ -28,6 +28,7 @@ from aco_sync.ingest.tabular import (
     parse_mbi,
     parse_npi,
     parse_tin,
+    quoted_if_safe,
     read_table,
 )
 
@@ -154,7 +155,9 @@ def _measure_and_type(
     if not measure_text:
         errors.append("the measure id is missing")
     elif measure is None:
-        errors.append(f"unknown measure {measure_text!r} (known: {', '.join(catalog.ids)})")
+        errors.append(
+            f"unknown measure{quoted_if_safe(measure_text, 'measure')} (known: {', '.join(catalog.ids)})"
+        )
     type_text = row_values.get(columns["collection_type"], "").strip().upper().replace(" ", "")
     collection: CollectionType | None = None
     if type_text in ("CQM", "REGISTRY"):
@@ -166,9 +169,7 @@ def _measure_and_type(
     elif not type_text:
         errors.append("the collection type is missing (CQM or MCQM)")
     else:
-        errors.append(
-            f"collection type {row_values.get(columns['collection_type'], '')!r} is not CQM or MCQM"
-        )
+        errors.append("the collection type is not CQM or MCQM")
     return (measure.id if measure else None), collection
 
 
@@ -203,7 +204,9 @@ def _read_counts(table: Table, result: TemplateReadResult, *, tin: str, catalog:
         raw = row.values.get(columns["denominator_only_count"], "")
         count = 0
         if not raw.isdigit():
-            errors.append(f"the denominator-only count {raw!r} is not a whole number (0 or more)")
+            errors.append(
+                f"the denominator-only count{quoted_if_safe(raw, 'digits')} is not a whole number (0 or more)"
+            )
         else:
             count = int(raw)
         if errors or measure_id is None or collection is None:
@@ -249,8 +252,7 @@ def _read_rows(
         performance = PERFORMANCE_SYNONYMS.get(performance_text)
         if performance is None:
             errors.append(
-                f"performance {text('performance')!r} is not MET, NOT_MET, DENOMINATOR_EXCLUSION, "
-                "DENOMINATOR_EXCEPTION or blank"
+                "the performance is not MET, NOT_MET, DENOMINATOR_EXCLUSION, DENOMINATOR_EXCEPTION or blank"
             )
         performance_date = _parsed(
             text("performance_date"),
@@ -350,13 +352,13 @@ def _number(raw: str, name: str, errors: list[str], *, integer: bool) -> Decimal
     try:
         value = Decimal(raw.rstrip("%").strip())
     except InvalidOperation:
-        errors.append(f"{name} {raw!r} is not a number")
+        errors.append(f"the {name} value is not a number")
         return None
     if integer and value != value.to_integral_value():
-        errors.append(f"{name} {raw!r} is not a whole number")
+        errors.append(f"the {name} value is not a whole number")
         return None
     low, high = RANGES[name]
     if not (low <= value <= high):
-        errors.append(f"{name} {raw!r} is outside the plausible range {low}-{high}")
+        errors.append(f"the {name} value is outside the plausible range {low}-{high}")
         return None
     return value
