@@ -253,3 +253,7 @@ def test_cleanup_keeps_zip_members_while_their_archive_exists(stores: Stores) ->
     ]
     stores.objects.delete(f"members/A1/{NORTH}/qrda/batch.zip")
     assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s")["encounters_removed"] == 1
+
+
+def test_roster_folder_markers_are_ignored(stores: Stores) -> None:
+    assert ingest_roster(stores, key="rosters/A1/2025/")["ignored"] == "rosters/A1/2025/"

@@ -204,3 +204,13 @@ def test_a_late_mcqm_queued_step_never_overwrites_a_finished_sync(stores: Stores
         stores.state.list_log("A1", sync_id)[-1].message
         == "MCQM Sync Queued (the MCQM job had already started)"
     )
+
+
+def test_schedule_reports_an_invalid_aco_and_still_starts_the_others(stores: Stores) -> None:
+    write_config(stores, "A1")
+    stores.objects.put("config/acos/B2.json", b"{not json")
+    write_config(stores, "C3")
+    started = start_syncs(stores, StartSyncRequest(all_configured=True, trigger="schedule"))
+    assert [s["aco_id"] for s in started] == ["A1", "B2", "C3"]
+    assert "sync_id" in started[0] and "sync_id" in started[2]
+    assert "config/acos/B2.json: invalid ACO configuration" in started[1]["error"]

@@ -34,6 +34,8 @@ def ingest_roster(
     stores: Stores, *, key: str, start: bool = True, catalog: MeasureCatalog | None = None
 ) -> dict[str, Any]:
     catalog = catalog or default_catalog()
+    if key.endswith("/"):
+        return {"ignored": key, "reason": "a folder marker, not a roster file"}
     key, data = _read_upload(stores, key)
     match = ROSTER_KEY.match(key)
     if match is None:

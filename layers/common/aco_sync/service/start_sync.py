@@ -38,8 +38,18 @@ class StartSyncRequest(BaseModel):
 
 
 def start_syncs(stores: Stores, request: StartSyncRequest) -> list[dict[str, Any]]:
-    aco_ids = configured_aco_ids(stores.objects) if request.all_configured else [str(request.aco_id)]
-    return [start_sync(stores, aco_id=aco_id, trigger=request.trigger) for aco_id in aco_ids]
+    """One sync per ACO. For ``all_configured``, an ACO whose configuration is invalid is reported
+    (``{"aco_id", "error"}``) and the others still start; a single-ACO start raises instead."""
+    if not request.all_configured:
+        return [start_sync(stores, aco_id=str(request.aco_id), trigger=request.trigger)]
+    started: list[dict[str, Any]] = []
+    for aco_id in configured_aco_ids(stores.objects):
+        try:
+            started.append(start_sync(stores, aco_id=aco_id, trigger=request.trigger))
+        except InvalidInputError as error:
+            logger.error("ACO not started", extra={"aco_id": aco_id, "error": str(error)})
+            started.append({"aco_id": aco_id, "error": str(error)})
+    return started
 
 
 def start_sync(stores: Stores, *, aco_id: str, trigger: str) -> dict[str, Any]:
