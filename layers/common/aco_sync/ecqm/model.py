@@ -106,6 +106,3 @@ class PatientModel:
     last_name: str = ""
     mbi: str | None = None
     entries: list[ClinicalEntry] = field(default_factory=list)
-
-    def of_kind(self, kind: EntryKind) -> list[ClinicalEntry]:
-        return [e for e in self.entries if e.kind == kind]

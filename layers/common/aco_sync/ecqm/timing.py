@@ -11,7 +11,7 @@ null boundary); ``high`` None is an unbounded end, unless the interval's end is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 DAY_END = time(23, 59, 59, 999000)
 
@@ -105,10 +105,3 @@ def age_in_years_at(birth_date: date, as_of: date) -> int:
     if (as_of.month, as_of.day) < (birth_date.month, birth_date.day):
         years -= 1
     return years
-
-
-def days_between(first: date, second: date) -> int:
-    return (second - first).days
-
-
-ONE_DAY = timedelta(days=1)
