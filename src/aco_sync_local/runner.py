@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,14 +108,28 @@ def run_local_sync(
     started_at = datetime.now(UTC).isoformat()
 
     env_overrides = {"POWERTOOLS_LOG_LEVEL": handler_log_level} if handler_log_level else {}
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[phase] = round(now - clock, 3)
+        clock = now
+
     with LocalAws(template_path, fast_retries=fast_retries, env_overrides=env_overrides) as aws:
+        lap("deploy_s")
         uploaded = aws.upload_folder(folder)
+        lap("upload_s")
         rosters = ingest_uploaded_rosters(uploaded, aco_id)
+        lap("roster_ingest_s")
         response = aws.invoke(START_SYNC_FUNCTION, {"aco_id": aco_id, "trigger": "manual"})
         started = list(response.get("started", [])) if isinstance(response, dict) else []
         aws.wait_for_executions(timeout=timeout)
+        lap("executions_s")
         processed = aws.drain_queues()
         summaries = aws.wait_for_executions(timeout=timeout)
+        lap("clinic_stats_s")
         executions = [
             {
                 **summary.to_dict(),
@@ -127,6 +142,7 @@ def run_local_sync(
         status = _jsonable(latest_sync_status(aco_id))
         results_dir = state_dir / "results" / aco_id
         aws.download_prefix(f"results/{aco_id}/", results_dir)
+        lap("collect_s")
 
     result = LocalSyncResult(
         aco_id=aco_id,
@@ -139,7 +155,7 @@ def run_local_sync(
         results_dir=str(results_dir.resolve()),
         queue_messages_processed=processed,
         uploaded_files=len(uploaded),
-        extra={"rosters_ingested": rosters},
+        extra={"rosters_ingested": rosters, "timings": timings},
     )
     _attach_outputs(result, state_dir)
     save_result(result, state_dir)
