@@ -6,10 +6,11 @@
 - ``rosters/demo-aco/2025/roster.csv``: the Medicare roster, with two beneficiaries who share a name,
   birth date and gender (so roster matching must skip that patient) and two bad rows;
 - four member TINs under ``members/demo-aco/<tin>/``, each with ``providers.csv``:
-  two CQM template TINs whose patients overlap, an MCQM template TIN (rows plus denominator-only
-  counts), and an eCQM TIN with one CMS IG 2025-style QRDA-I file per patient (encounters,
-  diagnoses, HbA1c results, blood pressures, colonoscopies: CMS122, CMS165 and CMS130 are computable),
-  a zip of two more, and one incomplete file;
+  two CQM template TINs whose patients overlap (M001, M112, M134, M236), an MCQM template TIN (M001 and
+  M134 rows plus denominator-only counts), and an eCQM TIN with one CMS IG 2025-style QRDA-I file per
+  patient (encounters, diagnoses, HbA1c results, blood pressures, colonoscopies: CMS122, CMS165 and
+  CMS130 are computable), a zip of two more, and one incomplete file. Together they exercise every
+  collection-type rule (see ``CQM_MEASURES``);
 - a few deliberately bad rows and files so the demo shows how errors are reported.
 
 Codes are embedded here (from the 2025 value set expansions); nothing is read from ../shared.
@@ -224,7 +225,7 @@ def write_demo_aco(folder: Path, *, seed: int = 2025) -> str:
         folder,
         f"{base}/{TIN_MCQM}/templates/mcqm_denominator_counts.csv",
         _csv([["measure_id", "collection_type", "denominator_only_count"],
-              ["001", "MCQM", 14], ["236", "MCQM", 21], ["113", "MCQM", 9], ["134", "MCQM", 17]]),
+              ["001", "MCQM", 14], ["134", "MCQM", 17]]),
     )  # fmt: skip
     ecqm_patients = patients[26:38]
     for number, patient in enumerate(ecqm_patients[:-2], start=1):
@@ -291,9 +292,17 @@ def _template_csv(
     )
 
 
+# Which measures each kind of TIN reports, chosen so the demo shows every collection-type rule:
+# M001/M134: CQM + MCQM -> MCQM only; M112: all CQM -> CQM (+ MCQM, opted in); M113: all eCQM -> eCQM
+# (+ MCQM); M236: eCQM + CQM -> CQM (+ MCQM).
+CQM_MEASURES = frozenset({"001", "112", "134", "236"})
+MCQM_MEASURES = frozenset({"001", "134"})
+
+
 def _template_rows(
     patients: list[DemoPatient], npis: list[str], rng: random.Random, *, collection: str, encounter_ids: bool
 ) -> list[list[object]]:
+    measures = MCQM_MEASURES if collection == "MCQM" else CQM_MEASURES
     rows: list[list[object]] = []
     for patient in patients:
         npi = rng.choice(npis[:2])
@@ -309,10 +318,10 @@ def _template_rows(
                     patient.gender, when.isoformat() if when else "", performance, npi, encounter, mbi,
                     hba1c, systolic, diastolic]  # fmt: skip
 
-        if patient.diabetic:
+        if patient.diabetic and "001" in measures:
             hba1c = round(patient.hba1c + rng.uniform(-0.6, 0.6), 1)
             rows.append(row("001", "MET" if hba1c > 9 else "NOT_MET", visit, hba1c=hba1c))
-        if patient.hypertensive:
+        if patient.hypertensive and "236" in measures:
             systolic, diastolic = (
                 patient.systolic + rng.randint(-6, 6),
                 patient.diastolic + rng.randint(-4, 4),
@@ -321,13 +330,15 @@ def _template_rows(
             rows.append(
                 row("236", "MET" if controlled else "NOT_MET", visit, systolic=systolic, diastolic=diastolic)
             )
-        if 46 <= patient.age <= 75:
+        if 46 <= patient.age <= 75 and "113" in measures:
             roll = rng.random()
             performance = "MET" if roll < 0.6 else "NOT_MET" if roll < 0.9 else "DENOMINATOR_EXCLUSION"
             rows.append(row("113", performance, visit))
-        if patient.gender == "F" and 52 <= patient.age <= 74 and collection == "CQM":
+        if patient.gender == "F" and 52 <= patient.age <= 74 and "112" in measures:
             rows.append(row("112", "MET" if rng.random() < 0.7 else "NOT_MET", visit))
         roll = rng.random()
+        if "134" not in measures:
+            continue
         if roll < 0.15:
             rows.append(row("134", "", None))  # denominator only: screened status not reported
         else:

@@ -50,14 +50,16 @@ def test_validate_demo_folder_reports_the_deliberate_errors(
     assert main(["validate", str(tmp_path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["errors"] == 6 and report["warnings"] == 0
-    assert {(i["file"].split("/")[-1], i["line"]) for i in report["issues"]} == {
-        ("quality_export.csv", 58),
-        ("quality_export.csv", 59),
-        ("quality_export.csv", 60),
-        ("incomplete_record.xml", 22),
-        ("roster.csv", 36),
-        ("roster.csv", 37),
-    }
+    template_rows = len(next(tmp_path.rglob("quality_export.csv")).read_text().splitlines())
+    roster_rows = len(next(tmp_path.rglob("roster.csv")).read_text().splitlines())
+    assert sorted((i["file"].split("/")[-1], i["line"], i["code"]) for i in report["issues"]) == [
+        ("incomplete_record.xml", 22, "missing_birth_date"),
+        ("quality_export.csv", template_rows - 2, "unknown_measure"),
+        ("quality_export.csv", template_rows - 1, "invalid_date"),
+        ("quality_export.csv", template_rows, "missing_value"),
+        ("roster.csv", roster_rows - 1, "invalid_value"),
+        ("roster.csv", roster_rows, "invalid_date"),
+    ]
 
 
 def test_validate_clean_folder_and_misplaced_files(

@@ -84,7 +84,9 @@ def test_every_clinic_reads_with_only_the_intended_errors(demo: Path) -> None:
     assert a.issues == [] and m.issues == []
     assert sorted(i.code for i in b.issues) == ["invalid_date", "missing_value", "unknown_measure"]
     assert {r.collection_type for r in a.records + b.records} == {CollectionType.CQM}
-    assert {r.collection_type for r in m.records} == {CollectionType.MCQM} and len(m.denominator_counts) == 4
+    assert {r.collection_type for r in m.records} == {CollectionType.MCQM} and len(m.denominator_counts) == 2
+    assert {r.measure_id for r in m.records} == {"M001", "M134"}
+    assert {r.measure_id for r in a.records + b.records} == {"M001", "M112", "M134", "M236"}
     people_a = {(r.first_name, r.last_name, r.birth_date) for r in a.records}
     people_b = {(r.first_name, r.last_name, r.birth_date) for r in b.records}
     assert len(people_a & people_b) >= 4  # overlapping patients
