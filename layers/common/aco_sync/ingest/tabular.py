@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -160,8 +161,13 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
             raise TableError("The workbook expands to too much data and is refused.", code="zip_bomb")
     for member in members:
         if member.filename.lower().endswith((".xml", ".rels")):
-            with archive.open(member) as stream:
-                content = stream.read(MAX_XLSX_EXPANDED_BYTES + 1)
+            try:
+                with archive.open(member) as stream:
+                    content = stream.read(MAX_XLSX_EXPANDED_BYTES + 1)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError):
+                raise TableError(
+                    "The workbook is damaged and cannot be read.", code="unreadable_file"
+                ) from None
             if _DOCTYPE_OR_ENTITY.search(content):
                 raise TableError(
                     "The workbook contains an XML DOCTYPE/ENTITY declaration and is refused for security.",
@@ -176,8 +182,19 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
             f"The workbook cannot be read ({type(exc).__name__}).", code="unreadable_file"
         ) from None
     try:
+        if not workbook.worksheets:
+            raise TableError("The workbook has no worksheet.", code="empty_file")
         sheet = workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+        while True:
+            try:
+                number, row = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # openpyxl parses lazily: a damaged sheet fails while iterating
+                raise TableError(
+                    f"The workbook cannot be read ({type(exc).__name__}).", code="unreadable_file"
+                ) from None
             yield number, [_cell_text(value) for value in row]
     finally:
         workbook.close()
