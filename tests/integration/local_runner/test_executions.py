@@ -183,3 +183,25 @@ def test_upload_folder_and_download_prefix_round_trip(aws: LocalAws, tmp_path: P
     written = aws.download_prefix("members/A1/", tmp_path / "out")
     assert written == [(tmp_path / "out" / "123456789" / "providers.csv").resolve()]
     assert written[0].read_text() == "npi,name,active\n1,Dr A,Y\n"
+
+
+def test_asynchronous_invocation_runs_the_handler_in_the_background(aws: LocalAws) -> None:
+    import json
+    import time
+
+    response = aws.client("lambda").invoke(
+        FunctionName=aws.deployment.physical_id("StepFunction"),
+        InvocationType="Event",
+        Payload=json.dumps({"aco_id": "ASYNC"}).encode(),
+    )
+
+    assert response["StatusCode"] == 202
+    for _ in range(200):  # the handler runs on a thread: poll for its effect
+        if item(aws, "done#ASYNC") is not None:
+            break
+        time.sleep(0.02)
+    assert item(aws, "done#ASYNC") == {
+        "pk": {"S": "done#ASYNC"},
+        "sk": {"S": "-"},
+        "function": {"S": aws.deployment.physical_id("StepFunction")},
+    }

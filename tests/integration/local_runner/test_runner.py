@@ -105,3 +105,24 @@ def test_run_json_keeps_stdout_clean(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == (0 if all(e["status"] == "SUCCEEDED" for e in data["executions"]) else 1)
     assert data["aco_id"] == "DEMO1"
     assert sorted(c["tin"] for c in data["clinics"]) == ["111111111", "222222222"]
+
+
+@needs_template
+def test_demo_runs_the_main_sync_and_the_mcqm_job(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("aco_sync_local.demo_data", reason="the demo data generator is not in this checkout")
+
+    code = main(["demo", "--json", "--state-dir", str(tmp_path / "state")])
+
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["sync"]["status"] == "Sync Complete"
+    # The main machine hands over to the MCQM machine through states:startExecution (moto patch 2).
+    assert sorted((e["state_machine"], e["status"]) for e in data["executions"]) == [
+        ("AcoSyncStateMachine", "SUCCEEDED"),
+        ("McqmSyncStateMachine", "SUCCEEDED"),
+    ]
+    assert len(data["clinics"]) >= 3 and {c["status"] for c in data["clinics"]} == {"Sync Complete"}
+    assert any(m["collection_type"] == "MCQM" for m in data["measures"])
+    assert (tmp_path / "state" / "demo-aco" / "config" / "acos").is_dir()
+    assert main(["report", "--state-dir", str(tmp_path / "state")]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith("report.html")
