@@ -25,14 +25,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Reads each QRDA-I file (.xml, or a .zip of many) exactly as a sync would and prints "
         "the patient, identifiers, TIN/NPIs, reporting period, measures, entry counts and warnings.",
     )
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="QRDA-I .xml or .zip files")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="QRDA-I .xml or .zip files (a folder: its .xml/.zip files)",
+    )
     parser.add_argument("--json", action="store_true", help="print the extracted data as JSON")
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
+    paths: list[Path] = []
     for path in args.files:
+        if path.is_dir():
+            paths.extend(
+                sorted(p for p in path.rglob("*") if p.suffix.lower() in (".xml", ".zip") and p.is_file())
+            )
+        else:
+            paths.append(path)
+    for path in paths:
         try:
             data = path.read_bytes()
         except OSError as exc:

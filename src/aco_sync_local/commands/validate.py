@@ -81,7 +81,11 @@ def main(args: argparse.Namespace) -> int:
 def validate_folder(folder: Path) -> FolderReport:
     report = FolderReport(folder=str(folder))
     catalog = default_catalog()
-    files = {str(p.relative_to(folder).as_posix()): p for p in sorted(folder.rglob("*")) if p.is_file()}
+    files = {
+        str(p.relative_to(folder).as_posix()): p
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")  # OS metadata (.DS_Store), editor swap files
+    }
     settings: dict[str, AcoSettings] = {}
     for name, path in files.items():
         parts = name.split("/")

@@ -91,3 +91,12 @@ def test_validate_bad_settings_and_unknown_aco(tmp_path: Path, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert "Invalid ACO settings: performance_year" in out
     assert "No config/acos/other.json" in out
+
+
+def test_qrda_accepts_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.xml").write_text(qrda_document())
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.xml").write_text(qrda_document(given="Bo"))
+    (tmp_path / "notes.txt").write_text("x")
+    assert main(["qrda", "--json", str(tmp_path)]) == 0
+    assert [r["file"] for r in json.loads(capsys.readouterr().out)] == ["a.xml", "b.xml"]

@@ -402,3 +402,12 @@ def test_published_templates_read_without_issues() -> None:
     assert counts.issues == [] and len(counts.denominator_counts) == 2
     providers = read_providers("providers.csv", (folder / "providers.csv").read_bytes(), tin=TIN)
     assert providers.issues == [] and [p.active for p in providers.providers] == [True, False]
+
+
+def test_excel_sep_hint_line_is_honoured_and_rows_keep_their_numbers() -> None:
+    data = (
+        b"sep=;\nmbi;first_name;last_name;birth_date;gender\n1EG4TE5MK73;Ada;Lovelace;1956-04-12;F\nbad;;;;\n"
+    )
+    result = read_roster("r.csv", data, catalog=CATALOG)
+    assert result.entries[0].source_line == 3
+    assert [i.line for i in result.issues] == [4]

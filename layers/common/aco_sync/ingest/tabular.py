@@ -76,6 +76,14 @@ def read_table(file_name: str, data: bytes) -> Table:
         )
     text, issues = _decode_lines(file_name, data)
     dialect = _sniff_dialect(text, suffix)
+    first_line = text.split("\n", 1)[0].strip().lower()
+    if first_line.startswith("sep=") and len(first_line) == 5:  # Excel's "sep=;" hint line
+
+        class Hinted(csv.excel):
+            delimiter = first_line[4]
+
+        dialect = Hinted
+        text = "\n" + text.split("\n", 1)[1] if "\n" in text else ""  # keep row numbers
     reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
 
     def numbered() -> Iterator[tuple[int, list[str]]]:
