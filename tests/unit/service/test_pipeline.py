@@ -257,3 +257,17 @@ def test_cleanup_keeps_zip_members_while_their_archive_exists(stores: Stores) ->
 
 def test_roster_folder_markers_are_ignored(stores: Stores) -> None:
     assert ingest_roster(stores, key="rosters/A1/2025/")["ignored"] == "rosters/A1/2025/"
+
+
+def test_status_lists_the_member_clinics_of_the_latest_sync_only(stores: Stores) -> None:
+    write_small_aco(stores, roster_required=False)
+    run_sync(stores)
+    config = {
+        "aco_id": "A1",
+        "performance_year": 2025,
+        "roster_required": False,
+        "member_clinics": [{"tin": NORTH}],
+    }
+    stores.objects.put("config/acos/A1.json", json.dumps(config).encode())
+    run_sync(stores)
+    assert [c["tin"] for c in latest_sync_status("A1", store=stores)["clinics"]] == [NORTH]

@@ -24,9 +24,13 @@ def latest_sync_status(aco_id: str, *, store: Stores | None = None) -> dict[str,
         for r in runs
         if r.status == SyncStatus.SKIPPED and (latest is None or r.sync_id > latest.sync_id)
     ]
+    statuses = stores.state.list_clinic_statuses(aco_id)
+    if latest is not None and any(c.sync_id == latest.sync_id for c in statuses):
+        # the member clinics of the latest sync (a TIN that left the ACO keeps its old status item)
+        statuses = [c for c in statuses if c.sync_id == latest.sync_id]
     clinics = [
         {"tin": c.tin, "name": c.name, "status": c.status, "reason": c.reason, "last_synced": c.last_synced}
-        for c in stores.state.list_clinic_statuses(aco_id)
+        for c in statuses
     ]
     measures: list[dict[str, Any]] = []
     log: list[dict[str, Any]] = []
