@@ -139,6 +139,16 @@ def validate_folder(folder: Path) -> FolderReport:
                         code="unknown_aco",
                     )
                 )
+            elif int(year) != settings[aco_id].performance_year:
+                report.issues.append(
+                    IngestIssue(
+                        file=name,
+                        reason=f"This roster is for {year} but the ACO's performance year is "
+                        f"{settings[aco_id].performance_year}; a sync uses the roster of its year.",
+                        severity="warning",
+                        code="roster_year",
+                    )
+                )
             result = read_roster(name, path.read_bytes(), catalog=catalog)
             report.issues.extend(result.issues)
             report.summary.append(

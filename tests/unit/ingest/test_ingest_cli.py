@@ -100,3 +100,17 @@ def test_qrda_accepts_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str
     (tmp_path / "notes.txt").write_text("x")
     assert main(["qrda", "--json", str(tmp_path)]) == 0
     assert [r["file"] for r in json.loads(capsys.readouterr().out)] == ["a.xml", "b.xml"]
+
+
+def test_validate_warns_about_a_roster_for_another_year(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_demo_aco(tmp_path)
+    old = tmp_path / "rosters/demo-aco/2024"
+    old.mkdir()
+    (old / "roster.csv").write_text(
+        "mbi,first_name,last_name,birth_date,gender\n1EG4TE5MK73,Ada,Example,1956-04-12,F\n"
+    )
+    main(["validate", str(tmp_path), "--json"])
+    issues = json.loads(capsys.readouterr().out)["issues"]
+    assert [i["file"] for i in issues if i["code"] == "roster_year"] == ["rosters/demo-aco/2024/roster.csv"]

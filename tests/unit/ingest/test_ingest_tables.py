@@ -411,3 +411,13 @@ def test_excel_sep_hint_line_is_honoured_and_rows_keep_their_numbers() -> None:
     result = read_roster("r.csv", data, catalog=CATALOG)
     assert result.entries[0].source_line == 3
     assert [i.line for i in result.issues] == [4]
+
+
+def test_template_xlsx_in_a_clinic_folder() -> None:
+    header = TEMPLATE_HEADER.strip().split(",")
+    row = ["001", "CQM", "Ada", "Lovelace", date(1956, 4, 12), "F", date(2025, 3, 10), "MET", 1234567893]
+    data = _xlsx([header, row + [""] * (len(header) - len(row))])
+    clinic = read_clinic_files(TIN, [("templates/q.xlsx", data)], performance_year=2025, catalog=CATALOG)
+    assert clinic.issues == []
+    [record] = clinic.records
+    assert record.birth_date == date(1956, 4, 12) and record.npi == "1234567893" and record.source_line == 2
