@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aco_sync.domain.catalog import MeasureCatalog
+from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import CollectionType, DenominatorCount, PerformanceRecord, SyncLogEntry
 from aco_sync.domain.settings import AcoSettings
 from aco_sync.domain.sync_log import log_entry_from_dict, log_entry_to_dict, missing_roster_halt_message
@@ -152,8 +153,15 @@ def plan_submissions(
     (PRODUCT.md: "MCQM denominator-only counts" force MCQM).
     """
     seen: set[tuple[str, str, CollectionType]] = set()
-    for record in records:
-        seen.add((record.tin, record.measure_id, record.collection_type))
+    if isinstance(records, RecordBatch):  # columnar: distinct combinations with C-level set/zip
+        tins, tin_idx = records.coded("tin")
+        measures, measure_idx = records.coded("measure_id")
+        types, type_idx = records.coded("collection_type")
+        for t, m, c in set(zip(tin_idx, measure_idx, type_idx, strict=True)):
+            seen.add((tins[t], measures[m], CollectionType(types[c])))
+    else:
+        for record in records:
+            seen.add((record.tin, record.measure_id, record.collection_type))
     for count in denominator_counts:
         seen.add((count.tin, count.measure_id, CollectionType.MCQM))
     return sorted(seen)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -175,15 +175,15 @@ def find_probable_duplicates(
     Blocks larger than ``max_block_size`` are skipped (too common to be informative). The result is
     sorted and does not depend on input order.
     """
-    unique = sorted(set(keys))
-    by_last: dict[tuple[str, date, str], list[PatientKey]] = defaultdict(list)
-    by_first: dict[tuple[str, date, str], list[PatientKey]] = defaultdict(list)
-    by_names: dict[tuple[str, str, str], list[PatientKey]] = defaultdict(list)
-    for key in unique:
-        first, last, birth, gender = key
-        by_last[(last, birth, gender)].append(key)
-        by_first[(first, birth, gender)].append(key)
-        by_names[(first, last, gender)].append(key)
+    unique = list(set(keys))  # order does not matter: the pairs found are sorted at the end
+    if not unique:
+        return []
+    # Only keys that share a block with another key can pair up: count block sizes first (C-level
+    # Counter over zip), then build the few blocks that matter.
+    firsts, lasts, births, genders = zip(*unique, strict=True)
+    by_last = _small_blocks(unique, list(zip(lasts, births, genders, strict=True)), max_block_size)
+    by_first = _small_blocks(unique, list(zip(firsts, births, genders, strict=True)), max_block_size)
+    by_names = _small_blocks(unique, list(zip(firsts, lasts, genders, strict=True)), max_block_size)
 
     found: set[tuple[str, str, str]] = set()
 
@@ -191,31 +191,38 @@ def find_probable_duplicates(
         id_a, id_b = sorted((master_patient_id_for_key(a), master_patient_id_for_key(b)))
         found.add((id_a, id_b, reason))
 
-    for block in _blocks(by_last, max_block_size):
+    for block in by_last:
         for i, a in enumerate(block):
             for b in block[i + 1 :]:
                 reason = _first_name_reason(a[0], b[0])
                 if reason:
                     report(a, b, reason)
-    for block in _blocks(by_first, max_block_size):
+    for block in by_first:
         for i, a in enumerate(block):
             for b in block[i + 1 :]:
                 if _is_one_edit(a[1], b[1]):
                     report(a, b, "one_edit_last_name")
-    for block in _blocks(by_names, max_block_size):
-        births = {key[2]: key for key in block}
+    for block in by_names:
+        by_birth = {key[2]: key for key in block}
         for key in block:
             birth = key[2]
             if birth.day > 12 or birth.day == birth.month:
                 continue
-            other = births.get(birth.replace(month=birth.day, day=birth.month))
+            other = by_birth.get(birth.replace(month=birth.day, day=birth.month))
             if other is not None and key < other:
                 report(key, other, "swapped_day_month")
     return [ProbableDuplicate(a, b, reason) for a, b, reason in sorted(found)]
 
 
-def _blocks(index: dict[Any, list[PatientKey]], max_block_size: int) -> Iterable[list[PatientKey]]:
-    return (block for block in index.values() if 1 < len(block) <= max_block_size)
+def _small_blocks(
+    keys: list[PatientKey], block_keys: list[Any], max_block_size: int
+) -> list[list[PatientKey]]:
+    sizes = Counter(block_keys)
+    blocks: dict[Any, list[PatientKey]] = defaultdict(list)
+    for key, block_key in zip(keys, block_keys, strict=True):
+        if 1 < sizes[block_key] <= max_block_size:
+            blocks[block_key].append(key)
+    return list(blocks.values())
 
 
 def _first_name_reason(a: str, b: str) -> str | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from itertools import compress, repeat
 from typing import Any
 
 from aco_sync.domain.catalog import MeasureCatalog
@@ -28,22 +29,10 @@ from aco_sync.domain.collection_types import (
     plan_measures,
     plan_submissions,
 )
-from aco_sync.domain.dedup import (
-    PatientKey,
-    ProbableDuplicate,
-    find_probable_duplicates,
-    master_patient_id,
-    master_patient_id_for_key,
-    patient_key,
-)
+from aco_sync.domain.dedup import ProbableDuplicate, find_probable_duplicates, master_patient_id
 from aco_sync.domain.encounters import EncounterDiff, diff_encounters, record_content_hash
-from aco_sync.domain.measure_rules import (
-    CODE_PERFORMANCE,
-    PERFORMANCE_CODE,
-    Row,
-    resolve_rows,
-    uses_any_met_wins,
-)
+from aco_sync.domain.measure_rules import CODE_PERFORMANCE, uses_any_met_wins
+from aco_sync.domain.patient_index import InstanceSpec, PatientIndex, Resolution
 from aco_sync.domain.providers import ProviderDiff, diff_providers
 from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import (
@@ -55,7 +44,7 @@ from aco_sync.domain.records import (
     RosterEntry,
     SyncLogEntry,
 )
-from aco_sync.domain.roster_matching import MatchKind, RosterIndex, RosterMatch
+from aco_sync.domain.roster_matching import AMBIGUOUS, NO_MATCH, RosterIndex
 from aco_sync.domain.settings import AcoSettings
 from aco_sync.domain.stats import build_measure_stats, stats_to_dict
 from aco_sync.domain.sync_log import ambiguous_roster_skip_message
@@ -77,48 +66,78 @@ __all__ = [
     "record_content_hash",
 ]
 
-OutcomeRow = tuple[str, str, CollectionType, int, int, tuple[str, ...], tuple[str, ...]]
-"""(master_pat_id, measure_id, instance, outcome code, date ordinal or 0, source tins, source keys)."""
-
-_ALL_TYPES = frozenset(t.value for t in CollectionType)
-
 
 class AggregationResult:
-    """The outcome of one engine step. ``outcomes`` are built on first access (cheap to skip)."""
+    """The outcome of one engine step. ``outcomes`` (with their audit trail) are built on first access:
+    the stats and the summary do not need them."""
 
     def __init__(
         self,
         *,
-        outcome_rows: list[OutcomeRow],
         stats: list[MeasureStats],
         log: list[SyncLogEntry],
-        probable_duplicates: list[ProbableDuplicate],
         counts: dict[str, int],
+        probable_duplicates: list[ProbableDuplicate] | None = None,
+        resolution: Resolution | None = None,
+        positions: list[int] | None = None,
+        instance_of: Mapping[str, CollectionType] | None = None,
     ) -> None:
-        self.outcome_rows = outcome_rows
         self.stats = stats
         self.log = log
-        self.probable_duplicates = probable_duplicates
         self.counts = counts
+        self.probable_duplicates = probable_duplicates or []
+        self._resolution = resolution
+        self._positions = positions  # positions of the resolution's groups in this result (None: all)
+        self._instance_of = dict(instance_of or {})
         self._outcomes: list[PatientOutcome] | None = None
 
     @property
+    def outcome_count(self) -> int:
+        if self._resolution is None:
+            return 0
+        return len(self._resolution.groups) if self._positions is None else len(self._positions)
+
+    @property
     def outcomes(self) -> list[PatientOutcome]:
-        """One PatientOutcome per MASTER_PAT_ID and measure instance, sorted by instance then patient."""
+        """One PatientOutcome per MASTER_PAT_ID and measure instance, sorted by measure, instance, id."""
         if self._outcomes is None:
-            dates: dict[int, date | None] = {0: None}
-            outcomes = []
-            for master_id, measure_id, instance, code, day, tins, keys in self.outcome_rows:
-                performance_date = dates.get(day)
-                if performance_date is None and day:
-                    performance_date = dates[day] = date.fromordinal(day)
-                outcomes.append(
-                    PatientOutcome(
-                        master_id, measure_id, instance, CODE_PERFORMANCE[code], performance_date, tins, keys
-                    )
-                )
-            self._outcomes = outcomes
+            self._outcomes = self._build_outcomes()
         return self._outcomes
+
+    def _build_outcomes(self) -> list[PatientOutcome]:
+        resolution = self._resolution
+        if resolution is None:
+            return []
+        positions = range(len(resolution.groups)) if self._positions is None else self._positions
+        ids = resolution.index.master_ids
+        measures = resolution.index.measure_table
+        groups, codes, days = resolution.groups, resolution.codes, resolution.days
+        rows = []
+        for position in positions:
+            patient, measure = divmod(groups[position], resolution.width)
+            measure_id = measures[measure]
+            rows.append((measure_id, self._instance_of[measure_id].value, ids[patient], position))
+        rows.sort()
+        dates: dict[int, date | None] = {0: None}
+        outcomes = []
+        for measure_id, instance, master_id, position in rows:
+            day = days[position]
+            performance_date = dates.get(day)
+            if performance_date is None and day:
+                performance_date = dates[day] = date.fromordinal(day)
+            tins, keys = resolution.provenance(groups[position])
+            outcomes.append(
+                PatientOutcome(
+                    master_id,
+                    measure_id,
+                    CollectionType(instance),
+                    CODE_PERFORMANCE[codes[position]],
+                    performance_date,
+                    tins,
+                    keys,
+                )
+            )
+        return outcomes
 
     def stats_for(self, measure_id: str, collection_type: CollectionType) -> MeasureStats | None:
         for stats in self.stats:
@@ -130,114 +149,47 @@ class AggregationResult:
         """JSON-able counts (no PHI): what the workflow logs and returns from a step."""
         return {
             **self.counts,
-            "outcomes": len(self.outcome_rows),
+            "outcomes": self.outcome_count,
             "probable_duplicates": len(self.probable_duplicates),
             "instances": [stats_to_dict(s) for s in self.stats],
             "warnings": sum(1 for e in self.log if e.level != "info"),
         }
 
 
-class _PatientIndex:
-    """Records grouped by de-duplicated patient and measure (one pass, hash joins)."""
-
-    def __init__(self, records: Iterable[PerformanceRecord]) -> None:
-        batch = RecordBatch.from_records(records)
-        columns = batch.columns
-        self.records = batch.length
-        self.keys: list[PatientKey] = []
-        self.master_ids: list[str] = []
-        self.mbis: dict[int, set[str]] = defaultdict(set)
-        self.groups: dict[tuple[int, str], list[Row]] = {}
-        raw_to_patient: dict[tuple[str, str, int, str], int] = {}
-        key_to_patient: dict[PatientKey, int] = {}
-        groups = self.groups
-        codes = PERFORMANCE_CODE
-        mbi_column = columns.get("mbi") or [None] * batch.length
-        for (
-            tin,
-            source_key,
-            measure_id,
-            collection_type,
-            performance,
-            day,
-            first,
-            last,
-            birth,
-            gender,
-            mbi,
-        ) in zip(
-            columns["tin"],
-            columns["source_key"],
-            columns["measure_id"],
-            columns["collection_type"],
-            columns["performance"],
-            columns["performance_date"],
-            columns["first_name"],
-            columns["last_name"],
-            columns["birth_date"],
-            columns["gender"],
-            mbi_column,
-            strict=True,
-        ):
-            raw = (first, last, birth, gender)
-            patient = raw_to_patient.get(raw)
-            if patient is None:
-                key = patient_key(first, last, date.fromordinal(birth), gender)
-                patient = key_to_patient.get(key)
-                if patient is None:
-                    patient = key_to_patient[key] = len(self.keys)
-                    self.keys.append(key)
-                    self.master_ids.append(master_patient_id_for_key(key))
-                raw_to_patient[raw] = patient
-            row = (codes[performance], day, tin, source_key, collection_type)
-            group = groups.get((patient, measure_id))
-            if group is None:
-                groups[(patient, measure_id)] = [row]
-            else:
-                group.append(row)
-            if mbi:
-                self.mbis[patient].add(mbi)
-
-    @property
-    def patients(self) -> int:
-        return len(self.keys)
+def _patient_index(records: Iterable[PerformanceRecord]) -> PatientIndex:
+    """The patient index of a batch, built once per batch (both engine steps can share it)."""
+    batch = RecordBatch.from_records(records)
+    index = batch.cache.get("patient_index")
+    if not isinstance(index, PatientIndex):
+        index = batch.cache["patient_index"] = PatientIndex(batch)
+    return index
 
 
-def _accepted_types(decision: MeasureDecision, instance: CollectionType) -> frozenset[str]:
-    return frozenset(t.value for t in CollectionType if decision.accepts(instance, t))
+def _spec(decision: MeasureDecision, instance: CollectionType, catalog: MeasureCatalog) -> InstanceSpec:
+    return InstanceSpec(
+        accepted_types=frozenset(t.value for t in CollectionType if decision.accepts(instance, t)),
+        any_met_wins=uses_any_met_wins(catalog.get(decision.measure_id).rule),
+    )
 
 
-def _outcome_row(
-    master_id: str, measure_id: str, instance: CollectionType, rows: Sequence[Row], any_met_wins: bool
-) -> OutcomeRow:
-    code, day = resolve_rows(rows, any_met_wins)
-    tins = tuple(sorted({row[2] for row in rows}))
-    keys = tuple(sorted(row[3] for row in rows))
-    return (master_id, measure_id, instance, code, day, tins, keys)
-
-
-def _stats_for_rows(
-    rows: list[OutcomeRow],
+def _build_stats(
+    instance_counts: Mapping[str, Counter[int]],
+    tins_by_measure: Mapping[str, Counter[str]],
     catalog: MeasureCatalog,
     instances: Iterable[tuple[str, CollectionType]],
     *,
     denominator_counts: Mapping[str, Counter[str]] | None = None,
     coverage: Mapping[str, float | None] | None = None,
 ) -> list[MeasureStats]:
-    outcome_counts: dict[tuple[str, CollectionType], Counter[int]] = defaultdict(Counter)
-    tin_counts: dict[tuple[str, CollectionType], Counter[str]] = defaultdict(Counter)
-    for _, measure_id, instance, code, _, tins, _ in rows:
-        outcome_counts[(measure_id, instance)][code] += 1
-        tin_counts[(measure_id, instance)].update(tins)
     stats = []
     for measure_id, instance in instances:
         counts_by_tin = (denominator_counts or {}).get(measure_id, Counter())
-        patients_by_tin = tin_counts[(measure_id, instance)] + counts_by_tin
+        patients_by_tin = tins_by_measure.get(measure_id, Counter()) + counts_by_tin
         stats.append(
             build_measure_stats(
                 measure_id,
                 instance,
-                outcome_counts=outcome_counts[(measure_id, instance)],
+                outcome_counts=instance_counts.get(measure_id, Counter()),
                 patients_by_tin=patients_by_tin,
                 inverse=catalog.get(measure_id).inverse,
                 denominator_only_counts=sum(counts_by_tin.values()),
@@ -257,60 +209,48 @@ def aggregate_members(
     """Finalize step: de-duplicate, then resolve every non-MCQM instance of the plan (eCQM, or CQM with
     QRDA-I performances synced into it). Records of halted or unplanned measures are counted and
     logged, never silently dropped. MCQM instances are left to :func:`aggregate_mcqm`."""
-    index = _PatientIndex(records)
-    outcome_rows: list[OutcomeRow] = []
-    not_aggregated: Counter[str] = Counter()
-    mcqm_only: Counter[str] = Counter()
-    accepted: dict[str, tuple[CollectionType, frozenset[str], bool] | None] = {}
+    index = _patient_index(records)
+    specs: dict[str, InstanceSpec] = {}
+    instance_of: dict[str, CollectionType] = {}
     for measure_id, decision in plan.measures.items():
         instance = decision.aggregate_instance
-        if decision.halted or instance is None:
-            accepted[measure_id] = None
-        else:
-            accepted[measure_id] = (
-                instance,
-                _accepted_types(decision, instance),
-                uses_any_met_wins(catalog.get(measure_id).rule),
-            )
-    master_ids = index.master_ids
-    for (patient, measure_id), rows in index.groups.items():
-        if measure_id not in accepted:
-            not_aggregated[measure_id] += len(rows)
-            continue
-        target = accepted[measure_id]
-        if target is None:
-            decision = plan.measures[measure_id]
-            (not_aggregated if decision.halted else mcqm_only)[measure_id] += len(rows)
-            continue
-        instance, types, any_met_wins = target
-        selected = rows if types == _ALL_TYPES else [row for row in rows if row[4] in types]
-        if len(selected) != len(rows):
-            not_aggregated[measure_id] += len(rows) - len(selected)
-        if selected:
-            outcome_rows.append(
-                _outcome_row(master_ids[patient], measure_id, instance, selected, any_met_wins)
-            )
-    outcome_rows.sort(key=lambda row: (row[1], row[2], row[0]))
+        if instance is not None and not decision.halted:
+            specs[measure_id] = _spec(decision, instance, catalog)
+            instance_of[measure_id] = instance
+    resolution = index.resolve(specs)
+    instance_counts = resolution.code_counts()
 
     log: list[SyncLogEntry] = []
-    for measure_id in sorted(not_aggregated):
+    not_aggregated = 0
+    mcqm_only = 0
+    for measure_id in sorted(resolution.dropped):
+        count = resolution.dropped[measure_id]
         decision_or_none = plan.measures.get(measure_id)
-        why = (
-            "the measure is halted"
-            if decision_or_none and decision_or_none.halted
-            else ("the measure has no instance for their collection type in the plan")
-        )
+        if (
+            decision_or_none is not None
+            and not decision_or_none.halted
+            and decision_or_none.has_mcqm
+            and (decision_or_none.aggregate_instance is None)
+        ):
+            mcqm_only += count  # aggregated by the MCQM step
+            continue
+        not_aggregated += count
+        if decision_or_none is None:
+            why = "the measure is not in the plan"
+        elif decision_or_none.halted:
+            why = "the measure is halted"
+        else:
+            why = f"their collection type does not feed the {decision_or_none.aggregate_instance} instance"
         log.append(
             SyncLogEntry(
                 kind="skip",
                 level="warning",
                 measure_id=measure_id,
-                message=f"{not_aggregated[measure_id]} records of measure {measure_id} were not "
-                f"aggregated: {why}",
+                message=f"{count} records of measure {measure_id} were not aggregated: {why}",
             )
         )
     instances = [(m, t) for m, t in plan.instances() if t is not CollectionType.MCQM]
-    stats = _stats_for_rows(outcome_rows, catalog, instances)
+    stats = _build_stats(instance_counts, resolution.tins_by_measure(), catalog, instances)
     for item in stats:
         log.append(
             SyncLogEntry(
@@ -331,13 +271,18 @@ def aggregate_members(
             )
         )
     counts = {
-        "records": index.records,
+        "records": index.length,
         "patients": index.patients,
-        "records_not_aggregated": sum(not_aggregated.values()),
-        "records_for_mcqm_only": sum(mcqm_only.values()),
+        "records_not_aggregated": not_aggregated,
+        "records_for_mcqm_only": mcqm_only,
     }
     return AggregationResult(
-        outcome_rows=outcome_rows, stats=stats, log=log, probable_duplicates=duplicates, counts=counts
+        stats=stats,
+        log=log,
+        counts=counts,
+        probable_duplicates=duplicates,
+        resolution=resolution,
+        instance_of=instance_of,
     )
 
 
@@ -368,59 +313,72 @@ def aggregate_mcqm(
     patient into the MCQM instance, none does nothing, several skip the patient with PRODUCT.md's exact
     log line (or, with ``roster_mbi_tiebreak``, let a unique MBI decide). Denominator-only counts add
     to the eligible population of the measure's MCQM instance."""
-    index = _PatientIndex(records)
+    index = _patient_index(records)
     roster_index = RosterIndex(roster)
-    mcqm_measures: dict[str, tuple[frozenset[str], bool, frozenset[str]]] = {}
+    specs: dict[str, InstanceSpec] = {}
+    aliases: dict[str, frozenset[str]] = {}
     for measure_id, decision in plan.measures.items():
         if decision.has_mcqm and not decision.halted:
-            mcqm_measures[measure_id] = (
-                _accepted_types(decision, CollectionType.MCQM),
-                uses_any_met_wins(catalog.get(measure_id).rule),
-                _measure_aliases(catalog, measure_id),
-            )
+            specs[measure_id] = _spec(decision, CollectionType.MCQM, catalog)
+            aliases[measure_id] = _measure_aliases(catalog, measure_id)
+    resolution = index.resolve(specs)
 
-    matches: dict[int, RosterMatch] = {}
-    tally: dict[str, Counter[str]] = defaultdict(Counter)
-    covered: dict[str, set[int]] = defaultdict(set)
-    outcome_rows: list[OutcomeRow] = []
     log: list[SyncLogEntry] = []
+    tally: dict[str, Counter[str]] = {m: Counter() for m in specs}
+    measures = index.measure_table
+    groups = resolution.groups
+    measure_of_group = resolution.measure_indices()
+    # One hash join: the roster row of every patient of the instance (NO_MATCH, AMBIGUOUS or the row).
+    roster_rows = list(map(roster_index.lookup.get, index.keys, repeat(NO_MATCH)))
+    rows = list(map(roster_rows.__getitem__, map(resolution.width.__rfloordiv__, groups)))
+    for measure, count in Counter(compress(measure_of_group, map(NO_MATCH.__eq__, rows))).items():
+        tally[measures[measure]]["no_match"] = count
+    selected_positions = list(compress(range(len(rows)), map((0).__le__, rows)))
+
     skip_entries: list[tuple[str, str]] = []
     resolved_entries: list[tuple[str, str, int]] = []
-    master_ids = index.master_ids
-    for (patient, measure_id), rows in index.groups.items():
-        target = mcqm_measures.get(measure_id)
-        if target is None:
-            continue
-        types, any_met_wins, aliases = target
-        selected = rows if types == _ALL_TYPES else [row for row in rows if row[4] in types]
-        if not selected:
-            tally[measure_id]["not_convertible"] += 1
-            continue
-        match = matches.get(patient)
-        if match is None:
-            match = matches[patient] = roster_index.match(
-                index.keys[patient], index.mbis.get(patient, ()), mbi_tiebreak=settings.roster_mbi_tiebreak
-            )
-        if match.kind is MatchKind.NONE:
-            tally[measure_id]["no_match"] += 1
-            continue
-        if match.kind is MatchKind.AMBIGUOUS:
+    for position in compress(range(len(rows)), map(AMBIGUOUS.__eq__, rows)):
+        patient = resolution.patient_of(groups[position])
+        measure_id = measures[measure_of_group[position]]
+        match = None
+        if settings.roster_mbi_tiebreak:
+            match = roster_index.match(index.keys[patient], index.mbis_of(patient), mbi_tiebreak=True)
+        if match is None or match.roster_index is None:
             tally[measure_id]["skipped"] += 1
-            skip_entries.append((measure_id, master_ids[patient]))
+            skip_entries.append((measure_id, index.master_id(patient)))
             continue
-        assert match.roster_index is not None
-        if not roster_index.eligible_for(match.roster_index, aliases):
-            tally[measure_id]["not_eligible"] += 1
-            continue
-        if match.kind is MatchKind.RESOLVED_BY_MBI:
-            tally[measure_id]["resolved_by_mbi"] += 1
-            resolved_entries.append((measure_id, master_ids[patient], match.candidates))
-        tally[measure_id]["copied"] += 1
-        covered[measure_id].add(match.roster_index)
-        outcome_rows.append(
-            _outcome_row(master_ids[patient], measure_id, CollectionType.MCQM, selected, any_met_wins)
+        rows[position] = match.roster_index
+        selected_positions.append(position)
+        tally[measure_id]["resolved_by_mbi"] += 1
+        resolved_entries.append((measure_id, index.master_id(patient), match.candidates))
+    if roster_index.has_measure_flags:
+        eligible = []
+        for position in selected_positions:
+            measure_id = measures[measure_of_group[position]]
+            if roster_index.eligible_for(rows[position], aliases[measure_id]):
+                eligible.append(position)
+            else:
+                tally[measure_id]["not_eligible"] += 1
+        selected_positions = eligible
+    selected_positions.sort()
+
+    instance_counts = resolution.code_counts(selected_positions)
+    for measure_id, counts_by_code in instance_counts.items():
+        tally[measure_id]["copied"] = sum(counts_by_code.values())
+    covered: Counter[str] = Counter(
+        measures[measure]
+        for measure, _ in set(
+            zip(
+                map(measure_of_group.__getitem__, selected_positions),
+                map(rows.__getitem__, selected_positions),
+                strict=True,
+            )
         )
-    outcome_rows.sort(key=lambda row: (row[1], row[0]))
+    )
+    selected = set(map(groups.__getitem__, selected_positions))
+    for measure_id, count in resolution.dropped.items():
+        if measure_id in tally:
+            tally[measure_id]["not_convertible"] += count
 
     for measure_id, master_id in sorted(skip_entries):
         log.append(
@@ -442,22 +400,27 @@ def aggregate_mcqm(
 
     counts_by_measure: dict[str, Counter[str]] = defaultdict(Counter)
     ignored_counts = 0
-    for count in denominator_counts:
-        if count.measure_id in mcqm_measures:
-            counts_by_measure[count.measure_id][count.tin] += count.count
+    for denominator_count in denominator_counts:
+        if denominator_count.measure_id in specs:
+            counts_by_measure[denominator_count.measure_id][denominator_count.tin] += denominator_count.count
         else:
-            ignored_counts += count.count
+            ignored_counts += denominator_count.count
 
     coverage: dict[str, float | None] = {}
-    for measure_id, (_, _, aliases) in mcqm_measures.items():
-        eligible_roster = roster_index.eligible_count(aliases)
-        coverage[measure_id] = 100.0 * len(covered[measure_id]) / eligible_roster if eligible_roster else None
+    for measure_id, measure_aliases in aliases.items():
+        eligible_roster = roster_index.eligible_count(measure_aliases)
+        coverage[measure_id] = 100.0 * covered[measure_id] / eligible_roster if eligible_roster else None
 
-    instances = [(m, CollectionType.MCQM) for m in sorted(mcqm_measures)]
-    stats = _stats_for_rows(
-        outcome_rows, catalog, instances, denominator_counts=counts_by_measure, coverage=coverage
+    instances = [(m, CollectionType.MCQM) for m in sorted(specs)]
+    stats = _build_stats(
+        instance_counts,
+        resolution.tins_by_measure(selected),
+        catalog,
+        instances,
+        denominator_counts=counts_by_measure,
+        coverage=coverage,
     )
-    for measure_id in sorted(mcqm_measures):
+    for measure_id in sorted(specs):
         t = tally[measure_id]
         denominators = sum(counts_by_measure[measure_id].values())
         log.append(
@@ -469,7 +432,7 @@ def aggregate_mcqm(
                 + f"), {t['no_match']} with no roster match, {t['skipped']} skipped (more than one roster "
                 f"match), {t['not_eligible']} not eligible per the roster's measure flags"
                 + (
-                    f", {t['not_convertible']} with only eCQM data that cannot be converted to MCQM"
+                    f", {t['not_convertible']} eCQM records not used (eCQM cannot be converted to MCQM)"
                     if t["not_convertible"]
                     else ""
                 )
@@ -489,7 +452,7 @@ def aggregate_mcqm(
     for t in tally.values():
         totals.update(t)
     counts = {
-        "records": index.records,
+        "records": index.length,
         "patients": index.patients,
         "roster_rows": len(roster_index),
         "roster_ambiguous_keys": roster_index.ambiguous_keys,
@@ -501,5 +464,10 @@ def aggregate_mcqm(
         "denominator_only_counts": sum(sum(c.values()) for c in counts_by_measure.values()),
     }
     return AggregationResult(
-        outcome_rows=outcome_rows, stats=stats, log=log, probable_duplicates=[], counts=counts
+        stats=stats,
+        log=log,
+        counts=counts,
+        resolution=resolution,
+        positions=selected_positions,
+        instance_of=dict.fromkeys(specs, CollectionType.MCQM),
     )

@@ -21,6 +21,9 @@ from enum import StrEnum
 from aco_sync.domain.dedup import PatientKey, patient_key
 from aco_sync.domain.records import RosterEntry
 
+AMBIGUOUS = -1  # RosterIndex.lookup value of a key shared by several roster rows
+NO_MATCH = -2  # what engines use for a key absent from RosterIndex.lookup
+
 
 class MatchKind(StrEnum):
     UNIQUE = "unique"  # exactly one roster row
@@ -50,6 +53,11 @@ class RosterIndex:
             key = patient_key(entry.first_name, entry.last_name, entry.birth_date, entry.gender)
             self._by_key[key].append(index)
         self._mbis = [normalise_mbi(entry.mbi) for entry in roster]
+        self.lookup: dict[PatientKey, int] = {
+            key: rows[0] if len(rows) == 1 else AMBIGUOUS for key, rows in self._by_key.items()
+        }
+        """Normalised key -> the roster row, or AMBIGUOUS: for bulk hash joins."""
+        self.has_measure_flags = any(entry.eligible_measures is not None for entry in roster)
 
     def __len__(self) -> int:
         return len(self.roster)
