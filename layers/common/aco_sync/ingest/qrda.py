@@ -251,7 +251,8 @@ def parse_qrda(data: bytes, *, file_name: str, catalog: MeasureCatalog | None = 
     try:
         root = etree.fromstring(data, parser=_new_parser())
     except etree.XMLSyntaxError as exc:
-        message = str(exc.msg or exc).split(", line ")[0]
+        # lxml's message names tags and positions; drop any "Bytes: 0x.." dump (it may hold patient text)
+        message = str(exc.msg or exc).split(", line ")[0].split("Bytes:")[0].rstrip(" ,!\n")
         if "encoding" in message.lower() or "utf-8" in message.lower():
             raise QrdaRejectedError(
                 f"The file is not valid UTF-8 text (or its declared encoding): {message}.",
