@@ -196,3 +196,24 @@ def test_a_stale_lock_is_taken_over() -> None:
         assert status["sync"]["status"] == "Sync Complete"
         assert any("Took over a stale lock held by sync sync-dead" in e["message"] for e in status["log"])
         assert _lock_item(aws) is None
+
+
+def test_a_failing_mcqm_job_fails_the_sync_and_releases_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("roster matching exploded")
+
+    monkeypatch.setattr(mcqm_sync, "aggregate_mcqm", broken)
+    with LocalAws(fast_retries=True) as aws:
+        write_aco(aws, mcqm=True)
+        from statemachine_support import ingest_roster
+
+        ingest_roster(aws)
+        executions = {e.state_machine: e for e in aws.wait_for_executions(timeout=60)}
+        assert executions["AcoSyncStateMachine"].status == "SUCCEEDED"
+        mcqm = executions["McqmSyncStateMachine"]
+        assert (mcqm.status, mcqm.error) == ("FAILED", "SyncFailed")
+        assert "Release ACO Lock After Failure" in states_entered(aws, mcqm.execution_arn)
+        status = latest_sync_status("A1")
+        assert status["sync"]["status"] == "Sync Failed"
+        assert status["sync"]["error"] == "ValueError: roster matching exploded"
+        assert _lock_item(aws) is None

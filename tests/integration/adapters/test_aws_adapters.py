@@ -210,3 +210,14 @@ def test_sync_run_updates_are_conditional_and_versioned(table: DynamoDbSyncState
         TableName="state", Key={"PK": {"S": "ACO#A1"}, "SK": {"S": "SYNC#s1"}}
     )["Item"]
     assert raw["version"] == {"N": "2"} and raw["status"] == {"S": "Sync Complete"}
+
+
+def test_runtime_settings_come_from_the_environment() -> None:
+    from aco_sync.adapters.environment import RuntimeSettings
+
+    settings = RuntimeSettings.from_env(
+        {"TABLE_NAME": "t", "BUCKET_NAME": "b", "CLINIC_STATS_QUEUE_URL": "q"}
+    )
+    assert (settings.table_name, settings.bucket_name, settings.clinic_stats_queue_url) == ("t", "b", "q")
+    with pytest.raises(RuntimeError, match="TABLE_NAME and BUCKET_NAME not set"):
+        RuntimeSettings.from_env({})

@@ -26,6 +26,12 @@ class RuntimeSettings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
         env = os.environ if environ is None else environ
+        missing = [name for name in ("TABLE_NAME", "BUCKET_NAME") if not env.get(name)]
+        if missing:
+            raise RuntimeError(
+                f"{' and '.join(missing)} not set: the handlers get them from template.yaml "
+                "(locally: run inside aco_sync_local.local_aws.LocalAws)"
+            )
         return cls(
             table_name=env["TABLE_NAME"],
             bucket_name=env["BUCKET_NAME"],
