@@ -453,3 +453,14 @@ def test_comments_and_cdata_are_not_mistaken_for_declarations() -> None:
     text = qrda_document().replace("<realmCode", "<!-- a comment --><realmCode")
     text = text.replace("<title>", "<title>").replace("</recordTarget>", "</recordTarget><!--x-->")
     assert _parse(text).family_name == "Example"
+
+
+def test_corrupt_member_in_zip_is_an_issue_and_others_are_read() -> None:
+    data = bytearray(
+        _zip({"a.xml": qrda_document().encode() * 1, "b.xml": qrda_document(given="Bo").encode()})
+    )
+    start = data.find(b"a.xml") + len(b"a.xml")
+    data[start + 40 : start + 80] = b"\x00" * 40  # damage a.xml's deflate stream
+    results = read_qrda_upload("z.zip", bytes(data))
+    assert isinstance(results[0], IngestIssue) and results[0].code in ("bad_zip", "not_xml")
+    assert isinstance(results[1], QrdaDocument)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -354,7 +355,15 @@ def _read_zip(
         try:
             with archive.open(member) as stream:
                 content = stream.read(MAX_QRDA_BYTES + 1)  # sizes in the zip directory can lie
-        except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, EOFError):
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            ValueError,
+            RuntimeError,
+            EOFError,
+            NotImplementedError,
+        ):
             results.append(issue("The file is damaged in the zip and cannot be read.", "bad_zip", name))
             continue
         expanded_total += len(content)
