@@ -421,3 +421,14 @@ def test_template_xlsx_in_a_clinic_folder() -> None:
     assert clinic.issues == []
     [record] = clinic.records
     assert record.birth_date == date(1956, 4, 12) and record.npi == "1234567893" and record.source_line == 2
+
+
+def test_a_failing_ecqm_calculation_is_an_issue_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(doc, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyError("internal")
+
+    monkeypatch.setattr(clinic_module, "_load_calculator", lambda: broken)
+    files = [("qrda/a.xml", qrda_document().encode()), ("providers.csv", b"npi,name\n1234567893,Dr A\n")]
+    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    assert [(i.file, i.code, i.severity) for i in data.issues] == [("qrda/a.xml", "ecqm_failed", "error")]
+    assert "KeyError" in data.issues[0].reason and len(data.providers) == 1

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import ClinicData, IngestIssue, PerformanceRecord
 from aco_sync.ingest.providers import read_providers
@@ -18,6 +20,8 @@ from aco_sync.ingest.templates import read_template
 PROVIDERS_FILE = "providers.csv"
 TEMPLATE_SUFFIXES = (".csv", ".xlsx")
 QRDA_SUFFIXES = (".xml", ".zip")
+
+logger = Logger(child=True)
 
 QrdaCalculator = Callable[..., tuple[list[PerformanceRecord], list[IngestIssue]]]
 
@@ -89,11 +93,38 @@ def read_clinic_files(
                         )
                     )
                     continue
-                records, issues = calculator(
-                    item, tin=tin, source_file=item.file_name, performance_year=performance_year
-                )
+                try:
+                    records, issues = calculator(
+                        item, tin=tin, source_file=item.file_name, performance_year=performance_year
+                    )
+                except Exception as exc:  # one document must not stop the clinic; reported, not hidden
+                    logger.exception(
+                        "eCQM calculation failed", extra={"tin": tin, "error": type(exc).__name__}
+                    )
+                    data.issues.append(
+                        IngestIssue(
+                            file=item.file_name,
+                            reason=f"eCQM calculation failed for this file ({type(exc).__name__}); "
+                            "it produced no records.",
+                            code="ecqm_failed",
+                            tin=tin,
+                        )
+                    )
+                    continue
                 data.records.extend(records)
                 data.issues.extend(_with_tin(i, tin) for i in issues)
+    logger.info(
+        "Clinic files read",
+        extra={
+            "tin": tin,
+            "files_read": data.files_read,
+            "records": len(data.records),
+            "denominator_counts": len(data.denominator_counts),
+            "providers": len(data.providers),
+            "errors": sum(1 for i in data.issues if i.severity == "error"),
+            "warnings": sum(1 for i in data.issues if i.severity != "error"),
+        },
+    )
     return data
 
 
