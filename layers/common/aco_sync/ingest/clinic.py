@@ -4,6 +4,7 @@ records through the eCQM engine (``aco_sync.ecqm.calculate_qrda``)."""
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 from typing import Any
@@ -98,8 +99,15 @@ def read_clinic_files(
                         item, tin=tin, source_file=item.file_name, performance_year=performance_year
                     )
                 except Exception as exc:  # one document must not stop the clinic; reported, not hidden
-                    logger.exception(
-                        "eCQM calculation failed", extra={"tin": tin, "error": type(exc).__name__}
+                    # no traceback/message in the log: they may quote patient data; the frame locates the bug
+                    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+                    logger.error(
+                        "eCQM calculation failed",
+                        extra={
+                            "tin": tin,
+                            "error": type(exc).__name__,
+                            "where": f"{frame.filename}:{frame.lineno}" if frame else None,
+                        },
                     )
                     data.issues.append(
                         IngestIssue(
