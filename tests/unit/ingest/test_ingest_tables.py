@@ -423,12 +423,18 @@ def test_template_xlsx_in_a_clinic_folder() -> None:
     assert record.birth_date == date(1956, 4, 12) and record.npi == "1234567893" and record.source_line == 2
 
 
-def test_a_failing_ecqm_calculation_is_an_issue_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_ecqm_calculation_is_an_issue_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(doc, **kwargs):  # type: ignore[no-untyped-def]
-        raise KeyError("internal")
+        raise KeyError(f"patient {doc.family_name}")
 
     monkeypatch.setattr(clinic_module, "_load_calculator", lambda: broken)
     files = [("qrda/a.xml", qrda_document().encode()), ("providers.csv", b"npi,name\n1234567893,Dr A\n")]
     data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
     assert [(i.file, i.code, i.severity) for i in data.issues] == [("qrda/a.xml", "ecqm_failed", "error")]
     assert "KeyError" in data.issues[0].reason and len(data.providers) == 1
+    [failure] = [r for r in caplog.records if r.getMessage() == "eCQM calculation failed"]
+    assert failure.__dict__["error"] == "KeyError" and failure.exc_info is None
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "Example" not in logged  # the exception text quoted the patient's name
