@@ -464,3 +464,13 @@ def test_corrupt_member_in_zip_is_an_issue_and_others_are_read() -> None:
     results = read_qrda_upload("z.zip", bytes(data))
     assert isinstance(results[0], IngestIssue) and results[0].code in ("bad_zip", "not_xml")
     assert isinstance(results[1], QrdaDocument)
+
+
+def test_legal_name_and_nickname_handling() -> None:
+    names = (
+        '<name use="P"><given>Bunny</given><family>Other</family></name>'
+        '<name use="L"><given qualifier="CL">Addie</given><given>Ada</given><given>May</given>'
+        "<family>Example</family></name>"
+    )
+    doc = _parse(qrda_document(name_xml=names))
+    assert doc.given_names == ("Ada", "May") and doc.first_name == "Ada" and doc.family_name == "Example"

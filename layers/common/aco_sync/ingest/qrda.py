@@ -543,7 +543,9 @@ class _DocumentReader:
             raise QrdaRejectedError("The patient has no name.", line=_line(patient), code="missing_name")
         name = (legal or names)[0]
         given = tuple(
-            " ".join(g.text.split()) for g in name.iterchildren(_v3("given")) if g.text and g.text.strip()
+            " ".join(g.text.split())
+            for g in name.iterchildren(_v3("given"))
+            if g.text and g.text.strip() and "CL" not in (g.get("qualifier") or "").split()  # CL: a nickname
         )
         family_parts = [
             " ".join(f.text.split()) for f in name.iterchildren(_v3("family")) if f.text and f.text.strip()
