@@ -271,3 +271,15 @@ def test_status_lists_the_member_clinics_of_the_latest_sync_only(stores: Stores)
     stores.objects.put("config/acos/A1.json", json.dumps(config).encode())
     run_sync(stores)
     assert [c["tin"] for c in latest_sync_status("A1", store=stores)["clinics"]] == [NORTH]
+
+
+def test_repeated_encounter_ids_are_logged_not_lost_silently(stores: Stores) -> None:
+    write_small_aco(stores, roster_required=False)
+    header = TEMPLATE_HEADER.rstrip("\n") + ",encounter_id\n"
+    rows = [NORTH_ROWS[0] + ",E1", NORTH_ROWS[1] + ",E1"]
+    stores.objects.put(f"members/A1/{NORTH}/templates/cqm.csv", (header + "\n".join(rows) + "\n").encode())
+    result = sync_member_clinic(stores, aco_id="A1", sync_id="s", tin=NORTH)
+    log = stores.state.list_log("A1", "s")
+    assert result["upserts"] == 1
+    # the reader rejects the repeat with its row; the clinic sync's own check is the backstop
+    assert any(e.level != "info" and "encounter id" in e.message for e in log), log

@@ -55,7 +55,7 @@ def sync_member_clinic(
         aco_id,
         ClinicStatus(
             tin=tin,
-            name=name,
+            name=name or (previous.name if previous else ""),
             status=ClinicSyncStatus.RUNNING,
             sync_id=sync_id,
             last_synced=previous.last_synced if previous else None,
@@ -78,15 +78,25 @@ def sync_member_clinic(
     )
     snapshot_written = _write_snapshot_if_changed(stores, aco_id, tin, data)
 
-    unchanged = diff.unchanged if isinstance(diff.unchanged, int) else len(diff.unchanged)
+    unchanged = diff.unchanged
     log = issues_to_log(data.issues, tin=tin)
+    if diff.duplicate_keys:
+        log.append(
+            SyncLogEntry(
+                kind="ingest_warning",
+                level="warning",
+                tin=tin,
+                message=f"TIN {tin}: {len(diff.duplicate_keys)} records repeat the identity (encounter id) "
+                "of an earlier record; the first of each was kept",
+            )
+        )
     log.append(
         SyncLogEntry(
             kind="clinic",
             tin=tin,
             message=f"TIN {tin}: {len(data.records)} records from {data.files_read} files; "
             f"{written} added or changed, {deleted} removed, {unchanged} unchanged; "
-            f"{sum(1 for i in data.issues if i.severity == 'error')} rows rejected",
+            f"{sum(1 for i in data.issues if i.severity == 'error')} rows or files rejected",
         )
     )
     state.append_log(aco_id, sync_id, log)
