@@ -438,3 +438,24 @@ def test_a_failing_ecqm_calculation_is_an_issue_not_a_crash(
     assert failure.__dict__["error"] == "KeyError" and failure.exc_info is None
     logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert "Example" not in logged  # the exception text quoted the patient's name
+
+
+def test_collection_type_is_inferred_when_absent() -> None:
+    header = "measure_id,first_name,last_name,birth_date,gender,performance_date,performance,npi\n"
+    rows = (
+        "001,Ada,Lovelace,1956-04-12,F,2025-03-10,MET,1234567893\n"
+        "236SSP,Ada,Lovelace,1956-04-12,F,2025-03-10,MET,1234567893\n"
+    )
+    result = read_template("t.csv", (header + rows).encode(), tin=TIN, performance_year=2025, catalog=CATALOG)
+    assert [r.collection_type for r in result.records] == [CollectionType.CQM, CollectionType.MCQM]
+    assert [(i.code, i.severity) for i in result.issues] == [("missing_column", "warning")]
+    blank = _template("113,,Ada,Lovelace,1956-04-12,F,2025-03-10,MET,1234567893,,,,,,\n")
+    assert blank.records[0].collection_type is CollectionType.CQM and blank.issues == []
+    counts = read_template(
+        "c.csv",
+        b"measure_id,denominator_only_count\n001,5\n",
+        tin=TIN,
+        performance_year=2025,
+        catalog=CATALOG,
+    )
+    assert counts.denominator_counts[0].collection_type is CollectionType.MCQM

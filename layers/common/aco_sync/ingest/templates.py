@@ -34,7 +34,6 @@ from aco_sync.ingest.tabular import (
 
 TEMPLATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "measure_id": ("measure", "measure_number", "quality_id", "measure_no"),
-    "collection_type": ("collection", "submission_type", "type"),
     "first_name": ("firstname", "patient_first_name", "given_name"),
     "last_name": ("lastname", "patient_last_name", "family_name"),
     "birth_date": ("date_of_birth", "dob", "birthdate", "patient_dob"),
@@ -43,7 +42,11 @@ TEMPLATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "performance": ("performance_met", "numerator", "result", "outcome"),
     "npi": ("rendering_npi", "provider_npi"),
 }
+COLLECTION_TYPE_COLUMN: dict[str, tuple[str, ...]] = {
+    "collection_type": ("collection", "submission_type", "type")
+}
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    **COLLECTION_TYPE_COLUMN,
     "encounter_id": ("encounter", "visit_id"),
     "patient_id": ("mrn", "member_patient_id", "patient_number"),
     "mbi": ("medicare_beneficiary_identifier",),
@@ -54,12 +57,10 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "measure_id": TEMPLATE_COLUMNS["measure_id"],
-    "collection_type": TEMPLATE_COLUMNS["collection_type"],
     "denominator_only_count": ("denominator_only", "count"),
 }
 LABELS = {
     "measure_id": "measure id",
-    "collection_type": "collection type",
     "first_name": "first name",
     "last_name": "last name",
     "birth_date": "birth date",
@@ -148,8 +149,15 @@ def _missing_columns(
 
 
 def _measure_and_type(
-    row_values: dict[str, str], columns: dict[str, str], catalog: MeasureCatalog, errors: list[str]
+    row_values: dict[str, str],
+    columns: dict[str, str],
+    catalog: MeasureCatalog,
+    errors: list[str],
+    *,
+    default: CollectionType | None = None,
 ) -> tuple[str | None, CollectionType | None]:
+    """The row's catalog measure id and collection type. A blank or absent collection type is MCQM when
+    the measure id is a Medicare CQM id (``001SSP``), else ``default`` (CQM for rows, MCQM for counts)."""
     measure_text = row_values.get(columns["measure_id"], "")
     measure = catalog.resolve(measure_text) if measure_text else None
     if not measure_text:
@@ -158,19 +166,24 @@ def _measure_and_type(
         errors.append(
             f"unknown measure{quoted_if_safe(measure_text, 'measure')} (known: {', '.join(catalog.ids)})"
         )
-    type_text = row_values.get(columns["collection_type"], "").strip().upper().replace(" ", "")
-    collection: CollectionType | None = None
+    measure_id = measure.id if measure else None
+    column = columns.get("collection_type")
+    type_text = (row_values.get(column, "") if column else "").strip().upper().replace(" ", "")
+    if not type_text:
+        if measure_text.strip().upper().endswith("SSP"):
+            return measure_id, CollectionType.MCQM
+        if default is None:
+            errors.append("the collection type is missing (CQM or MCQM)")
+        return measure_id, default
     if type_text in ("CQM", "REGISTRY"):
-        collection = CollectionType.CQM
-    elif type_text in ("MCQM", "MEDICARECQM", "MEDICARE_CQM"):
-        collection = CollectionType.MCQM
-    elif type_text == "ECQM":
+        return measure_id, CollectionType.CQM
+    if type_text in ("MCQM", "MEDICARECQM", "MEDICARE_CQM"):
+        return measure_id, CollectionType.MCQM
+    if type_text == "ECQM":
         errors.append("collection type eCQM is read from QRDA-I files, not from templates")
-    elif not type_text:
-        errors.append("the collection type is missing (CQM or MCQM)")
     else:
         errors.append("the collection type is not CQM or MCQM")
-    return (measure.id if measure else None), collection
+    return measure_id, None
 
 
 def _reject(
@@ -198,9 +211,12 @@ def _read_counts(table: Table, result: TemplateReadResult, *, tin: str, catalog:
     columns = _missing_columns(table, COUNT_COLUMNS, result, tin, "denominator-only counts file")
     if columns is None:
         return
+    columns.update(find_columns(table.header, COLLECTION_TYPE_COLUMN))
     for row in table.rows:
         errors: list[str] = []
-        measure_id, collection = _measure_and_type(row.values, columns, catalog, errors)
+        measure_id, collection = _measure_and_type(
+            row.values, columns, catalog, errors, default=CollectionType.MCQM
+        )
         raw = row.values.get(columns["denominator_only_count"], "")
         count = 0
         if not raw.isdigit():
@@ -231,6 +247,18 @@ def _read_rows(
     if columns is None:
         return
     columns.update(find_columns(table.header, OPTIONAL_COLUMNS))
+    if "collection_type" not in columns:
+        result.issues.append(
+            IngestIssue(
+                file=table.file_name,
+                line=1,
+                reason="The template has no collection_type column: rows are read as CQM, or MCQM when the "
+                "measure id is a Medicare CQM id such as 001SSP.",
+                severity="warning",
+                code="missing_column",
+                tin=tin,
+            )
+        )
     first_row_of_key: dict[str, int] = {}
     for row in table.rows:
         values = row.values
@@ -240,7 +268,9 @@ def _read_rows(
             column = columns.get(field_name)
             return values.get(column, "") if column else ""
 
-        measure_id, collection = _measure_and_type(values, columns, catalog, errors)
+        measure_id, collection = _measure_and_type(
+            values, columns, catalog, errors, default=CollectionType.CQM
+        )
         names = {}
         for name_field in ("first_name", "last_name"):
             names[name_field] = normalise_name(text(name_field))
