@@ -459,3 +459,12 @@ def test_collection_type_is_inferred_when_absent() -> None:
         catalog=CATALOG,
     )
     assert counts.denominator_counts[0].collection_type is CollectionType.MCQM
+
+
+def test_roster_cms_rank_columns_name_measures() -> None:
+    header = "MBI,FIRST_NAME,LAST_NAME,BIRTH_DATE,SEX,DM_RANK,HTN-2 RANK,PREV_6_RANK,CARE_2_RANK\n"
+    data = (header + "1EG4TE5MK73,Ada,Lovelace,19560412,2,12,0,,3\n").encode()
+    result = read_roster("r.csv", data, catalog=CATALOG)
+    assert result.eligibility_columns == {"dm_rank": "M001", "htn_2_rank": "M236", "prev_6_rank": "M113"}
+    assert result.entries[0].eligible_measures == frozenset({"M001"})
+    assert [i.code for i in result.issues] == ["unknown_column"]  # CARE_2 is not in the catalog

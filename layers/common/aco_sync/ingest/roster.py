@@ -25,6 +25,20 @@ ROSTER_COLUMNS: dict[str, tuple[str, ...]] = {
     "birth_date": ("date_of_birth", "dob", "birthdate", "bene_brth_dt", "bene_birth_dt"),
     "gender": ("sex", "bene_sex_cd", "bene_sex"),
 }
+# CMS Web Interface / sampling names of the catalog measures (roster columns such as DM_RANK, PREV_6_RANK).
+WEB_INTERFACE_NAMES = {
+    "dm": "M001",
+    "dm_2": "M001",
+    "htn": "M236",
+    "htn_2": "M236",
+    "prev_5": "M112",
+    "bcs": "M112",
+    "prev_6": "M113",
+    "crc": "M113",
+    "prev_12": "M134",
+    "dep": "M134",
+}
+FLAG_SUFFIXES = ("_eligible", "_eligibility", "_flag", "_rank", "_sample")
 LABELS = {
     "mbi": "MBI",
     "first_name": "first name",
@@ -72,9 +86,9 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
     for name, original in zip(table.header, table.original_header, strict=True):
         if not name or name in used:
             continue
-        measure = catalog.resolve(name.removesuffix("_eligible").removesuffix("_flag"))
-        if measure is not None:
-            result.eligibility_columns[name] = measure.id
+        measure_id = _eligibility_measure(name, catalog)
+        if measure_id is not None:
+            result.eligibility_columns[name] = measure_id
         else:
             result.issues.append(
                 IngestIssue(
@@ -154,6 +168,19 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
             )
         )
     return result
+
+
+def _eligibility_measure(column: str, catalog: MeasureCatalog) -> str | None:
+    """The catalog measure an eligibility column names: ``M001``, ``001``, ``CMS122``, ``001SSP`` or a CMS
+    Web Interface name (``DM``, ``HTN``, ``PREV_5`` ...), optionally suffixed ``_eligible``/``_rank``/..."""
+    base = column
+    for suffix in FLAG_SUFFIXES:
+        base = base.removesuffix(suffix)
+    measure = catalog.resolve(base)
+    if measure is not None:
+        return measure.id
+    found = WEB_INTERFACE_NAMES.get(base)
+    return found if found in catalog else None
 
 
 def _eligible(text: str) -> bool:
