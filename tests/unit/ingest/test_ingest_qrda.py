@@ -428,6 +428,9 @@ def test_single_xml_upload() -> None:
         ("2025-03-04T08:30:15Z", datetime(2025, 3, 4, 8, 30, 15)),
         ("2025-03-04", datetime(2025, 3, 4)),
         ("1325376000", datetime(2012, 1, 1)),
+        ("20250304T083015", datetime(2025, 3, 4, 8, 30, 15)),
+        ("2025-03-04T08:30:15.250-05:00", datetime(2025, 3, 4, 8, 30, 15, 250000)),
+        (" 20250304 ", datetime(2025, 3, 4)),
     ],
 )
 def test_timestamp_forms(text: str, expected: datetime) -> None:

@@ -21,6 +21,8 @@ _MIN_YEAR = 1800
 def parse_hl7_timestamp(text: str) -> datetime:
     """Parse one timestamp; raises ``ValueError`` with a readable message when it is not one."""
     value = text.strip()
+    if len(value) > 9 and value[8] == "T" and value[:8].isdigit():  # "20250304T0830": compact ISO basic
+        value = value[:8] + value[9:]
     match = _HL7_TS.match(value)
     if match:
         try:
