@@ -147,9 +147,9 @@ def _patients(rng: random.Random, count: int) -> list[DemoPatient]:
                 mbi=_mbi(rng),
                 diabetic=diabetic,
                 hypertensive=rng.random() < 0.6,
-                hba1c=round(rng.uniform(5.8, 11.5), 1),
-                systolic=rng.randint(112, 162),
-                diastolic=rng.randint(68, 98),
+                hba1c=round(rng.uniform(5.6, 10.8), 1),
+                systolic=rng.randint(108, 152),
+                diastolic=rng.randint(64, 94),
                 colonoscopy_year=rng.choice([None, None, 2017, 2019, 2021, 2023, 2025]),
                 visits=sorted(_visit_dates(rng)),
             )
