@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -33,6 +34,11 @@ FULL_SIZES = [100_000, 250_000, 500_000, 1_000_000]
 QUICK_SIZES = [20_000, 50_000]
 TARGET_SECONDS = 8.0
 TARGET_RSS_MB = 1024.0
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_mb() -> float:
@@ -66,6 +72,7 @@ def measure(folder: Path) -> dict[str, float]:
     data = (folder / "records.bin").read_bytes()
     baseline_mb = _peak_rss_mb()
 
+    cpu_start = _cpu_seconds()
     start = time.perf_counter()
     batch = decode_batch(data)
     decoded = time.perf_counter()
@@ -89,13 +96,21 @@ def measure(folder: Path) -> dict[str, float]:
     ]
     mcqm = aggregate_mcqm(batch, counts, plan, roster, settings=settings, catalog=catalog)
     mcqm_done = time.perf_counter()
+    cpu_total = _cpu_seconds() - cpu_start
+    peak_engine_mb = _peak_rss_mb()
+    outcomes_start = time.perf_counter()
+    outcome_count = len(mcqm.outcomes)
+    outcomes_s = time.perf_counter() - outcomes_start
     return {
+        "cpu_s": cpu_total,
+        "outcomes_s": outcomes_s,
+        "mcqm_outcomes": outcome_count,
         "records": len(batch),
         "decode_s": decoded - start,
         "finalize_s": finalize_done - start,
         "mcqm_s": mcqm_done - start_mcqm,
         "total_s": (finalize_done - start) + (mcqm_done - start_mcqm),
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_engine_mb,
         "baseline_rss_mb": baseline_mb,
         "patients": mcqm.counts["patients"],
         "copied": mcqm.counts["patients_copied"],
@@ -133,17 +148,20 @@ def main() -> int:
         return 0
 
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
+    ok = True
+    load = os.getloadavg()[0]
+    print(f"engine benchmark: {os.cpu_count()} CPUs, load average {load:.1f} at start, {args.tins} TINs")
     print(
         f"{'records':>10} {'patients':>9} {'decode s':>9} {'finalize s':>11} {'mcqm s':>7} {'total s':>8} "
-        f"{'records/s':>10} {'peak RSS MB':>12}"
+        f"{'CPU s':>6} {'records/s':>10} {'peak RSS MB':>12} {'MCQM outcomes s':>16}"
     )
-    ok = True
     for size in sizes:
         r = run_size(size, args.tins)
         rate = r["records"] / r["total_s"]
         print(
             f"{r['records']:>10,} {r['patients']:>9,} {r['decode_s']:>9.2f} {r['finalize_s']:>11.2f} "
-            f"{r['mcqm_s']:>7.2f} {r['total_s']:>8.2f} {rate:>10,.0f} {r['peak_rss_mb']:>12.0f}",
+            f"{r['mcqm_s']:>7.2f} {r['total_s']:>8.2f} {r['cpu_s']:>6.2f} {rate:>10,.0f} "
+            f"{r['peak_rss_mb']:>12.0f} {r['outcomes_s']:>16.2f}",
             flush=True,
         )
         if size >= 1_000_000:

@@ -18,8 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter
 from typing import Any
 
+from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.records import Gender
 
 MASTER_PAT_ID_PREFIX = "MP"
@@ -167,6 +170,14 @@ class ProbableDuplicate:
 def find_probable_duplicates(
     keys: Iterable[PatientKey], *, max_block_size: int = 50
 ) -> list[ProbableDuplicate]:
+    """Pairs of distinct patient keys that probably are one person (see :func:`_find_probable_duplicates`)."""
+    with gc_paused():
+        return _find_probable_duplicates(keys, max_block_size=max_block_size)
+
+
+def _find_probable_duplicates(
+    keys: Iterable[PatientKey], *, max_block_size: int = 50
+) -> list[ProbableDuplicate]:
     """Pairs of distinct patient keys that probably are one person (a review report; never merged).
 
     Linear-time blocking (hash joins, no all-pairs comparison): candidates share the birth date and
@@ -180,7 +191,7 @@ def find_probable_duplicates(
         return []
     # Only keys that share a block with another key can pair up: count block sizes first (C-level
     # Counter over zip), then build the few blocks that matter.
-    firsts, lasts, births, genders = zip(*unique, strict=True)
+    firsts, lasts, births, genders = (list(map(itemgetter(i), unique)) for i in range(4))
     by_last = _small_blocks(unique, list(zip(lasts, births, genders, strict=True)), max_block_size)
     by_first = _small_blocks(unique, list(zip(firsts, births, genders, strict=True)), max_block_size)
     by_names = _small_blocks(unique, list(zip(firsts, lasts, genders, strict=True)), max_block_size)
@@ -217,11 +228,13 @@ def find_probable_duplicates(
 def _small_blocks(
     keys: list[PatientKey], block_keys: list[Any], max_block_size: int
 ) -> list[list[PatientKey]]:
+    """Blocks of 2..max_block_size keys; the filtering runs at C speed, the grouping only on survivors."""
     sizes = Counter(block_keys)
+    wanted = {block_key for block_key, size in sizes.items() if 1 < size <= max_block_size}
+    flags = list(map(wanted.__contains__, block_keys))
     blocks: dict[Any, list[PatientKey]] = defaultdict(list)
-    for key, block_key in zip(keys, block_keys, strict=True):
-        if 1 < sizes[block_key] <= max_block_size:
-            blocks[block_key].append(key)
+    for key, block_key in zip(compress(keys, flags), compress(block_keys, flags), strict=True):
+        blocks[block_key].append(key)
     return list(blocks.values())
 
 

@@ -20,8 +20,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from itertools import compress, repeat
+from operator import itemgetter
 from typing import Any
 
+from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.collection_types import (
     MeasureDecision,
@@ -101,7 +103,8 @@ class AggregationResult:
     def outcomes(self) -> list[PatientOutcome]:
         """One PatientOutcome per MASTER_PAT_ID and measure instance, sorted by measure, instance, id."""
         if self._outcomes is None:
-            self._outcomes = self._build_outcomes()
+            with gc_paused():
+                self._outcomes = self._build_outcomes()
         return self._outcomes
 
     def _build_outcomes(self) -> list[PatientOutcome]:
@@ -209,6 +212,17 @@ def aggregate_members(
     """Finalize step: de-duplicate, then resolve every non-MCQM instance of the plan (eCQM, or CQM with
     QRDA-I performances synced into it). Records of halted or unplanned measures are counted and
     logged, never silently dropped. MCQM instances are left to :func:`aggregate_mcqm`."""
+    with gc_paused():
+        return _aggregate_members(records, plan, catalog, report_probable_duplicates)
+
+
+def _aggregate_members(
+    records: Iterable[PerformanceRecord],
+    plan: MeasurePlan,
+    catalog: MeasureCatalog,
+    report_probable_duplicates: bool,
+) -> AggregationResult:
+    """:func:`aggregate_members` with the garbage collector paused."""
     index = _patient_index(records)
     specs: dict[str, InstanceSpec] = {}
     instance_of: dict[str, CollectionType] = {}
@@ -313,6 +327,19 @@ def aggregate_mcqm(
     patient into the MCQM instance, none does nothing, several skip the patient with PRODUCT.md's exact
     log line (or, with ``roster_mbi_tiebreak``, let a unique MBI decide). Denominator-only counts add
     to the eligible population of the measure's MCQM instance."""
+    with gc_paused():
+        return _aggregate_mcqm(records, denominator_counts, plan, roster, settings, catalog)
+
+
+def _aggregate_mcqm(
+    records: Iterable[PerformanceRecord],
+    denominator_counts: Iterable[DenominatorCount],
+    plan: MeasurePlan,
+    roster: Sequence[RosterEntry],
+    settings: AcoSettings,
+    catalog: MeasureCatalog,
+) -> AggregationResult:
+    """:func:`aggregate_mcqm` with the garbage collector paused."""
     index = _patient_index(records)
     roster_index = RosterIndex(roster)
     specs: dict[str, InstanceSpec] = {}
@@ -365,16 +392,16 @@ def aggregate_mcqm(
     instance_counts = resolution.code_counts(selected_positions)
     for measure_id, counts_by_code in instance_counts.items():
         tally[measure_id]["copied"] = sum(counts_by_code.values())
-    covered: Counter[str] = Counter(
-        measures[measure]
-        for measure, _ in set(
-            zip(
-                map(measure_of_group.__getitem__, selected_positions),
-                map(rows.__getitem__, selected_positions),
-                strict=True,
-            )
+    matched_pairs = set(
+        zip(
+            map(measure_of_group.__getitem__, selected_positions),
+            map(rows.__getitem__, selected_positions),
+            strict=True,
         )
     )
+    covered: Counter[str] = Counter()
+    for measure, count in Counter(map(itemgetter(0), matched_pairs)).items():
+        covered[measures[measure]] = count
     selected = set(map(groups.__getitem__, selected_positions))
     for measure_id, count in resolution.dropped.items():
         if measure_id in tally:

@@ -186,15 +186,20 @@ class PatientIndex:
         patient_of_raw: dict[tuple[int, int, int, int], int] = dict.fromkeys(
             zip(first, last, birth, gender, strict=True), 0
         )
-        key_to_patient: dict[PatientKey, int] = {}
-        self.keys: list[PatientKey] = []
-        for combo in patient_of_raw:
-            key = (firsts[combo[0]], lasts[combo[1]], births[combo[2]], genders[combo[3]])
-            patient = key_to_patient.get(key)
-            if patient is None:
-                patient = key_to_patient[key] = len(self.keys)
-                self.keys.append(key)
-            patient_of_raw[combo] = patient
+        # Normalised key of every distinct spelling, numbered in first-seen order (all C-level).
+        combos = list(patient_of_raw)
+        spelled_keys: list[PatientKey] = list(
+            zip(
+                map(firsts.__getitem__, map(itemgetter(0), combos)),
+                map(lasts.__getitem__, map(itemgetter(1), combos)),
+                map(births.__getitem__, map(itemgetter(2), combos)),
+                map(genders.__getitem__, map(itemgetter(3), combos)),
+                strict=True,
+            )
+        )
+        self.keys: list[PatientKey] = list(dict.fromkeys(spelled_keys))
+        number = dict(zip(self.keys, range(len(self.keys)), strict=True))
+        patient_of_raw = dict(zip(combos, map(number.__getitem__, spelled_keys), strict=True))
         self.patient_of_record: list[int] = list(
             map(patient_of_raw.__getitem__, zip(first, last, birth, gender, strict=True))
         )

@@ -1,19 +1,19 @@
 """A compact, fast, lossless encoding of PerformanceRecords for storage between workflow steps.
 
-Format (version 2): ``b"ACOREC2\\n"`` + zlib( 4-byte little-endian header length + header JSON + binary
-blobs ). The layout is columnar, one column per record field; dates are day ordinals (0 for None), enums
-their values. Each column is stored in the cheapest lossless way:
+Format (version 3): ``b"ACOREC3\n"`` + 4-byte little-endian header length + header JSON + blobs, each
+blob zlib-compressed on its own. The layout is columnar, one column per record field; dates are day
+ordinals (0 for None), enums their values. Each column is stored in the cheapest lossless way:
 
-- ``dict``: few distinct values (TINs, measures, types, names, dates...): the distinct values as JSON
-  plus an array of small unsigned indices;
-- ``int``: many distinct integers: a 64-bit integer array;
+- ``dict``: few distinct values (TINs, measures, types, names, dates...): a JSON blob of the distinct
+  values plus a blob of small unsigned indices;
+- ``int``: many distinct integers (None as a sentinel value): a 64-bit integer array;
 - ``str``: many distinct strings without U+001F: one UTF-8 blob joined by U+001F;
 - ``json``: anything else.
 
-No pickle: a tampered store object can never execute code. Decoding is mostly memcpy and C-level
-list operations. :func:`decode_batch` returns a :class:`RecordBatch` that keeps the dictionary-coded
-columns coded, so the engine (:mod:`aco_sync.domain.engine`) works on small integers and never creates a
-million record objects; anything else can iterate the batch as PerformanceRecords.
+No pickle: a tampered store object can never execute code. Columns are decoded lazily, on first use:
+the engine reads the nine columns it needs as small integers (dictionary indices) and never touches
+the others, nor creates a million record objects. :func:`decode_batch` returns a :class:`RecordBatch`,
+which anything else can iterate as PerformanceRecords.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any
 
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.records import CollectionType, Gender, Performance, PerformanceRecord
 
-MAGIC = b"ACOREC2\n"
+MAGIC = b"ACOREC3\n"
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(PerformanceRecord))
 DATE_FIELDS = frozenset({"performance_date", "birth_date"})
 ENUM_FIELDS: dict[str, Any] = {
@@ -87,9 +87,11 @@ class RecordBatch:
         length: int = 0,
         *,
         coded: dict[str, Coded] | None = None,
+        loaders: dict[str, Callable[[], list[Any] | Coded]] | None = None,
     ) -> None:
         self._raw: dict[str, list[Any]] = dict(columns or {})
         self._coded: dict[str, Coded] = dict(coded or {})
+        self._loaders = dict(loaders or {})  # name -> decoder of a not yet decoded column
         self.length = length
         self.cache: dict[str, Any] = {}  # derived data (e.g. the engine's patient index)
 
@@ -97,9 +99,30 @@ class RecordBatch:
         return self.length
 
     def has(self, name: str) -> bool:
-        return name in self._raw or name in self._coded
+        return name in self._raw or name in self._coded or name in self._loaders
+
+    def _load(self, name: str) -> None:
+        loader = self._loaders.pop(name, None)
+        if loader is None:
+            return
+        try:
+            loaded = loader()
+        except (zlib.error, ValueError, KeyError, TypeError, IndexError) as error:
+            raise InvalidInputError(
+                f"Encoded record file is corrupt (column {name}): {error.__class__.__name__}"
+            ) from None
+        if isinstance(loaded, tuple):
+            table, indices = loaded
+            if len(indices) != self.length or (indices and max(indices) >= len(table)):
+                raise InvalidInputError(f"Encoded record file is corrupt (column {name})")
+            self._coded[name] = loaded
+        else:
+            if len(loaded) != self.length:
+                raise InvalidInputError(f"Encoded record file is corrupt (column {name})")
+            self._raw[name] = loaded
 
     def column(self, name: str) -> list[Any]:
+        self._load(name)
         values = self._raw.get(name)
         if values is None:
             if name in self._coded:
@@ -111,6 +134,7 @@ class RecordBatch:
         return values
 
     def coded(self, name: str) -> Coded:
+        self._load(name)
         coded = self._coded.get(name)
         if coded is None:
             coded = self._coded[name] = _dictionary(self.column(name))
@@ -174,75 +198,98 @@ def encode_records(records: Iterable[PerformanceRecord]) -> bytes:
     blobs: list[bytes] = []
     offset = 0
 
-    def add_blob(data: bytes) -> tuple[int, int]:
+    def add_blob(data: bytes) -> dict[str, int]:
         nonlocal offset
-        blobs.append(data)
-        start, offset = offset, offset + len(data)
-        return start, len(data)
+        compressed = zlib.compress(data, 1)
+        blobs.append(compressed)
+        start, offset = offset, offset + len(compressed)
+        return {"o": start, "s": len(compressed)}
+
+    def add_json(value: Any) -> dict[str, int]:
+        return add_blob(
+            json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        )
 
     for name in FIELDS:
         if not batch.has(name):
             continue
+        batch._load(name)
         if name in batch._coded and name not in batch._raw:
             table, indices = batch._coded[name]
         else:
-            values = batch.column(name)
-            table, indices = _dictionary(values)
+            table, indices = _dictionary(batch.column(name))
         if len(table) <= max(1, batch.length * _DICTIONARY_MAX_SHARE):
             typecode = _index_typecode(len(table))
-            start, size = add_blob(_to_bytes(array(typecode, indices)))
-            header[name] = {"k": "dict", "t": table, "w": typecode, "o": start, "s": size}
+            header[name] = {
+                "k": "dict",
+                "w": typecode,
+                "t": add_json(table),
+                "i": add_blob(_to_bytes(array(typecode, indices))),
+            }
             continue
         values = batch.column(name)
-        if all(type(v) is int and _INT64[0] <= v <= _INT64[1] for v in table):
-            start, size = add_blob(_to_bytes(array("q", values)))
-            header[name] = {"k": "int", "o": start, "s": size}
+        numbers = [v for v in table if v is not None]
+        if all(type(v) is int and _INT64[0] < v <= _INT64[1] for v in numbers):
+            sentinel = min(numbers, default=0) - 1
+            column: dict[str, Any] = {"k": "int"}
+            if len(numbers) != len(table):
+                column["null"] = sentinel
+                values = [sentinel if v is None else v for v in values]
+            column["b"] = add_blob(_to_bytes(array("q", values)))
+            header[name] = column
         elif all(type(v) is str and _SEPARATOR not in v for v in table):
-            start, size = add_blob(_SEPARATOR.join(values).encode("utf-8", "surrogatepass"))
-            header[name] = {"k": "str", "o": start, "s": size}
+            header[name] = {
+                "k": "str",
+                "b": add_blob(_SEPARATOR.join(values).encode("utf-8", "surrogatepass")),
+            }
         else:
-            header[name] = {"k": "json", "v": values}
+            header[name] = {"k": "json", "b": add_json(values)}
     header_bytes = json.dumps({"n": batch.length, "c": header}, ensure_ascii=True).encode("ascii")
-    body = b"".join([struct.pack("<I", len(header_bytes)), header_bytes, *blobs])
-    return MAGIC + zlib.compress(body, 1)
+    return b"".join([MAGIC, struct.pack("<I", len(header_bytes)), header_bytes, *blobs])
+
+
+def _column_loader(body: memoryview, column: dict[str, Any], length: int) -> Callable[[], list[Any] | Coded]:
+    def blob(ref: dict[str, int]) -> bytes:
+        return zlib.decompress(body[ref["o"] : ref["o"] + ref["s"]])
+
+    def load() -> list[Any] | Coded:
+        kind = column["k"]
+        if kind == "dict":
+            table = json.loads(blob(column["t"]).decode("utf-8", "surrogatepass"))
+            return table, _from_bytes(column["w"], blob(column["i"]))
+        if kind == "int":
+            values: list[Any] = _from_bytes("q", blob(column["b"]))
+            if "null" in column:
+                sentinel = column["null"]
+                values = [None if v == sentinel else v for v in values]
+            return values
+        if kind == "str":
+            return blob(column["b"]).decode("utf-8", "surrogatepass").split(_SEPARATOR) if length else []
+        if kind == "json":
+            return list(json.loads(blob(column["b"]).decode("utf-8", "surrogatepass")))
+        raise ValueError(f"unknown column kind {kind!r}")
+
+    return load
 
 
 def decode_batch(data: bytes) -> RecordBatch:
+    """The records of an encoded file; columns are decompressed and decoded on first use."""
     if not data.startswith(MAGIC):
         raise InvalidInputError("Not an encoded record file (bad header)")
     try:
-        body = zlib.decompress(data[len(MAGIC) :])
-        (header_size,) = struct.unpack_from("<I", body)
-        header = json.loads(body[4 : 4 + header_size])
-        blobs = memoryview(body)[4 + header_size :]
+        (header_size,) = struct.unpack_from("<I", data, len(MAGIC))
+        start = len(MAGIC) + 4
+        header = json.loads(data[start : start + header_size])
         length = int(header["n"])
-        raw: dict[str, list[Any]] = {}
-        coded: dict[str, Coded] = {}
-        for name, column in header["c"].items():
-            if name not in FIELDS:
-                continue  # a field this version does not know (written by a newer version): ignore
-            kind = column["k"]
-            if kind == "json":
-                raw[name] = column["v"]
-                continue
-            blob = bytes(blobs[column["o"] : column["o"] + column["s"]])
-            if kind == "dict":
-                coded[name] = (column["t"], _from_bytes(column["w"], blob))
-            elif kind == "int":
-                raw[name] = _from_bytes("q", blob)
-            elif kind == "str":
-                raw[name] = blob.decode("utf-8", "surrogatepass").split(_SEPARATOR) if length else []
-            else:
-                raise ValueError(f"unknown column kind {kind!r}")
-        for name, values in raw.items():
-            if len(values) != length:
-                raise ValueError(f"column {name} has {len(values)} values, expected {length}")
-        for name, (table, indices) in coded.items():
-            if len(indices) != length or (indices and max(indices) >= len(table)):
-                raise ValueError(f"column {name} is inconsistent")
-    except (zlib.error, ValueError, KeyError, TypeError, struct.error) as error:
+        body = memoryview(data)[start + header_size :]
+        loaders = {
+            name: _column_loader(body, column, length)
+            for name, column in header["c"].items()
+            if name in FIELDS  # a field this version does not know (a newer writer): ignored
+        }
+    except (ValueError, KeyError, TypeError, struct.error) as error:
         raise InvalidInputError(f"Encoded record file is corrupt: {error.__class__.__name__}") from None
-    return RecordBatch(raw, length, coded=coded)
+    return RecordBatch(length=length, loaders=loaders)
 
 
 def decode_records(data: bytes) -> Iterator[PerformanceRecord]:

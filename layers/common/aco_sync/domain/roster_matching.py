@@ -13,13 +13,15 @@ Matching is a hash join on the normalised key: linear in patients + roster rows.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
+from operator import attrgetter
 
-from aco_sync.domain.dedup import PatientKey, patient_key
-from aco_sync.domain.records import RosterEntry
+from aco_sync.domain.dedup import PatientKey, normalise_gender, normalise_name
+from aco_sync.domain.records import Gender, RosterEntry
 
 AMBIGUOUS = -1  # RosterIndex.lookup value of a key shared by several roster rows
 NO_MATCH = -2  # what engines use for a key absent from RosterIndex.lookup
@@ -43,21 +45,30 @@ def normalise_mbi(mbi: str | None) -> str:
     return "".join(mbi.split()).replace("-", "").upper() if mbi else ""
 
 
+@lru_cache(maxsize=64)
+def _gender_value(gender: Gender | str) -> str:
+    return normalise_gender(gender).value
+
+
 class RosterIndex:
     """The roster, indexed by normalised patient key."""
 
     def __init__(self, roster: Sequence[RosterEntry]) -> None:
         self.roster = roster
-        self._by_key: dict[PatientKey, list[int]] = defaultdict(list)
-        for index, entry in enumerate(roster):
-            key = patient_key(entry.first_name, entry.last_name, entry.birth_date, entry.gender)
-            self._by_key[key].append(index)
-        self._mbis = [normalise_mbi(entry.mbi) for entry in roster]
-        self.lookup: dict[PatientKey, int] = {
-            key: rows[0] if len(rows) == 1 else AMBIGUOUS for key, rows in self._by_key.items()
-        }
-        """Normalised key -> the roster row, or AMBIGUOUS: for bulk hash joins."""
-        self.has_measure_flags = any(entry.eligible_measures is not None for entry in roster)
+        # Bulk normalisation (C-level map over the cached normalisers), then one hash table.
+        firsts = map(normalise_name, map(attrgetter("first_name"), roster))
+        lasts = map(normalise_name, map(attrgetter("last_name"), roster))
+        genders = map(_gender_value, map(attrgetter("gender"), roster))
+        self.keys: list[PatientKey] = list(
+            zip(firsts, lasts, map(attrgetter("birth_date"), roster), genders, strict=True)
+        )
+        self.lookup: dict[PatientKey, int] = dict(zip(self.keys, range(len(self.keys)), strict=True))
+        """Normalised key -> the roster row, or AMBIGUOUS when several rows share it: for hash joins."""
+        self._shared = [key for key, count in Counter(self.keys).items() if count > 1]
+        for key in self._shared:
+            self.lookup[key] = AMBIGUOUS
+        self._rows_of_shared: dict[PatientKey, list[int]] | None = None
+        self.has_measure_flags = set(map(attrgetter("eligible_measures"), roster)) - {None} != set()
 
     def __len__(self) -> int:
         return len(self.roster)
@@ -65,21 +76,38 @@ class RosterIndex:
     @property
     def ambiguous_keys(self) -> int:
         """Roster keys shared by more than one roster row."""
-        return sum(1 for rows in self._by_key.values() if len(rows) > 1)
+        return len(self._shared)
+
+    def rows_of(self, key: PatientKey) -> list[int]:
+        """Every roster row with this normalised key."""
+        row = self.lookup.get(key)
+        if row is None:
+            return []
+        if row != AMBIGUOUS:
+            return [row]
+        if self._rows_of_shared is None:
+            shared = set(self._shared)
+            rows: dict[PatientKey, list[int]] = defaultdict(list)
+            for index, roster_key in enumerate(self.keys):
+                if roster_key in shared:
+                    rows[roster_key].append(index)
+            self._rows_of_shared = dict(rows)
+        return self._rows_of_shared[key]
 
     def match(
         self, key: PatientKey, patient_mbis: Iterable[str] = (), *, mbi_tiebreak: bool = False
     ) -> RosterMatch:
-        rows = self._by_key.get(key)
+        rows = self.rows_of(key)
         if not rows:
             return RosterMatch(MatchKind.NONE)
         if len(rows) == 1:
             return RosterMatch(MatchKind.UNIQUE, rows[0], 1)
         if mbi_tiebreak:
             mbis = {normalise_mbi(m) for m in patient_mbis} - {""}
-            if len(mbis) == 1 and all(self._mbis[row] for row in rows):
+            roster_mbis = {row: normalise_mbi(self.roster[row].mbi) for row in rows}
+            if len(mbis) == 1 and all(roster_mbis.values()):
                 (mbi,) = mbis
-                by_mbi = [row for row in rows if self._mbis[row] == mbi]
+                by_mbi = [row for row in rows if roster_mbis[row] == mbi]
                 if len(by_mbi) == 1:
                     return RosterMatch(MatchKind.RESOLVED_BY_MBI, by_mbi[0], len(rows))
         return RosterMatch(MatchKind.AMBIGUOUS, None, len(rows))
@@ -90,6 +118,8 @@ class RosterIndex:
         return flags is None or not flags.isdisjoint(measure_aliases)
 
     def eligible_count(self, measure_aliases: frozenset[str]) -> int:
+        if not self.has_measure_flags:
+            return len(self.roster)
         return sum(
             1
             for entry in self.roster
