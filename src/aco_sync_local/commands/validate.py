@@ -20,8 +20,6 @@ from pydantic import ValidationError
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import IngestIssue
 from aco_sync.domain.settings import AcoSettings
-from aco_sync.ingest.clinic import read_clinic_files
-from aco_sync.ingest.roster import read_roster
 
 
 @dataclass
@@ -79,6 +77,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def validate_folder(folder: Path) -> FolderReport:
+    # imported here: the readers' loggers must be created after the CLI has configured Powertools
+    from aco_sync.ingest.clinic import read_clinic_files
+    from aco_sync.ingest.roster import read_roster
+
     report = FolderReport(folder=str(folder))
     catalog = default_catalog()
     files = {
