@@ -468,3 +468,16 @@ def test_roster_cms_rank_columns_name_measures() -> None:
     assert result.eligibility_columns == {"dm_rank": "M001", "htn_2_rank": "M236", "prev_6_rank": "M113"}
     assert result.entries[0].eligible_measures == frozenset({"M001"})
     assert [i.code for i in result.issues] == ["unknown_column"]  # CARE_2 is not in the catalog
+
+
+def test_an_encounter_repeated_in_two_template_files_is_kept_once() -> None:
+    row = "001,CQM,Ada,Lovelace,1956-04-12,F,2025-03-10,MET,1234567893,E7,,,,,\n"
+    files = [
+        ("templates/b.csv", (TEMPLATE_HEADER + row).encode()),
+        ("templates/a.csv", (TEMPLATE_HEADER + row).encode()),
+    ]
+    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    assert [r.source_file for r in data.records] == ["templates/a.csv"]
+    [issue] = data.issues
+    assert (issue.file, issue.line, issue.code) == ("templates/b.csv", 2, "duplicate_row")
+    assert "templates/a.csv row 2" in issue.reason

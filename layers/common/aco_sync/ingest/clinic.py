@@ -43,9 +43,9 @@ def classify(path: str) -> str | None:
 def read_clinic_files(
     tin: str, files: Iterable[tuple[str, bytes]], *, performance_year: int, catalog: MeasureCatalog
 ) -> ClinicData:
+    """Read one member clinic's files (paths relative to ``members/<aco_id>/<tin>/``), in path order."""
     data = ClinicData(tin=tin)
-    calculator: QrdaCalculator | None = None
-    calculator_loaded = False
+    qrda = _QrdaFiles(tin, performance_year, catalog)
     for path, content in sorted(files, key=lambda item: item[0]):
         name = PurePosixPath(path).name
         if not name or name.startswith(".") or path.endswith("/"):
@@ -76,51 +76,8 @@ def read_clinic_files(
             data.denominator_counts.extend(template.denominator_counts)
             data.issues.extend(template.issues)
         else:
-            if not calculator_loaded:
-                calculator, calculator_loaded = _load_calculator(), True
-            for item in read_qrda_upload(path, content, catalog=catalog):
-                if isinstance(item, IngestIssue):
-                    data.issues.append(_with_tin(item, tin))
-                    continue
-                data.issues.extend(_document_issues(item, tin, ecqm_reports_measures=calculator is not None))
-                if calculator is None:
-                    data.issues.append(
-                        IngestIssue(
-                            file=item.file_name,
-                            reason="eCQM calculation unavailable: the file was read but produced no records.",
-                            severity="warning",
-                            code="ecqm_unavailable",
-                            tin=tin,
-                        )
-                    )
-                    continue
-                try:
-                    records, issues = calculator(
-                        item, tin=tin, source_file=item.file_name, performance_year=performance_year
-                    )
-                except Exception as exc:  # one document must not stop the clinic; reported, not hidden
-                    # no traceback/message in the log: they may quote patient data; the frame locates the bug
-                    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-                    logger.error(
-                        "eCQM calculation failed",
-                        extra={
-                            "tin": tin,
-                            "error": type(exc).__name__,
-                            "where": f"{frame.filename}:{frame.lineno}" if frame else None,
-                        },
-                    )
-                    data.issues.append(
-                        IngestIssue(
-                            file=item.file_name,
-                            reason=f"eCQM calculation failed for this file ({type(exc).__name__}); "
-                            "it produced no records.",
-                            code="ecqm_failed",
-                            tin=tin,
-                        )
-                    )
-                    continue
-                data.records.extend(records)
-                data.issues.extend(_with_tin(i, tin) for i in issues)
+            qrda.read(path, content, data)
+    _drop_duplicate_keys(data)
     logger.info(
         "Clinic files read",
         extra={
@@ -134,6 +91,95 @@ def read_clinic_files(
         },
     )
     return data
+
+
+def _drop_duplicate_keys(data: ClinicData) -> None:
+    """The same source record twice in one clinic (e.g. an encounter id repeated in two template files):
+    keep the first (files are read in path order) and report the others."""
+    first: dict[str, PerformanceRecord] = {}
+    kept: list[PerformanceRecord] = []
+    for record in data.records:
+        earlier = first.get(record.source_key)
+        if earlier is None:
+            first[record.source_key] = record
+            kept.append(record)
+            continue
+        where = f"{earlier.source_file}" + (f" row {earlier.source_line}" if earlier.source_line else "")
+        data.issues.append(
+            IngestIssue(
+                file=record.source_file,
+                line=record.source_line,
+                reason=(f"Row {record.source_line} rejected: " if record.source_line else "Rejected: ")
+                + f"the same encounter and measure as {where} (duplicate).",
+                code="duplicate_row",
+                tin=data.tin,
+            )
+        )
+    data.records = kept
+
+
+class _QrdaFiles:
+    """QRDA-I uploads of one clinic -> eCQM records through the eCQM engine (loaded on first use)."""
+
+    def __init__(self, tin: str, performance_year: int, catalog: MeasureCatalog) -> None:
+        self.tin = tin
+        self.performance_year = performance_year
+        self.catalog = catalog
+        self.calculator: QrdaCalculator | None = None
+        self.loaded = False
+
+    def read(self, path: str, content: bytes, data: ClinicData) -> None:
+        if not self.loaded:
+            self.calculator, self.loaded = _load_calculator(), True
+        for item in read_qrda_upload(path, content, catalog=self.catalog):
+            if isinstance(item, IngestIssue):
+                data.issues.append(_with_tin(item, self.tin))
+                continue
+            data.issues.extend(
+                _document_issues(item, self.tin, ecqm_reports_measures=self.calculator is not None)
+            )
+            data.records.extend(self._calculate(item, data.issues))
+
+    def _calculate(self, document: QrdaDocument, issues: list[IngestIssue]) -> list[PerformanceRecord]:
+        tin = self.tin
+        if self.calculator is None:
+            issues.append(
+                IngestIssue(
+                    file=document.file_name,
+                    reason="eCQM calculation unavailable: the file was read but produced no records.",
+                    severity="warning",
+                    code="ecqm_unavailable",
+                    tin=tin,
+                )
+            )
+            return []
+        try:
+            records, found = self.calculator(
+                document, tin=tin, source_file=document.file_name, performance_year=self.performance_year
+            )
+        except Exception as exc:  # one document must not stop the clinic; reported, not hidden
+            # no traceback/message in the log: they may quote patient data; the frame locates the bug
+            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+            logger.error(
+                "eCQM calculation failed",
+                extra={
+                    "tin": tin,
+                    "error": type(exc).__name__,
+                    "where": f"{frame.filename}:{frame.lineno}" if frame else None,
+                },
+            )
+            issues.append(
+                IngestIssue(
+                    file=document.file_name,
+                    reason=f"eCQM calculation failed for this file ({type(exc).__name__}); "
+                    "it produced no records.",
+                    code="ecqm_failed",
+                    tin=tin,
+                )
+            )
+            return []
+        issues.extend(_with_tin(i, tin) for i in found)
+        return list(records)
 
 
 def _load_calculator() -> QrdaCalculator | None:
