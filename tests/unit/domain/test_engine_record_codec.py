@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aco_sync.domain.errors import InvalidInputError
-from aco_sync.domain.record_codec import RecordBatch, decode_batch, decode_records, encode_records
+from aco_sync.domain.record_codec import (
+    RecordBatch,
+    concat_batches,
+    decode_batch,
+    decode_records,
+    encode_records,
+)
 from aco_sync.domain.records import CollectionType, Gender, Performance, PerformanceRecord
 
 _text = st.text(max_size=12)
@@ -75,3 +81,17 @@ def test_batch_is_iterable_as_records_and_reencodes():
 def test_corrupt_input_raises_clear_error(data):
     with pytest.raises(InvalidInputError):
         list(decode_records(data))
+
+
+def test_concat_batches_keeps_every_record_in_order():
+    first = [record(tin="111111111", first="Ann"), record(tin="111111111", first="Bea", day=None)]
+    second = [record(tin="222222222", first="Ann", perf=Performance.NOT_MET)]
+    batch = concat_batches([decode_batch(encode_records(first)), decode_batch(encode_records(second))])
+    assert len(batch) == 3 and list(batch) == first + second
+    assert list(decode_records(encode_records(batch))) == first + second
+
+
+def test_truncated_file_raises_clear_error():
+    data = encode_records([record(), record(first="Bea")])
+    with pytest.raises(InvalidInputError):
+        list(decode_records(data[:-10]))

@@ -69,3 +69,10 @@ def test_ecqm_instance_stats_and_summary_json():
     (instance,) = summary["instances"]
     assert instance["collectionType"] == "eCQM" and instance["eligiblePopulation"] == 1
     assert stats_from_dict(instance) == result.stats[0] and stats_to_dict(result.stats[0]) == instance
+
+
+def test_sync_log_has_per_tin_counts():
+    records = [record(tin=TIN_A), record(tin=TIN_A, measure="M236"), record(tin=TIN_B, first="Bo")]
+    result = aggregate_members(records, plan_for(records), catalog=CATALOG)
+    lines = [e.message for e in result.log if e.kind == "tin_counts"]
+    assert lines == [f"TIN {TIN_A}: records 2, patients 1", f"TIN {TIN_B}: records 1, patients 1"]

@@ -263,6 +263,14 @@ def _aggregate_members(
                 message=f"{count} records of measure {measure_id} were not aggregated: {why}",
             )
         )
+    for tin, (tin_records, tin_patients) in sorted(index.tin_counts().items()):
+        log.append(
+            SyncLogEntry(
+                kind="tin_counts",
+                tin=tin,
+                message=f"TIN {tin}: records {tin_records}, patients {tin_patients}",
+            )
+        )
     instances = [(m, t) for m, t in plan.instances() if t is not CollectionType.MCQM]
     stats = _build_stats(instance_counts, resolution.tins_by_measure(), catalog, instances)
     for item in stats:

@@ -228,6 +228,12 @@ class PatientIndex:
             return self._master_ids[patient]
         return master_patient_id_for_key(self.keys[patient])
 
+    def tin_counts(self) -> dict[str, tuple[int, int]]:
+        """TIN -> (records, distinct patients)."""
+        records = Counter(self.tin_idx)
+        patients = Counter(map(itemgetter(0), set(zip(self.tin_idx, self.patient_of_record, strict=True))))
+        return {self.tin_table[tin]: (count, patients[tin]) for tin, count in sorted(records.items())}
+
     def mbis_of(self, patient: int) -> set[str]:
         """MBIs the patient's records carry (computed on first use: only the MBI tie-break needs it)."""
         if self._mbis is None:

@@ -292,5 +292,30 @@ def decode_batch(data: bytes) -> RecordBatch:
     return RecordBatch(length=length, loaders=loaders)
 
 
+def concat_batches(batches: Iterable[RecordBatch]) -> RecordBatch:
+    """One batch of the records of several (e.g. one decoded file per member TIN), still lazy and
+    dictionary-coded: ``aggregate_members(concat_batches(decode_batch(b) for b in files), ...)``."""
+    parts = list(batches)
+    if len(parts) == 1:
+        return parts[0]
+    names = [name for name in FIELDS if any(part.has(name) for part in parts)]
+
+    def loader(name: str) -> Callable[[], list[Any] | Coded]:
+        def load() -> list[Any] | Coded:
+            positions: dict[Any, int] = {}
+            indices: list[int] = []
+            for part in parts:
+                table, part_indices = part.coded(name)
+                remap = [positions.setdefault(value, len(positions)) for value in table]
+                indices.extend(map(remap.__getitem__, part_indices))
+            return list(positions), indices
+
+        return load
+
+    return RecordBatch(
+        length=sum(len(part) for part in parts), loaders={name: loader(name) for name in names}
+    )
+
+
 def decode_records(data: bytes) -> Iterator[PerformanceRecord]:
     return iter(decode_batch(data))
