@@ -127,6 +127,9 @@ def test_clinics_results_encounters_providers_and_roster(table: DynamoDbSyncStat
     assert {e.source_key for e in table.aggregate_encounters("A1", "111111111")} == {"k0", "k1"}
     assert table.delete_aggregate_encounters("A1", "111111111", ["k0"]) == 1
     assert {e.source_key for e in table.aggregate_encounters("A1", "111111111")} == {"k1"}
+    table.delete_aggregate_encounters("A1", "111111111", ["k1"])
+    assert [(e.tin, e.source_key) for e in table.aggregate_encounters("A1")] == [("222222222", "k2")]
+    assert table.aggregate_encounters("A1", "222222222")[0] == encounters[2]
 
     table.put_providers("A1", [Provider(tin="111111111", npi="1234567893", name="Dr A")])
     assert table.list_providers("A1") == [Provider(tin="111111111", npi="1234567893", name="Dr A")]
@@ -221,3 +224,43 @@ def test_runtime_settings_come_from_the_environment() -> None:
     assert (settings.table_name, settings.bucket_name, settings.clinic_stats_queue_url) == ("t", "b", "q")
     with pytest.raises(RuntimeError, match="TABLE_NAME and BUCKET_NAME not set"):
         RuntimeSettings.from_env({})
+
+
+def test_encounter_index_is_bucketed_and_updates_only_touched_buckets(table: DynamoDbSyncStateStore) -> None:
+    from aco_sync.adapters.aws import ENCOUNTER_BUCKETS, encounter_bucket
+
+    encounters = [
+        AggregateEncounter("111111111", f"111111111:tpl:{i}", f"h{i}", "templates/a.csv", "M001", "CQM")
+        for i in range(2000)
+    ]
+    assert table.put_aggregate_encounters("A1", encounters) == 2000
+    client = boto3.client("dynamodb", region_name=REGION)
+    items = client.query(
+        TableName="state",
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ENC#A1#111111111"}},
+    )["Items"]
+    assert len(items) <= ENCOUNTER_BUCKETS and sum(int(i["n"]["N"]) for i in items) == 2000
+    assert {e.source_key: e.content_hash for e in table.aggregate_encounters("A1")} == {
+        e.source_key: e.content_hash for e in encounters
+    }
+
+    changed = AggregateEncounter("111111111", "111111111:tpl:7", "new", "templates/a.csv", "M001", "CQM")
+    before = {i["SK"]["S"]: i["d"] for i in items}
+    table.put_aggregate_encounters("A1", [changed])
+    after = {
+        i["SK"]["S"]: i["d"]
+        for i in client.query(
+            TableName="state",
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": "ENC#A1#111111111"}},
+        )["Items"]
+    }
+    assert [k for k in after if after[k] != before[k]] == [encounter_bucket(changed.source_key)]
+
+    assert (
+        table.delete_aggregate_encounters("A1", "111111111", [e.source_key for e in encounters[:1500]])
+        == 1500
+    )
+    assert len(table.aggregate_encounters("A1", "111111111")) == 500
+    assert table.delete_aggregate_encounters("A1", "111111111", ["not-there"]) == 0

@@ -8,7 +8,8 @@ DynamoDB item layout (one table, string keys ``PK``/``SK``; documented in docs/W
     PK=ACO#<aco_id>             SK=ROSTER#<py>           active roster pointer
     PK=LOG#<aco_id>#<sync_id>   SK=<ns>#<n>              sync log entries, in order
     PK=RESULTS#<aco_id>#<sync_id> SK=<measure>#<type>    measure instance results
-    PK=ENC#<aco_id>             SK=<tin>#<source_key>    aggregate encounter (content hash, source file)
+    PK=ACO#<aco_id>             SK=ENCTIN#<tin>          marker: this member clinic has aggregate encounters
+    PK=ENC#<aco_id>#<tin>       SK=B#<nnn>               a bucket of the clinic's aggregate encounters
     PK=PROV#<aco_id>            SK=<npi>                 providers of the aggregate clinic (by NPI)
 
 Throttling and connection failures are raised as ``TransientStoreError`` so the state machines retry.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -54,6 +56,12 @@ TRANSIENT_ERROR_CODES = frozenset(
     }
 )
 _BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"})
+ENCOUNTER_BUCKETS = 256  # per clinic: 1M encounters -> ~4k per item, well under DynamoDB's 400 KB
+
+
+def encounter_bucket(source_key: str) -> str:
+    """The item (``B#nnn``) of a clinic's encounter index that holds ``source_key`` (stable hash)."""
+    return f"B#{zlib.crc32(source_key.encode()) % ENCOUNTER_BUCKETS:03d}"
 
 
 @contextmanager
@@ -278,40 +286,79 @@ class DynamoDbSyncStateStore:
     def list_measure_results(self, aco_id: str, sync_id: str) -> list[dict[str, Any]]:
         return [json.loads(item["data"]) for item in self._query(f"RESULTS#{aco_id}#{sync_id}")]
 
-    # aggregate encounters
+    # aggregate encounters: one partition per member clinic, its entries spread over at most
+    # ENCOUNTER_BUCKETS items (zlib-compressed JSON maps source_key -> [hash, file, measure, type]),
+    # so a clinic's index is read with a few item reads and a change rewrites only the buckets it
+    # touches. One ENCTIN#<tin> marker per clinic with encounters lets cleanup find departed clinics.
+    def _encounter_tins(self, aco_id: str) -> list[str]:
+        return [str(item["SK"]).removeprefix("ENCTIN#") for item in self._query(_aco_pk(aco_id), "ENCTIN#")]
+
+    def _buckets(self, aco_id: str, tin: str) -> dict[str, dict[str, list[str]]]:
+        return {
+            str(item["SK"]): json.loads(zlib.decompress(bytes(item["d"])))
+            for item in self._query(f"ENC#{aco_id}#{tin}", "B#")
+        }
+
+    def _write_buckets(self, aco_id: str, tin: str, buckets: Mapping[str, dict[str, list[str]]]) -> None:
+        with (
+            transient_errors_as_domain_errors("DynamoDB encounters"),
+            self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch,
+        ):
+            for bucket, entries in buckets.items():
+                key = {"PK": f"ENC#{aco_id}#{tin}", "SK": bucket}
+                if entries:
+                    data = zlib.compress(json.dumps(entries, separators=(",", ":")).encode(), 6)
+                    batch.put_item(Item={**key, "n": len(entries), "d": data})
+                else:
+                    batch.delete_item(Key=key)
+
     def aggregate_encounters(self, aco_id: str, tin: str | None = None) -> list[AggregateEncounter]:
-        items = self._query(f"ENC#{aco_id}", f"{tin}#" if tin else "")
+        tins = [tin] if tin else self._encounter_tins(aco_id)
         return [
             AggregateEncounter(
-                tin=str(item["tin"]),
-                source_key=str(item["source_key"]),
-                content_hash=str(item["content_hash"]),
-                source_file=str(item.get("source_file", "")),
-                measure_id=str(item.get("measure_id", "")),
-                collection_type=str(item.get("collection_type", "")),
+                tin=clinic,
+                source_key=source_key,
+                content_hash=values[0],
+                source_file=values[1],
+                measure_id=values[2],
+                collection_type=values[3],
             )
-            for item in items
+            for clinic in tins
+            for entries in self._buckets(aco_id, clinic).values()
+            for source_key, values in entries.items()
         ]
 
     def put_aggregate_encounters(self, aco_id: str, encounters: Sequence[AggregateEncounter]) -> int:
-        with (
-            transient_errors_as_domain_errors("DynamoDB encounters"),
-            self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch,
-        ):
+        for tin in sorted({e.tin for e in encounters}):
+            buckets = self._buckets(aco_id, tin)
+            touched: dict[str, dict[str, list[str]]] = {}
             for e in encounters:
-                batch.put_item(
-                    Item={"PK": f"ENC#{aco_id}", "SK": f"{e.tin}#{e.source_key}", **dataclasses.asdict(e)}
-                )
+                if e.tin == tin:
+                    bucket = encounter_bucket(e.source_key)
+                    entries = touched.setdefault(bucket, buckets.get(bucket, {}))
+                    entries[e.source_key] = [e.content_hash, e.source_file, e.measure_id, e.collection_type]
+            self._put({"PK": _aco_pk(aco_id), "SK": f"ENCTIN#{tin}"})
+            self._write_buckets(aco_id, tin, touched)
         return len(encounters)
 
     def delete_aggregate_encounters(self, aco_id: str, tin: str, source_keys: Sequence[str]) -> int:
-        with (
-            transient_errors_as_domain_errors("DynamoDB encounters"),
-            self._table.batch_writer(overwrite_by_pkeys=["PK", "SK"]) as batch,
+        if not source_keys:
+            return 0
+        buckets = self._buckets(aco_id, tin)
+        touched: dict[str, dict[str, list[str]]] = {}
+        deleted = 0
+        for source_key in source_keys:
+            bucket = encounter_bucket(source_key)
+            entries = touched.setdefault(bucket, buckets.get(bucket, {}))
+            if entries.pop(source_key, None) is not None:
+                deleted += 1
+        self._write_buckets(aco_id, tin, touched)
+        if not any(entries for name, entries in buckets.items() if name not in touched) and not any(
+            touched.values()
         ):
-            for key in source_keys:
-                batch.delete_item(Key={"PK": f"ENC#{aco_id}", "SK": f"{tin}#{key}"})
-        return len(source_keys)
+            with transient_errors_as_domain_errors("DynamoDB encounters"):
+                self._table.delete_item(Key={"PK": _aco_pk(aco_id), "SK": f"ENCTIN#{tin}"})
+        return deleted
 
     # providers
     def list_providers(self, aco_id: str) -> list[Provider]:
