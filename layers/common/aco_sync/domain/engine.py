@@ -114,32 +114,29 @@ class AggregationResult:
         positions = range(len(resolution.groups)) if self._positions is None else self._positions
         ids = resolution.index.master_ids
         measures = resolution.index.measure_table
-        groups, codes, days = resolution.groups, resolution.codes, resolution.days
-        rows = []
-        for position in positions:
-            patient, measure = divmod(groups[position], resolution.width)
-            measure_id = measures[measure]
-            rows.append((measure_id, self._instance_of[measure_id].value, ids[patient], position))
-        rows.sort()
-        dates: dict[int, date | None] = {0: None}
-        outcomes = []
-        for measure_id, instance, master_id, position in rows:
-            day = days[position]
-            performance_date = dates.get(day)
-            if performance_date is None and day:
-                performance_date = dates[day] = date.fromordinal(day)
-            tins, keys = resolution.provenance(groups[position])
-            outcomes.append(
-                PatientOutcome(
-                    master_id,
-                    measure_id,
-                    CollectionType(instance),
-                    CODE_PERFORMANCE[codes[position]],
-                    performance_date,
-                    tins,
-                    keys,
-                )
+        groups = list(map(resolution.groups.__getitem__, positions))
+        measure_ids = list(map(measures.__getitem__, resolution.measure_indices(groups)))
+        instances = list(map(self._instance_of.__getitem__, measure_ids))
+        master_ids = list(map(ids.__getitem__, map(resolution.width.__rfloordiv__, groups)))
+        order = sorted(
+            range(len(groups)), key=list(zip(measure_ids, instances, master_ids, strict=True)).__getitem__
+        )
+        dates = {day: date.fromordinal(day) if day else None for day in set(resolution.days)}
+        performances = dict(enumerate(CODE_PERFORMANCE))
+        position_list = list(positions)
+        provenance = list(map(resolution.provenance, groups))
+        outcomes = list(
+            map(
+                PatientOutcome,
+                map(master_ids.__getitem__, order),
+                map(measure_ids.__getitem__, order),
+                map(instances.__getitem__, order),
+                (performances[resolution.codes[position_list[i]]] for i in order),
+                (dates[resolution.days[position_list[i]]] for i in order),
+                (provenance[i][0] for i in order),
+                (provenance[i][1] for i in order),
             )
+        )
         return outcomes
 
     def stats_for(self, measure_id: str, collection_type: CollectionType) -> MeasureStats | None:

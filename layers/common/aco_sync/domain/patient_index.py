@@ -22,10 +22,10 @@ x dates), so they come from a lookup table and are decoded through one, all with
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from itertools import compress, groupby
+from itertools import compress, groupby, product
 from operator import itemgetter
 
 from aco_sync.domain.dedup import (
@@ -275,9 +275,14 @@ class PatientIndex:
         codes_of_perf = [PERFORMANCE_CODE[v] for v in perfs]
         any_met = [measures[m] in specs and specs[measures[m]].any_met_wins for m in range(width)]
         day_table = self.day_table
+        if width * len(perfs) * len(day_table) <= 200_000:  # every combination: no pass over the records
+            combos: Iterable[tuple[int, int, int]] = product(
+                range(width), range(len(perfs)), range(len(day_table))
+            )
+        else:
+            combos = set(zip(measure_idx, perf_idx, day_idx, strict=True))
         rank_of = {
-            combo: _rank(codes_of_perf[combo[1]], day_table[combo[2]], any_met[combo[0]])
-            for combo in set(zip(measure_idx, perf_idx, day_idx, strict=True))
+            combo: _rank(codes_of_perf[combo[1]], day_table[combo[2]], any_met[combo[0]]) for combo in combos
         }
         ranks = list(map(rank_of.__getitem__, zip(measure_idx, perf_idx, day_idx, strict=True)))
         group_keys = [p * width + m for p, m in zip(patients, measure_idx, strict=True)]
