@@ -106,3 +106,12 @@ def test_provider_listed_by_two_members_is_order_independent():
     a = diff_providers([], members)
     b = diff_providers([], list(reversed(members)))
     assert a.added == b.added == [members[0]]
+
+
+def test_cleanup_counts_removals_in_the_sync_log():
+    records = _population(10)
+    diff = diff_encounters(_stored(records), records[:7])
+    (entry,) = diff.log_entries(tin=TIN_A)
+    assert entry.kind == "removal" and entry.tin == TIN_A
+    assert entry.message.startswith(f"Cleanup of TIN {TIN_A}: 3 aggregate encounters removed")
+    assert diff_encounters(_stored(records), records).log_entries()[0].kind == "cleanup"

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from aco_sync.domain.records import PerformanceRecord
+from aco_sync.domain.records import PerformanceRecord, SyncLogEntry
 
 # Everything that affects aggregation or what the aggregate shows. Not source_file / source_line: a
 # row that only moved (a row above it was deleted) must not be rewritten.
@@ -54,6 +54,30 @@ class EncounterDiff:
     @property
     def writes(self) -> int:
         return len(self.upserts) + len(self.deleted_keys)
+
+    def log_entries(self, *, tin: str | None = None) -> list[SyncLogEntry]:
+        """Sync log lines for the cleanup: what was removed, written and kept (counts only, no PHI)."""
+        where = f" of TIN {tin}" if tin else ""
+        entries = [
+            SyncLogEntry(
+                kind="removal" if self.deleted_keys else "cleanup",
+                tin=tin,
+                message=f"Cleanup{where}: {len(self.deleted_keys)} aggregate encounters removed (source "
+                f"row or file removed at the member), {len(self.upserts)} new or changed, "
+                f"{self.unchanged} unchanged",
+            )
+        ]
+        if self.duplicate_keys:
+            entries.append(
+                SyncLogEntry(
+                    kind="cleanup",
+                    level="warning",
+                    tin=tin,
+                    message=f"{len(self.duplicate_keys)} source records{where} share a source key with "
+                    f"another record; only the first was kept",
+                )
+            )
+        return entries
 
     def summary(self) -> dict[str, int]:
         return {
