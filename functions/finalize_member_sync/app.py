@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -11,6 +12,7 @@ from aco_sync.service.finalize import finalize_member_sync
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()
 
 
 class FinalizeEvent(BaseModel):
@@ -21,7 +23,11 @@ class FinalizeEvent(BaseModel):
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = FinalizeEvent.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    return finalize_member_sync(build_stores(), **request.model_dump())
+    result = finalize_member_sync(build_stores(), **request.model_dump())
+    metrics.add_metric(name="RecordsAggregated", unit=MetricUnit.Count, value=result["records"])
+    metrics.add_metric(name="ClinicsFailed", unit=MetricUnit.Count, value=len(result["failed_tins"]))
+    return result

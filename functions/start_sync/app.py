@@ -3,7 +3,8 @@ starts (``{"aco_id": "A1"}``) start one sync execution per ACO."""
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import build_stores
@@ -11,10 +12,16 @@ from aco_sync.service.start_sync import StartSyncRequest, start_syncs
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = StartSyncRequest.model_validate(event)
-    return {"started": start_syncs(build_stores(), request)}
+    started = start_syncs(build_stores(), request)
+    metrics.add_metric(
+        name="SyncsStarted", unit=MetricUnit.Count, value=sum(1 for s in started if "sync_id" in s)
+    )
+    return {"started": started}
