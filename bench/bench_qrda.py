@@ -79,7 +79,8 @@ def measure(label: str, files: list[tuple[str, bytes]], rounds: int) -> None:
     count = len(files) * rounds
     print(
         f"{label:<34} {len(files):>3} files {megabytes:6.2f} MB  "
-        f"parse_qrda {count / reader_seconds:8.0f} files/s ({megabytes * rounds / reader_seconds:5.1f} MB/s)  "
+        f"parse_qrda {count / reader_seconds:8.0f} files/s "
+        f"({megabytes * rounds / reader_seconds:5.1f} MB/s)  "
         f"bare lxml {count / bare_seconds:8.0f} files/s  ratio {reader_seconds / bare_seconds:4.1f}x"
     )
 
@@ -96,7 +97,8 @@ def measure_zip(files: list[tuple[str, bytes]], rounds: int) -> None:
     data = buffer.getvalue()
     seconds = timed(rounds, lambda: read_qrda_upload("all.zip", data))
     print(
-        f"{'read_qrda_upload(zip of the fixtures)':<34} {len(files):>3} files  {len(files) * rounds / seconds:8.0f} files/s"
+        f"{'read_qrda_upload(zip of the fixtures)':<34} {len(files):>3} files  "
+        f"{len(files) * rounds / seconds:8.0f} files/s"
     )
 
 
@@ -106,7 +108,8 @@ def main() -> int:
     args = parser.parse_args()
     rounds = 3 if args.quick else 30
     print(
-        f"QRDA-I reader benchmark: python {platform.python_version()}, {os.cpu_count()} CPUs, {rounds} rounds x best of 3"
+        f"QRDA-I reader benchmark: python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"{rounds} rounds x best of 3"
     )
     fixtures = fixture_files()
     measure("real fixture files (QRDA R1..STU5.3)", fixtures, rounds)
