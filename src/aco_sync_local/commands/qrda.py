@@ -122,6 +122,12 @@ def _code(code: Any) -> str | None:
     return ", ".join(parts) or None
 
 
+def _when(iso: str | None) -> str:
+    if not iso:
+        return "?"
+    return iso.removesuffix("T00:00:00").replace("T", " ")
+
+
 def render(result: dict[str, Any]) -> str:
     if result["status"] == "rejected":
         where = f" (line {result['line']})" if result.get("line") else ""
@@ -141,7 +147,7 @@ def render(result: dict[str, Any]) -> str:
     lines.append(
         f"  TIN:       {', '.join(result['tins']) or '-'}    NPI: {', '.join(result['npis']) or '-'}"
     )
-    lines.append(f"  Period:    {period['start'] or '?'} to {period['end'] or '?'}")
+    lines.append(f"  Period:    {_when(period['start'])} to {_when(period['end'])}")
     if not result["measures"]:
         lines.append("  Measures:  none referenced")
     for measure in result["measures"]:
