@@ -260,13 +260,9 @@ def _aggregate_members(
                 message=f"{count} records of measure {measure_id} were not aggregated: {why}",
             )
         )
-    for tin, (tin_records, tin_patients) in sorted(index.tin_counts().items()):
+    for tin, tin_records in sorted(index.records_by_tin().items()):
         log.append(
-            SyncLogEntry(
-                kind="tin_counts",
-                tin=tin,
-                message=f"TIN {tin}: records {tin_records}, patients {tin_patients}",
-            )
+            SyncLogEntry(kind="tin_counts", tin=tin, message=f"TIN {tin}: records aggregated: {tin_records}")
         )
     instances = [(m, t) for m, t in plan.instances() if t is not CollectionType.MCQM]
     stats = _build_stats(instance_counts, resolution.tins_by_measure(), catalog, instances)

@@ -228,11 +228,9 @@ class PatientIndex:
             return self._master_ids[patient]
         return master_patient_id_for_key(self.keys[patient])
 
-    def tin_counts(self) -> dict[str, tuple[int, int]]:
-        """TIN -> (records, distinct patients)."""
-        records = Counter(self.tin_idx)
-        patients = Counter(map(itemgetter(0), set(zip(self.tin_idx, self.patient_of_record, strict=True))))
-        return {self.tin_table[tin]: (count, patients[tin]) for tin, count in sorted(records.items())}
+    def records_by_tin(self) -> dict[str, int]:
+        """TIN -> number of records (patients per TIN are in each instance's ``patients_by_tin``)."""
+        return {self.tin_table[tin]: count for tin, count in Counter(self.tin_idx).items()}
 
     def mbis_of(self, patient: int) -> set[str]:
         """MBIs the patient's records carry (computed on first use: only the MBI tie-break needs it)."""
