@@ -75,4 +75,4 @@ def test_sync_log_has_per_tin_counts():
     records = [record(tin=TIN_A), record(tin=TIN_A, measure="M236"), record(tin=TIN_B, first="Bo")]
     result = aggregate_members(records, plan_for(records), catalog=CATALOG)
     lines = [e.message for e in result.log if e.kind == "tin_counts"]
-    assert lines == [f"TIN {TIN_A}: records aggregated: 2", f"TIN {TIN_B}: records aggregated: 1"]
+    assert lines == [f"TIN {TIN_A}: records read: 2", f"TIN {TIN_B}: records read: 1"]

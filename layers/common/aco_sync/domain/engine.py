@@ -262,7 +262,7 @@ def _aggregate_members(
         )
     for tin, tin_records in sorted(index.records_by_tin().items()):
         log.append(
-            SyncLogEntry(kind="tin_counts", tin=tin, message=f"TIN {tin}: records aggregated: {tin_records}")
+            SyncLogEntry(kind="tin_counts", tin=tin, message=f"TIN {tin}: records read: {tin_records}")
         )
     instances = [(m, t) for m, t in plan.instances() if t is not CollectionType.MCQM]
     stats = _build_stats(instance_counts, resolution.tins_by_measure(), catalog, instances)
