@@ -156,14 +156,14 @@ def main() -> int:
     load = os.getloadavg()[0]
     print(f"engine benchmark: {os.cpu_count()} CPUs, load average {load:.1f} at start, {args.tins} TINs")
     print(
-        f"{'records':>10} {'patients':>9} {'decode s':>9} {'finalize s':>11} {'mcqm s':>7} {'total s':>8} "
+        f"{'records':>10} {'patients':>9} {'finalize s':>11} {'mcqm s':>7} {'total s':>8} "
         f"{'CPU s':>6} {'records/s':>10} {'peak RSS MB':>12} {'MCQM outcomes s':>16}"
     )
     for size in sizes:
         r = run_size(size, args.tins)
         rate = r["records"] / r["total_s"]
         print(
-            f"{r['records']:>10,} {r['patients']:>9,} {r['decode_s']:>9.2f} {r['finalize_s']:>11.2f} "
+            f"{r['records']:>10,} {r['patients']:>9,} {r['finalize_s']:>11.2f} "
             f"{r['mcqm_s']:>7.2f} {r['total_s']:>8.2f} {r['cpu_s']:>6.2f} {rate:>10,.0f} "
             f"{r['peak_rss_mb']:>12.0f} {r['outcomes_s']:>16.2f}",
             flush=True,
