@@ -92,3 +92,13 @@ def test_probable_duplicates_report_is_order_independent():
     people = [("Jon", "Lee", DOB), ("John", "Lee", DOB), ("Ann", "Smith", DOB), ("Ann", "Smyth", DOB)]
     keys = [patient_key(f, last, b, "F") for f, last, b in people]
     assert find_probable_duplicates(keys) == find_probable_duplicates(list(reversed(keys)))
+
+
+def test_probable_duplicate_pairs_are_listed_in_the_sync_log_without_phi():
+    records = [record(first="William"), record(first="Bill", tin=TIN_B)]
+    result = aggregate_members(records, plan_for(records), catalog=CATALOG)
+    (pair,) = result.probable_duplicates
+    lines = [e.message for e in result.log if e.kind == "probable_duplicates"]
+    ids = f"{pair.master_pat_id_a} and {pair.master_pat_id_b}"
+    assert lines[1] == f"Patients {ids} may be the same person (nickname); not merged"
+    assert not any("Bill" in line or "William" in line or "1950" in line for line in lines)

@@ -69,6 +69,16 @@ __all__ = [
 ]
 
 
+PROBABLE_DUPLICATES_LOGGED = 500  # pairs listed one per line in the sync log; all are in the result
+_DUPLICATE_REASONS = {
+    "one_edit_first_name": "first names one letter apart",
+    "one_edit_last_name": "last names one letter apart",
+    "nickname": "nickname",
+    "initial": "initial",
+    "swapped_day_month": "day and month of birth swapped",
+}
+
+
 class AggregationResult:
     """The outcome of one engine step. ``outcomes`` (with their audit trail) are built on first access:
     the stats and the summary do not need them."""
@@ -285,6 +295,22 @@ def _aggregate_members(
                 f"initial or swapped day/month); they were not merged: review the probable duplicates report",
             )
         )
+        for pair in duplicates[:PROBABLE_DUPLICATES_LOGGED]:
+            log.append(
+                SyncLogEntry(
+                    kind="probable_duplicates",
+                    message=f"Patients {pair.master_pat_id_a} and {pair.master_pat_id_b} may be the same "
+                    f"person ({_DUPLICATE_REASONS.get(pair.reason, pair.reason)}); not merged",
+                )
+            )
+        if len(duplicates) > PROBABLE_DUPLICATES_LOGGED:
+            log.append(
+                SyncLogEntry(
+                    kind="probable_duplicates",
+                    message=f"{len(duplicates) - PROBABLE_DUPLICATES_LOGGED} more pairs are in the probable "
+                    f"duplicates report",
+                )
+            )
     counts = {
         "records": index.length,
         "patients": index.patients,
