@@ -19,6 +19,7 @@ from aco_sync.service.common import (
     member_clinics,
     members_prefix,
 )
+from aco_sync.service.issues import append_log_once
 
 logger = Logger(child=True)
 
@@ -56,7 +57,7 @@ def clean_up_removed_encounters(stores: Stores, *, aco_id: str, sync_id: str) ->
     log.append(
         SyncLogEntry(kind="removal", message=f"Cleanup removed {removed_total} aggregate encounters in total")
     )
-    stores.state.append_log(aco_id, sync_id, log)
+    append_log_once(stores.state, aco_id, sync_id, log)
     logger.info("Cleanup done", extra={"aco_id": aco_id, "sync_id": sync_id, "removed": removed_total})
     return {"encounters_removed": removed_total}
 

@@ -30,7 +30,7 @@ from aco_sync.service.common import (
     load_aco_settings,
     members_prefix,
 )
-from aco_sync.service.issues import issues_to_log
+from aco_sync.service.issues import append_log_once, issues_to_log
 from aco_sync.service.sync_status import describe_error
 
 logger = Logger(child=True)
@@ -99,7 +99,7 @@ def sync_member_clinic(
             f"{sum(1 for i in data.issues if i.severity == 'error')} rows or files rejected",
         )
     )
-    state.append_log(aco_id, sync_id, log)
+    append_log_once(state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
     result = {
         "tin": tin,
         "name": name,
@@ -152,6 +152,15 @@ def record_clinic_failure(
         "Clinic sync failed", extra={"aco_id": aco_id, "sync_id": sync_id, "tin": tin, "error": error}
     )
     return {"tin": tin, "name": name, "status": FAILED, "reason": reason}
+
+
+def _summary_of_same_clinic(entry: SyncLogEntry, existing: list[SyncLogEntry]) -> bool:
+    """A retried clinic sync logs its summary once: the first attempt's counts are what it wrote."""
+    return (
+        entry.kind == "clinic"
+        and entry.level == "info"
+        and any(e.kind == "clinic" and e.level == "info" and e.tin == entry.tin for e in existing)
+    )
 
 
 def _encounter(record: PerformanceRecord) -> AggregateEncounter:

@@ -21,6 +21,7 @@ from aco_sync.service.aggregation_inputs import load_clinic_inputs, save_synced_
 from aco_sync.service.artifacts import aggregation_to_json, dumps
 from aco_sync.service.clinic_sync import SYNCED
 from aco_sync.service.common import ClinicSyncStatus, load_aco_settings, sync_artifact_key, utc_now
+from aco_sync.service.issues import append_log_once
 
 logger = Logger(child=True)
 
@@ -88,7 +89,7 @@ def finalize_member_sync(
                 message=f"Results exclude TINs whose sync failed: {', '.join(failed)}",
             )
         )
-    stores.state.append_log(aco_id, sync_id, log)
+    append_log_once(stores.state, aco_id, sync_id, log)
     summary = {
         "mcqm_needed": bool(plan.mcqm_needed and has_roster),
         "synced_tins": len(synced),

@@ -14,7 +14,7 @@ from aco_sync.domain.engine import diff_providers
 from aco_sync.domain.records import Provider, SyncLogEntry
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.service.common import load_aco_settings, member_clinics, members_prefix
-from aco_sync.service.issues import issues_to_log
+from aco_sync.service.issues import append_log_once, issues_to_log
 
 logger = Logger(child=True)
 
@@ -54,7 +54,7 @@ def run_initial_sync(
             f"{counts['providers_updated']} updated, {removed} removed",
         )
     )
-    stores.state.append_log(aco_id, sync_id, log)
+    append_log_once(stores.state, aco_id, sync_id, log)
     logger.info(
         "Initial sync done", extra={"aco_id": aco_id, "sync_id": sync_id, **counts, "writes": written}
     )

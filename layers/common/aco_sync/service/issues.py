@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 
+from aco_sync.adapters.ports import SyncStateStore
 from aco_sync.domain.records import IngestIssue, SyncLogEntry
 
 
@@ -24,3 +26,31 @@ def issues_to_log(issues: Iterable[IngestIssue], *, tin: str | None = None) -> l
 def _with_location(issue: IngestIssue) -> str:
     where = f"{issue.file}, row {issue.line}" if issue.line is not None else issue.file
     return f"{where}: {issue.reason}"
+
+
+def append_log_once(
+    state: SyncStateStore,
+    aco_id: str,
+    sync_id: str,
+    entries: Sequence[SyncLogEntry],
+    *,
+    already_logged: Callable[[SyncLogEntry, list[SyncLogEntry]], bool] | None = None,
+) -> int:
+    """Append to the sync log the entries a retried step has not logged yet in this sync.
+
+    A step that crashed after writing its log (a timeout, a lost connection) is retried by the state
+    machine; without this its findings would appear twice. Identical entries are counted, so a step
+    that logs the same line twice in one attempt keeps both. ``already_logged(entry, existing)`` may
+    mark further entries as logged (e.g. a clinic's summary line, whose counts differ per attempt).
+    Returns the number of entries appended."""
+    existing = state.list_log(aco_id, sync_id)
+    remaining = Counter(existing)
+    new: list[SyncLogEntry] = []
+    for entry in entries:
+        if remaining[entry] > 0:
+            remaining[entry] -= 1
+        elif already_logged is None or not already_logged(entry, existing):
+            new.append(entry)
+    if new:
+        state.append_log(aco_id, sync_id, new)
+    return len(new)

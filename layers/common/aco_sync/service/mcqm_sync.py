@@ -16,6 +16,7 @@ from aco_sync.service.aggregation_inputs import load_clinic_inputs, load_synced_
 from aco_sync.service.artifacts import aggregation_to_json, roster_from_json
 from aco_sync.service.common import load_aco_settings, sync_artifact_key
 from aco_sync.service.finalize import MCQM_RESULT_FILE, load_plan_dict
+from aco_sync.service.issues import append_log_once
 
 logger = Logger(child=True)
 
@@ -41,7 +42,7 @@ def run_mcqm_roster_match(
         aggregation_to_json(result.outcomes, result.stats, result.log),
         content_type="application/json",
     )
-    stores.state.append_log(aco_id, sync_id, list(result.log))
+    append_log_once(stores.state, aco_id, sync_id, list(result.log))
     summary = {
         "roster_size": len(roster),
         "mcqm_instances": len(result.stats),

@@ -12,6 +12,7 @@ from aco_sync.adapters.ports import ClinicStatus
 from aco_sync.domain.errors import InvalidInputError, MissingRosterError
 from aco_sync.domain.records import SyncLogEntry
 from aco_sync.service.common import ClinicSyncStatus, config_key, load_aco_settings, member_clinics
+from aco_sync.service.issues import append_log_once
 
 logger = Logger(child=True)
 
@@ -56,7 +57,7 @@ def validate_sync(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any
             + (f"active roster {roster.file_name}" if roster else "no active roster (not required)"),
         )
     ]
-    stores.state.append_log(aco_id, sync_id, entries)
+    append_log_once(stores.state, aco_id, sync_id, entries)
     logger.info("Validated", extra={"aco_id": aco_id, "sync_id": sync_id, "clinics": len(clinics)})
     return {
         "performance_year": settings.performance_year,
