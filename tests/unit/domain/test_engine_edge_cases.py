@@ -9,7 +9,7 @@ from engine_factories import CATALOG, TIN_A, TIN_B, TIN_C, plan_for, record, ros
 
 from aco_sync.domain.collection_types import MeasurePlan
 from aco_sync.domain.engine import aggregate_mcqm, aggregate_members
-from aco_sync.domain.record_codec import decode_batch, encode_records
+from aco_sync.domain.record_codec import concat_batches, decode_batch, encode_records
 from aco_sync.domain.records import CollectionType, DenominatorCount, Performance
 
 M = CollectionType.MCQM
@@ -84,3 +84,10 @@ def test_stats_and_log_do_not_depend_on_input_order():
         members = aggregate_members(records, plan, catalog=CATALOG)
         assert members.stats == expected_members.stats
         assert [e.message for e in members.log] == [e.message for e in expected_members.log]
+
+
+def test_no_batches_at_all_gives_empty_results():
+    empty = concat_batches([])
+    assert len(empty) == 0 and list(empty) == []
+    result = aggregate_members(empty, MeasurePlan(), catalog=CATALOG)
+    assert result.outcomes == [] and result.counts["records"] == 0

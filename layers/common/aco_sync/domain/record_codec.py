@@ -132,7 +132,7 @@ class RecordBatch:
                 table, indices = self._coded[name]
                 values = list(map(table.__getitem__, indices))
             else:
-                values = [_default(name)] * self.length
+                values = [_default(name)] * self.length if self.length else []
             self._raw[name] = values
         return values
 
