@@ -34,8 +34,10 @@ from aco_sync.ingest.qrda_model import (
     SNOMED_MALE,
     TIN_ROOT,
     Code,
+    EncounterDiagnosis,
     EntryKind,
     EntryValue,
+    FacilityLocation,
     Identifier,
     MeasureReference,
     QrdaDocument,
@@ -68,6 +70,13 @@ REPORTING_PARAMETERS_SECTION = "2.16.840.1.113883.10.20.17.2.1"
 REPORTING_PARAMETERS_ACT = "2.16.840.1.113883.10.20.17.3.8"
 QRDA_ENTRY_PREFIX = "2.16.840.1.113883.10.20.24.3."
 REASON_TEMPLATE = QRDA_ENTRY_PREFIX + "88"
+# Encounter attributes (QDM "Encounter, Performed": diagnoses, class, facility locations).
+ENCOUNTER_DIAGNOSIS_QDM_TEMPLATE = QRDA_ENTRY_PREFIX + "168"  # STU 5.1+ (value = the diagnosis)
+PRINCIPAL_DIAGNOSIS_TEMPLATE = QRDA_ENTRY_PREFIX + "152"  # STU 3-4 (value = the principal diagnosis)
+CCDA_ENCOUNTER_DIAGNOSIS_TEMPLATE = "2.16.840.1.113883.10.20.22.4.80"  # act around problem observations
+DIAGNOSIS_RANK_TEMPLATE = QRDA_ENTRY_PREFIX + "166"
+PRESENT_ON_ADMISSION_TEMPLATE = QRDA_ENTRY_PREFIX + "169"
+ENCOUNTER_CLASS_TEMPLATE = QRDA_ENTRY_PREFIX + "171"
 ADMINISTRATIVE_GENDER_OID = "2.16.840.1.113883.5.1"
 
 CLINICAL_STATEMENTS = frozenset(
@@ -433,6 +442,93 @@ def _local(tag: object) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
+def _discharge_disposition(encounter: etree._Element) -> Code | None:
+    """``sdtc:dischargeDispositionCode`` of an encounter (every QRDA-I version since R2). Read
+    tolerantly: a producer that writes it in the CDA namespace (or another) is understood too."""
+    for child in encounter.iterchildren():
+        if _local(child.tag) == "dischargeDispositionCode":
+            code = _code(child)
+            if code is not None:
+                return code
+    return None
+
+
+def _encounter_class(encounter: etree._Element) -> Code | None:
+    """The code of the "Encounter Class" act (template 24.3.171, STU 5.3) inside an encounter. Some
+    producers nest it in the encounter diagnosis (the HL7 sample does), so the whole encounter is
+    searched, not nested encounters."""
+    for act in encounter.iter(_v3("act")):
+        if any(t.get("root") == ENCOUNTER_CLASS_TEMPLATE for t in act.iterchildren(T_TEMPLATE_ID)):
+            code = _code(act.find(T_CODE))
+            if code is not None:
+                return code
+    return None
+
+
+def _first_coded_value(entry: QrdaEntry) -> Code | None:
+    """The diagnosis code of an encounter diagnosis statement; a bare nullFlavor says nothing."""
+    candidates: tuple[EntryValue, ...] = entry.values
+    if entry.kind is EntryKind.DIAGNOSIS and entry.codes != (entry.element_code,):  # not the fallback
+        candidates = entry.codes  # <code> is "diagnosis" (29308-4): the concept was in <value>
+    return next(
+        (
+            v
+            for v in candidates
+            if isinstance(v, Code) and (v.value_set or next(v.all_codes(), None) is not None)
+        ),
+        None,
+    )
+
+
+def _diagnosis_rank(entry: QrdaEntry) -> int | None:
+    for nested in entry.components:
+        if nested.has_template(DIAGNOSIS_RANK_TEMPLATE):
+            for value in nested.values:
+                text = value.text if isinstance(value, TextValue) else None
+                if text is None and isinstance(value, Quantity):
+                    text = str(value.value)
+                if text is not None and text.strip().isdigit():
+                    return int(text.strip())
+    return None
+
+
+def _present_on_admission(entry: QrdaEntry) -> Code | None:
+    for nested in entry.components:
+        if nested.has_template(PRESENT_ON_ADMISSION_TEMPLATE):
+            return next((v for v in nested.values if isinstance(v, Code)), None)
+    return None
+
+
+def _encounter_diagnoses(components: tuple[QrdaEntry, ...]) -> tuple[EncounterDiagnosis, ...]:
+    """The diagnoses of an encounter, from its nested statements, in every template generation:
+    "Encounter Diagnosis QDM" (24.3.168), "Principal Diagnosis" (24.3.152, rank 1) and the C-CDA
+    "Encounter Diagnosis" act (22.4.80) around problem observations."""
+    diagnoses: list[EncounterDiagnosis] = []
+    for component in components:
+        if component.has_template(ENCOUNTER_DIAGNOSIS_QDM_TEMPLATE):
+            code = _first_coded_value(component)
+            if code is not None:
+                diagnoses.append(
+                    EncounterDiagnosis(
+                        code, _diagnosis_rank(component), _present_on_admission(component), component.line
+                    )
+                )
+        elif component.has_template(PRINCIPAL_DIAGNOSIS_TEMPLATE):
+            code = _first_coded_value(component)
+            if code is not None:
+                diagnoses.append(EncounterDiagnosis(code, 1, None, component.line))
+        elif component.has_template(CCDA_ENCOUNTER_DIAGNOSIS_TEMPLATE):
+            for problem in component.components:
+                code = _first_coded_value(problem)
+                if code is not None:
+                    diagnoses.append(
+                        EncounterDiagnosis(
+                            code, _diagnosis_rank(problem), _present_on_admission(problem), problem.line
+                        )
+                    )
+    return tuple(diagnoses)
+
+
 class _DocumentReader:
     def __init__(self, root: etree._Element, file_name: str, catalog: MeasureCatalog) -> None:
         self.root = root
@@ -766,6 +862,7 @@ class _DocumentReader:
         reason = next((c.codes[0] for c in components if c.kind is EntryKind.REASON and c.codes), None)
         effective = element.find(T_EFFECTIVE_TIME)
         status = element.find(T_STATUS)
+        is_encounter = kind is EntryKind.ENCOUNTER or _local(element.tag) == "encounter"
         return QrdaEntry(
             kind=kind,
             qdm_datatype=datatype,
@@ -793,7 +890,30 @@ class _DocumentReader:
             reason=None if negated else reason,
             components=components,
             line=_line(element),
+            discharge_disposition=_discharge_disposition(element) if is_encounter else None,
+            encounter_class=_encounter_class(element) if is_encounter else None,
+            diagnoses=_encounter_diagnoses(components) if is_encounter else (),
+            facility_locations=self._facility_locations(element) if is_encounter else (),
         )
+
+    def _facility_locations(self, element: etree._Element) -> tuple[FacilityLocation, ...]:
+        """``participant typeCode="LOC"`` of an encounter (Facility Location, template 24.3.100)."""
+        locations = []
+        for participant in element.iterchildren(_v3("participant")):
+            if (participant.get("typeCode") or "").upper() != "LOC":
+                continue
+            role = participant.find(_v3("participantRole"))
+            code = _code(role.find(T_CODE)) if role is not None else None
+            time = participant.find(T_TIME)
+            low = high = None
+            if time is not None:
+                low = self.time(time.find(T_LOW), "facility location start") or self.time(
+                    time, "facility location"
+                )
+                high = self.time(time.find(T_HIGH), "facility location end")
+            if code is not None or low is not None:
+                locations.append(FacilityLocation(code, low, high))
+        return tuple(locations)
 
     def _nested(self, element: etree._Element) -> list[etree._Element]:
         nested = []
@@ -841,6 +961,10 @@ class _DocumentReader:
             reason=None if negated else reason,
             components=entry.components + others,
             line=_line(wrapper),
+            discharge_disposition=entry.discharge_disposition,
+            encounter_class=entry.encounter_class,
+            diagnoses=entry.diagnoses,
+            facility_locations=entry.facility_locations,
         )
 
     def _participant_codes(self, element: etree._Element, playing: str) -> tuple[Code, ...]:

@@ -135,6 +135,31 @@ EntryValue = Quantity | Code | TextValue
 
 
 @dataclass(frozen=True, slots=True)
+class EncounterDiagnosis:
+    """A diagnosis of an encounter (QDM ``Encounter, Performed`` attribute *diagnoses*).
+
+    From the QRDA-I "Encounter Diagnosis QDM" observation (template 24.3.168, STU 5.1+), the C-CDA
+    "Encounter Diagnosis" act (2.16.840.1.113883.10.20.22.4.80, older versions) or the "Principal
+    Diagnosis" observation (24.3.152, rank 1) inside the encounter.
+    """
+
+    code: Code
+    rank: int | None = None  # 1 = principal diagnosis
+    present_on_admission: Code | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FacilityLocation:
+    """Where (part of) an encounter took place: a ``participant typeCode="LOC"`` (Facility Location,
+    template 24.3.100) with its location type code and location period."""
+
+    code: Code | None
+    low: datetime | None = None
+    high: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class QrdaEntry:
     """One clinical statement (act, observation, encounter, procedure, substanceAdministration,
     supply, organizer) of the patient data section, or one nested inside another.
@@ -167,6 +192,11 @@ class QrdaEntry:
     reason: Code | None = None  # the reason of a non-negated entry (template 24.3.88)
     components: tuple[QrdaEntry, ...] = ()  # nested entryRelationship/component statements
     line: int | None = None  # line in the source file
+    # Encounter attributes (QDM "Encounter, Performed"); empty for other entries.
+    discharge_disposition: Code | None = None  # sdtc:dischargeDispositionCode
+    encounter_class: Code | None = None  # "Encounter Class" act (template 24.3.171), e.g. EMER, IMP
+    diagnoses: tuple[EncounterDiagnosis, ...] = ()
+    facility_locations: tuple[FacilityLocation, ...] = ()
 
     @property
     def entry_id(self) -> str | None:
