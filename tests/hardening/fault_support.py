@@ -53,10 +53,10 @@ def upload_aco(aws: LocalAws, folder: Path, aco_id: str, *, with_roster_event: b
                 ingest_roster_event(aws, key)
 
 
-def activate_roster_without_sync(aws: LocalAws, key: str) -> None:
+def activate_roster_without_sync(aws: LocalAws, key: str) -> dict[str, Any]:
     from aco_sync.service.roster_ingest import ingest_roster
 
-    ingest_roster(build_stores(), key=key, start=False)
+    return ingest_roster(build_stores(), key=key, start=False)
 
 
 def start_sync(aws: LocalAws, aco_id: str, trigger: str = "manual") -> dict[str, Any]:

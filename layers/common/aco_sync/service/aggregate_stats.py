@@ -17,6 +17,7 @@ from aco_sync.reports.model import ReportInputs
 from aco_sync.service.artifacts import aggregation_from_json, dumps, roster_from_json, stats_to_dict
 from aco_sync.service.common import load_aco_settings, results_prefix, sync_artifact_key
 from aco_sync.service.finalize import MCQM_RESULT_FILE, MEMBERS_RESULT_FILE
+from aco_sync.service.validation import roster_of_sync
 
 logger = Logger(child=True)
 
@@ -50,7 +51,7 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
     results = [stats_to_dict(s) for s in stats]
     stores.state.put_measure_results(aco_id, sync_id, results)
 
-    roster = stores.state.get_active_roster(aco_id, settings.performance_year)
+    roster = roster_of_sync(stores, aco_id, sync_id, settings.performance_year)
     roster_size = len(roster_from_json(stores.objects.get(roster.key))) if roster else None
     clinics = [
         {"tin": c.tin, "name": c.name, "status": c.status, "reason": c.reason, "last_synced": c.last_synced}

@@ -22,6 +22,7 @@ from aco_sync.service.artifacts import aggregation_to_json, dumps
 from aco_sync.service.clinic_sync import SYNCED
 from aco_sync.service.common import ClinicSyncStatus, load_aco_settings, sync_artifact_key, utc_now
 from aco_sync.service.issues import append_log_once
+from aco_sync.service.validation import roster_of_sync
 
 logger = Logger(child=True)
 
@@ -62,7 +63,7 @@ def finalize_member_sync(
     save_synced_tins(stores.objects, aco_id, sync_id, synced, failed)
 
     records, counts = load_clinic_inputs(stores.objects, aco_id, synced)
-    has_roster = stores.state.get_active_roster(aco_id, settings.performance_year) is not None
+    has_roster = roster_of_sync(stores, aco_id, sync_id, settings.performance_year) is not None
     plan = plan_measures(
         plan_submissions(records, counts),
         has_active_roster=has_roster,

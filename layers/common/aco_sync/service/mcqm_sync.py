@@ -17,6 +17,7 @@ from aco_sync.service.artifacts import aggregation_to_json, roster_from_json
 from aco_sync.service.common import load_aco_settings, sync_artifact_key
 from aco_sync.service.finalize import MCQM_RESULT_FILE, load_plan_dict
 from aco_sync.service.issues import append_log_once
+from aco_sync.service.validation import roster_of_sync
 
 logger = Logger(child=True)
 
@@ -26,7 +27,7 @@ def run_mcqm_roster_match(
 ) -> dict[str, Any]:
     catalog = catalog or default_catalog()
     settings = load_aco_settings(stores.objects, aco_id)
-    active = stores.state.get_active_roster(aco_id, settings.performance_year)
+    active = roster_of_sync(stores, aco_id, sync_id, settings.performance_year)
     if active is None:
         raise MissingRosterError(
             f"MCQM sync of ACO {aco_id}: no active Medicare roster "

@@ -3,18 +3,28 @@ its settings require one; otherwise list the member clinics the Map iterates ove
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from aco_sync.adapters.environment import Stores
-from aco_sync.adapters.ports import ClinicStatus
+from aco_sync.adapters.ports import ActiveRoster, ClinicStatus, ObjectNotFoundError
 from aco_sync.domain.errors import InvalidInputError, MissingRosterError
 from aco_sync.domain.records import SyncLogEntry
-from aco_sync.service.common import ClinicSyncStatus, config_key, load_aco_settings, member_clinics
+from aco_sync.service.common import (
+    ClinicSyncStatus,
+    config_key,
+    load_aco_settings,
+    member_clinics,
+    sync_artifact_key,
+)
 from aco_sync.service.issues import append_log_once
 
 logger = Logger(child=True)
+
+PINNED_ROSTER_FILE = "roster.json"
 
 
 def missing_roster_message(aco_id: str, performance_year: int) -> str:
@@ -31,6 +41,7 @@ def validate_sync(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any
         message = missing_roster_message(aco_id, settings.performance_year)
         stores.state.append_log(aco_id, sync_id, [SyncLogEntry(kind="abort", level="error", message=message)])
         raise MissingRosterError(message)
+    pin_roster(stores, aco_id, sync_id, roster)
     clinics = member_clinics(stores.objects, settings)
     if not clinics:
         raise InvalidInputError(
@@ -66,3 +77,22 @@ def validate_sync(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any
         "clinic_count": len(clinics),
         "clinics": [{"tin": c.tin, "name": c.name} for c in clinics],
     }
+
+
+def pin_roster(stores: Stores, aco_id: str, sync_id: str, roster: ActiveRoster | None) -> None:
+    """Record which roster this sync uses: a roster uploaded while the sync runs becomes active for
+    the next sync only (the MCQM job and the reports of this sync read the pinned one)."""
+    body = json.dumps(dataclasses.asdict(roster) if roster else None).encode()
+    stores.objects.put(
+        sync_artifact_key(aco_id, sync_id, PINNED_ROSTER_FILE), body, content_type="application/json"
+    )
+
+
+def roster_of_sync(stores: Stores, aco_id: str, sync_id: str, performance_year: int) -> ActiveRoster | None:
+    """The roster pinned by the sync's validation step (the active one for syncs validated before
+    rosters were pinned)."""
+    try:
+        data = json.loads(stores.objects.get(sync_artifact_key(aco_id, sync_id, PINNED_ROSTER_FILE)))
+    except ObjectNotFoundError:
+        return stores.state.get_active_roster(aco_id, performance_year)
+    return ActiveRoster(**data) if data else None
