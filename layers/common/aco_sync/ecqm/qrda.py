@@ -18,6 +18,15 @@ QDM data types map onto the QI-Core vocabulary the measure logic uses:
 | Device, Order                              | device request, ``active`` ``order``                      |
 | Payer                                      | coverage                                                  |
 | ..., Not Performed (negationInd)           | the same entry, negated, status ``cancelled``, its reason |
+| Encounter Diagnosis (inside the encounter) | condition (``encounter-diagnosis``) over the encounter    |
+
+Encounters keep their discharge disposition (``sdtc:dischargeDispositionCode``: Hospice's
+"discharged to hospice") and a class: the "Encounter Class" act when the file has one (STU 5.3),
+else ``EMER`` / ``IMP`` when the encounter's code is in "Emergency Department Evaluation and
+Management Visit" / "Encounter Inpatient". QRDA-I links an observation to its encounter only by time,
+so an observation whose time falls within an encounter's relevant period gets that encounter as
+``encounter_id`` (an emergency/inpatient one first): the QI-Core ``Observation.encounter`` the CMS165
+logic reads to ignore blood pressures taken in an emergency department visit or inpatient stay.
 
 A negated entry whose code is ``nullFlavor="NA"`` with ``sdtc:valueSet`` stands for every code of
 that value set. QRDA times carry no usable offset (the reader keeps wall-clock time); they are read
@@ -27,6 +36,7 @@ as UTC.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
@@ -36,7 +46,13 @@ from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import IngestIssue, PerformanceRecord
 from aco_sync.ecqm.codes import Code
 from aco_sync.ecqm.engine import default_period, to_performance_record
-from aco_sync.ecqm.logic import SUPPORTED_MEASURES, MeasureContext, MeasurePopulations, evaluate
+from aco_sync.ecqm.logic import (
+    NON_OUTPATIENT_BP_ENCOUNTER_CLASSES,
+    SUPPORTED_MEASURES,
+    MeasureContext,
+    MeasurePopulations,
+    evaluate,
+)
 from aco_sync.ecqm.model import ClinicalEntry, Component, EntryKind, MedicationSupply, PatientModel, Quantity
 from aco_sync.ecqm.valuesets import ValueSetLibrary, default_value_sets
 from aco_sync.ingest import qrda_model as q
@@ -45,6 +61,12 @@ logger = Logger(child=True)  # counts and measure ids only: never names, birth d
 
 _ORDER_MOODS = frozenset({"RQO", "ARQ"})
 _HAPPENED_MOODS = frozenset({"", "EVN"})
+ACT_CODE_OID = "2.16.840.1.113883.5.4"  # HL7 v3 ActCode: the encounter class code system
+# The encounter classes a QRDA-I encounter gets from its code when the file states no class.
+CLASS_FROM_VALUE_SET = (
+    ("Emergency Department Evaluation and Management Visit", "EMER"),
+    ("Encounter Inpatient", "IMP"),
+)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -115,7 +137,14 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
             return None
         status = "in-progress" if (entry.status or "").lower() == "active" else "finished"
         return ClinicalEntry(
-            kind=EntryKind.ENCOUNTER, status=status, start=start, end=end, codes=codes, id=eid
+            kind=EntryKind.ENCOUNTER,
+            status=status,
+            start=start,
+            end=end,
+            codes=codes,
+            id=eid,
+            encounter_class=_encounter_class(entry, codes, value_sets),
+            discharge_disposition=_codes([entry.discharge_disposition], value_sets),
         )
     if kind == q.EntryKind.DIAGNOSIS:
         if entry.negated:
@@ -210,12 +239,102 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
     return None
 
 
+def _encounter_class(entry: q.QrdaEntry, codes: frozenset[Code], value_sets: ValueSetLibrary) -> str:
+    """The v3 ActCode class of a QRDA-I encounter: the file's "Encounter Class" when it has one, else
+    EMER / IMP from the encounter's code (the value sets the QDM measures name), else unknown."""
+    stated = entry.encounter_class
+    if stated is not None:
+        for single in stated.all_codes():
+            if single.code and single.system in (None, ACT_CODE_OID):
+                return single.code.upper()
+    for value_set, encounter_class in CLASS_FROM_VALUE_SET:
+        with contextlib.suppress(KeyError):  # a user library without it: no class
+            if not value_sets.codes(value_set).isdisjoint(codes):
+                return encounter_class
+    return ""
+
+
+def encounter_diagnosis_conditions(
+    entry: q.QrdaEntry, encounter: ClinicalEntry, value_sets: ValueSetLibrary
+) -> list[ClinicalEntry]:
+    """The diagnoses of a performed encounter as conditions (QI-Core ``encounter-diagnosis``, which
+    ``[Condition: ...]`` retrieves see, e.g. a hospice or advanced-illness diagnosis made at the visit).
+    QRDA-I gives them no time of their own: their prevalence is the encounter's period."""
+    start = encounter.start
+    end = encounter.end if encounter.end is not None else start
+    return [
+        ClinicalEntry(
+            kind=EntryKind.CONDITION,
+            categories=frozenset({"encounter-diagnosis"}),
+            start=start,
+            end=end,
+            clinical_status="active" if end is None else "resolved",
+            codes=_codes([diagnosis.code], value_sets),
+            id=f"{encounter.id}#diagnosis-{index}" if encounter.id else "",
+        )
+        for index, diagnosis in enumerate(entry.diagnoses, start=1)
+    ]
+
+
+def _unique_encounter_ids(entries: list[ClinicalEntry]) -> list[ClinicalEntry]:
+    """QRDA-I entry ids are not always present or unique (fixture 31_): give every encounter an id
+    of its own so that an observation's ``encounter_id`` names exactly one encounter."""
+    seen: set[str] = set()
+    result = []
+    for number, entry in enumerate(entries, start=1):
+        if entry.kind == EntryKind.ENCOUNTER and (not entry.id or entry.id in seen):
+            entry = dataclasses.replace(entry, id=f"{entry.id or 'encounter'}#{number}")
+        if entry.kind == EntryKind.ENCOUNTER:
+            seen.add(entry.id)
+        result.append(entry)
+    return result
+
+
+def _during(moment: datetime, encounter: ClinicalEntry) -> bool:
+    """``moment during encounter.relevantPeriod`` (instant precision; an encounter without an end is
+    still going on)."""
+    if encounter.start is None:
+        return False
+    return encounter.start <= moment and (encounter.end is None or moment <= encounter.end)
+
+
+def link_observations_to_encounters(
+    entries: list[ClinicalEntry], non_outpatient_classes: frozenset[str]
+) -> list[ClinicalEntry]:
+    """Set ``encounter_id`` of each observation to the performed encounter its time (``latest()``)
+    falls within, preferring one whose class is in ``non_outpatient_classes`` (emergency, inpatient
+    ...): QRDA-I expresses the relation of a reading to an encounter only by time."""
+    encounters = [e for e in entries if e.kind == EntryKind.ENCOUNTER and e.start is not None]
+    if not encounters:
+        return entries
+    ordered = sorted(encounters, key=lambda e: e.encounter_class not in non_outpatient_classes)
+    linked = []
+    for entry in entries:
+        moment = entry.latest
+        if entry.kind == EntryKind.OBSERVATION and not entry.encounter_id and moment is not None:
+            encounter = next((e for e in ordered if _during(moment, e)), None)
+            if encounter is not None:
+                entry = dataclasses.replace(entry, encounter_id=encounter.id)
+        linked.append(entry)
+    return linked
+
+
 def patient_from_qrda(doc: q.QrdaDocument, value_sets: ValueSetLibrary | None = None) -> PatientModel:
     """The patient model of one QRDA-I document. Raises ValueError without a birth date."""
     if doc.birth_date is None:
         raise ValueError(f"{doc.file_name}: the patient has no birth date (recordTarget birthTime)")
     library = default_value_sets() if value_sets is None else value_sets
-    entries = [e for e in (to_entry(entry, library) for entry in doc.entries) if e is not None]
+    entries: list[ClinicalEntry] = []
+    for qrda_entry in doc.entries:
+        entry = to_entry(qrda_entry, library)
+        if entry is None:
+            continue
+        entries.append(entry)
+        if entry.kind == EntryKind.ENCOUNTER and qrda_entry.diagnoses:
+            entries.extend(encounter_diagnosis_conditions(qrda_entry, entry, library))
+    entries = link_observations_to_encounters(
+        _unique_encounter_ids(entries), NON_OUTPATIENT_BP_ENCOUNTER_CLASSES
+    )
     return PatientModel(
         patient_id=doc.document_id or doc.file_name,
         birth_date=doc.birth_date,
@@ -359,6 +478,8 @@ def _ecqm_names(measure_ids: Iterable[str]) -> list[str]:
 __all__ = [
     "calculate_qrda",
     "calculate_qrda_detailed",
+    "encounter_diagnosis_conditions",
+    "link_observations_to_encounters",
     "measures_to_calculate",
     "patient_from_qrda",
     "to_entry",
