@@ -28,7 +28,7 @@ from conftest import shared_path
 CATALOG = default_catalog()
 TIN = "123456789"
 READER_SETTINGS = settings(
-    max_examples=120, deadline=2_000, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=120, deadline=5_000, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 
 ROSTER_HEADERS = ["mbi", "first_name", "last_name", "birth_date", "gender", "M001", "cms122", "bogus"]
