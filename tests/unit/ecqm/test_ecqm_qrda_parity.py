@@ -66,6 +66,8 @@ class Encounter:
     discharge: str | None = None  # SNOMED discharge disposition
     diagnoses: list[tuple[str, str]] = field(default_factory=list)
     qrda_states_class: bool = False  # write the STU 5.3 "Encounter Class" act into the QRDA-I file
+    qrda_status: str = "completed"  # statusCode of the QRDA-I encounter ("active": in progress)
+    qrda_without_end: bool = False  # leave effectiveTime/high out of the QRDA-I encounter
 
 
 @dataclass
@@ -206,9 +208,10 @@ def _qrda_encounter(encounter: Encounter) -> str:
         '<templateId root="2.16.840.1.113883.10.20.24.3.23" extension="2021-08-01"/>',
         f'<id root="1.3.6.1.4.1.115" extension="{encounter.id}"/>',
         _qrda_code(encounter.code),
-        '<statusCode code="completed"/>',
+        f'<statusCode code="{encounter.qrda_status}"/>',
         f'<effectiveTime><low value="{_hl7_time(encounter.start)}"/>'
-        f'<high value="{_hl7_time(encounter.end)}"/></effectiveTime>',
+        + ("" if encounter.qrda_without_end else f'<high value="{_hl7_time(encounter.end)}"/>')
+        + "</effectiveTime>",
     ]
     if encounter.discharge:
         parts.append(_qrda_code(("snomed", encounter.discharge), "sdtc:dischargeDispositionCode"))
@@ -603,3 +606,44 @@ def scenarios(draw: st.DrawFn) -> Scenario:
 @given(scenarios())
 def test_random_patients_fall_in_the_same_populations_on_both_paths(scenario: Scenario) -> None:
     assert_same_populations(scenario)
+
+
+# ---------------------------------------------------------------- linking details
+def _linked_ids(entries_xml: Scenario) -> dict[str, str]:
+    model = patient_from_qrda(parse(entries_xml))
+    return {e.id: e.encounter_id for e in model.entries if e.kind == EntryKind.OBSERVATION}
+
+
+def _june_links(ed: Encounter) -> list[str]:
+    scenario = hypertensive(encounters=[ed], readings=[Reading(at("2025-06-01", 9), 150, 95)])
+    model = patient_from_qrda(parse(scenario))
+    june = [e for e in model.entries if e.kind == EntryKind.OBSERVATION and e.start and e.start.month == 6]
+    assert len(june) == 2  # the systolic and the diastolic exam
+    return [e.encounter_id for e in june]
+
+
+def test_a_finished_encounter_without_an_end_does_not_swallow_later_readings() -> None:
+    start = at("2025-02-01", 10)
+    ed = Encounter("ed-1", ED_VISIT, start, start, "EMER", qrda_without_end=True)
+    assert _june_links(ed) == ["", ""]
+
+
+def test_an_encounter_in_progress_covers_the_readings_after_its_start() -> None:
+    start = at("2025-02-01", 10)
+    stay = Encounter("ip-1", INPATIENT, start, start, "IMP", qrda_status="active", qrda_without_end=True)
+    assert _june_links(stay) == ["1.3.6.1.4.1.115:ip-1"] * 2
+
+
+def test_encounters_without_ids_or_with_shared_ids_get_unique_ones() -> None:
+    scenario = hypertensive(encounters=[ED_LATER], readings=[Reading(at("2025-11-05", 11), 182, 104, "ed-1")])
+    xml = to_qrda(scenario).replace(b'extension="ed-1"', b'extension="office-1"')  # a shared id
+    model = patient_from_qrda(parse_qrda(xml, file_name="parity.xml"))
+    ids = [e.id for e in model.entries if e.kind == EntryKind.ENCOUNTER]
+    assert len(set(ids)) == len(ids) == 2
+    classes = {e.id: e.encounter_class for e in model.entries if e.kind == EntryKind.ENCOUNTER}
+    ed_readings = [
+        e for e in model.entries if e.kind == EntryKind.OBSERVATION and e.start and e.start.month == 11
+    ]
+    assert ed_readings and {classes[e.encounter_id] for e in ed_readings} == {"EMER"}
+    result = evaluate_all(model, PERIOD)["M236"]
+    assert result.performance_date == date(2025, 3, 1)

@@ -291,11 +291,15 @@ def _unique_encounter_ids(entries: list[ClinicalEntry]) -> list[ClinicalEntry]:
 
 
 def _during(moment: datetime, encounter: ClinicalEntry) -> bool:
-    """``moment during encounter.relevantPeriod`` (instant precision; an encounter without an end is
-    still going on)."""
+    """``moment during encounter.relevantPeriod`` at instant precision. An encounter without an end
+    lasts until now only while it is in progress (statusCode active); a finished one without an end
+    is only its start (else one undated discharge would swallow every later reading)."""
     if encounter.start is None:
         return False
-    return encounter.start <= moment and (encounter.end is None or moment <= encounter.end)
+    end = encounter.end
+    if end is None:
+        return encounter.start <= moment if encounter.status == "in-progress" else moment == encounter.start
+    return encounter.start <= moment <= end
 
 
 def link_observations_to_encounters(
