@@ -580,6 +580,144 @@ def write_encoded(aco: SyntheticAco, folder: Path, *, per_tin: bool = False) -> 
     return paths
 
 
+TEMPLATE_COLUMNS = [
+    "measure_id",
+    "collection_type",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "gender",
+    "performance_date",
+    "performance",
+    "npi",
+    "encounter_id",
+    "patient_id",
+    "mbi",
+    "hba1c",
+    "systolic",
+    "diastolic",
+]
+
+
+def valid_npi(number: int) -> str:
+    """A 10-digit NPI with a valid check digit (Luhn over the prefix 80840 + the first nine digits)."""
+    base = f"{100_000_000 + number % 900_000_000:09d}"
+    total = 24  # the contribution of the constant prefix 80840
+    for position, char in enumerate(reversed(base)):
+        digit = int(char)
+        if position % 2 == 0:
+            digit *= 2
+            digit = digit - 9 if digit > 9 else digit
+        total += digit
+    return base + str((10 - total % 10) % 10)
+
+
+def write_bucket_folder(aco: SyntheticAco, folder: Path) -> str:
+    """Write ``aco`` as real input files in the data bucket layout (docs/INPUT_FORMATS.md); returns the
+    ACO id. ``folder`` can then be synced with ``aco_sync_local.runner.run_local_sync(folder)``.
+
+    - ``config/acos/<aco_id>.json``: the settings;
+    - ``rosters/<aco_id>/<py>/roster.csv``: the roster (ambiguous pairs included);
+    - ``members/<aco_id>/<tin>/providers.csv``: every NPI the TIN's rows use (valid check digits);
+    - ``members/<aco_id>/<tin>/templates/records.csv``: one template row per record, with
+      ``encounter_id`` = the record's serial (so a changed row updates its record instead of adding
+      one). eCQM records are written as CQM rows: eCQM data only comes from QRDA-I files, which this
+      writer does not produce; MCQM records keep their type;
+    - ``members/<aco_id>/<tin>/templates/counts.csv``: the TIN's MCQM denominator-only counts.
+
+    A record without a performance date gets 1 January (a template row with a performance needs a
+    date); DENOMINATOR_ONLY is written as a blank performance. Rewriting the same ``aco`` to the same
+    folder gives byte-identical files.
+    """
+    import csv
+
+    settings = aco.settings
+    aco_id = settings.aco_id
+    year = settings.performance_year
+    config = folder / "config" / "acos"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / f"{aco_id}.json").write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+
+    roster_dir = folder / "rosters" / aco_id / str(year)
+    roster_dir.mkdir(parents=True, exist_ok=True)
+    with (roster_dir / "roster.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["mbi", "first_name", "last_name", "birth_date", "gender"])
+        for entry in aco.roster:
+            birth = entry.birth_date.isoformat()
+            writer.writerow([entry.mbi, entry.first_name, entry.last_name, birth, entry.gender.value])
+
+    columns = aco.records.columns
+    january_first = date(year, 1, 1).toordinal()
+    npis: dict[str, str] = {}
+    rows_by_tin: dict[str, list[list[object]]] = {tin: [] for tin in aco.tins}
+    dates: dict[int, str] = {}
+    for i in range(len(aco.records)):
+        tin = columns["tin"][i]
+        npi = npis.get(columns["npi"][i])
+        if npi is None:
+            npi = npis[columns["npi"][i]] = valid_npi(len(npis))
+        performance = columns["performance"][i]
+        day = columns["performance_date"][i] or january_first
+        day_text = dates.get(day)
+        if day_text is None:
+            day_text = dates[day] = date.fromordinal(day).isoformat()
+        birth = columns["birth_date"][i]
+        birth_text = dates.get(birth)
+        if birth_text is None:
+            birth_text = dates[birth] = date.fromordinal(birth).isoformat()
+        collection_type = columns["collection_type"][i]
+        rows_by_tin[tin].append(
+            [
+                columns["measure_id"][i],
+                "MCQM" if collection_type == "MCQM" else "CQM",
+                columns["first_name"][i],
+                columns["last_name"][i],
+                birth_text,
+                columns["gender"][i],
+                day_text,
+                "" if performance == "DENOMINATOR_ONLY" else performance,
+                npi,
+                columns["source_key"][i].rpartition(":")[2],
+                columns["member_patient_id"][i],
+                columns["mbi"][i] or "",
+                "" if columns["hba1c"][i] is None else columns["hba1c"][i],
+                "" if columns["systolic"][i] is None else columns["systolic"][i],
+                "" if columns["diastolic"][i] is None else columns["diastolic"][i],
+            ]
+        )
+    npis_by_tin: dict[str, set[str]] = {tin: set() for tin in aco.tins}
+    for tin, rows in rows_by_tin.items():
+        npis_by_tin[tin].update(str(row[8]) for row in rows)
+    counts_by_tin: dict[str, list[DenominatorCount]] = {}
+    for count in aco.denominator_counts:
+        counts_by_tin.setdefault(count.tin, []).append(count)
+
+    for tin in aco.tins:
+        clinic = folder / "members" / aco_id / tin
+        templates = clinic / "templates"
+        templates.mkdir(parents=True, exist_ok=True)
+        with (clinic / "providers.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["npi", "name", "active"])
+            for n, npi in enumerate(sorted(npis_by_tin[tin]) or [valid_npi(0)]):
+                writer.writerow([npi, f"Provider {n + 1}", "Y"])
+        with (templates / "records.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(TEMPLATE_COLUMNS)
+            writer.writerows(rows_by_tin[tin])
+        counts_file = templates / "counts.csv"
+        if tin in counts_by_tin:
+            with counts_file.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["measure_id", "collection_type", "denominator_only_count"])
+                for count in counts_by_tin[tin]:
+                    writer.writerow([count.measure_id, count.collection_type.value, count.count])
+        elif counts_file.exists():
+            counts_file.unlink()
+    return aco_id
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
