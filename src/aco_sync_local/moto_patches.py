@@ -20,6 +20,14 @@ points at the upstream issue or fix. Remove a patch when the pinned moto version
 4. Retry intervals (``IntervalSeconds`` x ``BackoffRate``) are real ``time.sleep`` calls in moto's
    retrier. :func:`set_fast_retries` makes them instant (tests, the demo), without changing which
    retries happen or how many.
+
+Not a moto bug, but a difference of running in one process: on AWS every invocation has a
+single-threaded container to itself, while here moto's Map iterations invoke handlers on concurrent
+threads that share module state (Powertools' Logger keys, boto3's default session, moto's backends).
+That raced under load ("RuntimeError: dictionary changed size during iteration" in a Map of 40
+clinics). So in-process invocations run one at a time (a re-entrant lock: a handler may invoke
+another synchronously); executions still interleave between invocations. With the GIL, handlers
+never ran in parallel anyway.
 """
 
 from __future__ import annotations
@@ -81,6 +89,10 @@ class FakeLambdaContext:
         elapsed_ms = int((time.monotonic() - self._started) * 1000)
         return max(0, self.timeout_seconds * 1000 - elapsed_ms)
 
+
+# One in-process invocation at a time (see the module docstring); re-entrant for nested invokes.
+_invocation_lock = threading.RLock()
+INVOCATION_LOCK_TIMEOUT_SECONDS = 900.0
 
 _function_code: dict[str, FunctionCode] = {}
 _handler_modules: dict[FunctionCode, ModuleType] = {}
@@ -145,14 +157,19 @@ def invoke_in_process(function_name: str, function_arn: str, body: Any) -> tuple
         event = json.loads(body) if body else {}
     except json.JSONDecodeError:
         event = body
-    context = FakeLambdaContext(function_name=function_name, invoked_function_arn=function_arn)
+    if not _invocation_lock.acquire(timeout=INVOCATION_LOCK_TIMEOUT_SECONDS):
+        message = f"{function_name} waited {INVOCATION_LOCK_TIMEOUT_SECONDS:g}s for another invocation to end"
+        return _error_payload(TimeoutError(message)), True
     try:
+        context = FakeLambdaContext(function_name=function_name, invoked_function_arn=function_arn)
         handler = _load_handler(code)
         result = handler(event, context)
+        return json.dumps(result, default=str).encode("utf-8"), False
     except Exception as exc:
         logger.debug("Function %s raised %s", function_name, type(exc).__name__)
         return _error_payload(exc), True
-    return json.dumps(result, default=str).encode("utf-8"), False
+    finally:
+        _invocation_lock.release()
 
 
 def _patch_lambda_invoke() -> None:

@@ -83,3 +83,46 @@ def test_wait_for_executions_times_out_with_the_running_ones_named(monkeypatch: 
         ExecutionsTimeoutError, match=r"1 execution\(s\) still RUNNING after 0.1s: MainStateMachine/stuck"
     ):
         aws.wait_for_executions(timeout=0.1, poll_interval=0.01)
+
+
+def test_in_process_invocations_run_one_at_a_time_and_may_nest(tmp_path: Path) -> None:
+    import json
+    import threading
+
+    (tmp_path / "app.py").write_text(
+        "import time\n"
+        "from aco_sync_local import moto_patches\n"
+        "active = []\n"
+        "peak = [0]\n\n"
+        "def lambda_handler(event, context):\n"
+        "    active.append(1)\n"
+        "    peak[0] = max(peak[0], len(active))\n"
+        "    time.sleep(0.02)\n"
+        "    nested = None\n"
+        "    if event.get('nest'):\n"
+        "        nested = moto_patches.invoke_in_process('serial-inner', 'arn:inner', b'{}')[0].decode()\n"
+        "    active.pop()\n"
+        "    return {'peak': peak[0], 'nested': nested}\n"
+    )
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "app.py").write_text("def lambda_handler(event, context):\n    return 'inner ran'\n")
+    moto_patches.register_function_code("serial-outer", tmp_path, "app.lambda_handler")
+    moto_patches.register_function_code("serial-inner", inner, "app.lambda_handler")
+
+    results: list[bytes] = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(moto_patches.invoke_in_process("serial-outer", "arn", b"{}")[0])
+        )
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    nested, errored = moto_patches.invoke_in_process("serial-outer", "arn", b'{"nest": true}')
+
+    assert [json.loads(r)["peak"] for r in results] == [1] * 6
+    assert errored is False
+    assert json.loads(nested) == {"peak": 1, "nested": '"inner ran"'}
