@@ -41,9 +41,12 @@ ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = {
     "logs:PutResourcePolicy",
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
-    # X-Ray (Tracing: Active adds them through SAM): trace segments are not resources.
+    # X-Ray tracing (functions: added by SAM for Tracing: Active; state machines: the statement the
+    # Step Functions guide gives for X-Ray): trace segments and the sampling calls are not resources.
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
 }
 
 
