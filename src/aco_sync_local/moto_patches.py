@@ -22,12 +22,13 @@ points at the upstream issue or fix. Remove a patch when the pinned moto version
    retries happen or how many.
 
 Not a moto bug, but a difference of running in one process: on AWS every invocation has a
-single-threaded container to itself, while here moto's Map iterations invoke handlers on concurrent
-threads that share module state (Powertools' Logger keys, boto3's default session, moto's backends).
-That raced under load ("RuntimeError: dictionary changed size during iteration" in a Map of 40
-clinics). So in-process invocations run one at a time (a re-entrant lock: a handler may invoke
-another synchronously); executions still interleave between invocations. With the GIL, handlers
-never ran in parallel anyway.
+single-threaded container to itself, while here moto's Map iterations invoke the same handler on
+concurrent threads that share its module state (Powertools' Logger keys, boto3's default session,
+moto's backends). That raced under load ("RuntimeError: dictionary changed size during iteration" in
+a Map of 40 clinics). So each function serves one invocation at a time, like one warm container (a
+re-entrant lock per function); different functions, hence concurrent executions, still run side by
+side, so a sync blocked in one step does not block another execution. With the GIL, handlers never
+ran in parallel anyway.
 """
 
 from __future__ import annotations
@@ -90,9 +91,16 @@ class FakeLambdaContext:
         return max(0, self.timeout_seconds * 1000 - elapsed_ms)
 
 
-# One in-process invocation at a time (see the module docstring); re-entrant for nested invokes.
-_invocation_lock = threading.RLock()
+# One in-process invocation at a time per function (see the module docstring); re-entrant.
+_function_locks: dict[str, threading.RLock] = {}
+_function_locks_guard = threading.Lock()
 INVOCATION_LOCK_TIMEOUT_SECONDS = 900.0
+
+
+def _function_lock(function_name: str) -> threading.RLock:
+    with _function_locks_guard:
+        return _function_locks.setdefault(function_name, threading.RLock())
+
 
 _function_code: dict[str, FunctionCode] = {}
 _handler_modules: dict[FunctionCode, ModuleType] = {}
@@ -157,8 +165,11 @@ def invoke_in_process(function_name: str, function_arn: str, body: Any) -> tuple
         event = json.loads(body) if body else {}
     except json.JSONDecodeError:
         event = body
-    if not _invocation_lock.acquire(timeout=INVOCATION_LOCK_TIMEOUT_SECONDS):
-        message = f"{function_name} waited {INVOCATION_LOCK_TIMEOUT_SECONDS:g}s for another invocation to end"
+    lock = _function_lock(function_name)
+    if not lock.acquire(timeout=INVOCATION_LOCK_TIMEOUT_SECONDS):
+        message = (
+            f"{function_name} waited {INVOCATION_LOCK_TIMEOUT_SECONDS:g}s for its previous invocation to end"
+        )
         return _error_payload(TimeoutError(message)), True
     try:
         context = FakeLambdaContext(function_name=function_name, invoked_function_arn=function_arn)
@@ -169,7 +180,7 @@ def invoke_in_process(function_name: str, function_arn: str, body: Any) -> tuple
         logger.debug("Function %s raised %s", function_name, type(exc).__name__)
         return _error_payload(exc), True
     finally:
-        _invocation_lock.release()
+        lock.release()
 
 
 def _patch_lambda_invoke() -> None:

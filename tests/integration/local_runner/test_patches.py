@@ -85,7 +85,7 @@ def test_wait_for_executions_times_out_with_the_running_ones_named(monkeypatch: 
         aws.wait_for_executions(timeout=0.1, poll_interval=0.01)
 
 
-def test_in_process_invocations_run_one_at_a_time_and_may_nest(tmp_path: Path) -> None:
+def test_each_function_serves_one_invocation_at_a_time_and_may_nest(tmp_path: Path) -> None:
     import json
     import threading
 
@@ -100,20 +100,16 @@ def test_in_process_invocations_run_one_at_a_time_and_may_nest(tmp_path: Path) -
         "    time.sleep(0.02)\n"
         "    nested = None\n"
         "    if event.get('nest'):\n"
-        "        nested = moto_patches.invoke_in_process('serial-inner', 'arn:inner', b'{}')[0].decode()\n"
+        "        nested = moto_patches.invoke_in_process(context.function_name, 'arn', b'{}')[0].decode()\n"
         "    active.pop()\n"
         "    return {'peak': peak[0], 'nested': nested}\n"
     )
-    inner = tmp_path / "inner"
-    inner.mkdir()
-    (inner / "app.py").write_text("def lambda_handler(event, context):\n    return 'inner ran'\n")
-    moto_patches.register_function_code("serial-outer", tmp_path, "app.lambda_handler")
-    moto_patches.register_function_code("serial-inner", inner, "app.lambda_handler")
+    moto_patches.register_function_code("serial-fn", tmp_path, "app.lambda_handler")
 
     results: list[bytes] = []
     threads = [
         threading.Thread(
-            target=lambda: results.append(moto_patches.invoke_in_process("serial-outer", "arn", b"{}")[0])
+            target=lambda: results.append(moto_patches.invoke_in_process("serial-fn", "arn", b"{}")[0])
         )
         for _ in range(6)
     ]
@@ -121,8 +117,43 @@ def test_in_process_invocations_run_one_at_a_time_and_may_nest(tmp_path: Path) -
         thread.start()
     for thread in threads:
         thread.join()
-    nested, errored = moto_patches.invoke_in_process("serial-outer", "arn", b'{"nest": true}')
+    nested, errored = moto_patches.invoke_in_process("serial-fn", "arn", b'{"nest": true}')
 
     assert [json.loads(r)["peak"] for r in results] == [1] * 6
     assert errored is False
-    assert json.loads(nested) == {"peak": 1, "nested": '"inner ran"'}
+    # Re-entrant: the handler invoked itself synchronously from inside an invocation (no deadlock).
+    assert json.loads(nested) == {"peak": 2, "nested": json.dumps({"peak": 2, "nested": None})}
+
+
+def test_different_functions_run_side_by_side(tmp_path: Path) -> None:
+    """A step blocked in one function (a long clinic sync) must not block another execution."""
+    import threading
+
+    gate = threading.Event()
+    waiting = tmp_path / "waiting"
+    opening = tmp_path / "opening"
+    for folder in (waiting, opening):
+        folder.mkdir()
+    (waiting / "app.py").write_text(
+        "import builtins\n\ndef lambda_handler(event, context):\n    return builtins._test_gate.wait(10)\n"
+    )
+    (opening / "app.py").write_text(
+        "import builtins\n\n"
+        "def lambda_handler(event, context):\n    builtins._test_gate.set()\n    return 'opened'\n"
+    )
+    import builtins
+
+    builtins._test_gate = gate  # type: ignore[attr-defined]
+    moto_patches.register_function_code("gate-waiting", waiting, "app.lambda_handler")
+    moto_patches.register_function_code("gate-opening", opening, "app.lambda_handler")
+    outcome: list[tuple[bytes, bool]] = []
+    try:
+        blocked = threading.Thread(
+            target=lambda: outcome.append(moto_patches.invoke_in_process("gate-waiting", "arn", b"{}"))
+        )
+        blocked.start()
+        assert moto_patches.invoke_in_process("gate-opening", "arn", b"{}") == (b'"opened"', False)
+        blocked.join(10)
+    finally:
+        del builtins._test_gate  # type: ignore[attr-defined]
+    assert outcome == [(b"true", False)]
