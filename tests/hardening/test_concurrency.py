@@ -106,8 +106,8 @@ def test_a_manual_start_while_the_mcqm_job_is_pending_is_skipped(
         monkeypatch.setattr(mcqm_sync, "aggregate_mcqm", gate)
         first = start_sync(aws, aco_id)
         assert gate.entered.wait(60)  # the main execution handed over; the MCQM job is running
-        main = aws.describe_execution(first["execution_arn"])
-        assert main.status == "SUCCEEDED"  # ... so only the lock says a sync is still in progress
+        # the main execution ends once it handed over: only the lock says the sync is in progress
+        assert wait_until_finished(aws, first["execution_arn"]) == "SUCCEEDED"
         second = start_sync(aws, aco_id, trigger="manual")
         assert wait_until_finished(aws, second["execution_arn"]) == "SUCCEEDED"
         gate.release.set()
