@@ -279,6 +279,7 @@ class LocalAws:
     ) -> None:
         if self._mock is not None:
             if self._deployment is not None:
+                set_fast_retries(True)  # executions waiting to retry go on now
                 try:  # never let execution threads outlive the mock (they would call real AWS)
                     self.wait_for_executions(timeout=30)
                 except Exception as error:

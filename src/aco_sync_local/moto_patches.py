@@ -303,6 +303,9 @@ def _patch_unnamed_executions() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+_retry_wakeup = threading.Event()  # set while fast retries are on: wakes retry waits in progress
+
+
 class _RetrierClock:
     """Stands in for the ``time`` module inside moto's retrier: ``sleep`` honours the switch."""
 
@@ -312,7 +315,7 @@ class _RetrierClock:
     @staticmethod
     def sleep(seconds: float) -> None:
         if not _fast_retries:
-            time.sleep(seconds)
+            _retry_wakeup.wait(seconds)
 
 
 def _patch_retry_sleep() -> None:
@@ -322,9 +325,16 @@ def _patch_retry_sleep() -> None:
 
 
 def set_fast_retries(enabled: bool) -> None:
-    """Make the ASL's Retry intervals instant (True) or real sleeps (False, the default)."""
+    """Make the ASL's Retry intervals instant (True) or real sleeps (False, the default).
+
+    Turning it on also ends the retry waits in progress (``LocalAws`` does so on exit, so executions
+    still waiting to retry finish before the mock stops)."""
     global _fast_retries
     _fast_retries = enabled
+    if enabled:
+        _retry_wakeup.set()
+    else:
+        _retry_wakeup.clear()
 
 
 def fast_retries_enabled() -> bool:

@@ -20,7 +20,7 @@ class RecordingTime:
 
 def test_retry_sleeps_are_real_unless_fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = RecordingTime()
-    monkeypatch.setattr(moto_patches, "time", clock)
+    monkeypatch.setattr(moto_patches._retry_wakeup, "wait", clock.sleep)
     retrier_clock = moto_patches._RetrierClock()
     previous = moto_patches.fast_retries_enabled()
     try:
@@ -31,6 +31,23 @@ def test_retry_sleeps_are_real_unless_fast_retries(monkeypatch: pytest.MonkeyPat
     finally:
         moto_patches.set_fast_retries(previous)
     assert clock.sleeps == [30]
+
+
+def test_turning_fast_retries_on_ends_the_waits_in_progress() -> None:
+    import threading
+
+    previous = moto_patches.fast_retries_enabled()
+    moto_patches.set_fast_retries(False)
+    sleeper = threading.Thread(target=moto_patches._RetrierClock.sleep, args=(600,))
+    try:
+        sleeper.start()
+        sleeper.join(0.1)
+        assert sleeper.is_alive()  # a real wait
+        moto_patches.set_fast_retries(True)
+        sleeper.join(5)
+        assert not sleeper.is_alive()
+    finally:
+        moto_patches.set_fast_retries(previous)
 
 
 def test_patches_apply_once() -> None:
