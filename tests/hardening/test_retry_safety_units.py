@@ -53,3 +53,19 @@ def test_a_sync_reads_the_roster_it_pinned_not_a_newer_active_one() -> None:
     assert roster_of_sync(stores, "A1", "s1", 2025) == old  # type: ignore[arg-type]
     assert roster_of_sync(stores, "A1", "s0", 2025) is None  # type: ignore[arg-type]
     assert roster_of_sync(stores, "A1", "s2", 2025) == new  # type: ignore[arg-type]  # not pinned: active
+
+
+def test_a_file_of_many_bad_rows_is_a_bounded_number_of_log_entries() -> None:
+    """Hostile volume: 300,000 rejected rows must not become 300,000 sync-log writes."""
+    from aco_sync.domain.records import IngestIssue
+    from aco_sync.service.issues import MAX_ISSUES_PER_FILE, issues_to_log
+
+    issues = [IngestIssue(file="bad.csv", reason="the NPI is invalid", line=n) for n in range(2, 300_002)]
+    issues += [IngestIssue(file="bad.csv", reason="unknown column", severity="warning", line=1)]
+    issues += [IngestIssue(file="ok.csv", reason="one problem", line=5)]
+    log = issues_to_log(issues, tin="123456789")
+    bad = [e for e in log if e.file == "bad.csv"]
+    assert len(bad) == MAX_ISSUES_PER_FILE + 1
+    assert bad[-1].level == "error" and bad[-1].tin == "123456789"
+    assert f"{300_000 - MAX_ISSUES_PER_FILE} more rejected rows and 1 more warnings" in bad[-1].message
+    assert [e.message for e in log if e.file == "ok.csv"] == ["ok.csv, row 5: one problem"]

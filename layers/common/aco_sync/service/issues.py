@@ -8,19 +8,46 @@ from collections.abc import Callable, Iterable, Sequence
 from aco_sync.adapters.ports import SyncStateStore
 from aco_sync.domain.records import IngestIssue, SyncLogEntry
 
+MAX_ISSUES_PER_FILE = 200  # listed one by one in the sync log; the rest are counted in one line
 
-def issues_to_log(issues: Iterable[IngestIssue], *, tin: str | None = None) -> list[SyncLogEntry]:
-    return [
-        SyncLogEntry(
-            kind="ingest_error" if issue.severity == "error" else "ingest_warning",
-            level="error" if issue.severity == "error" else "warning",
-            message=_with_location(issue),
-            tin=issue.tin or tin,
-            file=issue.file,
-            line=issue.line,
+
+def issues_to_log(
+    issues: Iterable[IngestIssue], *, tin: str | None = None, max_per_file: int = MAX_ISSUES_PER_FILE
+) -> list[SyncLogEntry]:
+    """One sync log entry per issue, at most ``max_per_file`` per file: a file of a million bad rows
+    must not turn into a million log writes. The rest of a file's issues become one counting line
+    (the file's validation counts still include every row)."""
+    entries: list[SyncLogEntry] = []
+    listed: Counter[str] = Counter()
+    unlisted: dict[str, Counter[str]] = {}
+    for issue in issues:
+        if listed[issue.file] >= max_per_file:
+            unlisted.setdefault(issue.file, Counter())[issue.severity] += 1
+            continue
+        listed[issue.file] += 1
+        entries.append(
+            SyncLogEntry(
+                kind="ingest_error" if issue.severity == "error" else "ingest_warning",
+                level="error" if issue.severity == "error" else "warning",
+                message=_with_location(issue),
+                tin=issue.tin or tin,
+                file=issue.file,
+                line=issue.line,
+            )
         )
-        for issue in issues
-    ]
+    for file, counts in unlisted.items():
+        errors, warnings = counts.get("error", 0), counts.get("warning", 0)
+        entries.append(
+            SyncLogEntry(
+                kind="ingest_error" if errors else "ingest_warning",
+                level="error" if errors else "warning",
+                message=f"{file}: {errors} more rejected rows and {warnings} more warnings are not listed "
+                f"(only the first {max_per_file} problems of a file are listed)",
+                tin=tin,
+                file=file,
+            )
+        )
+    return entries
 
 
 def _with_location(issue: IngestIssue) -> str:
