@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aco_sync_local.local_aws import DEFAULT_TEMPLATE, LocalAws
+from aco_sync.domain.errors import AcoSyncError
+from aco_sync_local.local_aws import DEFAULT_TEMPLATE, LocalAws, LocalFunctionError
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,12 @@ def run_local_sync(
         lap("upload_s")
         rosters = ingest_uploaded_rosters(uploaded, aco_id)
         lap("roster_ingest_s")
-        response = aws.invoke(START_SYNC_FUNCTION, {"aco_id": aco_id, "trigger": "manual"})
+        try:
+            response = aws.invoke(START_SYNC_FUNCTION, {"aco_id": aco_id, "trigger": "manual"})
+        except LocalFunctionError as exc:
+            raise LocalRunError(
+                f"The sync of {aco_id} could not start: {exc.error_type}: {exc.error_message}"
+            ) from exc
         started = list(response.get("started", [])) if isinstance(response, dict) else []
         aws.wait_for_executions(timeout=timeout)
         lap("executions_s")
@@ -173,7 +179,11 @@ def ingest_uploaded_rosters(keys: list[str], aco_id: str) -> list[dict[str, Any]
     ingested = []
     stores = build_stores()
     for key in sorted(k for k in keys if k.startswith(prefix)):
-        ingested.append({"key": key, **_jsonable(ingest_roster(stores, key=key, start=False))})
+        try:
+            ingested.append({"key": key, **_jsonable(ingest_roster(stores, key=key, start=False))})
+        except AcoSyncError as exc:  # recorded like the upload rule's failure; the sync decides what follows
+            logger.warning("Roster %s was not ingested: %s", key, exc)
+            ingested.append({"key": key, "activated": False, "error": f"{type(exc).__name__}: {exc}"})
     return ingested
 
 

@@ -158,8 +158,11 @@ def render_measures(result: LocalSyncResult) -> str:
 def render_decisions(result: LocalSyncResult) -> str:
     log = result.status.get("log") or []
     skipped = result.status.get("skipped_triggers") or []
+    roster_errors = [r for r in result.extra.get("rosters_ingested", []) if r.get("error")]
     lines = ["Decisions (sync log)"]
-    if not log and not skipped:
+    for roster in roster_errors:
+        lines.append(f"  [roster] {roster['key']} was not ingested: {roster['error']}")
+    if not log and not skipped and not roster_errors:
         lines.append("  (none)")
     for entry in log[:MAX_LOG_LINES]:
         where = ", ".join(str(v) for v in (entry.get("measure_id"), entry.get("tin"), entry.get("file")) if v)

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ def quiet_handler_logs(verbose: bool) -> None:
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "aco-sync")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AcoSync")
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    if not verbose:  # Powertools warns on every handler without custom metrics
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
     for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
     # moto's ASL interpreter logs every caught state failure at ERROR; the history shows them.

@@ -133,7 +133,11 @@ def make_result(tmp_path: Path, *, with_report: bool = True) -> LocalSyncResult:
 
 
 def test_summary_has_history_clinics_measures_decisions_and_report(tmp_path: Path) -> None:
-    text = render_summary(make_result(tmp_path))
+    result = make_result(tmp_path)
+    result.extra["rosters_ingested"] = [
+        {"key": "rosters/A1/2025/old.csv", "activated": False, "error": "InvalidInputError: no valid rows"}
+    ]
+    text = render_summary(result)
 
     assert "ACO A1 - sync s-1: Sync Complete" in text
     assert "Validate Roster  Task  Succeeded after 1 retry" in text
@@ -145,6 +149,7 @@ def test_summary_has_history_clinics_measures_decisions_and_report(tmp_path: Pat
         "[halt] ACO aggregation for measure 001 cannot proceed due to missing Medicare roster (M001)" in text
     )
     assert "[skipped trigger] schedule at t2: Skipped: Already Running" in text
+    assert "[roster] rosters/A1/2025/old.csv was not ingested: InvalidInputError: no valid rows" in text
     assert "ACO quality score: 71.25" in text
     assert "report.html" in text
 

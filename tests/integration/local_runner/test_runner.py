@@ -126,3 +126,21 @@ def test_demo_runs_the_main_sync_and_the_mcqm_job(tmp_path: Path, capsys: pytest
     assert (tmp_path / "state" / "demo-aco" / "config" / "acos").is_dir()
     assert main(["report", "--state-dir", str(tmp_path / "state")]) == 0
     assert capsys.readouterr().out.splitlines()[0].endswith("report.html")
+
+
+@needs_template
+def test_an_invalid_configuration_is_reported_not_raised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "aco"
+    shutil.copytree(SAMPLE_ACO, folder)
+    (folder / "config" / "acos" / "DEMO1.json").write_text(json.dumps({"aco_id": "DEMO1", "name": "No year"}))
+
+    with pytest.raises(LocalRunError) as raised:
+        run_local_sync(folder, state_dir=tmp_path / "state", timeout=60)
+    assert str(raised.value) == (
+        "The sync of DEMO1 could not start: InvalidInputError: config/acos/DEMO1.json: "
+        "invalid ACO configuration (performance_year: Field required)"
+    )
+    assert main(["run", str(folder), "--state-dir", str(tmp_path / "state")]) == 1
+    assert "aco-sync: error: The sync of DEMO1 could not start" in capsys.readouterr().err
