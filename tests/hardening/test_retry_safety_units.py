@@ -4,7 +4,7 @@ a retried step appends its sync-log entries once, and a sync reads the roster it
 from __future__ import annotations
 
 from aco_sync.adapters.memory import InMemoryObjectStore, InMemorySyncStateStore
-from aco_sync.adapters.ports import ActiveRoster
+from aco_sync.adapters.ports import ActiveRoster, SyncRun
 from aco_sync.domain.records import SyncLogEntry
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.validation import pin_roster, roster_of_sync
@@ -46,9 +46,12 @@ def test_a_sync_reads_the_roster_it_pinned_not_a_newer_active_one() -> None:
     stores = _Stores()
     old = ActiveRoster("A1", 2025, "store/A1/rosters/2025/old.json", "old.csv", 10, 0, "2026-01-01T00:00:00Z")
     new = ActiveRoster("A1", 2025, "store/A1/rosters/2025/new.json", "new.csv", 8, 0, "2026-01-02T00:00:00Z")
+    for sync_id in ("s0", "s1", "s2"):
+        stores.state.put_sync_run(SyncRun("A1", sync_id, "Sync Running", "manual", "2026-01-01T00:00:00Z"))
     stores.state.set_active_roster(old)
     pin_roster(stores, "A1", "s1", old)  # type: ignore[arg-type]
     pin_roster(stores, "A1", "s0", None)  # type: ignore[arg-type]
+    pin_roster(stores, "A1", "no-run", old)  # type: ignore[arg-type]  # nothing to pin to: no error
     stores.state.set_active_roster(new)  # uploaded while s1 runs
     assert roster_of_sync(stores, "A1", "s1", 2025) == old  # type: ignore[arg-type]
     assert roster_of_sync(stores, "A1", "s0", 2025) is None  # type: ignore[arg-type]

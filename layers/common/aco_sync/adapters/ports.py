@@ -41,6 +41,10 @@ class SyncRun:
     error: str | None = None
     results_prefix: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    # the roster the sync uses, pinned by its validation step (asdict of ActiveRoster, None: no roster);
+    # roster_pinned False: not validated yet (or a run stored before rosters were pinned)
+    roster: dict[str, Any] | None = None
+    roster_pinned: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,13 +4,12 @@ its settings require one; otherwise list the member clinics the Map iterates ove
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from aco_sync.adapters.environment import Stores
-from aco_sync.adapters.ports import ActiveRoster, ClinicStatus, ObjectNotFoundError
+from aco_sync.adapters.ports import ActiveRoster, ClinicStatus
 from aco_sync.domain.errors import InvalidInputError, MissingRosterError
 from aco_sync.domain.records import SyncLogEntry
 from aco_sync.service.common import (
@@ -18,13 +17,10 @@ from aco_sync.service.common import (
     config_key,
     load_aco_settings,
     member_clinics,
-    sync_artifact_key,
 )
 from aco_sync.service.issues import append_log_once
 
 logger = Logger(child=True)
-
-PINNED_ROSTER_FILE = "roster.json"
 
 
 def missing_roster_message(aco_id: str, performance_year: int) -> str:
@@ -80,19 +76,23 @@ def validate_sync(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any
 
 
 def pin_roster(stores: Stores, aco_id: str, sync_id: str, roster: ActiveRoster | None) -> None:
-    """Record which roster this sync uses: a roster uploaded while the sync runs becomes active for
-    the next sync only (the MCQM job and the reports of this sync read the pinned one)."""
-    body = json.dumps(dataclasses.asdict(roster) if roster else None).encode()
-    stores.objects.put(
-        sync_artifact_key(aco_id, sync_id, PINNED_ROSTER_FILE), body, content_type="application/json"
-    )
+    """Record in the sync run which roster this sync uses: a roster uploaded while the sync runs becomes
+    active for the next sync only (finalize, the MCQM job and the reports of this sync read the pinned
+    one). Stored in the table, so the validation step needs no write access to the bucket."""
+    try:
+        stores.state.update_sync_run(
+            aco_id,
+            sync_id,
+            roster=dataclasses.asdict(roster) if roster else None,
+            roster_pinned=True,
+        )
+    except KeyError:  # no run record (a step called on its own): the active roster is used
+        logger.warning("No sync run to pin the roster to", extra={"aco_id": aco_id, "sync_id": sync_id})
 
 
 def roster_of_sync(stores: Stores, aco_id: str, sync_id: str, performance_year: int) -> ActiveRoster | None:
-    """The roster pinned by the sync's validation step (the active one for syncs validated before
-    rosters were pinned)."""
-    try:
-        data = json.loads(stores.objects.get(sync_artifact_key(aco_id, sync_id, PINNED_ROSTER_FILE)))
-    except ObjectNotFoundError:
+    """The roster pinned by the sync's validation step (the active one when the run has none pinned)."""
+    run = stores.state.get_sync_run(aco_id, sync_id)
+    if run is None or not run.roster_pinned:
         return stores.state.get_active_roster(aco_id, performance_year)
-    return ActiveRoster(**data) if data else None
+    return ActiveRoster(**run.roster) if run.roster else None
