@@ -41,6 +41,7 @@ lint: venv tools
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
+	$(CHECKOV) -f template.yaml --framework cloudformation --config-file .checkov.yaml --quiet --compact
 
 test: lint
 	$(PY) -m pytest
