@@ -8,7 +8,7 @@ For each size, in ONE local stack (LocalAws, as ``aco_sync_local.runner.run_loca
   3. **1% changed** sync: change the performance of ~1% of the template rows (same encounter ids),
      re-upload the folder, start again.
 Reported per sync: wall time (start-sync to the last execution and clinic-stats message done), records
-per second (input records / that wall time), peak RSS of the process (psutil, sampled every 20 ms), the
+per second (input records / that wall time), peak RSS of the process (psutil, sampled every 50 ms), the
 per-state durations from the execution histories, and the writes:
   - what the workflow itself counts: each member clinic's sync log line ("TIN t: n records from f
     files; w added or changed, d removed, u unchanged; ...") -> records upserted / deleted in the
@@ -117,7 +117,7 @@ class WriteCounter:
 class PeakRss:
     """Peak resident set size of this process between start() and stop() (psutil, sampled)."""
 
-    def __init__(self, interval: float = 0.02) -> None:
+    def __init__(self, interval: float = 0.05) -> None:
         import psutil
 
         self._process = psutil.Process()
