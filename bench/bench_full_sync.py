@@ -286,16 +286,22 @@ def print_tables(results: list[dict[str, Any]]) -> None:
                 f"| {_aggregate_writes(s['writes'])} | {ddb:,} |"
             )
     print()
+    syncs = ("initial", "unchanged", "changed")
     for r in results:
         print(
-            f"Per-state durations, {r['records']:,} records, initial sync "
-            "(total over visits / visits / longest):"
+            f"Per-state durations, {r['records']:,} records: seconds summed over visits (indented: "
+            "Map iterations, which run one at a time in-process, so each includes its wait)"
         )
-        states = sorted(r["initial"]["states"].items(), key=lambda item: -item[1]["total_s"])
-        for state, d in states[:12]:
-            print(f"  {state:<48} {d['total_s']:8.2f} s  x{int(d['visits']):<4} max {d['max_s']:.2f} s")
+        print(f"  {'state':<46} " + " ".join(f"{name:>10}" for name in syncs))
+        names = sorted(
+            {name for sync in syncs for name in r[sync]["states"]},
+            key=lambda name: -max(r[sync]["states"].get(name, {"total_s": 0.0})["total_s"] for sync in syncs),
+        )
+        for name in names[:12]:
+            cells = [r[sync]["states"].get(name, {}).get("total_s") for sync in syncs]
+            print(f"  {name:<46} " + " ".join("         -" if c is None else f"{c:10.2f}" for c in cells))
         print(
-            f"  phases: {r['initial']['phases']}; "
+            f"  initial sync phases: {r['initial']['phases']}; "
             f"folder written in {r['write_folder_s']} s ({r['input_mb']} MB)"
         )
         print()
