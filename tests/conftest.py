@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = Path(os.environ.get("ACO_SYNC_SHARED_DIR", REPO_ROOT.parent / "shared"))
+from shared_fixtures import REPO_ROOT, SHARED_DIR, shared_path
+
+__all__ = ["REPO_ROOT", "SHARED_DIR", "shared_path"]
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "aco-sync")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AcoSync")
@@ -19,14 +20,6 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared, or skip the test with a clear reason when it is absent."""
-    path = SHARED_DIR.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared fixtures not available: {path} is missing (CI has ../shared beside the clone)")
-    return path
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from aco_sync.ingest.qrda import parse_qrda, read_qrda_upload
 from aco_sync.ingest.qrda_model import QrdaDocument
 from aco_sync.ingest.roster import read_roster
 from aco_sync.ingest.templates import read_template
-from conftest import shared_path
+from shared_fixtures import shared_path
 
 CATALOG = default_catalog()
 TIN = "123456789"

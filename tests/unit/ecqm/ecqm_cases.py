@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from conftest import SHARED_DIR
+from shared_fixtures import SHARED_DIR
 
 CASES_DIR = SHARED_DIR / "fixtures" / "ecqm-tests"
 MEASURE_BY_CMS = {"CMS122": "M001", "CMS125": "M112", "CMS130": "M113", "CMS165": "M236", "CMS2": "M134"}

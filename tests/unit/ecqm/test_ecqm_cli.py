@@ -8,7 +8,7 @@ import json
 import pytest
 
 from aco_sync_local.commands import measure
-from conftest import shared_path
+from shared_fixtures import shared_path
 
 
 def run_cli(*argv: str) -> int:

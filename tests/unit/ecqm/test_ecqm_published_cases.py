@@ -10,7 +10,7 @@ import pytest
 from ecqm_cases import MEASURE_BY_CMS, POPULATIONS, case_folders, load_case
 
 from aco_sync.ecqm import calculate_fhir
-from conftest import shared_path
+from shared_fixtures import shared_path
 
 FOLDERS = case_folders()
 

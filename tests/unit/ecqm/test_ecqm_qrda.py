@@ -13,7 +13,7 @@ from aco_sync.domain.records import CollectionType, Gender, Performance
 from aco_sync.ecqm import calculate_qrda
 from aco_sync.ecqm.qrda import calculate_qrda_detailed, patient_from_qrda
 from aco_sync.ingest import qrda_model as q
-from conftest import shared_path
+from shared_fixtures import shared_path
 
 TIN = "123456789"
 LOINC, SNOMED, CPT = "2.16.840.1.113883.6.1", "2.16.840.1.113883.6.96", "2.16.840.1.113883.6.12"

@@ -26,7 +26,7 @@ from aco_sync.ingest import qrda as qrda_module
 from aco_sync.ingest.hl7_time import parse_hl7_timestamp
 from aco_sync.ingest.qrda import parse_qrda, read_qrda_upload
 from aco_sync.ingest.qrda_model import Code, EntryKind, QrdaDocument, Quantity
-from conftest import shared_path
+from shared_fixtures import shared_path
 
 # --------------------------------------------------------------------------------------------
 # Every real fixture file, against MANIFEST.tsv
@@ -39,7 +39,7 @@ def _manifest_rows() -> list[dict[str, str]]:
 
 
 def _fixture_names() -> list[str]:
-    from conftest import SHARED_DIR
+    from shared_fixtures import SHARED_DIR
 
     path = SHARED_DIR / "fixtures" / "qrda" / "MANIFEST.tsv"
     if not path.exists():

@@ -12,7 +12,7 @@ from ingest_samples import qrda_document
 
 from aco_sync.ingest import qrda_model as q
 from aco_sync.ingest.qrda import parse_qrda
-from conftest import shared_path
+from shared_fixtures import shared_path
 
 SNOMED, LOINC, CPT = "2.16.840.1.113883.6.96", "2.16.840.1.113883.6.1", "2.16.840.1.113883.6.12"
 ICD10 = "2.16.840.1.113883.6.90"

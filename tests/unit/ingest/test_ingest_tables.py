@@ -381,7 +381,7 @@ def test_mbi_and_npi_validation() -> None:
 
 
 def test_published_templates_read_without_issues() -> None:
-    from conftest import REPO_ROOT
+    from shared_fixtures import REPO_ROOT
 
     folder = REPO_ROOT / "docs" / "templates"
     roster = read_roster("roster.csv", (folder / "roster.csv").read_bytes(), catalog=CATALOG)

@@ -14,7 +14,7 @@ from report_samples import SETTINGS, TINS, sample_inputs
 from aco_sync.domain.records import CollectionType
 from aco_sync.reports import build_reports, score_sync
 from aco_sync.scoring.benchmarks import load_benchmarks
-from conftest import shared_path
+from shared_fixtures import shared_path
 
 NS = {"h": "urn:hl7-org:v3"}
 ALL_FILES = {

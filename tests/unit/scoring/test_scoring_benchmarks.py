@@ -15,7 +15,7 @@ from aco_sync.scoring.benchmarks import (
     measure_uuids,
     parse_benchmark,
 )
-from conftest import shared_path
+from shared_fixtures import shared_path
 
 
 def test_bundled_years_cover_2024_to_2026() -> None:

@@ -17,7 +17,7 @@ from aco_sync.scoring.points import (
     round_points,
     score_measure,
 )
-from conftest import shared_path
+from shared_fixtures import shared_path
 
 CMS_DECILES = (0.0, 26.89, 40.49, 50.0, 57.07, 64.79, 73.08, 82.71, 96.44)
 CATALOG = default_catalog()
