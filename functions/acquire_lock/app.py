@@ -20,7 +20,7 @@ class AcquireLockEvent(BaseModel):
     execution_arn: str
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = AcquireLockEvent.model_validate(event)

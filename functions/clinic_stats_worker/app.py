@@ -23,7 +23,7 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
     return store_clinic_stats(build_stores(), message)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(

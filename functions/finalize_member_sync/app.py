@@ -21,7 +21,7 @@ class FinalizeEvent(BaseModel):
     clinic_results: list[dict[str, Any]]
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -26,7 +26,7 @@ class ObjectCreatedEvent(BaseModel):
     detail: ObjectCreatedDetail
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ObjectCreatedEvent.model_validate(event)

@@ -18,7 +18,7 @@ class SyncStepEvent(BaseModel):
     sync_id: str
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = SyncStepEvent.model_validate(event)

@@ -22,7 +22,7 @@ class ClinicFailureEvent(BaseModel):
     cause: str | None = None
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ClinicFailureEvent.model_validate(event)
