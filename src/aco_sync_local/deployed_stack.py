@@ -3,17 +3,28 @@
 The stack's outputs name the table, bucket and state machines (``SyncStateTableName``,
 ``DataBucketName``, ``AcoSyncStateMachineArn``, ``McqmSyncStateMachineArn``); the sync status view is
 the same ``latest_sync_status`` the local runner uses, and the execution histories come from Step
-Functions. Credentials and region come from the usual boto3 configuration (or ``--region``).
+Functions. ``aco-sync report --stack NAME`` downloads the latest sync's ``results/<aco_id>/<sync_id>/``
+from the data bucket. Credentials and region come from the usual boto3 configuration (or ``--region``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from aco_sync_local.local_aws import duration_ms, iso, json_or_text, summarise_history
-from aco_sync_local.runner import LocalRunError, LocalSyncResult
+from aco_sync_local.runner import DEFAULT_STATE_DIR, LocalRunError, LocalSyncResult
+
+if TYPE_CHECKING:
+    from aco_sync.adapters.environment import Stores
+
+logger = logging.getLogger(__name__)
 
 TABLE_OUTPUT = "SyncStateTableName"
 BUCKET_OUTPUT = "DataBucketName"
@@ -21,6 +32,9 @@ STATE_MACHINE_OUTPUTS = {
     "AcoSyncStateMachineArn": "AcoSyncStateMachine",
     "McqmSyncStateMachineArn": "McqmSyncStateMachine",
 }
+STACK_RESULTS_DIR = DEFAULT_STATE_DIR / "stack-results"  # + <aco_id>/<sync_id>/
+REPORT_FILE = "report.html"
+QUALITY_SCORE_FILE = "quality-score.json"
 
 
 def stack_outputs(stack_name: str, session: boto3.Session) -> dict[str, str]:
@@ -38,39 +52,133 @@ def stack_outputs(stack_name: str, session: boto3.Session) -> dict[str, str]:
     return outputs
 
 
-def load_stack_sync(
-    stack_name: str, aco_id: str | None, *, session: boto3.Session | None = None
-) -> LocalSyncResult:
-    """The ACO's latest sync in the deployed stack, with the execution histories of that sync."""
+@dataclass
+class StackSyncStatus:
+    """The ACO's latest sync as the deployed stack's table records it."""
+
+    stack_name: str
+    aco_id: str
+    outputs: dict[str, str]
+    stores: Stores
+    status: dict[str, Any]  # aco_sync.service.status.latest_sync_status(aco_id)
+
+    @property
+    def sync(self) -> dict[str, Any]:
+        sync = self.status.get("sync")
+        return sync if isinstance(sync, dict) else {}
+
+
+def read_stack_status(stack_name: str, aco_id: str | None, session: boto3.Session) -> StackSyncStatus:
+    """The stack's outputs, its stores and the ACO's ``latest_sync_status`` (``aco_id`` None: the only
+    configured ACO). AWS errors become a ``LocalRunError``."""
     from aco_sync.adapters.environment import RuntimeSettings, build_stores
+    from aco_sync.domain.errors import AcoSyncError
     from aco_sync.service.common import configured_aco_ids
     from aco_sync.service.status import latest_sync_status
 
-    session = session or boto3.Session()
     outputs = stack_outputs(stack_name, session)
     stores = build_stores(
         RuntimeSettings(table_name=outputs[TABLE_OUTPUT], bucket_name=outputs[BUCKET_OUTPUT])
     )
-    if not aco_id:
-        configured = configured_aco_ids(stores.objects)
-        if len(configured) != 1:
-            raise LocalRunError(
-                f"Stack {stack_name} configures {len(configured)} ACOs ({', '.join(configured) or 'none'}); "
-                "choose one with --aco"
-            )
-        aco_id = configured[0]
-    status = latest_sync_status(aco_id, store=stores)
-    sync = status.get("sync") or {}
+    try:
+        if not aco_id:
+            configured = configured_aco_ids(stores.objects)
+            if len(configured) != 1:
+                raise LocalRunError(
+                    f"Stack {stack_name} configures {len(configured)} ACOs "
+                    f"({', '.join(configured) or 'none'}); choose one with --aco"
+                )
+            aco_id = configured[0]
+        status = latest_sync_status(aco_id, store=stores)
+    except (ClientError, BotoCoreError, AcoSyncError) as exc:
+        raise LocalRunError(f"Cannot read the sync state of stack {stack_name}: {exc}") from exc
+    return StackSyncStatus(stack_name, aco_id, outputs, stores, status)
+
+
+def load_stack_sync(
+    stack_name: str, aco_id: str | None, *, session: boto3.Session | None = None
+) -> LocalSyncResult:
+    """The ACO's latest sync in the deployed stack, with the execution histories of that sync."""
+    session = session or boto3.Session()
+    stack = read_stack_status(stack_name, aco_id, session)
+    sync = stack.sync
+    outputs = stack.outputs
     executions = [_execution(session, arn, outputs) for arn in _sync_execution_arns(session, sync, outputs)]
     return LocalSyncResult(
-        aco_id=aco_id,
+        aco_id=stack.aco_id,
         folder=f"stack {stack_name}",
         started_at=str(sync.get("started") or ""),
         finished_at=str(sync.get("finished") or ""),
         started=[],
         executions=executions,
-        status=status,
+        status=stack.status,
     )
+
+
+def download_stack_results(
+    stack_name: str,
+    aco_id: str | None,
+    *,
+    out_dir: Path | None = None,
+    session: boto3.Session | None = None,
+) -> LocalSyncResult:
+    """Download the files of the ACO's latest sync (``results/<aco_id>/<sync_id>/`` in the data bucket)
+    into ``out_dir`` (default ``.aco-sync/stack-results/<aco_id>/<sync_id>/``). The result carries
+    ``results_dir``, ``report_html`` and the parsed ``quality-score.json``. ``LocalRunError`` when the
+    ACO has no sync yet or its latest sync wrote no report.html (it failed, or still runs)."""
+    from aco_sync.adapters.ports import ObjectNotFoundError
+    from aco_sync.domain.errors import AcoSyncError
+    from aco_sync.service.common import results_prefix
+
+    session = session or boto3.Session()
+    stack = read_stack_status(stack_name, aco_id, session)
+    sync = stack.sync
+    sync_id = str(sync.get("sync_id") or "")
+    if not sync_id:
+        raise LocalRunError(f"ACO {stack.aco_id} has no sync in stack {stack_name} yet")
+    prefix = str(stack.status.get("results_prefix") or results_prefix(stack.aco_id, sync_id))
+    try:
+        keys = [k for k in stack.stores.objects.list_keys(prefix) if not k.endswith("/")]
+        if prefix + REPORT_FILE not in keys:
+            error = f": {sync['error']}" if sync.get("error") else ""
+            raise LocalRunError(
+                f"the latest sync of ACO {stack.aco_id} in stack {stack_name} ({sync_id}, "
+                f"{sync.get('status', '?')}{error}) wrote no {REPORT_FILE} "
+                f"(nothing at s3://{stack.outputs[BUCKET_OUTPUT]}/{prefix}{REPORT_FILE})"
+            )
+        target_dir = Path(out_dir) if out_dir else STACK_RESULTS_DIR / stack.aco_id / sync_id
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for key in keys:
+            target = (target_dir / key[len(prefix) :]).resolve()
+            if not target.is_relative_to(target_dir.resolve()):
+                raise LocalRunError(f"Refusing to write {key!r} outside {target_dir}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(stack.stores.objects.get(key))
+    except (ClientError, BotoCoreError, AcoSyncError, ObjectNotFoundError, OSError) as exc:
+        raise LocalRunError(f"Cannot download {prefix} from stack {stack_name}'s bucket: {exc}") from exc
+    return LocalSyncResult(
+        aco_id=stack.aco_id,
+        folder=f"stack {stack_name}",
+        started_at=str(sync.get("started") or ""),
+        finished_at=str(sync.get("finished") or ""),
+        started=[],
+        executions=[],
+        status=stack.status,
+        results_dir=str(target_dir.resolve()),
+        report_html=str((target_dir / REPORT_FILE).resolve()),
+        quality_score=_read_quality_score(target_dir / QUALITY_SCORE_FILE),
+    )
+
+
+def _read_quality_score(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        score = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        logger.warning("%s is not valid JSON", path)
+        return None
+    return score if isinstance(score, dict) else None
 
 
 def _sync_execution_arns(session: boto3.Session, sync: dict[str, Any], outputs: dict[str, str]) -> list[str]:
