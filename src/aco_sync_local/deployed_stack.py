@@ -71,15 +71,12 @@ class StackSyncStatus:
 def read_stack_status(stack_name: str, aco_id: str | None, session: boto3.Session) -> StackSyncStatus:
     """The stack's outputs, its stores and the ACO's ``latest_sync_status`` (``aco_id`` None: the only
     configured ACO). AWS errors become a ``LocalRunError``."""
-    from aco_sync.adapters.environment import RuntimeSettings, build_stores
     from aco_sync.domain.errors import AcoSyncError
     from aco_sync.service.common import configured_aco_ids
     from aco_sync.service.status import latest_sync_status
 
     outputs = stack_outputs(stack_name, session)
-    stores = build_stores(
-        RuntimeSettings(table_name=outputs[TABLE_OUTPUT], bucket_name=outputs[BUCKET_OUTPUT])
-    )
+    stores = _stack_stores(outputs, session)
     try:
         if not aco_id:
             configured = configured_aco_ids(stores.objects)
@@ -93,6 +90,22 @@ def read_stack_status(stack_name: str, aco_id: str | None, session: boto3.Sessio
     except (ClientError, BotoCoreError, AcoSyncError) as exc:
         raise LocalRunError(f"Cannot read the sync state of stack {stack_name}: {exc}") from exc
     return StackSyncStatus(stack_name, aco_id, outputs, stores, status)
+
+
+def _stack_stores(outputs: dict[str, str], session: boto3.Session) -> Stores:
+    """The stack's bucket and table through ``session`` (its region and credentials, not the
+    environment's)."""
+    from aco_sync.adapters.aws import DynamoDbSyncStateStore, S3ObjectStore
+    from aco_sync.adapters.environment import RuntimeSettings, build_stores
+
+    stores = build_stores(
+        RuntimeSettings(table_name=outputs[TABLE_OUTPUT], bucket_name=outputs[BUCKET_OUTPUT])
+    )
+    stores.objects = S3ObjectStore(outputs[BUCKET_OUTPUT], client=session.client("s3"))
+    make_resource = getattr(session, "resource", None)  # test doubles of the session may only make clients
+    if make_resource is not None:
+        stores.state = DynamoDbSyncStateStore(outputs[TABLE_OUTPUT], resource=make_resource("dynamodb"))
+    return stores
 
 
 def load_stack_sync(

@@ -13,10 +13,11 @@ import shutil
 import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
-from test_deployed_stack import SAMPLE_ACO, StubbedCloudFormationSession, needs_template
+from test_deployed_stack import REAL_SESSION, SAMPLE_ACO, StubbedCloudFormationSession, needs_template
 
 from aco_sync.adapters.environment import build_stores
 from aco_sync.adapters.ports import SyncRun
@@ -31,6 +32,17 @@ STACK = "aco-sync-prod"
 
 def use_stack(monkeypatch: pytest.MonkeyPatch, stacks: dict[str, dict[str, str]]) -> None:
     monkeypatch.setattr(boto3, "Session", lambda region_name=None: StubbedCloudFormationSession(stacks))
+
+
+class RegionalStubbedSession(StubbedCloudFormationSession):
+    """The stubbed session in the given region (``--region``), making resources as boto3.Session does."""
+
+    def __init__(self, stacks: dict[str, dict[str, str]], region_name: str | None) -> None:
+        super().__init__(stacks)
+        self.session = REAL_SESSION(region_name=region_name)
+
+    def resource(self, service: str) -> Any:
+        return self.session.resource(service)  # type: ignore[call-overload]
 
 
 @pytest.fixture
@@ -189,3 +201,34 @@ def test_report_of_a_stack_without_aco_sync_outputs_is_a_clear_error(
 def test_out_without_stack_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--state-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 1
     assert "--out needs --stack" in capsys.readouterr().err
+
+
+@needs_template
+def test_region_option_reaches_the_table_and_bucket(
+    deployed_stack: tuple[LocalAws, dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The stack is in us-east-1 while boto3's default region is elsewhere: ``--region`` must apply to
+    the table and bucket reads too, not only to CloudFormation."""
+    aws, outputs = deployed_stack
+    sync_id = aws.invoke("StartSyncFunction", {"aco_id": "DEMO1", "trigger": "manual"})["started"][0][
+        "sync_id"
+    ]
+    aws.wait_for_executions(timeout=120)
+    monkeypatch.setattr(
+        boto3, "Session", lambda region_name=None: RegionalStubbedSession({STACK: outputs}, region_name)
+    )
+    capsys.readouterr()
+    with monkeypatch.context() as env:  # undone before LocalAws restores its own environment
+        env.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+        env.setenv("AWS_REGION", "eu-west-1")
+        out = tmp_path / "out"
+        assert main(["report", "--stack", STACK, "--region", "us-east-1", "--out", str(out)]) == 0
+        assert capsys.readouterr().out.splitlines()[0] == str((out / "report.html").resolve())
+        assert main(["status", "--stack", STACK, "--region", "us-east-1", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["sync"]["sync_id"] == sync_id
+
+        assert main(["report", "--stack", STACK, "--region", "eu-west-1", "--out", str(out)]) == 1
+        assert "Cannot read the sync state of stack aco-sync-prod: " in capsys.readouterr().err
