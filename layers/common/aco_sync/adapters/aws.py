@@ -312,6 +312,9 @@ class DynamoDbSyncStateStore:
                 else:
                     batch.delete_item(Key=key)
 
+    def tins_with_encounters(self, aco_id: str) -> list[str]:
+        return sorted(self._encounter_tins(aco_id))
+
     def aggregate_encounters(self, aco_id: str, tin: str | None = None) -> list[AggregateEncounter]:
         tins = [tin] if tin else self._encounter_tins(aco_id)
         return [

@@ -148,6 +148,9 @@ class InMemorySyncStateStore:
     def aggregate_encounters(self, aco_id: str, tin: str | None = None) -> list[AggregateEncounter]:
         return [e for (a, t, _), e in self.encounters.items() if a == aco_id and (tin is None or t == tin)]
 
+    def tins_with_encounters(self, aco_id: str) -> list[str]:
+        return sorted({t for (a, t, _) in self.encounters if a == aco_id})
+
     def put_aggregate_encounters(self, aco_id: str, encounters: Sequence[AggregateEncounter]) -> int:
         for e in encounters:
             self.encounters[(aco_id, e.tin, e.source_key)] = e

@@ -150,6 +150,10 @@ class SyncStateStore(Protocol):
     # --- aggregate encounters ---------------------------------------------------------------------
     def aggregate_encounters(self, aco_id: str, tin: str | None = None) -> list[AggregateEncounter]: ...
 
+    def tins_with_encounters(self, aco_id: str) -> list[str]:
+        """The TINs that have at least one aggregate encounter, sorted (without reading the encounters)."""
+        ...
+
     def put_aggregate_encounters(self, aco_id: str, encounters: Sequence[AggregateEncounter]) -> int:
         """Upsert; returns the number of items written."""
         ...

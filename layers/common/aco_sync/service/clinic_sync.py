@@ -22,6 +22,7 @@ from aco_sync.domain.record_codec import encode_records
 from aco_sync.domain.records import ClinicData, DenominatorCount, PerformanceRecord, SyncLogEntry
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.service.artifacts import counts_to_json
+from aco_sync.service.clinic_sources import read_clinic_sources, source_files, write_clinic_sources
 from aco_sync.service.common import (
     ClinicSyncStatus,
     clinic_counts_key,
@@ -69,13 +70,24 @@ def sync_member_clinic(
     files = [(key.removeprefix(prefix), stores.objects.get(key)) for key in keys]
     data = read_clinic_files(tin, files, performance_year=settings.performance_year, catalog=catalog)
 
-    stored = {e.source_key: e.content_hash for e in state.aggregate_encounters(aco_id, tin)}
+    stored_encounters = state.aggregate_encounters(aco_id, tin)
+    stored = {e.source_key: e.content_hash for e in stored_encounters}
     diff = diff_encounters(stored, data.records)
     upserts = list(diff.upserts)
+    # cleanup reads the recorded source files instead of the encounters: record every file an encounter
+    # has before writing any (so a crash mid-way leaves no encounter unrecorded), the exact set after
+    current_sources = source_files(r.source_file for r in data.records)
+    recorded = read_clinic_sources(stores.objects, aco_id, tin)
+    needed = current_sources | source_files(e.source_file for e in stored_encounters)
+    if recorded is None or not needed <= recorded:
+        recorded = needed
+        write_clinic_sources(stores.objects, aco_id, tin, needed)
     written = state.put_aggregate_encounters(aco_id, [_encounter(r) for r in upserts]) if upserts else 0
     deleted = (
         state.delete_aggregate_encounters(aco_id, tin, list(diff.deleted_keys)) if diff.deleted_keys else 0
     )
+    if recorded != current_sources:
+        write_clinic_sources(stores.objects, aco_id, tin, current_sources)
     snapshot_written = _write_snapshot_if_changed(stores, aco_id, tin, data)
 
     unchanged = diff.unchanged

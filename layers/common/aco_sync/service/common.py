@@ -82,6 +82,10 @@ def clinic_counts_key(aco_id: str, tin: str) -> str:
     return f"store/{aco_id}/clinics/{tin}/denominator_counts.json"
 
 
+def clinic_sources_key(aco_id: str, tin: str) -> str:
+    return f"store/{aco_id}/clinics/{tin}/sources.json"
+
+
 def clinic_prefix(aco_id: str, tin: str) -> str:
     return f"store/{aco_id}/clinics/{tin}/"
 
