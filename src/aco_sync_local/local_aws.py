@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -242,6 +243,10 @@ class LocalAws:
         self._saved_fast_retries = False
         self._deployment: LocalDeployment | None = None
         self._session: boto3.Session | None = None
+        # one client per service: boto3 clients are thread-safe, sessions are not (created under the lock)
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._finished_executions: dict[str, ExecutionSummary] = {}  # never change again: described once
 
     # -- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> LocalAws:
@@ -258,7 +263,9 @@ class LocalAws:
             apply_moto_patches()
             self._saved_fast_retries = fast_retries_enabled()
             set_fast_retries(self.fast_retries)
-            self._session = boto3.Session(region_name=self.region)
+            with self._clients_lock:
+                self._clients = {}
+                self._session = boto3.Session(region_name=self.region)
             self._deployment = deploy_template(
                 self.template_path,
                 session=self._session,
@@ -286,6 +293,9 @@ class LocalAws:
                     logger.warning("Stopping the local stack while executions still run: %s", error)
             self._mock.stop()
             self._mock = None
+        with self._clients_lock:  # clients made under the mock must not outlive it
+            self._clients = {}
+        self._finished_executions = {}
         set_fast_retries(self._saved_fast_retries)
         for name, value in self._saved_env.items():
             if value is None:
@@ -309,9 +319,17 @@ class LocalAws:
         return self._deployment
 
     def client(self, service: str) -> Any:
-        if self._session is None:
-            raise RuntimeError("LocalAws is not started: use it as a context manager")
-        return self._session.client(service)  # type: ignore[call-overload]
+        """The stack's boto3 client of ``service``, created once and shared (by every thread)."""
+        cached = self._clients.get(service)
+        if cached is not None:
+            return cached
+        with self._clients_lock:
+            if self._session is None:
+                raise RuntimeError("LocalAws is not started: use it as a context manager")
+            cached = self._clients.get(service)
+            if cached is None:
+                cached = self._clients[service] = self._session.client(service)  # type: ignore[call-overload]
+            return cached
 
     def _only(self, resource_type: str, logical_id: str | None) -> str:
         if logical_id:
@@ -496,11 +514,19 @@ class LocalAws:
     ) -> list[ExecutionSummary]:
         """Poll until no execution of any state machine is RUNNING (new ones started meanwhile count)."""
         deadline = time.monotonic() + timeout
+        finished = self._finished_executions
         while True:
-            summaries = self.list_executions()
-            running = [s for s in summaries if s.status == "RUNNING"]
+            running = []
+            arns = list(self._execution_arns())
+            for arn in arns:
+                if arn not in finished:
+                    summary = self.describe_execution(arn)
+                    if summary.status == "RUNNING":
+                        running.append(summary)
+                    else:
+                        finished[arn] = summary
             if not running:
-                return summaries
+                return sorted((finished[arn] for arn in arns), key=lambda s: s.start)
             if time.monotonic() >= deadline:
                 names = ", ".join(f"{s.state_machine}/{s.name}" for s in running)
                 raise ExecutionsTimeoutError(

@@ -95,7 +95,8 @@ def test_wait_for_executions_times_out_with_the_running_ones_named(monkeypatch: 
         start="2026-01-01T00:00:00", stop=None, duration_ms=None,
     )  # fmt: skip
     aws = LocalAws(Path("unused.yaml"))
-    monkeypatch.setattr(aws, "list_executions", lambda: [running])
+    monkeypatch.setattr(aws, "_execution_arns", lambda: iter(["arn:x"]))
+    monkeypatch.setattr(aws, "describe_execution", lambda arn: running)
     with pytest.raises(
         ExecutionsTimeoutError, match=r"1 execution\(s\) still RUNNING after 0.1s: MainStateMachine/stuck"
     ):
