@@ -4,18 +4,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from aco_sync.adapters.environment import build_stores
+from aco_sync.service.events import SyncStepEvent
 from aco_sync.service.initial_sync import run_initial_sync
 
 logger = Logger()
 tracer = Tracer()
-
-
-class SyncStepEvent(BaseModel):
-    aco_id: str
-    sync_id: str
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -4,23 +4,18 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from aco_sync.adapters.environment import build_stores
+from aco_sync.service.events import SyncStepEvent
 from aco_sync.service.lock import release_lock
 
 logger = Logger()
 tracer = Tracer()
 
 
-class ReleaseLockEvent(BaseModel):
-    aco_id: str
-    sync_id: str
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = ReleaseLockEvent.model_validate(event)
+    request = SyncStepEvent.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
     return release_lock(build_stores(), **request.model_dump())

@@ -5,18 +5,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from aco_sync.adapters.environment import build_stores
+from aco_sync.service.events import SyncStepEvent
 from aco_sync.service.validation import validate_sync
 
 logger = Logger()
 tracer = Tracer()
-
-
-class SyncStepEvent(BaseModel):
-    aco_id: str
-    sync_id: str
 
 
 @logger.inject_lambda_context(clear_state=True)
