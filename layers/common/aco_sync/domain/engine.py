@@ -282,7 +282,8 @@ def _aggregate_members(
                 kind="aggregation",
                 measure_id=item.measure_id,
                 message=f"Measure {item.measure_id} {item.collection_type.value}: {item.eligible_population} "
-                f"patients in the eligible population from {len(item.patients_by_tin)} TINs",
+                f"patients in the eligible population from {len(item.patients_by_tin)} "
+                f"TIN{'' if len(item.patients_by_tin) == 1 else 's'}",
             )
         )
     duplicates = find_probable_duplicates(index.keys) if report_probable_duplicates else []

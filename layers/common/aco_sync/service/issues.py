@@ -51,7 +51,8 @@ def issues_to_log(
 
 
 def _with_location(issue: IngestIssue) -> str:
-    where = f"{issue.file}, row {issue.line}" if issue.line is not None else issue.file
+    unit = "line" if ".xml" in issue.file.lower() else "row"  # XML files have lines, tables have rows
+    where = f"{issue.file}, {unit} {issue.line}" if issue.line is not None else issue.file
     return f"{where}: {issue.reason}"
 
 
