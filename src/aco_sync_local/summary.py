@@ -155,6 +155,18 @@ def render_measures(result: LocalSyncResult) -> str:
     return "Aggregated measures\n" + table(headers, rows)
 
 
+def _context(entry: dict[str, Any], message: str) -> str:
+    """The entry's measure, TIN and file, as far as its message does not already name them."""
+    parts = [str(m) for m in [entry.get("measure_id")] if m and str(m) not in message]
+    tin = entry.get("tin")
+    if tin and str(tin) not in message:
+        parts.append(f"TIN {tin}")
+    file = entry.get("file")
+    if file and str(file) not in message:
+        parts.append(f"{file} line {entry['line']}" if entry.get("line") else str(file))
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def render_decisions(result: LocalSyncResult) -> str:
     log = result.status.get("log") or []
     skipped = result.status.get("skipped_triggers") or []
@@ -165,11 +177,9 @@ def render_decisions(result: LocalSyncResult) -> str:
     if not log and not skipped and not roster_errors:
         lines.append("  (none)")
     for entry in log[:MAX_LOG_LINES]:
-        where = ", ".join(str(v) for v in (entry.get("measure_id"), entry.get("tin"), entry.get("file")) if v)
-        if entry.get("line"):
-            where += f" line {entry['line']}"
-        prefix = f"[{entry.get('kind') or entry.get('level') or 'info'}]"
-        lines.append(f"  {prefix} {entry.get('message')}" + (f" ({where})" if where else ""))
+        message = str(entry.get("message"))
+        kind = entry.get("kind") or entry.get("level") or "info"
+        lines.append(f"  [{kind}] {message}{_context(entry, message)}")
     if len(log) > MAX_LOG_LINES:
         lines.append(f"  ... {len(log) - MAX_LOG_LINES} more entries (see the report)")
     for trigger in skipped:

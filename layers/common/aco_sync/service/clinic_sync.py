@@ -108,7 +108,7 @@ def sync_member_clinic(
             tin=tin,
             message=f"TIN {tin}: {len(data.records)} records from {data.files_read} files; "
             f"{written} added or changed, {deleted} removed, {unchanged} unchanged; "
-            f"{sum(1 for i in data.issues if i.severity == 'error')} rows or files rejected",
+            f"{sum(1 for i in data.issues if i.severity == 'error')} rejected (rows or files)",
         )
     )
     append_log_once(state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
