@@ -330,6 +330,29 @@ def test_a_failing_measure_is_reported_and_the_others_still_calculate(
     assert "CMS125 (M112)" in issue.reason and "other measures" in issue.reason
 
 
+def test_a_failing_measure_logs_no_exception_text(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The exception's message may quote patient data: the log names its type and place only."""
+    from aco_sync.ecqm import logic
+
+    def broken(ctx: logic.MeasureContext) -> logic._Criteria:
+        raise ValueError(f"bad birth date {ctx.patient.birth_date} of patient Lee")
+
+    monkeypatch.setitem(logic.MEASURE_LOGIC, "M112", broken)
+    doc = make_doc(
+        OFFICE_VISIT,
+        MAMMOGRAM,
+        measures=(q.MeasureReference(None, None, ecqm_id="CMS125", catalog_measure_id="M112"),),
+    )
+    calculate_qrda(doc, tin=TIN, source_file="p.xml", performance_year=2025)
+    [failure] = [r for r in caplog.records if r.getMessage() == "eCQM calculation failed"]
+    assert failure.__dict__["error"] == "ValueError" and failure.__dict__["measure_id"] == "M112"
+    assert failure.exc_info is None and failure.__dict__["where"]
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "Lee" not in logged and "1965" not in logged
+
+
 def test_negated_order_is_no_order() -> None:
     hospice_not_ordered = entry(
         q.EntryKind.INTERVENTION,

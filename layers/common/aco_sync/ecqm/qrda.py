@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import traceback
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
@@ -447,7 +448,16 @@ def calculate_qrda_detailed(
         try:
             results[measure_id] = evaluate(patient, measure_id, measurement_period, context=context)
         except (ArithmeticError, TypeError, ValueError, KeyError) as exc:  # one measure, not the file
-            logger.exception("eCQM calculation failed", extra={"measure_id": measure_id})
+            # no traceback/message in the log: they may quote patient data; the frame locates the bug
+            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+            logger.error(
+                "eCQM calculation failed",
+                extra={
+                    "measure_id": measure_id,
+                    "error": type(exc).__name__,
+                    "where": f"{frame.filename}:{frame.lineno}" if frame else None,
+                },
+            )
             issue(
                 f"eCQM calculation of {_ecqm_names([measure_id])[0]} failed ({type(exc).__name__}); "
                 "the other measures of the file were calculated",
