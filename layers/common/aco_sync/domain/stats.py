@@ -14,14 +14,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from aco_sync.domain.measure_rules import DENOMINATOR_ONLY, EXCEPTION, EXCLUSION, MET, NOT_MET
 from aco_sync.domain.records import CollectionType, MeasureStats
-
-DATA_COMPLETENESS_THRESHOLD = 75.0
-CASE_MINIMUM = 20
 
 
 def build_measure_stats(
@@ -67,14 +64,6 @@ def data_completeness(
     return None if eligible == 0 else 100.0 * (met + not_met + exclusions + exceptions) / eligible
 
 
-def meets_data_completeness(stats: MeasureStats) -> bool:
-    return stats.data_completeness is not None and stats.data_completeness >= DATA_COMPLETENESS_THRESHOLD
-
-
-def meets_case_minimum(stats: MeasureStats) -> bool:
-    return stats.eligible_population >= CASE_MINIMUM
-
-
 def stats_to_dict(stats: MeasureStats) -> dict[str, Any]:
     """JSON-able, with the QPP Submissions API names for the five counts."""
     return {
@@ -108,10 +97,3 @@ def stats_from_dict(data: Mapping[str, Any]) -> MeasureStats:
         patients_by_tin=dict(data.get("patientsByTin", {})),
         roster_coverage=data.get("rosterCoverage"),
     )
-
-
-def count_patients_by_tin(tins_per_patient: Iterable[tuple[str, ...]]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for tins in tins_per_patient:
-        counts.update(tins)
-    return counts
