@@ -54,10 +54,6 @@ def new_sync_id() -> str:
     return f"sync-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:8]}"
 
 
-def mcqm_execution_name(sync_id: str) -> str:
-    return f"{sync_id}-mcqm"
-
-
 # ----- object keys (docs/ARCHITECTURE.md "Data bucket layout") -----------------------------------------
 def config_key(aco_id: str) -> str:
     return f"config/acos/{aco_id}.json"
