@@ -112,10 +112,6 @@ def register_function_code(function_name: str, code_dir: Path, handler: str) -> 
     _function_code[function_name] = FunctionCode(Path(code_dir).resolve(), handler)
 
 
-def registered_function_code(function_name: str) -> FunctionCode | None:
-    return _function_code.get(function_name)
-
-
 def _load_handler(code: FunctionCode) -> Any:
     module_path, _, attribute = code.handler.rpartition(".")
     if not module_path or not attribute:
