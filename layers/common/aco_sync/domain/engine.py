@@ -40,6 +40,7 @@ from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import (
     CollectionType,
     DenominatorCount,
+    Gender,
     MeasureStats,
     PatientOutcome,
     PerformanceRecord,
@@ -127,7 +128,11 @@ class AggregationResult:
         groups = list(map(resolution.groups.__getitem__, positions))
         measure_ids = list(map(measures.__getitem__, resolution.measure_indices(groups)))
         instances = list(map(self._instance_of.__getitem__, measure_ids))
-        master_ids = list(map(ids.__getitem__, map(resolution.width.__rfloordiv__, groups)))
+        patients = list(map(resolution.width.__rfloordiv__, groups))
+        master_ids = list(map(ids.__getitem__, patients))
+        # The gender is the last part of the patient's de-duplication key (one lookup per outcome).
+        gender_of_code = {gender.value: gender for gender in Gender}
+        keys = resolution.index.keys
         order = sorted(
             range(len(groups)), key=list(zip(measure_ids, instances, master_ids, strict=True)).__getitem__
         )
@@ -145,6 +150,7 @@ class AggregationResult:
                 (dates[resolution.days[position_list[i]]] for i in order),
                 (provenance[i][0] for i in order),
                 (provenance[i][1] for i in order),
+                (gender_of_code[keys[patients[i]][3]] for i in order),
             )
         )
         return outcomes

@@ -144,6 +144,7 @@ class PatientOutcome:
     performance_date: date | None
     source_tins: tuple[str, ...]  # TINs whose records contributed, sorted
     source_keys: tuple[str, ...] = ()  # the records behind it (audit trail)
+    gender: Gender | None = None  # the patient's gender (part of the MASTER_PAT_ID key); None: not known
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,7 @@ def outcome_to_dict(o: PatientOutcome) -> dict[str, Any]:
         "performance_date": o.performance_date.isoformat() if o.performance_date else None,
         "source_tins": list(o.source_tins),
         "source_keys": list(o.source_keys),
+        "gender": o.gender.value if o.gender is not None else None,
     }
 
 
@@ -113,6 +114,7 @@ def outcome_from_dict(item: dict[str, Any]) -> PatientOutcome:
         else None,
         source_tins=tuple(item.get("source_tins", ())),
         source_keys=tuple(item.get("source_keys", ())),
+        gender=Gender(item["gender"]) if item.get("gender") else None,  # absent in older files
     )
 
 
