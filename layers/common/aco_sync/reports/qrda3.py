@@ -6,18 +6,26 @@ entity as ``documentationOf/serviceEvent/performer/assignedEntity/representedOrg
 (root ``2.16.840.1.113883.3.249.5.4``), one Measure Section with a Measure Reference and Results
 organizer per eCQM (``externalDocument/id`` root ``2.16.840.1.113883.4.738`` = the version-specific
 measure UUID), a Performance Rate and the IPOP, DENOM, DENEX, DENEXCEP and NUMER aggregate counts, and
-the Reporting Parameters act for the performance year. Supplemental data (sex, race, ethnicity,
-payer) is not included: the aggregate carries no demographics.
+the Reporting Parameters act for the performance year.
+
+Supplemental data: each population carries the Sex Supplemental Data Element (templates
+``2.16.840.1.113883.10.20.27.3.6`` and ``.3.21``) for Male (``M``) and Female (``F``) of
+AdministrativeGender (``2.16.840.1.113883.5.1``), counted from the instance's patient outcomes, plus
+one element with ``value nullFlavor="UNK"`` when some patients' sex is unknown, so that the sex counts
+add up to the population count. Race, ethnicity and payer are not collected by ACO Sync and are left
+out (their value sets exclude nulls); see docs/SCORING.md.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
 
-from aco_sync.domain.records import CollectionType, MeasureStats
+from aco_sync.domain.records import CollectionType, Gender, MeasureStats, PatientOutcome, Performance
 from aco_sync.reports.model import ScoredSync
 from aco_sync.scoring.benchmarks import bundled_years, measure_uuids
 
@@ -28,6 +36,14 @@ LOINC = "2.16.840.1.113883.6.1"
 APM_ENTITY_ROOT = "2.16.840.1.113883.3.249.5.4"
 MEASURE_VERSION_ROOT = "2.16.840.1.113883.4.738"
 PROGRAM_ROOT = "2.16.840.1.113883.3.249.7"
+
+ADMINISTRATIVE_GENDER = "2.16.840.1.113883.5.1"
+SEX_AT_BIRTH_LOINC = "76689-9"
+_SEX_CODES = ((Gender.MALE, "Male"), (Gender.FEMALE, "Female"))  # always reported, as in the sample
+_UNKNOWN_SEX = "UNK"  # patients whose sex is unknown (Gender.UNKNOWN, or not recorded)
+
+SexCounts = dict[str, Counter[str]]
+"""Population code (IPOP, DENOM, DENEX, DENEXCEP, NUMER) -> sex code (M, F, UNK) -> patients."""
 
 _POPULATIONS = (
     ("IPOP", "initialPopulationUuid"),
@@ -79,7 +95,56 @@ def _count(parent: Any, value: int) -> None:
         codeSystemName="ObservationMethod", displayName="Count")  # fmt: skip
 
 
-def _measure_entry(section: Any, stats: MeasureStats, title: str, reference: dict[str, Any]) -> None:
+def sex_counts(outcomes: Iterable[PatientOutcome]) -> SexCounts:
+    """Patients per population and sex, from one instance's outcomes (one outcome per patient).
+
+    IPOP and DENOM hold every outcome, DENEX the exclusions, DENEXCEP the exceptions, NUMER the MET
+    ones (the same membership as the aggregate counts). Unknown or unrecorded sex counts as ``UNK``.
+    """
+    counts: SexCounts = {code: Counter() for code, _ in _POPULATIONS}
+    for outcome in outcomes:
+        sex = outcome.gender.value if outcome.gender in (Gender.MALE, Gender.FEMALE) else _UNKNOWN_SEX
+        counts["IPOP"][sex] += 1
+        counts["DENOM"][sex] += 1
+        if outcome.outcome is Performance.DENOMINATOR_EXCLUSION:
+            counts["DENEX"][sex] += 1
+        elif outcome.outcome is Performance.DENOMINATOR_EXCEPTION:
+            counts["DENEXCEP"][sex] += 1
+        elif outcome.outcome is Performance.MET:
+            counts["NUMER"][sex] += 1
+    return counts
+
+
+def _sex_element(parent: Any, sex: str, display: str | None, count: int, year: int, *parts: str) -> None:
+    relationship = _el(parent, "entryRelationship", typeCode="COMP")
+    observation = _el(relationship, "observation", classCode="OBS", moodCode="EVN")
+    _template(observation, "2.16.840.1.113883.10.20.27.3.6", "2016-09-01")
+    _template(observation, "2.16.840.1.113883.10.20.27.3.21", "2016-11-01")
+    _el(observation, "id", root=_uuid("sex", *parts, sex))
+    _el(observation, "code", code=SEX_AT_BIRTH_LOINC, codeSystem=LOINC, codeSystemName="LOINC",
+        displayName="Sex assigned at birth")  # fmt: skip
+    _el(observation, "statusCode", code="completed")
+    period = _el(observation, "effectiveTime")
+    _el(period, "low", value=f"{year}0101")
+    _el(period, "high", value=f"{year}1231")
+    if display is None:
+        value = _el(observation, "value", nullFlavor=sex)
+    else:
+        value = _el(observation, "value", code=sex, codeSystem=ADMINISTRATIVE_GENDER,
+                    codeSystemName="AdministrativeGenderCode", displayName=display)  # fmt: skip
+    value.set(f"{{{XSI}}}type", "CD")
+    _count(observation, count)
+
+
+def _measure_entry(
+    section: Any,
+    stats: MeasureStats,
+    title: str,
+    reference: dict[str, Any],
+    *,
+    year: int,
+    sexes: SexCounts | None,
+) -> None:
     entry = _el(section, "entry")
     organizer = _el(entry, "organizer", classCode="CLUSTER", moodCode="EVN")
     _template(organizer, "2.16.840.1.113883.10.20.24.3.98")
@@ -134,6 +199,16 @@ def _measure_entry(section: Any, stats: MeasureStats, title: str, reference: dic
         value = _el(observation, "value", code=code, codeSystem=ACT_CODE, codeSystemName="ActCode")
         value.set(f"{{{XSI}}}type", "CD")
         _count(observation, counts[code])
+        if sexes is not None:
+            by_sex = sexes[code]
+            for gender, display in _SEX_CODES:
+                _sex_element(
+                    observation, gender.value, display, by_sex[gender.value], year, stats.measure_id, code
+                )
+            if by_sex[_UNKNOWN_SEX]:
+                _sex_element(
+                    observation, _UNKNOWN_SEX, None, by_sex[_UNKNOWN_SEX], year, stats.measure_id, code
+                )
         population_ref = _el(observation, "reference", typeCode="REFR")
         external = _el(population_ref, "externalObservation", classCode="OBS", moodCode="EVN")
         _el(external, "id", root=str(population_ids.get(uuid_key) or _uuid(code, stats.measure_id)))
@@ -211,11 +286,18 @@ def qrda3_document(scored: ScoredSync) -> bytes | None:
     _el(section, "title").text = "Measure Section"
 
     references = _measure_reference_data(year)
+    outcomes_by_measure: dict[str, list[PatientOutcome]] = {}
+    for outcome in inputs.outcomes:
+        if outcome.collection_type == CollectionType.ECQM:
+            outcomes_by_measure.setdefault(outcome.measure_id, []).append(outcome)
     for stats in ecqm_stats:
         score = scored.score_for(stats)
         qpp_id = score.qpp_measure_id if score else stats.measure_id
         title = score.title if score else stats.measure_id
-        _measure_entry(section, stats, title, references.get(qpp_id, {}))
+        outcomes = outcomes_by_measure.get(stats.measure_id, [])
+        # Sex counts only when the outcomes are the whole population (never counts that do not add up).
+        sexes = sex_counts(outcomes) if len(outcomes) == stats.eligible_population else None
+        _measure_entry(section, stats, title, references.get(qpp_id, {}), year=year, sexes=sexes)
 
     parameters = _el(_el(section, "entry", typeCode="DRIV"), "act", classCode="ACT", moodCode="EVN")
     _template(parameters, "2.16.840.1.113883.10.20.17.3.8", "2020-12-01")
