@@ -7,7 +7,6 @@ import io
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from ingest_samples import (
@@ -444,7 +443,12 @@ def test_invalid_timestamps(text: str) -> None:
 
 
 def test_fixture_paths_come_from_shared_path() -> None:
-    assert isinstance(shared_path("fixtures", "qrda"), Path)
+    from shared_fixtures import SHARED_DIR
+
+    folder = shared_path("fixtures", "qrda")
+    assert folder == SHARED_DIR / "fixtures" / "qrda" and (folder / "MANIFEST.tsv").is_file()
+    with pytest.raises(pytest.skip.Exception, match="shared fixtures not available"):
+        shared_path("fixtures", "no-such-folder")
 
 
 def test_utf16_document_is_rejected_as_not_utf8() -> None:
