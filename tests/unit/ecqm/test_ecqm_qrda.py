@@ -393,3 +393,14 @@ def test_blood_pressure_panel_with_nested_components_is_read() -> None:
     )
     [record], _ = calculate_qrda(doc, tin=TIN, source_file="p.xml", performance_year=2025)
     assert (record.performance, record.systolic, record.diastolic) == (Performance.MET, 128, 82)
+
+
+def test_patient_model_repr_has_no_phi() -> None:
+    from aco_sync.ecqm.model import PatientModel
+
+    patient = PatientModel(
+        "p-1", date(1941, 7, 19), Gender.FEMALE, first_name="Zebulon", last_name="Quixote", mbi="9ZZ9ZZ9ZZ99"
+    )
+    text = repr(patient)
+    assert "p-1" in text
+    assert not any(phi in text for phi in ("Zebulon", "Quixote", "9ZZ9ZZ9ZZ99", "1941"))

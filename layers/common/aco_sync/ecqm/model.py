@@ -97,12 +97,13 @@ class ClinicalEntry:
 
 @dataclass(slots=True)
 class PatientModel:
-    """A patient and their clinical data, as the measure logic sees them."""
+    """A patient and their clinical data, as the measure logic sees them. Names, birth date and MBI are
+    PHI: they are left out of ``repr`` so that a logged or raised model does not leak them."""
 
     patient_id: str
-    birth_date: date
+    birth_date: date = field(repr=False)
     gender: Gender
-    first_name: str = ""
-    last_name: str = ""
-    mbi: str | None = None
+    first_name: str = field(default="", repr=False)
+    last_name: str = field(default="", repr=False)
+    mbi: str | None = field(default=None, repr=False)
     entries: list[ClinicalEntry] = field(default_factory=list)
