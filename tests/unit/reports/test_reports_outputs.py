@@ -243,4 +243,9 @@ def test_stats_without_rate_do_not_break_outputs() -> None:
     ]
     files = build_reports(inputs)
     etree.fromstring(files["qrda3-ecqm.xml"])
-    assert json.loads(files["quality-score.json"])["measures_scored"] >= 0
+    document = json.loads(files["quality-score.json"])
+    # without a rate only M134 CQM counts (0 points: data completeness below 75%)
+    assert (document["measures_scored"], document["counted"]) == (1, ["M134 CQM"])
+    statuses = {m["measure_id"] + " " + m["collection_type"]: m["status"] for m in document["measures"]}
+    assert statuses["M001 eCQM"] == statuses["M236 MCQM"] == "no_performance_rate"
+    assert statuses["M134 CQM"] == "data_completeness_not_met"
