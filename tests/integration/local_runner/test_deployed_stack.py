@@ -18,15 +18,11 @@ from botocore.stub import Stubber
 
 from aco_sync_local.cli import main
 from aco_sync_local.deployed_stack import stack_outputs
-from aco_sync_local.local_aws import DEFAULT_TEMPLATE, LocalAws
+from aco_sync_local.local_aws import LocalAws
 from aco_sync_local.runner import LocalRunError, ingest_uploaded_rosters
 
 REAL_SESSION = boto3.Session
 SAMPLE_ACO = Path(__file__).resolve().parent / "fixtures" / "sample_aco"
-
-needs_template = pytest.mark.skipif(
-    not DEFAULT_TEMPLATE.is_file(), reason=f"the SAM template {DEFAULT_TEMPLATE} does not exist yet"
-)
 
 
 class StubbedCloudFormationSession:
@@ -79,7 +75,6 @@ def synced_stack(tmp_path: Path) -> Iterator[tuple[LocalAws, dict[str, Any], dic
         yield aws, started, outputs
 
 
-@needs_template
 def test_status_and_history_of_a_deployed_stack(
     synced_stack: tuple[LocalAws, dict[str, Any], dict[str, str]],
     monkeypatch: pytest.MonkeyPatch,

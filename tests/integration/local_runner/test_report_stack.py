@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
-from test_deployed_stack import REAL_SESSION, SAMPLE_ACO, StubbedCloudFormationSession, needs_template
+from test_deployed_stack import REAL_SESSION, SAMPLE_ACO, StubbedCloudFormationSession
 
 from aco_sync.adapters.environment import build_stores
 from aco_sync.adapters.ports import SyncRun
@@ -73,7 +73,6 @@ def downloaded_files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-@needs_template
 def test_report_downloads_the_latest_sync_and_prints_path_and_score(
     deployed_stack: tuple[LocalAws, dict[str, str]],
     tmp_path: Path,
@@ -120,7 +119,6 @@ def test_report_downloads_the_latest_sync_and_prints_path_and_score(
     assert opened == [report.as_uri()]
 
 
-@needs_template
 def test_report_of_an_aco_without_a_sync_is_a_clear_error(
     deployed_stack: tuple[LocalAws, dict[str, str]],
     tmp_path: Path,
@@ -138,7 +136,6 @@ def test_report_of_an_aco_without_a_sync_is_a_clear_error(
     assert not (tmp_path / "out").exists()
 
 
-@needs_template
 def test_report_of_a_failed_sync_without_report_is_a_clear_error(
     deployed_stack: tuple[LocalAws, dict[str, str]],
     tmp_path: Path,
@@ -203,7 +200,6 @@ def test_out_without_stack_is_refused(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "--out needs --stack" in capsys.readouterr().err
 
 
-@needs_template
 def test_region_option_reaches_the_table_and_bucket(
     deployed_stack: tuple[LocalAws, dict[str, str]],
     tmp_path: Path,

@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 from aco_sync_local.cli import main
-from aco_sync_local.local_aws import DEFAULT_TEMPLATE
 from aco_sync_local.runner import LocalRunError, find_aco_id, load_latest_result, run_local_sync
 
 SAMPLE_ACO = Path(__file__).resolve().parent / "fixtures" / "sample_aco"
-
-needs_template = pytest.mark.skipif(
-    not DEFAULT_TEMPLATE.is_file(), reason=f"the SAM template {DEFAULT_TEMPLATE} does not exist yet"
-)
 
 
 def test_the_only_configured_aco_is_found() -> None:
@@ -47,7 +42,6 @@ def test_run_of_a_missing_folder_is_a_clear_cli_error(
     assert "is not a folder" in capsys.readouterr().err
 
 
-@needs_template
 def test_whole_local_sync_through_the_real_template(tmp_path: Path) -> None:
     folder = tmp_path / "aco"
     shutil.copytree(SAMPLE_ACO, folder)
@@ -94,7 +88,6 @@ def test_whole_local_sync_through_the_real_template(tmp_path: Path) -> None:
     assert load_latest_result(state).to_dict() == json.loads(json.dumps(result.to_dict()))
 
 
-@needs_template
 def test_run_json_keeps_stdout_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "aco"
     shutil.copytree(SAMPLE_ACO, folder)
@@ -107,10 +100,7 @@ def test_run_json_keeps_stdout_clean(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert sorted(c["tin"] for c in data["clinics"]) == ["111111111", "222222222"]
 
 
-@needs_template
 def test_demo_runs_the_main_sync_and_the_mcqm_job(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("aco_sync_local.demo_data", reason="the demo data generator is not in this checkout")
-
     code = main(["demo", "--json", "--state-dir", str(tmp_path / "state")])
 
     data = json.loads(capsys.readouterr().out)
@@ -128,7 +118,6 @@ def test_demo_runs_the_main_sync_and_the_mcqm_job(tmp_path: Path, capsys: pytest
     assert capsys.readouterr().out.splitlines()[0].endswith("report.html")
 
 
-@needs_template
 def test_an_invalid_configuration_is_reported_not_raised(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
