@@ -95,7 +95,7 @@ def test_run_json_keeps_stdout_clean(tmp_path: Path, capsys: pytest.CaptureFixtu
     code = main(["run", str(folder), "--json", "--state-dir", str(tmp_path / "state")])
 
     data = json.loads(capsys.readouterr().out)  # handler logs must not pollute stdout
-    assert code == (0 if all(e["status"] == "SUCCEEDED" for e in data["executions"]) else 1)
+    assert code == 0 and {e["status"] for e in data["executions"]} == {"SUCCEEDED"}
     assert data["aco_id"] == "DEMO1"
     assert sorted(c["tin"] for c in data["clinics"]) == ["111111111", "222222222"]
 
