@@ -115,9 +115,6 @@ class Resolution:
     def patient_of(self, group: int) -> int:
         return group // self.width
 
-    def measure_of(self, group: int) -> str:
-        return self.index.measure_table[group % self.width]
-
     def measure_indices(self, groups: list[int] | None = None) -> list[int]:
         return list(map(self.width.__rmod__, self.groups if groups is None else groups))
 
