@@ -208,11 +208,6 @@ class QrdaEntry:
         """Start of the entry's relevant period (low, else the point time)."""
         return self.effective_low or self.effective_time
 
-    @property
-    def relevant_high(self) -> datetime | None:
-        """End of the entry's relevant period (high, else the point time, else low)."""
-        return self.effective_high or self.effective_time or self.effective_low
-
     def has_template(self, root: str) -> bool:
         return any(t.root == root for t in self.template_ids)
 
