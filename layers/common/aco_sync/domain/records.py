@@ -61,11 +61,12 @@ class PerformanceRecord:
     collection_type: CollectionType
     performance: Performance
     performance_date: date | None
-    first_name: str
-    last_name: str
-    birth_date: date
+    # Patient identity: kept out of repr so that a logged or raised record never shows PHI.
+    first_name: str = field(repr=False)
+    last_name: str = field(repr=False)
+    birth_date: date = field(repr=False)
     gender: Gender
-    mbi: str | None = None
+    mbi: str | None = field(default=None, repr=False)
     npi: str | None = None
     member_patient_id: str | None = None  # the member clinic's own patient id (MRN), if given
     source_file: str = ""
@@ -90,12 +91,12 @@ class DenominatorCount:
 
 @dataclass(frozen=True, slots=True)
 class RosterEntry:
-    """One Medicare beneficiary on the ACO's roster (normalised, validated)."""
+    """One Medicare beneficiary on the ACO's roster (normalised, validated). PHI is kept out of repr."""
 
-    mbi: str
-    first_name: str
-    last_name: str
-    birth_date: date
+    mbi: str = field(repr=False)
+    first_name: str = field(repr=False)
+    last_name: str = field(repr=False)
+    birth_date: date = field(repr=False)
     gender: Gender
     eligible_measures: frozenset[str] | None = None  # None: no per-measure flags in the file
     source_line: int | None = None
