@@ -16,10 +16,6 @@ class MissingRosterError(AcoSyncError):
     """Data validation: the ACO has no active roster and its settings require one (aborts the sync)."""
 
 
-class SyncAlreadyRunningError(AcoSyncError):
-    """A sync is queued or running for this ACO (including a pending MCQM job)."""
-
-
 class InvalidInputError(AcoSyncError):
     """An input file cannot be read at all (the reason says why; no PHI)."""
 
