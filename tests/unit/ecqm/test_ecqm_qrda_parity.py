@@ -34,6 +34,7 @@ from aco_sync.ecqm.model import EntryKind
 from aco_sync.ecqm.qrda import calculate_qrda_detailed, patient_from_qrda
 from aco_sync.ingest import qrda_model as q
 from aco_sync.ingest.qrda import parse_qrda
+from qrda_samples import qrda_document
 
 PERIOD = (date(2025, 1, 1), date(2025, 12, 31))
 TIN = "123456789"
@@ -278,61 +279,16 @@ def to_qrda(scenario: Scenario) -> bytes:
     for number, reading in enumerate(scenario.readings, start=1):
         entries.append(_qrda_exam(number, "8480-6", reading.moment, reading.systolic))
         entries.append(_qrda_exam(number, "8462-4", reading.moment, reading.diastolic))
-    body = "\n".join(entries)
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:sdtc="urn:hl7-org:sdtc"
-  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-  <realmCode code="US"/>
-  <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
-  <templateId root="2.16.840.1.113883.10.20.22.1.1" extension="2015-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.1.1" extension="2017-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.1.2" extension="2021-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.1.3" extension="2025-02-01"/>
-  <id root="7c2b2bbd-1f5e-4d0b-9d1c-0f3a5b6c7d8e"/>
-  <code code="55182-0" codeSystem="2.16.840.1.113883.6.1"/>
-  <recordTarget><patientRole>
-    <id root="2.16.840.1.113883.4.927" extension="1EG4TE5MK73"/>
-    <patient>
-      <name><given>Pat</given><family>Parity</family></name>
-      <administrativeGenderCode code="{gender}" codeSystem="2.16.840.1.113883.5.1"/>
-      <birthTime value="{scenario.birth:%Y%m%d}"/>
-    </patient>
-  </patientRole></recordTarget>
-  <documentationOf typeCode="DOC"><serviceEvent classCode="PCPR">
-    <performer typeCode="PRF"><assignedEntity>
-      <id root="2.16.840.1.113883.4.6" extension="1234567893"/>
-      <representedOrganization><id root="2.16.840.1.113883.4.2" extension="{TIN}"/></representedOrganization>
-    </assignedEntity></performer>
-  </serviceEvent></documentationOf>
-  <component><structuredBody>
-    <component><section>
-      <templateId root="2.16.840.1.113883.10.20.24.2.2"/>
-      <templateId root="2.16.840.1.113883.10.20.24.2.3"/>
-      <entry><organizer classCode="CLUSTER" moodCode="EVN">
-        <templateId root="2.16.840.1.113883.10.20.24.3.98"/>
-        <reference typeCode="REFR"><externalDocument classCode="DOC" moodCode="EVN">
-          <id root="2.16.840.1.113883.4.738" extension="2c928082-8e7d-3c8e-018e-b2b3a7e0153b"/>
-          <text>Controlling High Blood Pressure</text>
-          <setId root="{CMS165_SET_ID}"/>
-          <versionNumber value="13"/>
-        </externalDocument></reference>
-      </organizer></entry>
-    </section></component>
-    <component><section>
-      <templateId root="2.16.840.1.113883.10.20.17.2.1"/>
-      <entry typeCode="DRIV"><act classCode="ACT" moodCode="EVN">
-        <templateId root="2.16.840.1.113883.10.20.17.3.8"/>
-        <effectiveTime><low value="20250101"/><high value="20251231"/></effectiveTime>
-      </act></entry>
-    </section></component>
-    <component><section>
-      <templateId root="2.16.840.1.113883.10.20.17.2.4"/>
-      <templateId root="2.16.840.1.113883.10.20.24.2.1" extension="2021-08-01"/>
-      {body}
-    </section></component>
-  </structuredBody></component>
-</ClinicalDocument>
-""".encode()
+    return qrda_document(
+        given="Pat",
+        family="Parity",
+        birth_time=f"{scenario.birth:%Y%m%d}",
+        gender=f'<administrativeGenderCode code="{gender}" codeSystem="2.16.840.1.113883.5.1"/>',
+        tin=TIN,
+        measure_set_id=CMS165_SET_ID,
+        measure_title="Controlling High Blood Pressure",
+        entries="\n".join(entries),
+    ).encode()
 
 
 def parse(scenario: Scenario) -> q.QrdaDocument:

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from ingest_samples import GENDER_2026_MALE, qrda_document
 
 from aco_sync_local.cli import main
 from aco_sync_local.demo_data import TIN_CQM_A, write_demo_aco
+from qrda_samples import GENDER_2026_MALE, qrda_document
 
 
 def test_qrda_prints_what_was_extracted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from ingest_samples import qrda_document
 
 from aco_sync.ingest import qrda_model as q
 from aco_sync.ingest.qrda import parse_qrda
+from qrda_samples import qrda_document
 from shared_fixtures import shared_path
 
 SNOMED, LOINC, CPT = "2.16.840.1.113883.6.96", "2.16.840.1.113883.6.1", "2.16.840.1.113883.6.12"

@@ -6,7 +6,6 @@ import contextlib
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_samples import qrda_document
 
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import IngestIssue
@@ -16,6 +15,7 @@ from aco_sync.ingest.qrda import read_qrda_upload
 from aco_sync.ingest.qrda_model import QrdaDocument
 from aco_sync.ingest.roster import read_roster
 from aco_sync.ingest.templates import read_template
+from qrda_samples import qrda_document
 
 CATALOG = default_catalog()
 CSV_ALPHABET = st.sampled_from([*list('abcMF019-/,;"\n\r\t é'), "\ufeff", "mbi", "first_name", "2025-01-01"])

@@ -7,7 +7,6 @@ import zipfile
 from datetime import date
 
 import pytest
-from ingest_samples import qrda_document
 from openpyxl import Workbook
 
 from aco_sync.domain.catalog import default_catalog
@@ -18,6 +17,7 @@ from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.roster import read_roster
 from aco_sync.ingest.tabular import parse_date, parse_mbi, parse_npi
 from aco_sync.ingest.templates import read_template
+from qrda_samples import qrda_document
 
 CATALOG = default_catalog()
 TIN = "123456789"
