@@ -22,7 +22,7 @@ from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.qrda import parse_qrda, read_qrda_upload
 from aco_sync.ingest.qrda_model import QrdaDocument
 from aco_sync.ingest.roster import read_roster
-from aco_sync.ingest.templates import read_template
+from aco_sync.ingest.templates import COUNT_COLUMNS, OPTIONAL_COLUMNS, TEMPLATE_COLUMNS, read_template
 from shared_fixtures import shared_path
 
 CATALOG = default_catalog()
@@ -32,25 +32,8 @@ READER_SETTINGS = settings(
 )
 
 ROSTER_HEADERS = ["mbi", "first_name", "last_name", "birth_date", "gender", "M001", "cms122", "bogus"]
-TEMPLATE_HEADERS = [
-    "measure_id",
-    "collection_type",
-    "first_name",
-    "last_name",
-    "birth_date",
-    "gender",
-    "performance_date",
-    "performance",
-    "npi",
-    "encounter_id",
-    "patient_id",
-    "mbi",
-    "hba1c",
-    "systolic",
-    "diastolic",
-    "tin",
-    "denominator_only_count",
-]
+# Every column the template reader knows (required, optional, denominator-only counts).
+TEMPLATE_HEADERS = list(dict.fromkeys([*TEMPLATE_COLUMNS, *OPTIONAL_COLUMNS, *COUNT_COLUMNS]))
 PROVIDER_HEADERS = ["npi", "name", "active"]
 NEAR_VALID_CELLS = [
     "",
