@@ -473,7 +473,7 @@ def test_roster_cms_rank_columns_name_measures() -> None:
 def test_an_encounter_repeated_in_two_template_files_is_kept_once() -> None:
     row = "001,CQM,Ada,Lovelace,1956-04-12,F,2025-03-10,MET,1234567893,E7,,,,,\n"
     files = [
-        ("templates/b.csv", (TEMPLATE_HEADER + row).encode()),
+        ("templates/b.csv", (TEMPLATE_HEADER + row + "\n").encode()),  # not byte-identical to a.csv
         ("templates/a.csv", (TEMPLATE_HEADER + row).encode()),
     ]
     data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)

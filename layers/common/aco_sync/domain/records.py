@@ -120,6 +120,38 @@ class IngestIssue:
     severity: str = "error"  # "error": the row/file was rejected; "warning": accepted with a caveat
     code: str = ""  # machine-readable, e.g. "invalid_date", "unknown_measure", "xml_doctype"
     tin: str | None = None
+    covers: int = 1  # the rejected rows/documents it stands for (a "more not listed" line stands for many)
+
+
+@dataclass(slots=True)
+class FileAccount:
+    """How every row (document, for QRDA-I) of one input file was accounted for:
+    ``read == accepted + rejected``. A refused file (a file-level error) has none read."""
+
+    file: str
+    kind: str  # "roster" | "template" | "providers" | "qrda"
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    refused: bool = False  # the whole file was refused (the reason is its file-level issue)
+    duplicate_of: str | None = None  # an identical file read earlier (this one was not counted)
+    tin: str | None = None
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.accepted + self.rejected
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "refused": self.refused,
+            "duplicate_of": self.duplicate_of,
+            "tin": self.tin,
+        }
 
 
 @dataclass(slots=True)
@@ -132,6 +164,19 @@ class ClinicData:
     providers: list[Provider] = field(default_factory=list)
     issues: list[IngestIssue] = field(default_factory=list)
     files_read: int = 0
+    files: list[FileAccount] = field(default_factory=list)  # per input file: read = accepted + rejected
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def rows_accepted(self) -> int:
+        return sum(f.accepted for f in self.files)
+
+    @property
+    def files_refused(self) -> int:
+        return sum(1 for f in self.files if f.refused)
 
 
 @dataclass(frozen=True, slots=True)

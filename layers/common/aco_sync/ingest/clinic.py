@@ -4,6 +4,8 @@ records through the eCQM engine (``aco_sync.ecqm.calculate_qrda``)."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
@@ -12,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from aco_sync.domain.catalog import MeasureCatalog
-from aco_sync.domain.records import ClinicData, IngestIssue, PerformanceRecord
+from aco_sync.domain.records import ClinicData, DenominatorCount, FileAccount, IngestIssue, PerformanceRecord
 from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.qrda import read_qrda_upload
 from aco_sync.ingest.qrda_model import QrdaDocument
@@ -46,6 +48,7 @@ def read_clinic_files(
     """Read one member clinic's files (paths relative to ``members/<aco_id>/<tin>/``), in path order."""
     data = ClinicData(tin=tin)
     qrda = _QrdaFiles(tin, performance_year, catalog)
+    seen: dict[str, str] = {}  # sha256 of a file's bytes -> the first file (or zip member) with them
     for path, content in sorted(files, key=lambda item: item[0]):
         name = PurePosixPath(path).name
         if not name or name.startswith(".") or path.endswith("/"):
@@ -64,10 +67,26 @@ def read_clinic_files(
             )
             continue
         data.files_read += 1
+        earlier = seen.setdefault(hashlib.sha256(content).hexdigest(), path)
+        if earlier != path:
+            data.files.append(FileAccount(file=path, kind=kind, duplicate_of=earlier, tin=tin))
+            data.issues.append(duplicate_file_issue(path, earlier, tin))
+            continue
         if kind == "providers":
             providers = read_providers(path, content, tin=tin)
             data.providers.extend(providers.providers)
             data.issues.extend(providers.issues)
+            data.files.append(
+                FileAccount(
+                    file=path,
+                    kind=kind,
+                    read=providers.rows_total,
+                    accepted=len(providers.providers),
+                    rejected=providers.rows_rejected,
+                    refused=providers.refused,
+                    tin=tin,
+                )
+            )
         elif kind == "template":
             template = read_template(
                 path, content, tin=tin, performance_year=performance_year, catalog=catalog
@@ -75,9 +94,21 @@ def read_clinic_files(
             data.records.extend(template.records)
             data.denominator_counts.extend(template.denominator_counts)
             data.issues.extend(template.issues)
+            data.files.append(
+                FileAccount(
+                    file=path,
+                    kind=kind,
+                    read=template.rows_total,
+                    accepted=template.rows_accepted,
+                    rejected=template.rows_rejected,
+                    refused=template.refused,
+                    tin=tin,
+                )
+            )
         else:
-            qrda.read(path, content, data)
+            data.files.append(qrda.read(path, content, data, seen))
     _drop_duplicate_keys(data)
+    _drop_duplicate_counts(data)
     logger.info(
         "Clinic files read",
         extra={
@@ -93,15 +124,30 @@ def read_clinic_files(
     return data
 
 
+def duplicate_file_issue(path: str, earlier: str, tin: str | None) -> IngestIssue:
+    return IngestIssue(
+        file=path,
+        reason=f"The same file as {earlier} (identical content); it was counted once, as {earlier}.",
+        severity="warning",
+        code="duplicate_file",
+        tin=tin,
+    )
+
+
 def _drop_duplicate_keys(data: ClinicData) -> None:
-    """The same source record twice in one clinic (e.g. an encounter id repeated in two template files):
-    keep the first (files are read in path order) and report the others."""
+    """The same source record twice in one clinic (an encounter id repeated in two template files, or
+    the same row in two files): keep the first (files are read in path order) and report the others."""
     first: dict[str, PerformanceRecord] = {}
     kept: list[PerformanceRecord] = []
+    accounts = {f.file: f for f in data.files}
     for record in data.records:
-        earlier = first.get(record.source_key)
+        identities = [record.source_key]
+        if record.source_line is not None and record.content_hash:  # a template row
+            identities.append(f"content:{record.measure_id}:{record.collection_type}:{record.content_hash}")
+        earlier = next((first[i] for i in identities if i in first), None)
         if earlier is None:
-            first[record.source_key] = record
+            for identity in identities:
+                first[identity] = record
             kept.append(record)
             continue
         where = f"{earlier.source_file}" + (f" row {earlier.source_line}" if earlier.source_line else "")
@@ -115,7 +161,42 @@ def _drop_duplicate_keys(data: ClinicData) -> None:
                 tin=data.tin,
             )
         )
+        _move_to_rejected(accounts.get(record.source_file))
     data.records = kept
+
+
+def _drop_duplicate_counts(data: ClinicData) -> None:
+    """Two denominator-only counts of one measure instance in one clinic (e.g. the counts file uploaded
+    again under another name): the first counts, the other is rejected and reported."""
+    first: dict[tuple[str, str], DenominatorCount] = {}
+    kept: list[DenominatorCount] = []
+    accounts = {f.file: f for f in data.files}
+    for count in data.denominator_counts:
+        key = (count.measure_id, str(count.collection_type))
+        earlier = first.get(key)
+        if earlier is None:
+            first[key] = count
+            kept.append(count)
+            continue
+        data.issues.append(
+            IngestIssue(
+                file=count.source_file,
+                line=count.source_line,
+                reason=f"Row {count.source_line} rejected: {count.measure_id} {count.collection_type} "
+                f"already has a denominator-only count in {earlier.source_file} row {earlier.source_line} "
+                "(duplicate; it was counted once).",
+                code="duplicate_row",
+                tin=data.tin,
+            )
+        )
+        _move_to_rejected(accounts.get(count.source_file))
+    data.denominator_counts = kept
+
+
+def _move_to_rejected(account: FileAccount | None) -> None:
+    if account is not None and account.accepted > 0:
+        account.accepted -= 1
+        account.rejected += 1
 
 
 class _QrdaFiles:
@@ -128,17 +209,34 @@ class _QrdaFiles:
         self.calculator: QrdaCalculator | None = None
         self.loaded = False
 
-    def read(self, path: str, content: bytes, data: ClinicData) -> None:
+    def read(self, path: str, content: bytes, data: ClinicData, seen: dict[str, str]) -> FileAccount:
+        """Read one upload (an .xml document or a .zip of them); its documents are what is counted."""
         if not self.loaded:
             self.calculator, self.loaded = _load_calculator(), True
-        for item in read_qrda_upload(path, content, catalog=self.catalog):
+        account = FileAccount(file=path, kind="qrda", tin=self.tin)
+        for item in read_qrda_upload(path, content, catalog=self.catalog, seen=seen):
             if isinstance(item, IngestIssue):
                 data.issues.append(_with_tin(item, self.tin))
+                if item.code == "duplicate_file" or item.severity != "error":
+                    continue
+                if item.file == path and item.code != "more_issues" and not path.lower().endswith(".xml"):
+                    account.refused = True  # the zip itself cannot be read
+                    continue
+                account.read += item.covers
+                account.rejected += item.covers
                 continue
+            account.read += 1
             data.issues.extend(
                 _document_issues(item, self.tin, ecqm_reports_measures=self.calculator is not None)
             )
+            errors_before = len(data.issues)
             data.records.extend(self._calculate(item, data.issues))
+            failed = any(i.code == "ecqm_failed" for i in data.issues[errors_before:])
+            if failed:
+                account.rejected += 1
+            else:
+                account.accepted += 1
+        return account
 
     def _calculate(self, document: QrdaDocument, issues: list[IngestIssue]) -> list[PerformanceRecord]:
         tin = self.tin
@@ -194,7 +292,7 @@ def _load_calculator() -> QrdaCalculator | None:
 def _with_tin(issue: IngestIssue, tin: str) -> IngestIssue:
     if issue.tin == tin:
         return issue
-    return IngestIssue(issue.file, issue.reason, issue.line, issue.severity, issue.code, tin)
+    return dataclasses.replace(issue, tin=tin)
 
 
 def _document_issues(document: QrdaDocument, tin: str, *, ecqm_reports_measures: bool) -> list[IngestIssue]:

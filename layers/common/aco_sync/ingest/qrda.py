@@ -11,12 +11,13 @@ external DTDs); lxml runs with entity resolution, DTD loading and network access
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
 import zlib
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 
@@ -47,7 +48,8 @@ from aco_sync.ingest.qrda_model import (
     TemplateId,
     TextValue,
 )
-from aco_sync.ingest.tabular import quoted_if_safe
+from aco_sync.ingest.tabular import MAX_ISSUES_PER_FILE, quoted_if_safe
+from aco_sync.ingest.xml_checks import dtd_markup_line, xml_declares_dtd, xml_encoding_family
 
 MAX_QRDA_BYTES = 20 * 1024 * 1024  # one XML document
 MAX_ZIP_BYTES = 100 * 1024 * 1024  # one uploaded zip (compressed)
@@ -197,10 +199,6 @@ VALUE_IS_CONCEPT_KINDS = frozenset(
 )
 PRODUCT_KINDS = frozenset({_K.MEDICATION, _K.IMMUNIZATION})
 
-# "<!" not starting a comment or CDATA section: DOCTYPE, ENTITY, ELEMENT, ATTLIST (all DTD syntax)
-_DOCTYPE_OR_ENTITY = re.compile(rb"<!(?!--|\[CDATA\[)")
-_WIDE_ENCODING_STARTS = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")  # UTF-16/32 byte order or text
-
 
 def _v3(tag: str) -> str:
     return f"{{{V3}}}{tag}"
@@ -245,17 +243,21 @@ def parse_qrda(data: bytes, *, file_name: str, catalog: MeasureCatalog | None = 
         )
     if not data or data.isspace():
         raise QrdaRejectedError("The file is empty.", code="empty_file")
-    if data.startswith(_WIDE_ENCODING_STARTS):
+    if xml_encoding_family(data) != "utf-8":
         raise QrdaRejectedError(
             "The file is UTF-16/UTF-32 text; QRDA-I files must be UTF-8.", line=1, code="bad_encoding"
         )
-    hostile = _DOCTYPE_OR_ENTITY.search(data)
+    hostile = xml_declares_dtd(data)
+    if hostile is None:
+        raise QrdaRejectedError(
+            "The file is not valid UTF-8 text (or its declared encoding); QRDA-I files must be UTF-8.",
+            code="bad_encoding",
+        )
     if hostile:
-        line = data.count(b"\n", 0, hostile.start()) + 1
         raise QrdaRejectedError(
             "The file declares a DOCTYPE or ENTITY; QRDA-I files never need one and it is refused "
             "for security (XXE / entity expansion).",
-            line=line,
+            line=dtd_markup_line(data),
             code="xml_doctype",
         )
     try:
@@ -278,13 +280,19 @@ def parse_qrda(data: bytes, *, file_name: str, catalog: MeasureCatalog | None = 
 
 
 def read_qrda_upload(
-    file_name: str, data: bytes, *, catalog: MeasureCatalog | None = None
+    file_name: str,
+    data: bytes,
+    *,
+    catalog: MeasureCatalog | None = None,
+    seen: dict[str, str] | None = None,
 ) -> list[QrdaDocument | IngestIssue]:
     """Read an uploaded ``.xml`` (one document) or ``.zip`` (many). One result per document found;
-    a rejected document becomes an :class:`IngestIssue` naming the file (``archive.zip!member.xml``)."""
+    a rejected document becomes an :class:`IngestIssue` naming the file (``archive.zip!member.xml``).
+    ``seen`` (sha256 of content -> file) makes a zip member identical to a file read earlier (in or out
+    of a zip) a ``duplicate_file`` warning instead of a second document; members are added to it."""
     suffix = PurePosixPath(file_name).suffix.lower()
     if suffix == ".zip" or data[:4] == b"PK\x03\x04":
-        return _read_zip(file_name, data, catalog)
+        return _read_zip(file_name, data, catalog, {} if seen is None else seen)
     if suffix != ".xml":
         return [
             IngestIssue(
@@ -306,7 +314,35 @@ def _parse_or_issue(
 
 
 def _read_zip(
-    file_name: str, data: bytes, catalog: MeasureCatalog | None
+    file_name: str, data: bytes, catalog: MeasureCatalog | None, seen: dict[str, str]
+) -> list[QrdaDocument | IngestIssue]:
+    """A zip's documents; its issues are bounded (``MAX_ISSUES_PER_FILE`` listed, the rest counted in one
+    line), so a zip of junk members costs one issue list, not one sync-log line per member."""
+    results = _read_zip_members(file_name, data, catalog, seen)
+    issues = [r for r in results if isinstance(r, IngestIssue)]
+    if len(issues) <= MAX_ISSUES_PER_FILE:
+        return results
+    kept_issues = {id(i) for i in issues[:MAX_ISSUES_PER_FILE]}
+    unlisted = Counter(i.severity for i in issues[MAX_ISSUES_PER_FILE:])
+    unlisted_errors = [i for i in issues[MAX_ISSUES_PER_FILE:] if i.severity == "error"]
+    kept: list[QrdaDocument | IngestIssue] = [
+        r for r in results if not isinstance(r, IngestIssue) or id(r) in kept_issues
+    ]
+    kept.append(
+        IngestIssue(
+            file=file_name,
+            reason=f"{unlisted.get('error', 0)} more rejected files and {unlisted.get('warning', 0)} more "
+            f"warnings in this zip are not listed (only the first {MAX_ISSUES_PER_FILE} are listed).",
+            severity="error" if unlisted_errors else "warning",
+            code="more_issues",
+            covers=len(unlisted_errors),  # the further rejected documents, for the accounting
+        )
+    )
+    return kept
+
+
+def _read_zip_members(
+    file_name: str, data: bytes, catalog: MeasureCatalog | None, seen: dict[str, str]
 ) -> list[QrdaDocument | IngestIssue]:
     def issue(reason: str, code: str, member: str | None = None) -> IngestIssue:
         return IngestIssue(file=f"{file_name}!{member}" if member else file_name, reason=reason, code=code)
@@ -333,7 +369,12 @@ def _read_zip(
             continue  # OS metadata, not data
         if not name.lower().endswith(".xml"):
             results.append(
-                issue("Skipped: only .xml files are read from a QRDA-I zip.", "unknown_file_type", name)
+                IngestIssue(
+                    file=f"{file_name}!{name}",
+                    reason="Skipped: only .xml files are read from a QRDA-I zip.",
+                    severity="warning",
+                    code="unknown_file_type",
+                )
             )
             continue
         if member.flag_bits & 0x1:
@@ -381,7 +422,20 @@ def _read_zip(
                 issue(f"The file expands to over {MAX_QRDA_BYTES // 1_048_576} MB.", "file_too_large", name)
             )
             continue
-        results.append(_parse_or_issue(content, f"{file_name}!{name}", catalog))
+        member_name = f"{file_name}!{name}"
+        earlier = seen.setdefault(hashlib.sha256(content).hexdigest(), member_name)
+        if earlier != member_name:
+            results.append(
+                IngestIssue(
+                    file=member_name,
+                    reason=f"The same file as {earlier} (identical content); it was counted once, "
+                    f"as {earlier}.",
+                    severity="warning",
+                    code="duplicate_file",
+                )
+            )
+            continue
+        results.append(_parse_or_issue(content, member_name, catalog))
     if not results:
         results.append(issue("The zip holds no QRDA-I (.xml) files.", "empty_file"))
     return results
@@ -666,13 +720,21 @@ class _DocumentReader:
                 code="missing_birth_date",
             )
         try:
-            return parse_hl7_timestamp(value)
+            born = parse_hl7_timestamp(value)
         except ValueError:
             raise QrdaRejectedError(
                 "The patient's birth date (patient/birthTime) is not a valid date.",
                 line=_line(element) if element is not None else None,
                 code="invalid_date",
             ) from None
+        if born.date() > date.today() or born.year < 1900:  # the same rule as the templates' birth dates
+            raise QrdaRejectedError(
+                "The patient's birth date (patient/birthTime) is "
+                + ("in the future." if born.year >= 1900 else "before 1900."),
+                line=_line(element) if element is not None else None,
+                code="invalid_date",
+            )
+        return born
 
     def _gender(self, patient: etree._Element) -> tuple[Gender, Code | None]:
         element = patient.find(_v3("administrativeGenderCode"))

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import IngestIssue, RosterEntry
 from aco_sync.ingest.tabular import (
+    Table,
     TableError,
+    TableRow,
     find_columns,
     normalise_name,
     parse_birth_date,
@@ -56,6 +58,13 @@ class RosterReadResult:
     rows_accepted: int = 0
     rows_rejected: int = 0
     eligibility_columns: dict[str, str] = field(default_factory=dict)  # column -> catalog measure id
+    refused: bool = False  # the file cannot be read at all
+    file_errors: bool = False  # a problem with the whole file (e.g. a missing column)
+
+    @property
+    def damaged(self) -> bool:
+        """A roster with a file-level error never becomes the active roster."""
+        return self.refused or self.file_errors or not self.entries
 
 
 def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> RosterReadResult:
@@ -64,101 +73,16 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
     result = RosterReadResult()
     try:
         table = read_table(file_name, data)
-    except TableError as exc:
-        result.issues.append(IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code))
-        return result
-    result.issues.extend(table.issues)
-    columns = find_columns(table.header, ROSTER_COLUMNS)
-    missing = [LABELS[c] for c in ROSTER_COLUMNS if c not in columns]
-    if missing:
-        result.issues.append(
-            IngestIssue(
-                file=file_name,
-                line=1,
-                reason=f"The roster has no {', '.join(missing)} column; expected columns: "
-                "mbi, first_name, last_name, birth_date, gender (plus optional measure columns).",
-                code="missing_column",
-            )
+        _read_rows(table, result, catalog)
+    except TableError as exc:  # the file (or, mid-way, its size or structure) cannot be read: refused
+        return RosterReadResult(
+            issues=[IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code)],
+            refused=True,
         )
-        result.rows_total = result.rows_rejected = len(table.rows)
-        return result
-    used = set(columns.values())
-    for name, original in zip(table.header, table.original_header, strict=True):
-        if not name or name in used:
-            continue
-        measure_id = _eligibility_measure(name, catalog)
-        if measure_id is not None:
-            result.eligibility_columns[name] = measure_id
-        else:
-            result.issues.append(
-                IngestIssue(
-                    file=file_name,
-                    line=1,
-                    reason=f"Column {original!r} is not a roster column or a known measure; it was ignored.",
-                    severity="warning",
-                    code="unknown_column",
-                )
-            )
-
-    first_row_of_mbi: dict[str, int] = {}
-    rejected_lines = {i.line for i in result.issues if i.severity == "error" and i.line is not None}
-    result.rows_total = len(table.rows) + len(rejected_lines)
-    result.rows_rejected = len(rejected_lines)
-    for row in table.rows:
-        errors: list[str] = []
-        parsed: dict[str, object] = {}
-        for canonical, column in columns.items():
-            raw = row.values.get(column, "")
-            if not raw:
-                errors.append(f"the {LABELS[canonical]} is missing")
-                continue
-            try:
-                if canonical == "mbi":
-                    parsed[canonical] = parse_mbi(raw)
-                elif canonical == "birth_date":
-                    parsed[canonical] = parse_birth_date(raw)
-                elif canonical == "gender":
-                    parsed[canonical] = parse_gender(raw)
-                else:
-                    parsed[canonical] = normalise_name(raw)
-            except ValueError as exc:
-                # parser messages never echo PHI fields (MBI, dates); gender values are not PHI
-                errors.append(f"the {LABELS[canonical]} {exc}")
-        eligible: set[str] = set()
-        for column, measure_id in result.eligibility_columns.items():
-            try:
-                if _eligible(row.values.get(column, "")):
-                    eligible.add(measure_id)
-            except ValueError as exc:
-                errors.append(f"the {column} value {exc}")
-        mbi = parsed.get("mbi")
-        if isinstance(mbi, str) and not errors and mbi in first_row_of_mbi:
-            errors.append(f"its MBI is already on row {first_row_of_mbi[mbi]} (duplicate MBI)")
-        if errors:
-            result.rows_rejected += 1
-            result.issues.append(
-                IngestIssue(
-                    file=file_name,
-                    line=row.line,
-                    reason=f"Row {row.line} rejected: {'; '.join(errors)}.",
-                    code=_code_for(errors),
-                )
-            )
-            continue
-        assert isinstance(mbi, str)
-        first_row_of_mbi[mbi] = row.line
-        result.entries.append(
-            RosterEntry(
-                mbi=mbi,
-                first_name=str(parsed["first_name"]),
-                last_name=str(parsed["last_name"]),
-                birth_date=parsed["birth_date"],  # type: ignore[arg-type]
-                gender=parsed["gender"],  # type: ignore[arg-type]
-                eligible_measures=frozenset(eligible) if result.eligibility_columns else None,
-                source_line=row.line,
-            )
-        )
+    result.rows_total = table.rows_read
+    result.rows_rejected += table.rows_rejected
     result.rows_accepted = len(result.entries)
+    result.issues = table.issues.finish()
     if not result.entries:
         result.issues.append(
             IngestIssue(
@@ -168,6 +92,107 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
             )
         )
     return result
+
+
+def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) -> None:
+    file_name = table.file_name
+    columns = find_columns(table.header, ROSTER_COLUMNS)
+    missing = [LABELS[c] for c in ROSTER_COLUMNS if c not in columns]
+    if missing:
+        result.file_errors = True
+        table.issues.add(
+            IngestIssue(
+                file=file_name,
+                line=1,
+                reason=f"The roster has no {', '.join(missing)} column; expected columns: "
+                "mbi, first_name, last_name, birth_date, gender (plus optional measure columns).",
+                code="missing_column",
+            )
+        )
+        for _ in table.rows:  # every row is counted, and rejected with the file
+            result.rows_rejected += 1
+        return
+    used = set(columns.values())
+    for index, name in enumerate(table.header):
+        if not name or name in used:
+            continue
+        measure_id = _eligibility_measure(name, catalog)
+        if measure_id is not None:
+            result.eligibility_columns[name] = measure_id
+        else:
+            table.issues.add(
+                IngestIssue(
+                    file=file_name,
+                    line=1,
+                    reason=f"Column {index + 1} is not a roster column or a known measure; it was ignored.",
+                    severity="warning",
+                    code="unknown_column",
+                )
+            )
+    first_row_of_mbi: dict[str, int] = {}
+    for row in table.rows:
+        try:
+            errors, entry = _read_row(row, columns, result, first_row_of_mbi)
+        except Exception as exc:  # the per-row barrier: no cell value can stop the roster
+            errors, entry = [f"a value in it could not be read ({type(exc).__name__})"], None
+        if errors or entry is None:
+            result.rows_rejected += 1
+            table.issues.add(
+                IngestIssue(
+                    file=file_name,
+                    line=row.line,
+                    reason=f"Row {row.line} rejected: {'; '.join(errors)}.",
+                    code=_code_for(errors),
+                )
+            )
+            continue
+        first_row_of_mbi[entry.mbi] = row.line
+        result.entries.append(entry)
+
+
+def _read_row(
+    row: TableRow, columns: dict[str, str], result: RosterReadResult, first_row_of_mbi: dict[str, int]
+) -> tuple[list[str], RosterEntry | None]:
+    errors: list[str] = []
+    parsed: dict[str, object] = {}
+    for canonical, column in columns.items():
+        raw = row.values.get(column, "")
+        if not raw:
+            errors.append(f"the {LABELS[canonical]} is missing")
+            continue
+        try:
+            if canonical == "mbi":
+                parsed[canonical] = parse_mbi(raw)
+            elif canonical == "birth_date":
+                parsed[canonical] = parse_birth_date(raw)
+            elif canonical == "gender":
+                parsed[canonical] = parse_gender(raw)
+            else:
+                parsed[canonical] = normalise_name(raw)
+        except ValueError as exc:
+            # parser messages never echo PHI fields (MBI, dates); gender values are not PHI
+            errors.append(f"the {LABELS[canonical]} {exc}")
+    eligible: set[str] = set()
+    for column, measure_id in result.eligibility_columns.items():
+        try:
+            if _eligible(row.values.get(column, "")):
+                eligible.add(measure_id)
+        except ValueError as exc:
+            errors.append(f"the {column} value {exc}")
+    mbi = parsed.get("mbi")
+    if isinstance(mbi, str) and not errors and mbi in first_row_of_mbi:
+        errors.append(f"its MBI is already on row {first_row_of_mbi[mbi]} (duplicate MBI)")
+    if errors or not isinstance(mbi, str):
+        return errors, None
+    return errors, RosterEntry(
+        mbi=mbi,
+        first_name=str(parsed["first_name"]),
+        last_name=str(parsed["last_name"]),
+        birth_date=parsed["birth_date"],  # type: ignore[arg-type]
+        gender=parsed["gender"],  # type: ignore[arg-type]
+        eligible_measures=frozenset(eligible) if result.eligibility_columns else None,
+        source_line=row.line,
+    )
 
 
 def _eligibility_measure(column: str, catalog: MeasureCatalog) -> str | None:
@@ -185,7 +210,9 @@ def _eligibility_measure(column: str, catalog: MeasureCatalog) -> str | None:
 
 def _eligible(text: str) -> bool:
     value = text.strip()
-    if value.isdigit():  # CMS sends sample ranks: any positive rank means the beneficiary is in the sample
+    if (
+        value.isascii() and value.isdigit()
+    ):  # CMS sends sample ranks: any positive rank means the beneficiary is in the sample
         return int(value) > 0
     return parse_flag(value)
 

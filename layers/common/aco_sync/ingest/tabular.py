@@ -14,19 +14,27 @@ import io
 import re
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
+from typing import Any
 
 from aco_sync.domain.records import Gender, IngestIssue
+from aco_sync.ingest.xml_checks import xml_declares_dtd
 
 MAX_TABLE_BYTES = 50 * 1024 * 1024
 MAX_XLSX_EXPANDED_BYTES = 200 * 1024 * 1024
 MAX_XLSX_RATIO = 200
 MAX_BAD_LINES_BEFORE_GIVING_UP = 20
+MAX_COLUMNS = 200  # named header columns; cells beyond the last named column are only checked for values
+MAX_ROWS = 1_000_000  # data rows of one file (a 50 MB template of real rows has ~600,000)
+MAX_EMPTY_ROWS = 100_000  # blank rows of one XLSX sheet (rows a sheet declares but leaves empty)
+MAX_RECORD_LINES = 20  # physical lines one CSV row may span (a quoted value with line breaks)
+MAX_ISSUES_PER_FILE = 200  # listed one by one; further problems of the file are counted, not kept
 
-_DOCTYPE_OR_ENTITY = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_NOT_XML_PARTS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".emf", ".wmf", ".tif", ".tiff", ".bin")
 
 
 class TableError(Exception):
@@ -42,16 +50,60 @@ class TableError(Exception):
 @dataclass(frozen=True, slots=True)
 class TableRow:
     line: int  # 1-based row number in the file (the header is row 1)
-    values: dict[str, str]  # normalised header -> stripped cell text
+    values: dict[str, str]  # normalised header -> stripped cell text (only the cells the row has)
+
+
+class FileIssues:
+    """The issues of one file, bounded: the first ``limit`` are kept, the others only counted, so a file
+    of a million bad rows costs a counter, not a million objects. ``finish`` adds the counting line."""
+
+    def __init__(self, file_name: str, *, tin: str | None = None, limit: int = MAX_ISSUES_PER_FILE) -> None:
+        self.file_name = file_name
+        self.tin = tin
+        self.limit = limit
+        self.items: list[IngestIssue] = []
+        self.unlisted: dict[str, int] = {}
+
+    def add(self, issue: IngestIssue) -> None:
+        if len(self.items) < self.limit:
+            self.items.append(issue)
+        else:
+            self.unlisted[issue.severity] = self.unlisted.get(issue.severity, 0) + 1
+
+    def extend(self, issues: Iterable[IngestIssue]) -> None:
+        for issue in issues:
+            self.add(issue)
+
+    def finish(self) -> list[IngestIssue]:
+        if self.unlisted:
+            errors, warnings = self.unlisted.get("error", 0), self.unlisted.get("warning", 0)
+            self.items.append(
+                IngestIssue(
+                    file=self.file_name,
+                    reason=f"{errors} more rejected rows and {warnings} more warnings are not listed "
+                    f"(only the first {self.limit} problems of a file are listed; every row is counted).",
+                    severity="error" if errors else "warning",
+                    code="more_issues",
+                    tin=self.tin,
+                )
+            )
+            self.unlisted = {}
+        return self.items
 
 
 @dataclass(slots=True)
 class Table:
+    """A table read lazily: iterate ``rows`` once; while it runs, rows the table reader itself rejects
+    (a broken quote, too many cells, invalid UTF-8) are counted in ``rows_rejected`` and reported in
+    ``issues``. ``rows_read`` counts every non-blank data row, handed out or rejected."""
+
     file_name: str
     header: list[str]  # normalised names, in file order
     original_header: list[str]
-    rows: list[TableRow] = field(default_factory=list)
-    issues: list[IngestIssue] = field(default_factory=list)
+    rows: Iterator[TableRow] = field(default_factory=lambda: iter(()))
+    issues: FileIssues = field(default_factory=lambda: FileIssues(""))
+    rows_read: int = 0
+    rows_rejected: int = 0
 
 
 def normalise_header(name: str) -> str:
@@ -61,20 +113,31 @@ def normalise_header(name: str) -> str:
     return re.sub(r"_+", "_", text).strip("_")
 
 
-def read_table(file_name: str, data: bytes) -> Table:
-    """Read a CSV or XLSX upload into rows keyed by normalised header. Raises :class:`TableError`."""
+UNCLOSED_QUOTE = (
+    'it has a quote (") that is not closed on its line, so it was rejected and the next line was read as '
+    "the next row (a quote inside a value must be doubled)"
+)
+
+# A source row: its 1-based line and cells, or its line and the PHI-free reason it cannot be read.
+SourceRow = tuple[int, "list[str] | str"]
+
+
+def read_table(file_name: str, data: bytes, *, tin: str | None = None) -> Table:
+    """Read a CSV or XLSX upload into rows keyed by normalised header. Raises :class:`TableError` when
+    the file cannot be read at all; a row that cannot be read is rejected on its own."""
     if len(data) > MAX_TABLE_BYTES:
         raise TableError(
             f"The file is over {MAX_TABLE_BYTES // 1_048_576} MB and is refused.", code="file_too_large"
         )
     suffix = PurePosixPath(file_name).suffix.lower()
+    issues = FileIssues(file_name, tin=tin)
     if suffix in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
-        return _table_from_rows(file_name, _xlsx_rows(data), [])
+        return _table_from_rows(file_name, _xlsx_rows(data), issues)
     if suffix not in ("", ".csv", ".txt", ".tsv"):
         raise TableError(
             f"Unsupported file type {suffix!r}: upload CSV (UTF-8) or XLSX.", code="unknown_file_type"
         )
-    text, issues = _decode_lines(file_name, data)
+    text, bad_lines = _decode_lines(data)
     dialect = _sniff_dialect(text, suffix)
     first_line = text.split("\n", 1)[0].strip().lower()
     if first_line.startswith("sep=") and len(first_line) == 5:  # Excel's "sep=;" hint line
@@ -84,20 +147,82 @@ def read_table(file_name: str, data: bytes) -> Table:
 
         dialect = Hinted
         text = "\n" + text.split("\n", 1)[1] if "\n" in text else ""  # keep row numbers
-    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+    return _table_from_rows(file_name, _csv_rows(text, dialect, bad_lines), issues)
 
-    def numbered() -> Iterator[tuple[int, list[str]]]:
-        previous_end = 0
+
+def _csv_rows(
+    text: str, dialect: type[csv.Dialect] | csv.Dialect, bad_lines: set[int]
+) -> Iterator[SourceRow]:
+    """The CSV's rows, resynchronising at the next physical line whenever a row cannot be read: a quote
+    that is not closed within ``MAX_RECORD_LINES`` lines (or that swallows lines into a row of the wrong
+    width) rejects only the line it starts on, never the rows after it."""
+    source = iter(io.StringIO(text, newline=""))  # physical lines, terminators kept
+    window: deque[str] = deque()
+    number = 0  # physical line number of window[0], minus one
+    width: int | None = None  # the header's width, once the header is read
+    while True:
+        while len(window) < MAX_RECORD_LINES:
+            line = next(source, None)
+            if line is None:
+                break
+            window.append(line)
+        if not window:
+            return
+        if number + 1 in bad_lines:
+            window.popleft()
+            number += 1
+            yield number, "it is not valid UTF-8 text; save the file as CSV UTF-8"
+            continue
+        cells, used = _one_record(window, dialect)
+        if cells is not None and used > 1 and _not_one_row(cells, width, bad_lines, number, used):
+            cells = None  # a stray quote closed by a later one: the lines between are rows, not a value
+        if cells is None:
+            window.popleft()
+            number += 1
+            yield number, UNCLOSED_QUOTE
+            continue
+        for _ in range(used):
+            window.popleft()
+        line_no, number = number + 1, number + used
+        if width is None and any(c.strip() for c in cells):
+            width = len(cells)
+        yield line_no, cells
+
+
+def _not_one_row(cells: list[str], width: int | None, bad_lines: set[int], number: int, used: int) -> bool:
+    """A record spanning ``used`` lines is one row only when it has the header's width and no line of it
+    was undecodable."""
+    if width is not None and len(cells) != width:
+        return True
+    return any(number + k in bad_lines for k in range(2, used + 1))
+
+
+def _one_record(window: deque[str], dialect: type[csv.Dialect] | csv.Dialect) -> tuple[list[str] | None, int]:
+    """The first record of ``window`` and the number of physical lines it used; ``None`` when a quoted
+    value is still open at the end of the window (or of the file)."""
+    for strict in (True, False):
+        reader = csv.reader(iter(window), dialect=dialect, strict=strict)
         try:
-            for cells in reader:
-                yield previous_end + 1, cells
-                previous_end = reader.line_num
+            cells = next(reader, [])
         except csv.Error as exc:
-            raise TableError(
-                f"The file is not valid CSV: {exc}.", line=previous_end + 1, code="malformed_csv"
-            ) from None
+            if "unexpected end of data" in str(exc):
+                return None, len(window)
+            continue  # e.g. text after a closing quote: read it the lenient way, as Excel does
+        used = max(reader.line_num, 1)
+        if not strict and used == len(window) and _still_quoted(window, dialect):
+            return None, used
+        return cells, used
+    return None, 1
 
-    return _table_from_rows(file_name, numbered(), issues)
+
+def _still_quoted(window: deque[str], dialect: type[csv.Dialect] | csv.Dialect) -> bool:
+    """After a lenient read that used the whole window: did it end inside a quoted value?"""
+    reader = csv.reader(iter(["".join(window)]), dialect=dialect, strict=True)
+    try:
+        next(reader, None)
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _sniff_dialect(text: str, suffix: str) -> type[csv.Dialect] | csv.Dialect:
@@ -115,8 +240,9 @@ def _sniff_dialect(text: str, suffix: str) -> type[csv.Dialect] | csv.Dialect:
     return csv.excel
 
 
-def _decode_lines(file_name: str, data: bytes) -> tuple[str, list[IngestIssue]]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+def _decode_lines(data: bytes) -> tuple[str, set[int]]:
+    """The text, and the physical lines that are not UTF-8 (each replaced by an empty line)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00"):
         raise TableError(
             "The file is UTF-16 text; save it as CSV UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)').",
             code="bad_encoding",
@@ -124,37 +250,36 @@ def _decode_lines(file_name: str, data: bytes) -> tuple[str, list[IngestIssue]]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8"), []
+        return data.decode("utf-8"), set()
     except UnicodeDecodeError:
         pass
-    issues: list[IngestIssue] = []
+    bad: set[int] = set()
     lines: list[str] = []
-    for number, raw in enumerate(data.splitlines(keepends=True), start=1):
+    for number, raw in enumerate(_physical_lines(data), start=1):
         try:
             lines.append(raw.decode("utf-8"))
         except UnicodeDecodeError:
-            issues.append(
-                IngestIssue(
-                    file=file_name,
-                    line=number,
-                    reason=f"Row {number} is not valid UTF-8 text and was skipped; "
-                    "save the file as CSV UTF-8.",
-                    code="bad_encoding",
-                )
-            )
+            bad.add(number)
             lines.append("\n")  # keep row numbers stable
-            if len(issues) > MAX_BAD_LINES_BEFORE_GIVING_UP:
+            if len(bad) > MAX_BAD_LINES_BEFORE_GIVING_UP:
                 raise TableError(
                     "The file is not UTF-8 text (many rows have invalid characters); save it as CSV UTF-8 "
                     "(Excel: 'CSV UTF-8 (Comma delimited)').",
-                    line=issues[0].line,
+                    line=min(bad),
                     code="bad_encoding",
                 ) from None
-    return "".join(lines), issues
+    return "".join(lines), bad
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    """Rows of the first worksheet. The package is checked first: size, expansion, no DTDs."""
+def _physical_lines(data: bytes) -> list[bytes]:
+    """Lines as the CSV reader counts them (``\\r\\n``, ``\\n`` or ``\\r`` end a line), terminators kept."""
+    return [line for line in re.split(rb"(?<=\r\n)|(?<=\n)|(?<=\r)(?!\n)", data) if line]
+
+
+def _xlsx_rows(data: bytes) -> Iterator[SourceRow]:
+    """Rows of the first worksheet. The package is checked first: size, expansion, no DTDs in any part
+    (whatever its name or encoding). Rows are read from the sheet's own cells, never from its declared
+    dimension; at most ``MAX_COLUMNS`` columns and ``MAX_EMPTY_ROWS`` empty rows are accepted."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
@@ -168,20 +293,26 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         if total > MAX_XLSX_EXPANDED_BYTES:
             raise TableError("The workbook expands to too much data and is refused.", code="zip_bomb")
     for member in members:
-        if member.filename.lower().endswith((".xml", ".rels")):
-            try:
-                with archive.open(member) as stream:
-                    content = stream.read(MAX_XLSX_EXPANDED_BYTES + 1)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError):
-                raise TableError(
-                    "The workbook is damaged and cannot be read.", code="unreadable_file"
-                ) from None
-            if _DOCTYPE_OR_ENTITY.search(content):
-                raise TableError(
-                    "The workbook contains an XML DOCTYPE/ENTITY declaration and is refused for security.",
-                    code="xml_doctype",
-                )
+        if member.is_dir() or member.filename.lower().endswith(_NOT_XML_PARTS):
+            continue
+        try:
+            with archive.open(member) as stream:
+                content = stream.read(MAX_XLSX_EXPANDED_BYTES + 1)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError):
+            raise TableError("The workbook is damaged and cannot be read.", code="unreadable_file") from None
+        declares = xml_declares_dtd(content)
+        if declares is None:
+            raise TableError(
+                "The workbook has a part in an encoding that cannot be read, and it is refused.",
+                code="bad_encoding",
+            )
+        if declares:
+            raise TableError(
+                "The workbook contains an XML DOCTYPE/ENTITY declaration and is refused for security.",
+                code="xml_doctype",
+            )
     from openpyxl import load_workbook  # imported lazily: only XLSX uploads need it
+    from openpyxl.worksheet._reader import WorkSheetParser
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -192,20 +323,66 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
         if not workbook.worksheets:
             raise TableError("The workbook has no worksheet.", code="empty_file")
-        sheet = workbook.worksheets[0]
-        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
-        while True:
-            try:
-                number, row = next(rows)
-            except StopIteration:
-                return
-            except Exception as exc:  # openpyxl parses lazily: a damaged sheet fails while iterating
-                raise TableError(
-                    f"The workbook cannot be read ({type(exc).__name__}).", code="unreadable_file"
-                ) from None
-            yield number, [_cell_text(value) for value in row]
+        sheet: Any = workbook.worksheets[0]
+        try:
+            source = sheet._get_source()
+            parser = WorkSheetParser(
+                source,
+                workbook.shared_strings,
+                data_only=True,
+                epoch=workbook.epoch,
+                date_formats=workbook._date_formats,
+                timedelta_formats=workbook._timedelta_formats,
+            )
+        except Exception as exc:
+            raise TableError(
+                f"The workbook cannot be read ({type(exc).__name__}).", code="unreadable_file"
+            ) from None
+        with source:
+            yield from _sheet_rows(parser.parse())
     finally:
         workbook.close()
+
+
+def _sheet_rows(parsed: Iterator[tuple[int, list[dict[str, Any]]]]) -> Iterator[SourceRow]:
+    """openpyxl's parsed rows (only the cells the sheet has) as cell lists of at most ``MAX_COLUMNS``."""
+    previous = 0
+    empty = 0
+    while True:
+        try:
+            number, cells = next(parsed)
+        except StopIteration:
+            return
+        except Exception as exc:  # openpyxl parses lazily: a damaged sheet fails while iterating
+            raise TableError(
+                f"The workbook cannot be read ({type(exc).__name__}).", code="unreadable_file"
+            ) from None
+        if number <= previous:
+            raise TableError("The worksheet's rows are out of order; the workbook is damaged.", line=number)
+        empty += number - previous - 1
+        previous = number
+        values = {c["column"]: c["value"] for c in cells if c.get("value") not in (None, "")}
+        if not values:
+            empty += 1
+        if empty > MAX_EMPTY_ROWS:
+            raise TableError(
+                f"The worksheet has over {MAX_EMPTY_ROWS:,} empty rows and is refused; delete them in Excel "
+                "(or save the sheet as CSV UTF-8).",
+                line=number,
+                code="too_many_rows",
+            )
+        if not values:
+            continue
+        if max(values) > MAX_COLUMNS:
+            yield (
+                number,
+                f"it has a value beyond column {MAX_COLUMNS} (at most {MAX_COLUMNS} columns are read)",
+            )
+            continue
+        row = [""] * max(values)
+        for column, value in values.items():
+            row[column - 1] = _cell_text(value)
+        yield number, row
 
 
 def _cell_text(value: object) -> str:
@@ -220,52 +397,84 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _table_from_rows(
-    file_name: str, rows: Iterable[tuple[int, list[str]]], issues: list[IngestIssue]
-) -> Table:
+def _table_from_rows(file_name: str, rows: Iterable[SourceRow], issues: FileIssues) -> Table:
     iterator = iter(rows)
     header_line, header_cells = 0, []
     for line, cells in iterator:
+        if isinstance(cells, str):
+            raise TableError(f"The header row (row {line}) cannot be read: {cells}.", line=line)
         if any(c.strip() for c in cells):
             header_line, header_cells = line, cells
             break
     if not header_cells:
         raise TableError("The file is empty: it has no header row.", code="empty_file")
+    while header_cells and not header_cells[-1].strip():
+        header_cells = header_cells[:-1]  # trailing empty header cells (Excel exports them)
+    if len(header_cells) > MAX_COLUMNS:
+        raise TableError(
+            f"The header has {len(header_cells)} columns; at most {MAX_COLUMNS} are read.",
+            line=header_line,
+            code="too_many_columns",
+        )
     original = [c.replace("\ufeff", "").strip() for c in header_cells]
     header = [normalise_header(c) for c in original]
     table = Table(file_name=file_name, header=header, original_header=original, issues=issues)
-    seen: set[str] = set()
+    first_index: dict[str, int] = {}
     for index, name in enumerate(header):
-        if name and name in seen:
-            table.issues.append(
+        if name and name in first_index:
+            table.issues.add(
                 IngestIssue(
                     file=file_name,
                     line=header_line,
-                    reason=f"Column {original[index]!r} appears twice in the header; the first one is used.",
+                    reason=f"Column {index + 1} has the same name as column {first_index[name] + 1}; "
+                    "the first one is used.",
                     severity="warning",
                     code="duplicate_column",
+                    tin=issues.tin,
                 )
             )
-        seen.add(name)
-    for line, cells in iterator:
-        if not any(c.strip() for c in cells):
-            continue  # blank line
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-            table.issues.append(
-                IngestIssue(
-                    file=file_name,
+        first_index.setdefault(name, index)
+    used = [(index, name) for index, name in enumerate(header) if name and first_index[name] == index]
+
+    def reject(line: int, reason: str, code: str) -> None:
+        table.rows_rejected += 1
+        table.issues.add(
+            IngestIssue(
+                file=file_name, line=line, reason=f"Row {line} rejected: {reason}.", code=code, tin=issues.tin
+            )
+        )
+
+    def data_rows() -> Iterator[TableRow]:
+        for line, cells in iterator:
+            if isinstance(cells, str):
+                table.rows_read += 1
+                reject(
+                    line, cells, "malformed_row" if "quote" in cells or "column" in cells else "bad_encoding"
+                )
+                continue
+            if not any(c.strip() for c in cells):
+                continue  # blank line
+            table.rows_read += 1
+            if table.rows_read > MAX_ROWS:
+                raise TableError(
+                    f"The file has over {MAX_ROWS:,} rows and is refused; split it into several files.",
                     line=line,
-                    reason=f"Row {line} has {len(cells)} cells but the header has {len(header)} columns; "
-                    "the row was rejected (a comma inside a value must be quoted).",
-                    code="malformed_row",
+                    code="too_many_rows",
                 )
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                reject(
+                    line,
+                    f"it has {len(cells)} cells but the header has {len(header)} columns "
+                    "(a comma inside a value must be quoted)",
+                    "malformed_row",
+                )
+                continue
+            width = len(cells)
+            yield TableRow(
+                line=line, values={name: cells[index].strip() for index, name in used if index < width}
             )
-            continue
-        values: dict[str, str] = {}
-        for index, name in enumerate(header):
-            if name and name not in values:
-                values[name] = cells[index].strip() if index < len(cells) else ""
-        table.rows.append(TableRow(line=line, values=values))
+
+    table.rows = data_rows()
     return table
 
 
@@ -289,6 +498,8 @@ DATE_FORMATS_HELP = "YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD"
 
 def parse_date(text: str) -> date:
     value = text.strip()
+    if not value.isascii() or len(value) > 40:
+        raise ValueError(f"is not a valid date (use {DATE_FORMATS_HELP})")
     if "T" in value or " " in value:  # a datetime: keep the date part
         value = re.split(r"[T ]", value, maxsplit=1)[0]
     for fmt in _DATE_FORMATS:
@@ -347,8 +558,8 @@ def parse_flag(text: str) -> bool:
 
 
 _ECHO_SAFE = {
-    "digits": re.compile(r"[\d\s-]{1,15}"),
-    "measure": re.compile(r"[A-Za-z]{0,4}\d{1,4}[A-Za-z0-9]{0,6}"),
+    "digits": re.compile(r"[0-9 -]{1,15}"),
+    "measure": re.compile(r"[A-Za-z]{0,4}[0-9]{1,4}[A-Za-z0-9]{0,6}"),
 }
 
 
@@ -365,7 +576,8 @@ def normalise_name(text: str) -> str:
 
 
 _MBI = re.compile(
-    r"^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y]{2}\d{2}$"
+    r"^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y]{2}\d{2}$",
+    re.ASCII,
 )
 
 
@@ -380,7 +592,7 @@ def parse_mbi(text: str) -> str:
 def parse_npi(text: str) -> str:
     """Validate a National Provider Identifier: 10 digits with a valid Luhn check digit."""
     value = text.strip()
-    if not re.fullmatch(r"\d{10}", value):
+    if not re.fullmatch(r"[0-9]{10}", value):
         raise ValueError(
             f"{quoted_if_safe(value, 'digits').strip() or 'the value'} is not an NPI (10 digits)"
         )
@@ -403,6 +615,6 @@ def npi_check_digit_ok(npi: str) -> bool:
 
 def parse_tin(text: str) -> str:
     value = re.sub(r"[\s-]", "", text)
-    if not re.fullmatch(r"\d{9}", value):
+    if not re.fullmatch(r"[0-9]{9}", value):
         raise ValueError(f"{quoted_if_safe(text, 'digits').strip() or 'the value'} is not a TIN (9 digits)")
     return value

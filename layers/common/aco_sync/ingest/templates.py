@@ -18,8 +18,10 @@ from aco_sync.domain.records import (
     PerformanceRecord,
 )
 from aco_sync.ingest.tabular import (
+    FileIssues,
     Table,
     TableError,
+    TableRow,
     find_columns,
     normalise_name,
     parse_birth_date,
@@ -98,6 +100,12 @@ class TemplateReadResult:
     issues: list[IngestIssue] = field(default_factory=list)
     rows_total: int = 0
     rows_rejected: int = 0
+    refused: bool = False  # a file-level error: nothing of the file was used
+    sink: FileIssues = field(default_factory=lambda: FileIssues(""), repr=False)
+
+    @property
+    def rows_accepted(self) -> int:
+        return len(self.records) + len(self.denominator_counts)
 
 
 def read_template(
@@ -106,25 +114,21 @@ def read_template(
     """Read one template upload of member TIN ``tin``. Never raises for bad content."""
     result = TemplateReadResult()
     try:
-        table = read_table(file_name, data)
-    except TableError as exc:
-        result.issues.append(
-            IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code, tin=tin)
+        table = read_table(file_name, data, tin=tin)
+        result.sink = table.issues
+        if "denominator_only_count" in table.header:
+            _read_counts(table, result, tin=tin, catalog=catalog)
+        else:
+            _read_rows(table, result, tin=tin, performance_year=performance_year, catalog=catalog)
+    except TableError as exc:  # the file (or, mid-way, its size or structure) cannot be read: refused
+        return TemplateReadResult(
+            issues=[IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code, tin=tin)],
+            refused=True,
         )
-        return result
-    result.issues.extend(_with_tin(table.issues, tin))
-    result.rows_total = len(table.rows)
-    if "denominator_only_count" in table.header:
-        _read_counts(table, result, tin=tin, catalog=catalog)
-    else:
-        _read_rows(table, result, tin=tin, performance_year=performance_year, catalog=catalog)
-    result.rows_total += sum(1 for i in table.issues if i.severity == "error" and i.line is not None)
-    result.rows_rejected += sum(1 for i in table.issues if i.severity == "error" and i.line is not None)
+    result.rows_total = table.rows_read
+    result.rows_rejected += table.rows_rejected
+    result.issues = result.sink.finish()
     return result
-
-
-def _with_tin(issues: list[IngestIssue], tin: str) -> list[IngestIssue]:
-    return [IngestIssue(i.file, i.reason, i.line, i.severity, i.code, tin) for i in issues]
 
 
 def _missing_columns(
@@ -134,7 +138,7 @@ def _missing_columns(
     missing = [LABELS[c] for c in columns if c not in found]
     if not missing:
         return found
-    result.issues.append(
+    result.sink.add(
         IngestIssue(
             file=table.file_name,
             line=1,
@@ -144,7 +148,8 @@ def _missing_columns(
             tin=tin,
         )
     )
-    result.rows_rejected = len(table.rows)
+    for _ in table.rows:  # every row is counted, and rejected with the file
+        result.rows_rejected += 1
     return None
 
 
@@ -200,7 +205,7 @@ def _reject(
         if "date" in joined
         else "invalid_value"
     )
-    result.issues.append(
+    result.sink.add(
         IngestIssue(
             file=file_name, line=line, reason=f"Row {line} rejected: {'; '.join(errors)}.", code=code, tin=tin
         )
@@ -212,32 +217,61 @@ def _read_counts(table: Table, result: TemplateReadResult, *, tin: str, catalog:
     if columns is None:
         return
     columns.update(find_columns(table.header, COLLECTION_TYPE_COLUMN))
+    first_row_of_count: dict[tuple[str, CollectionType], int] = {}
     for row in table.rows:
-        errors: list[str] = []
-        measure_id, collection = _measure_and_type(
-            row.values, columns, catalog, errors, default=CollectionType.MCQM
+        try:
+            _read_count_row(row, columns, table, result, first_row_of_count, tin=tin, catalog=catalog)
+        except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
+            _reject(result, table.file_name, row.line, [_unreadable(exc)], tin, code="unreadable_row")
+
+
+def _unreadable(exc: Exception) -> str:
+    return f"a value in it could not be read ({type(exc).__name__})"
+
+
+def _read_count_row(
+    row: TableRow,
+    columns: dict[str, str],
+    table: Table,
+    result: TemplateReadResult,
+    first_row_of_count: dict[tuple[str, CollectionType], int],
+    *,
+    tin: str,
+    catalog: MeasureCatalog,
+) -> None:
+    errors: list[str] = []
+    measure_id, collection = _measure_and_type(
+        row.values, columns, catalog, errors, default=CollectionType.MCQM
+    )
+    raw = row.values.get(columns["denominator_only_count"], "")
+    count = 0
+    if not (raw.isascii() and raw.isdigit()):
+        errors.append(
+            f"the denominator-only count{quoted_if_safe(raw, 'digits')} is not a whole number (0 or more)"
         )
-        raw = row.values.get(columns["denominator_only_count"], "")
-        count = 0
-        if not raw.isdigit():
-            errors.append(
-                f"the denominator-only count{quoted_if_safe(raw, 'digits')} is not a whole number (0 or more)"
-            )
-        else:
-            count = int(raw)
-        if errors or measure_id is None or collection is None:
-            _reject(result, table.file_name, row.line, errors, tin)
-            continue
-        result.denominator_counts.append(
-            DenominatorCount(
-                tin=tin,
-                measure_id=measure_id,
-                collection_type=collection,
-                count=count,
-                source_file=table.file_name,
-                source_line=row.line,
-            )
+    else:
+        count = int(raw)
+    if errors or measure_id is None or collection is None:
+        _reject(result, table.file_name, row.line, errors, tin)
+        return
+    earlier = first_row_of_count.get((measure_id, collection))
+    if earlier is not None:
+        duplicate = (
+            f"{measure_id} {collection} already has a denominator-only count on row {earlier} (duplicate)"
         )
+        _reject(result, table.file_name, row.line, [duplicate], tin, code="duplicate_row")
+        return
+    first_row_of_count[(measure_id, collection)] = row.line
+    result.denominator_counts.append(
+        DenominatorCount(
+            tin=tin,
+            measure_id=measure_id,
+            collection_type=collection,
+            count=count,
+            source_file=table.file_name,
+            source_line=row.line,
+        )
+    )
 
 
 def _read_rows(
@@ -248,7 +282,7 @@ def _read_rows(
         return
     columns.update(find_columns(table.header, OPTIONAL_COLUMNS))
     if "collection_type" not in columns:
-        result.issues.append(
+        result.sink.add(
             IngestIssue(
                 file=table.file_name,
                 line=1,
@@ -261,106 +295,130 @@ def _read_rows(
         )
     first_row_of_key: dict[str, int] = {}
     for row in table.rows:
-        values = row.values
-        errors: list[str] = []
-
-        def text(field_name: str, values: dict[str, str] = values) -> str:
-            column = columns.get(field_name)
-            return values.get(column, "") if column else ""
-
-        measure_id, collection = _measure_and_type(
-            values, columns, catalog, errors, default=CollectionType.CQM
-        )
-        names = {}
-        for name_field in ("first_name", "last_name"):
-            names[name_field] = normalise_name(text(name_field))
-            if not names[name_field]:
-                errors.append(f"the {LABELS[name_field]} is missing")
-        birth_date = _parsed(text("birth_date"), "birth date", parse_birth_date, errors, required=True)
-        gender = _parsed(text("gender"), "gender", parse_gender, errors, required=True)
-        performance_text = text("performance").upper().replace(" ", "_").replace("-", "_")
-        performance = PERFORMANCE_SYNONYMS.get(performance_text)
-        if performance is None:
-            errors.append(
-                "the performance is not MET, NOT_MET, DENOMINATOR_EXCLUSION, DENOMINATOR_EXCEPTION or blank"
-            )
-        performance_date = _parsed(
-            text("performance_date"),
-            "performance date",
-            parse_date,
-            errors,
-            required=performance is not None and performance is not Performance.DENOMINATOR_ONLY,
-        )
-        if isinstance(performance_date, date) and performance_date.year != performance_year:
-            errors.append(f"the performance date is not in performance year {performance_year}")
-        npi = _parsed(text("npi"), "NPI", parse_npi, errors, required=True)
-        mbi = _parsed(text("mbi"), "MBI", parse_mbi, errors, required=False)
-        row_tin = _parsed(text("tin"), "TIN", parse_tin, errors, required=False)
-        if isinstance(row_tin, str) and row_tin != tin:
-            errors.append(f"the row is for TIN {row_tin} but the file is in TIN {tin}'s folder")
-        hba1c = _number(text("hba1c"), "hba1c", errors, integer=False)
-        systolic = _number(text("systolic"), "systolic", errors, integer=True)
-        diastolic = _number(text("diastolic"), "diastolic", errors, integer=True)
-        if errors or measure_id is None or collection is None or performance is None:
-            _reject(result, table.file_name, row.line, errors, tin)
-            continue
-        assert isinstance(birth_date, date) and isinstance(gender, Gender)
-        encounter_id = text("encounter_id")
-        content = "|".join(
-            str(v)
-            for v in (
-                measure_id,
-                collection,
-                performance,
-                performance_date or "",
-                names["first_name"].casefold(),
-                names["last_name"].casefold(),
-                birth_date,
-                gender,
-                mbi or "",
-                npi or "",
-                text("patient_id"),
-                hba1c if hba1c is not None else "",
-                systolic if systolic is not None else "",
-                diastolic if diastolic is not None else "",
-            )
-        )
-        content_hash = hashlib.sha256(content.encode()).hexdigest()[:32]
-        if encounter_id:
-            source_key = f"{tin}:template:{encounter_id}:{measure_id}:{collection}"
-        else:
-            source_key = (
-                f"{tin}:template:{hashlib.sha256(f'{table.file_name}|{content}'.encode()).hexdigest()[:32]}"
-            )
-        if source_key in first_row_of_key:
-            what = "encounter id and measure" if encounter_id else "content"
-            duplicate = f"same {what} as row {first_row_of_key[source_key]} (duplicate)"
-            _reject(result, table.file_name, row.line, [duplicate], tin, code="duplicate_row")
-            continue
-        first_row_of_key[source_key] = row.line
-        result.records.append(
-            PerformanceRecord(
+        try:
+            _read_row(
+                row,
+                columns,
+                table,
+                result,
+                first_row_of_key,
                 tin=tin,
-                source_key=source_key,
-                measure_id=measure_id,
-                collection_type=collection,
-                performance=performance,
-                performance_date=performance_date if isinstance(performance_date, date) else None,
-                first_name=names["first_name"],
-                last_name=names["last_name"],
-                birth_date=birth_date,
-                gender=gender,
-                mbi=mbi if isinstance(mbi, str) else None,
-                npi=npi if isinstance(npi, str) else None,
-                member_patient_id=text("patient_id") or None,
-                source_file=table.file_name,
-                source_line=row.line,
-                hba1c=float(hba1c) if hba1c is not None else None,
-                systolic=int(systolic) if systolic is not None else None,
-                diastolic=int(diastolic) if diastolic is not None else None,
-                content_hash=content_hash,
+                performance_year=performance_year,
+                catalog=catalog,
             )
+        except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
+            _reject(result, table.file_name, row.line, [_unreadable(exc)], tin, code="unreadable_row")
+
+
+def _read_row(
+    row: TableRow,
+    columns: dict[str, str],
+    table: Table,
+    result: TemplateReadResult,
+    first_row_of_key: dict[str, int],
+    *,
+    tin: str,
+    performance_year: int,
+    catalog: MeasureCatalog,
+) -> None:
+    values = row.values
+    errors: list[str] = []
+
+    def text(field_name: str, values: dict[str, str] = values) -> str:
+        column = columns.get(field_name)
+        return values.get(column, "") if column else ""
+
+    measure_id, collection = _measure_and_type(values, columns, catalog, errors, default=CollectionType.CQM)
+    names = {}
+    for name_field in ("first_name", "last_name"):
+        names[name_field] = normalise_name(text(name_field))
+        if not names[name_field]:
+            errors.append(f"the {LABELS[name_field]} is missing")
+    birth_date = _parsed(text("birth_date"), "birth date", parse_birth_date, errors, required=True)
+    gender = _parsed(text("gender"), "gender", parse_gender, errors, required=True)
+    performance_text = text("performance").upper().replace(" ", "_").replace("-", "_")
+    performance = PERFORMANCE_SYNONYMS.get(performance_text)
+    if performance is None:
+        errors.append(
+            "the performance is not MET, NOT_MET, DENOMINATOR_EXCLUSION, DENOMINATOR_EXCEPTION or blank"
         )
+    performance_date = _parsed(
+        text("performance_date"),
+        "performance date",
+        parse_date,
+        errors,
+        required=performance is not None and performance is not Performance.DENOMINATOR_ONLY,
+    )
+    if isinstance(performance_date, date) and performance_date.year != performance_year:
+        errors.append(f"the performance date is not in performance year {performance_year}")
+    npi = _parsed(text("npi"), "NPI", parse_npi, errors, required=True)
+    mbi = _parsed(text("mbi"), "MBI", parse_mbi, errors, required=False)
+    row_tin = _parsed(text("tin"), "TIN", parse_tin, errors, required=False)
+    if isinstance(row_tin, str) and row_tin != tin:
+        errors.append(f"the row is for TIN {row_tin} but the file is in TIN {tin}'s folder")
+    hba1c = _number(text("hba1c"), "hba1c", errors, integer=False)
+    systolic = _number(text("systolic"), "systolic", errors, integer=True)
+    diastolic = _number(text("diastolic"), "diastolic", errors, integer=True)
+    if errors or measure_id is None or collection is None or performance is None:
+        _reject(result, table.file_name, row.line, errors, tin)
+        return
+    assert isinstance(birth_date, date) and isinstance(gender, Gender)
+    encounter_id = text("encounter_id")
+    content = "|".join(
+        str(v)
+        for v in (
+            measure_id,
+            collection,
+            performance,
+            performance_date or "",
+            names["first_name"].casefold(),
+            names["last_name"].casefold(),
+            birth_date,
+            gender,
+            mbi or "",
+            npi or "",
+            text("patient_id"),
+            hba1c if hba1c is not None else "",
+            systolic if systolic is not None else "",
+            diastolic if diastolic is not None else "",
+        )
+    )
+    content_hash = hashlib.sha256(content.encode()).hexdigest()[:32]
+    if encounter_id:
+        source_key = f"{tin}:template:{encounter_id}:{measure_id}:{collection}"
+    else:
+        source_key = (
+            f"{tin}:template:{hashlib.sha256(f'{table.file_name}|{content}'.encode()).hexdigest()[:32]}"
+        )
+    if source_key in first_row_of_key:
+        what = "encounter id and measure" if encounter_id else "content"
+        duplicate = f"same {what} as row {first_row_of_key[source_key]} (duplicate)"
+        _reject(result, table.file_name, row.line, [duplicate], tin, code="duplicate_row")
+        return
+    first_row_of_key[source_key] = row.line
+    result.records.append(
+        PerformanceRecord(
+            tin=tin,
+            source_key=source_key,
+            measure_id=measure_id,
+            collection_type=collection,
+            performance=performance,
+            performance_date=performance_date if isinstance(performance_date, date) else None,
+            first_name=names["first_name"],
+            last_name=names["last_name"],
+            birth_date=birth_date,
+            gender=gender,
+            mbi=mbi if isinstance(mbi, str) else None,
+            npi=npi if isinstance(npi, str) else None,
+            member_patient_id=text("patient_id") or None,
+            source_file=table.file_name,
+            source_line=row.line,
+            hba1c=float(hba1c) if hba1c is not None else None,
+            systolic=int(systolic) if systolic is not None else None,
+            diastolic=int(diastolic) if diastolic is not None else None,
+            content_hash=content_hash,
+        )
+    )
 
 
 def _parsed(raw: str, label: str, parser, errors: list[str], *, required: bool) -> object:  # type: ignore[no-untyped-def]
@@ -379,9 +437,15 @@ def _parsed(raw: str, label: str, parser, errors: list[str], *, required: bool) 
 def _number(raw: str, name: str, errors: list[str], *, integer: bool) -> Decimal | None:
     if not raw:
         return None
+    if not raw.isascii() or len(raw) > 40:  # Decimal reads other scripts' digits and huge exponents
+        errors.append(f"the {name} value is not a number")
+        return None
     try:
         value = Decimal(raw.rstrip("%").strip())
     except InvalidOperation:
+        errors.append(f"the {name} value is not a number")
+        return None
+    if not value.is_finite():  # NaN, sNaN, Infinity: Decimal accepts them, no measurement is one
         errors.append(f"the {name} value is not a number")
         return None
     if integer and value != value.to_integral_value():
