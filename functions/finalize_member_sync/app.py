@@ -18,7 +18,7 @@ metrics = Metrics()
 class FinalizeEvent(BaseModel):
     aco_id: str
     sync_id: str
-    clinic_results: list[dict[str, Any]]
+    clinic_results: list[dict[str, Any]] | None = None  # default: read from the clinic status items
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -29,5 +29,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
     result = finalize_member_sync(build_stores(), **request.model_dump())
     metrics.add_metric(name="RecordsAggregated", unit=MetricUnit.Count, value=result["records"])
-    metrics.add_metric(name="ClinicsFailed", unit=MetricUnit.Count, value=len(result["failed_tins"]))
+    metrics.add_metric(name="ClinicsFailed", unit=MetricUnit.Count, value=result["failed_tin_count"])
     return result

@@ -66,6 +66,12 @@ class LocalSyncResult:
         return sync if isinstance(sync, dict) else None
 
     @property
+    def failed_clinics(self) -> list[str]:
+        """TINs whose sync failed (the ACO result is incomplete without them)."""
+        clinics = self.status.get("clinics") or []
+        return [str(c.get("tin")) for c in clinics if str(c.get("status", "")).startswith("Sync Failed")]
+
+    @property
     def succeeded(self) -> bool:
         """Every execution ended SUCCEEDED (an aborted or failed sync still reports its reason)."""
         return all(e.get("status") == "SUCCEEDED" for e in self.executions)

@@ -77,7 +77,7 @@ def show(args: argparse.Namespace, result: LocalSyncResult) -> int:
         print_json(summary_json(result))
     else:
         print(render_summary(result), end="")
-    return 0 if result.succeeded else 1
+    return 0 if result.succeeded and not result.failed_clinics else 1  # a failed clinic is a failure
 
 
 def main(args: argparse.Namespace) -> int:

@@ -45,6 +45,7 @@ class SyncRun:
     # roster_pinned False: not validated yet (or a run stored before rosters were pinned)
     roster: dict[str, Any] | None = None
     roster_pinned: bool = False
+    incomplete_tins: list[str] = field(default_factory=list)  # member TINs whose sync failed (not in results)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,12 @@ class ClinicStatus:
     reason: str | None = None
     sync_id: str | None = None
     last_synced: str | None = None  # date and time of the most recent successful sync
+    # what the clinic's sync step found (None: the step has not finished): "synced" or "failed"
+    outcome: str | None = None
+    rows_read: int = 0  # template/provider rows and QRDA-I documents read = accepted + rejected
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    files_refused: int = 0  # files refused as a whole (a file-level error)
 
 
 @dataclass(frozen=True, slots=True)

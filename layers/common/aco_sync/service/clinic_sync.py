@@ -69,6 +69,11 @@ def sync_member_clinic(
         raise InvalidInputError(f"No files uploaded for TIN {tin} (expected under {prefix})")
     files = [(key.removeprefix(prefix), stores.objects.get(key)) for key in keys]
     data = read_clinic_files(tin, files, performance_year=settings.performance_year, catalog=catalog)
+    accounting = file_accounting_log(data, tin)
+    if not data.records and not data.denominator_counts:
+        return _no_usable_data(
+            stores, aco_id=aco_id, sync_id=sync_id, tin=tin, name=name, data=data, log=accounting
+        )
 
     stored_encounters = state.aggregate_encounters(aco_id, tin)
     stored = {e.source_key: e.content_hash for e in stored_encounters}
@@ -102,16 +107,18 @@ def sync_member_clinic(
                 "of an earlier record; the first of each was kept",
             )
         )
+    log.extend(accounting)
     log.append(
         SyncLogEntry(
             kind="clinic",
             tin=tin,
             message=f"TIN {tin}: {len(data.records)} records from {data.files_read} files; "
             f"{written} added or changed, {deleted} removed, {unchanged} unchanged; "
-            f"{sum(1 for i in data.issues if i.severity == 'error')} rejected (rows or files)",
+            f"{data.rows_rejected} rows rejected, {data.files_refused} files refused",
         )
     )
     append_log_once(state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
+    _put_outcome(stores, aco_id, sync_id, tin, name, previous, data, SYNCED)
     result = {
         "tin": tin,
         "name": name,
@@ -122,6 +129,10 @@ def sync_member_clinic(
         "deletes": deleted,
         "unchanged": unchanged,
         "issues": len(data.issues),
+        "rows_read": sum(f.read for f in data.files),
+        "rows_accepted": data.rows_accepted,
+        "rows_rejected": data.rows_rejected,
+        "files_refused": data.files_refused,
         "snapshot_written": snapshot_written,
     }
     logger.info(
@@ -129,6 +140,122 @@ def sync_member_clinic(
         extra={"aco_id": aco_id, "sync_id": sync_id, **{k: v for k, v in result.items() if k != "name"}},
     )
     return result
+
+
+MAX_FILE_LINES_PER_CLINIC = 100  # per-file accounting lines in the sync log; the rest are totalled
+
+
+def file_accounting_log(data: ClinicData, tin: str) -> list[SyncLogEntry]:
+    """One sync log line per file: rows (documents) read = accepted + rejected, or why it was not read."""
+    entries: list[SyncLogEntry] = []
+    for account in data.files[:MAX_FILE_LINES_PER_CLINIC]:
+        unit = "documents" if account.kind == "qrda" else "rows"
+        if account.duplicate_of:
+            text = f"identical to {account.duplicate_of}, counted once (as that file)"
+        elif account.refused:
+            text = "refused as a whole (see its error); none of its rows were used"
+        else:
+            text = f"{account.read} {unit} read: {account.accepted} accepted, {account.rejected} rejected"
+        entries.append(
+            SyncLogEntry(
+                kind="file",
+                level="warning" if account.refused or account.rejected else "info",
+                tin=tin,
+                file=account.file,
+                message=f"TIN {tin}: {account.file}: {text}",
+            )
+        )
+    rest = data.files[MAX_FILE_LINES_PER_CLINIC:]
+    if rest:
+        entries.append(
+            SyncLogEntry(
+                kind="file",
+                level="warning" if any(f.rejected or f.refused for f in rest) else "info",
+                tin=tin,
+                message=f"TIN {tin}: {len(rest)} more files: {sum(f.read for f in rest)} read, "
+                f"{sum(f.accepted for f in rest)} accepted, {sum(f.rejected for f in rest)} rejected, "
+                f"{sum(1 for f in rest if f.refused)} refused",
+            )
+        )
+    return entries
+
+
+def _put_outcome(
+    stores: Stores,
+    aco_id: str,
+    sync_id: str,
+    tin: str,
+    name: str,
+    previous: ClinicStatus | None,
+    data: ClinicData,
+    outcome: str,
+    *,
+    status: str = ClinicSyncStatus.RUNNING,
+    reason: str | None = None,
+) -> None:
+    """Keep what the clinic's step found in its status item: finalize reads the outcomes from there
+    (the state machine's payload carries none, whatever the number of TINs)."""
+    stores.state.put_clinic_status(
+        aco_id,
+        ClinicStatus(
+            tin=tin,
+            name=name or (previous.name if previous else ""),
+            status=status,
+            reason=reason,
+            sync_id=sync_id,
+            last_synced=previous.last_synced if previous else None,
+            outcome=outcome,
+            rows_read=sum(f.read for f in data.files),
+            rows_accepted=data.rows_accepted,
+            rows_rejected=data.rows_rejected,
+            files_refused=data.files_refused,
+        ),
+    )
+
+
+def no_usable_data_reason(data: ClinicData) -> str:
+    read = sum(f.read for f in data.files)
+    if not data.files:
+        return "No usable data: no template or QRDA-I file was found"
+    return (
+        f"No usable data: {read} rows read, all rejected, in {len(data.files)} files "
+        f"({data.files_refused} refused); the clinic's stored data was kept and is not in this sync's results"
+    )
+
+
+def _no_usable_data(
+    stores: Stores,
+    *,
+    aco_id: str,
+    sync_id: str,
+    tin: str,
+    name: str,
+    data: ClinicData,
+    log: list[SyncLogEntry],
+) -> dict[str, Any]:
+    """Every row was rejected (or no file could be read): the clinic is not synced, its stored encounters
+    are left as they are (a damaged upload must not erase them), and it is named as a failed TIN."""
+    reason = no_usable_data_reason(data)
+    previous = {c.tin: c for c in stores.state.list_clinic_statuses(aco_id)}.get(tin)
+    entries = [*issues_to_log(data.issues, tin=tin), *log]
+    entries.append(
+        SyncLogEntry(kind="clinic", level="error", tin=tin, message=f"TIN {tin}: Sync Failed: {reason}")
+    )
+    append_log_once(stores.state, aco_id, sync_id, entries)
+    _put_outcome(
+        stores,
+        aco_id,
+        sync_id,
+        tin,
+        name,
+        previous,
+        data,
+        FAILED,
+        status=ClinicSyncStatus.FAILED,
+        reason=reason,
+    )
+    logger.warning("Clinic has no usable data", extra={"aco_id": aco_id, "sync_id": sync_id, "tin": tin})
+    return {"tin": tin, "name": name, "status": FAILED, "reason": reason}
 
 
 def record_clinic_failure(
@@ -153,6 +280,7 @@ def record_clinic_failure(
             reason=reason,
             sync_id=sync_id,
             last_synced=previous.last_synced if previous else None,
+            outcome=FAILED,
         ),
     )
     stores.state.append_log(

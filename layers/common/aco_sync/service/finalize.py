@@ -29,6 +29,7 @@ logger = Logger(child=True)
 PLAN_FILE = "plan.json"
 MEMBERS_RESULT_FILE = "members.json"
 MCQM_RESULT_FILE = "mcqm.json"
+MAX_TINS_IN_RESULT = 20  # the state payload names at most this many; the sync run holds every one
 
 
 def finalize_member_sync(
@@ -36,18 +37,24 @@ def finalize_member_sync(
     *,
     aco_id: str,
     sync_id: str,
-    clinic_results: Sequence[dict[str, Any]],
+    clinic_results: Sequence[dict[str, Any]] | None = None,
     catalog: MeasureCatalog | None = None,
 ) -> dict[str, Any]:
+    """``clinic_results`` (the Map's outputs) is optional: by default the outcomes are read from the
+    clinic status items the clinic steps wrote, so the state machine's payload carries none."""
     catalog = catalog or default_catalog()
     settings = load_aco_settings(stores.objects, aco_id)
-    synced = sorted(str(r["tin"]) for r in clinic_results if r.get("status") == SYNCED)
-    failed = sorted(str(r["tin"]) for r in clinic_results if r.get("status") != SYNCED)
+    statuses = {c.tin: c for c in stores.state.list_clinic_statuses(aco_id)}
+    if clinic_results is None:
+        clinic_results = [
+            {"tin": c.tin, "status": c.outcome or FAILED} for c in statuses.values() if c.sync_id == sync_id
+        ]
+    synced = sorted({str(r["tin"]) for r in clinic_results if r.get("status") == SYNCED})
+    failed = sorted({str(r["tin"]) for r in clinic_results if r.get("status") != SYNCED} - set(synced))
     if not synced:
         raise NoClinicSyncedError(f"No member clinic synced (failed: {', '.join(failed) or 'none'})")
 
     now = utc_now()
-    statuses = {c.tin: c for c in stores.state.list_clinic_statuses(aco_id)}
     for tin in synced:
         before = statuses.get(tin)
         stores.state.put_clinic_status(
@@ -55,9 +62,14 @@ def finalize_member_sync(
             ClinicStatus(
                 tin=tin,
                 name=before.name if before else "",
-                status=ClinicSyncStatus.COMPLETE,
+                status=complete_status(before),
                 sync_id=sync_id,
                 last_synced=now,
+                outcome=SYNCED,
+                rows_read=before.rows_read if before else 0,
+                rows_accepted=before.rows_accepted if before else 0,
+                rows_rejected=before.rows_rejected if before else 0,
+                files_refused=before.files_refused if before else 0,
             ),
         )
     save_synced_tins(stores.objects, aco_id, sync_id, synced, failed)
@@ -90,21 +102,42 @@ def finalize_member_sync(
                 message=f"Results exclude TINs whose sync failed: {', '.join(failed)}",
             )
         )
+    rejected = sum(statuses[t].rows_rejected for t in synced if t in statuses)
     append_log_once(stores.state, aco_id, sync_id, log)
     summary = {
         "mcqm_needed": bool(plan.mcqm_needed and has_roster),
         "synced_tins": len(synced),
-        "failed_tins": failed,
+        "failed_tins": failed[:MAX_TINS_IN_RESULT],  # all of them are in the sync run (incomplete_tins)
+        "failed_tin_count": len(failed),
         "records": len(records),
         "measure_instances": len(result.stats),
     }
     stores.state.update_sync_run(
         aco_id,
         sync_id,
-        counts={"records": len(records), "synced_tins": len(synced), "failed_tins": len(failed)},
+        counts={
+            "records": len(records),
+            "synced_tins": len(synced),
+            "failed_tins": len(failed),
+            "rows_rejected": rejected,
+        },
+        incomplete_tins=failed,
     )
     logger.info("Finalized", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
     return summary
+
+
+def complete_status(status: ClinicStatus | None) -> str:
+    """``Sync Complete``, or ``Sync Complete (3 rows rejected)`` / ``(... , 1 file refused)`` when some of
+    the clinic's data was not used: green only when everything it uploaded was read."""
+    if status is None:
+        return str(ClinicSyncStatus.COMPLETE)
+    parts = []
+    if status.rows_rejected:
+        parts.append(f"{status.rows_rejected} {'row' if status.rows_rejected == 1 else 'rows'} rejected")
+    if status.files_refused:
+        parts.append(f"{status.files_refused} {'file' if status.files_refused == 1 else 'files'} refused")
+    return f"{ClinicSyncStatus.COMPLETE} ({', '.join(parts)})" if parts else str(ClinicSyncStatus.COMPLETE)
 
 
 def load_plan_dict(stores: Stores, aco_id: str, sync_id: str) -> dict[str, Any]:

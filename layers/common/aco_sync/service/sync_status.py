@@ -35,6 +35,14 @@ def describe_error(error: str | None, cause: str | None) -> str:
     return error or message or "unknown error"
 
 
+def incomplete_message(tins: list[str]) -> str:
+    """The ACO result is incomplete: which member TINs failed and are not in it."""
+    return (
+        f"{SyncStatus.COMPLETE} (incomplete: {len(tins)} member {'TIN' if len(tins) == 1 else 'TINs'} failed "
+        f"and {'is' if len(tins) == 1 else 'are'} not in the results: {', '.join(tins)})"
+    )
+
+
 def record_sync_status(
     stores: Stores,
     *,
@@ -65,6 +73,8 @@ def record_sync_status(
             only_if_status = SyncStatus.RUNNING
     elif status == SyncStatus.COMPLETE:
         changes.update(finished=utc_now(), results_prefix=results_prefix(aco_id, sync_id))
+        if run.incomplete_tins:
+            entry = SyncLogEntry(kind="status", level="warning", message=incomplete_message(run.incomplete_tins))
     elif status in (SyncStatus.FAILED, SyncStatus.ABORTED):
         reason = describe_error(error, cause)
         changes.update(finished=utc_now(), error=reason)
