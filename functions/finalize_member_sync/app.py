@@ -29,5 +29,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
     result = finalize_member_sync(build_stores(), **request.model_dump())
     metrics.add_metric(name="RecordsAggregated", unit=MetricUnit.Count, value=result["records"])
-    metrics.add_metric(name="ClinicsFailed", unit=MetricUnit.Count, value=result["failed_tin_count"])
+    metrics.add_metric(
+        name="ClinicsFailed",
+        unit=MetricUnit.Count,
+        value=result.get("failed_tin_count", len(result["failed_tins"])),
+    )
     return result

@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["demo", "run", "status", "history", "report", "qrda", "validate", "measure"]
+COMMANDS = ["demo", "run", "status", "history", "report", "qrda", "validate", "measure", "roster"]
 
 
 def build_parser() -> argparse.ArgumentParser:

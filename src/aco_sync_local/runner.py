@@ -184,7 +184,8 @@ def ingest_uploaded_rosters(keys: list[str], aco_id: str) -> list[dict[str, Any]
     prefix = f"rosters/{aco_id}/"
     ingested = []
     stores = build_stores()
-    for key in sorted(k for k in keys if k.startswith(prefix)):
+    # confirmations (rosters/<aco>/<py>/confirm/<file>) after the rosters they confirm
+    for key in sorted((k for k in keys if k.startswith(prefix)), key=lambda k: ("/confirm/" in k, k)):
         try:
             ingested.append({"key": key, **_jsonable(ingest_roster(stores, key=key, start=False))})
         except AcoSyncError as exc:  # recorded like the upload rule's failure; the sync decides what follows

@@ -22,3 +22,6 @@ class AcoSettings(BaseModel):
     roster_required: bool = True  # Data validation aborts without an active roster (seed 000)
     mcqm_opt_in: bool = False  # "and MCQM, if the ACO opts in" (collection-type table)
     roster_mbi_tiebreak: bool = False  # several roster matches + MBIs known on both sides: MBI decides
+    # a new roster that would drop more than this share of the active roster's beneficiaries is held
+    # until confirmed (aco-sync roster-confirm, or an upload to rosters/<aco>/<py>/confirm/<file>)
+    roster_max_drop_percent: float = Field(default=10.0, ge=0, le=100)

@@ -19,7 +19,7 @@ from aco_sync.domain.errors import NoClinicSyncedError
 from aco_sync.domain.records import SyncLogEntry
 from aco_sync.service.aggregation_inputs import load_clinic_inputs, save_synced_tins
 from aco_sync.service.artifacts import aggregation_to_json, dumps
-from aco_sync.service.clinic_sync import SYNCED
+from aco_sync.service.clinic_sync import FAILED, SYNCED
 from aco_sync.service.common import ClinicSyncStatus, load_aco_settings, sync_artifact_key, utc_now
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.validation import roster_of_sync

@@ -44,12 +44,29 @@ def start_syncs(stores: Stores, request: StartSyncRequest) -> list[dict[str, Any
         return [start_sync(stores, aco_id=str(request.aco_id), trigger=request.trigger)]
     started: list[dict[str, Any]] = []
     for aco_id in configured_aco_ids(stores.objects):
+        if request.trigger == "schedule":
+            _ingest_pending_rosters(stores, aco_id)
         try:
             started.append(start_sync(stores, aco_id=aco_id, trigger=request.trigger))
         except InvalidInputError as error:
             logger.error("ACO not started", extra={"aco_id": aco_id, "error": str(error)})
             started.append({"aco_id": aco_id, "error": str(error)})
     return started
+
+
+def _ingest_pending_rosters(stores: Stores, aco_id: str) -> None:
+    """The daily sync first ingests rosters that were uploaded but never ingested (a lost event, or an
+    ingest that kept failing and went to the dead-letter queue); a failure here never stops the sync."""
+    from aco_sync.service.roster_ingest import ingest_pending_rosters  # roster_ingest imports this module
+
+    try:
+        settings = load_aco_settings(stores.objects, aco_id)
+        done = ingest_pending_rosters(stores, aco_id=aco_id, performance_year=settings.performance_year)
+    except Exception as exc:  # reported, never fatal: the sync runs with the active roster
+        logger.error("Pending rosters not ingested", extra={"aco_id": aco_id, "error": type(exc).__name__})
+        return
+    if done:
+        logger.info("Pending rosters ingested", extra={"aco_id": aco_id, "rosters": len(done)})
 
 
 def start_sync(stores: Stores, *, aco_id: str, trigger: str) -> dict[str, Any]:

@@ -74,7 +74,9 @@ def record_sync_status(
     elif status == SyncStatus.COMPLETE:
         changes.update(finished=utc_now(), results_prefix=results_prefix(aco_id, sync_id))
         if run.incomplete_tins:
-            entry = SyncLogEntry(kind="status", level="warning", message=incomplete_message(run.incomplete_tins))
+            entry = SyncLogEntry(
+                kind="status", level="warning", message=incomplete_message(run.incomplete_tins)
+            )
     elif status in (SyncStatus.FAILED, SyncStatus.ABORTED):
         reason = describe_error(error, cause)
         changes.update(finished=utc_now(), error=reason)
