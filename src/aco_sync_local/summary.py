@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 from aco_sync_local.runner import LocalSyncResult
 
 MAX_LOG_LINES = 40
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character but the line break escaped (``\\x1b``, ``\\u202e``): a
+    name or file name pasted from Excel cannot move the cursor, recolour or reorder the terminal."""
+    return "".join(
+        c
+        if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp")
+        else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, indent: str = "  ") -> str:
@@ -81,6 +93,12 @@ def sync_header(result: LocalSyncResult) -> str:
     parts.append("  " + ", ".join(details))
     if sync.get("error"):
         parts.append(f"  error: {sync['error']}")
+    incomplete = sync.get("incomplete_tins") or []
+    if incomplete:
+        parts.append(
+            f"  incomplete: {len(incomplete)} member TINs failed and are not in the results: "
+            + ", ".join(incomplete)
+        )
     return "\n".join(parts)
 
 
@@ -238,7 +256,7 @@ def render_summary(result: LocalSyncResult) -> str:
         render_decisions(result),
         render_report_location(result),
     ]
-    return "\n\n".join(sections) + "\n"
+    return terminal_safe("\n\n".join(sections) + "\n")
 
 
 def render_status(result: LocalSyncResult) -> str:
@@ -254,7 +272,7 @@ def render_status(result: LocalSyncResult) -> str:
         render_measures(result),
         render_report_location(result),
     ]
-    return "\n\n".join(sections) + "\n"
+    return terminal_safe("\n\n".join(sections) + "\n")
 
 
 def summary_json(result: LocalSyncResult) -> dict[str, Any]:

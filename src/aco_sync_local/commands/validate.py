@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import IngestIssue
 from aco_sync.domain.settings import AcoSettings
+from aco_sync_local.summary import terminal_safe
 
 
 @dataclass
@@ -27,6 +28,7 @@ class FolderReport:
     folder: str
     issues: list[IngestIssue] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)  # one line per file group, no PHI
+    files: list[dict[str, object]] = field(default_factory=list)  # per file: read = accepted + rejected
 
     @property
     def errors(self) -> int:
@@ -65,13 +67,14 @@ def main(args: argparse.Namespace) -> int:
                     "errors": report.errors,
                     "warnings": report.warnings,
                     "summary": report.summary,
+                    "files": report.files,
                     "issues": [asdict(i) for i in report.issues],
                 },
                 indent=2,
             )
         )
     else:
-        print(render(report))
+        print(terminal_safe(render(report)))
     failed = report.errors or (args.strict and report.warnings)
     return 1 if failed else 0
 
@@ -113,6 +116,16 @@ def validate_folder(folder: Path) -> FolderReport:
                     )
                 )
             settings[aco.aco_id] = aco
+            if aco.duplicate_tins:
+                report.issues.append(
+                    IngestIssue(
+                        file=name,
+                        reason=f"TIN {', '.join(aco.duplicate_tins)} is listed more than once in "
+                        "member_clinics; a sync syncs and counts each TIN once.",
+                        severity="warning",
+                        code="duplicate_tin",
+                    )
+                )
             report.summary.append(f"{name}: ACO {aco.aco_id}, performance year {aco.performance_year}, "
                                   f"{len(aco.member_clinics)} member clinics")  # fmt: skip
 
@@ -154,8 +167,21 @@ def validate_folder(folder: Path) -> FolderReport:
             result = read_roster(name, path.read_bytes(), catalog=catalog)
             report.issues.extend(result.issues)
             report.summary.append(
-                f"{name}: {result.rows_accepted} rows accepted, {result.rows_rejected} rejected"
-                + ("" if result.rows_accepted else " (would not become the active roster)")
+                f"{name}: {result.rows_total} rows read, {result.rows_accepted} accepted, "
+                f"{result.rows_rejected} rejected"
+                + (" (would not become the active roster)" if result.damaged else "")
+            )
+            report.files.append(
+                {
+                    "file": name,
+                    "kind": "roster",
+                    "read": result.rows_total,
+                    "accepted": result.rows_accepted,
+                    "rejected": result.rows_rejected,
+                    "refused": result.refused,
+                    "duplicate_of": None,
+                    "tin": None,
+                }
             )
         elif parts[0] == "members" and len(parts) >= 4:
             members.setdefault((parts[1], parts[2]), []).append(("/".join(parts[3:]), path.read_bytes()))
@@ -183,7 +209,7 @@ def validate_folder(folder: Path) -> FolderReport:
                 )
             )
             continue
-        if not re.fullmatch(r"\d{9}", tin):
+        if not re.fullmatch(r"[0-9]{9}", tin):
             report.issues.append(
                 IngestIssue(
                     file=f"members/{aco_id}/{tin}/",
@@ -218,6 +244,18 @@ def validate_folder(folder: Path) -> FolderReport:
             )
             for i in data.issues
         )
+        for account in data.files:
+            entry = account.to_dict()
+            entry["file"] = prefix + account.file
+            report.files.append(entry)
+            unit = "documents" if account.kind == "qrda" else "rows"
+            if account.duplicate_of:
+                text = f"identical to {account.duplicate_of}, counted once"
+            elif account.refused:
+                text = "refused as a whole"
+            else:
+                text = f"{account.read} {unit} read, {account.accepted} accepted, {account.rejected} rejected"
+            report.summary.append(f"{prefix}{account.file}: {text}")
         by_type = Counter(str(r.collection_type) for r in data.records)
         kinds = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items())) or "no"
         report.summary.append(

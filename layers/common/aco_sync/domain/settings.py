@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import unicodedata
+from collections import Counter
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def has_control_characters(text: str) -> bool:
+    """Control, format and separator characters other than a plain space (tabs, line breaks, escape
+    sequences, bidirectional overrides, NUL ...): never valid in a name that is printed or written."""
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text)
+
+
+def _printable(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError("must not contain control characters (tabs, line breaks, escape codes)")
+    return value
 
 
 class MemberClinic(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    tin: str = Field(pattern=r"^\d{9}$")
-    name: str = ""
+    tin: str = Field(pattern=r"^[0-9]{9}$")  # ASCII digits only (\d would accept other scripts' digits)
+    name: str = Field(default="", max_length=200)
+
+    _name_printable = field_validator("name")(_printable)
 
 
 class AcoSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     aco_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-    name: str = ""
+    name: str = Field(default="", max_length=200)
     performance_year: int = Field(ge=2017, le=2100)
     member_clinics: list[MemberClinic] = Field(default_factory=list)
     roster_required: bool = True  # Data validation aborts without an active roster (seed 000)
@@ -25,3 +42,19 @@ class AcoSettings(BaseModel):
     # a new roster that would drop more than this share of the active roster's beneficiaries is held
     # until confirmed (aco-sync roster-confirm, or an upload to rosters/<aco>/<py>/confirm/<file>)
     roster_max_drop_percent: float = Field(default=10.0, ge=0, le=100)
+
+    _name_printable = field_validator("name")(_printable)
+
+    @property
+    def duplicate_tins(self) -> list[str]:
+        """TINs listed more than once in ``member_clinics`` (each is synced and counted once)."""
+        counts = Counter(c.tin for c in self.member_clinics)
+        return sorted(tin for tin, count in counts.items() if count > 1)
+
+    @property
+    def unique_member_clinics(self) -> list[MemberClinic]:
+        """``member_clinics`` with each TIN once (its first entry)."""
+        first: dict[str, MemberClinic] = {}
+        for clinic in self.member_clinics:
+            first.setdefault(clinic.tin, clinic)
+        return list(first.values())

@@ -787,7 +787,7 @@ class _DocumentReader:
                 code="no_tin",
             )
         for tin in tins:
-            if not re.fullmatch(r"\d{9}", tin):
+            if not re.fullmatch(r"[0-9]{9}", tin):
                 self.warn(f"The TIN{quoted_if_safe(tin, 'digits')} is not 9 digits.", code="invalid_tin")
         return tins, npis
 

@@ -41,7 +41,7 @@ FINISHED_STATUSES = frozenset(
     {SyncStatus.COMPLETE, SyncStatus.FAILED, SyncStatus.ABORTED, SyncStatus.SKIPPED}
 )
 
-_TIN_FOLDER = re.compile(r"^\d{9}$")
+_TIN_FOLDER = re.compile(r"^[0-9]{9}$")
 
 
 def utc_now() -> str:
@@ -126,7 +126,7 @@ def configured_aco_ids(objects: ObjectStore) -> list[str]:
 def member_clinics(objects: ObjectStore, settings: AcoSettings) -> list[MemberClinic]:
     """The configured member clinics; when none are configured, every TIN folder under members/<aco>/."""
     if settings.member_clinics:
-        return list(settings.member_clinics)
+        return settings.unique_member_clinics  # a TIN listed twice is synced and counted once
     prefix = members_prefix(settings.aco_id)
     tins = sorted({key.removeprefix(prefix).split("/", 1)[0] for key in objects.list_keys(prefix)})
     return [MemberClinic(tin=tin) for tin in tins if _TIN_FOLDER.match(tin)]

@@ -64,6 +64,15 @@ def validate_sync(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any
             + (f"active roster {roster.file_name}" if roster else "no active roster (not required)"),
         )
     ]
+    if settings.duplicate_tins:
+        entries.append(
+            SyncLogEntry(
+                kind="validation",
+                level="warning",
+                message=f"{config_key(aco_id)} lists TIN {', '.join(settings.duplicate_tins)} more than once "
+                "in member_clinics; each TIN is synced and counted once",
+            )
+        )
     append_log_once(stores.state, aco_id, sync_id, entries)
     logger.info("Validated", extra={"aco_id": aco_id, "sync_id": sync_id, "clinics": len(clinics)})
     return {
