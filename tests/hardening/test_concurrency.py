@@ -128,7 +128,7 @@ def test_a_roster_uploaded_during_a_sync_is_used_by_the_next_sync_only(
     monkeypatch: pytest.MonkeyPatch, demo_folder: tuple[Path, str]
 ) -> None:
     folder, aco_id = demo_folder
-    new_roster = _smaller_roster(folder, aco_id, drop=6)
+    new_roster = _smaller_roster(folder, aco_id, drop=3)
     roster_sizes: list[int] = []
     report_roster_sizes: list[int | None] = []
     real_mcqm, real_reports = mcqm_sync.aggregate_mcqm, aggregate_stats.build_reports

@@ -103,6 +103,8 @@ def test_main_machine_has_the_spec_states_and_starts_the_mcqm_job_asynchronously
         "Validate Roster",
         "Initial Sync",
         "Clean Up Removed Encounters",
+        "Sync Member Clinics In Batches",
+        "List Clinic Batch",
         "Sync Each Member Clinic",
         "Finalize Member Sync",
         "MCQM Needed?",

@@ -33,7 +33,7 @@ from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync.service.start_sync import start_sync
 from aco_sync.service.status import latest_sync_status
 from aco_sync.service.sync_status import record_sync_status
-from aco_sync.service.validation import validate_sync
+from aco_sync.service.validation import clinic_batch, validate_sync
 
 
 @pytest.fixture
@@ -52,7 +52,8 @@ def run_sync(
     run_initial_sync(stores, **ids)
     clean_up_removed_encounters(stores, **ids)
     results = []
-    for clinic in validation["clinics"]:
+    clinics = [c for b in validation["batches"] for c in clinic_batch(stores, **ids, batch=b)["clinics"]]
+    for clinic in clinics:
         if clinic["tin"] in failing_tins:
             results.append(
                 record_clinic_failure(
@@ -61,7 +62,7 @@ def run_sync(
             )
         else:
             results.append(sync_member_clinic(stores, **ids, tin=clinic["tin"], name=clinic["name"]))
-    finalize = finalize_member_sync(stores, **ids, clinic_results=results)
+    finalize = finalize_member_sync(stores, **ids)  # as the ASL: outcomes read from the clinic statuses
     if finalize["mcqm_needed"]:
         record_sync_status(stores, **ids, status=SyncStatus.MCQM_QUEUED, execution_arn=f"arn:{sync_id}-mcqm")
         record_sync_status(stores, **ids, status=SyncStatus.MCQM_RUNNING, execution_arn=f"arn:{sync_id}-mcqm")

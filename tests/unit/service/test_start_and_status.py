@@ -17,7 +17,7 @@ from aco_sync.service.lock import acquire_lock
 from aco_sync.service.start_sync import StartSyncRequest, start_sync, start_syncs
 from aco_sync.service.status import latest_sync_status, sync_history
 from aco_sync.service.sync_status import describe_error, record_sync_status
-from aco_sync.service.validation import validate_sync
+from aco_sync.service.validation import clinic_batch, validate_sync
 
 TINS = [{"tin": "111111111", "name": "North"}, {"tin": "222222222", "name": "South"}]
 
@@ -88,7 +88,8 @@ def test_validation_aborts_without_roster(stores: Stores) -> None:
 def test_validation_without_required_roster_lists_clinics_and_queues_them(stores: Stores) -> None:
     write_config(stores, member_clinics=TINS, roster_required=False)
     result = validate_sync(stores, aco_id="A1", sync_id="s1")
-    assert result["clinics"] == TINS and result["has_active_roster"] is False
+    assert result["clinic_count"] == len(TINS) and result["has_active_roster"] is False
+    assert clinic_batch(stores, aco_id="A1", sync_id="s1", batch=0)["clinics"] == TINS
     assert {c.status for c in stores.state.list_clinic_statuses("A1")} == {ClinicSyncStatus.QUEUED}
 
 
@@ -99,7 +100,9 @@ def test_validation_discovers_clinic_folders_when_none_are_configured(stores: St
     stores.objects.put("members/A1/111111111/providers.csv", b"x")
     stores.objects.put("members/A1/notatin/readme.txt", b"x")
     result = validate_sync(stores, aco_id="A1", sync_id="s1")
-    assert [c["tin"] for c in result["clinics"]] == ["111111111", "333333333"]
+    assert result["batches"] == [0]
+    clinics = clinic_batch(stores, aco_id="A1", sync_id="s1", batch=0)["clinics"]
+    assert [c["tin"] for c in clinics] == ["111111111", "333333333"]
     assert result["roster_key"] == "store/r.json"
 
 

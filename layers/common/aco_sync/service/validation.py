@@ -1,5 +1,9 @@
 """Data validation (state "Validate Roster"): abort a sync when the ACO has no active roster file and
-its settings require one; otherwise list the member clinics the Map iterates over."""
+its settings require one; otherwise queue the member clinics the Map iterates over.
+
+The clinic list stays in the table (each clinic's status item carries the sync id): the state machine
+gets only the batch numbers and reads one batch of at most ``CLINIC_BATCH_SIZE`` clinics at a time
+(``clinic_batch``), so its payload does not grow with the number of member TINs."""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from aco_sync.service.common import (
 from aco_sync.service.issues import append_log_once
 
 logger = Logger(child=True)
+
+CLINIC_BATCH_SIZE = 100  # clinics per inner Map: ~6 KB of state, whatever the ACO's size
 
 
 def missing_roster_message(aco_id: str, performance_year: int) -> str:
@@ -80,8 +86,23 @@ def validate_sync(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any
         "has_active_roster": roster is not None,
         "roster_key": roster.key if roster else None,
         "clinic_count": len(clinics),
-        "clinics": [{"tin": c.tin, "name": c.name} for c in clinics],
+        "batches": list(range(-(-len(clinics) // CLINIC_BATCH_SIZE))),
     }
+
+
+def sync_clinics(stores: Stores, aco_id: str, sync_id: str) -> list[ClinicStatus]:
+    """The member clinics this sync's validation queued, in TIN order."""
+    return sorted(
+        (c for c in stores.state.list_clinic_statuses(aco_id) if c.sync_id == sync_id), key=lambda c: c.tin
+    )
+
+
+def clinic_batch(stores: Stores, *, aco_id: str, sync_id: str, batch: int) -> dict[str, Any]:
+    """Batch ``batch`` (0-based) of the clinics queued by this sync's validation: ``{"clinics": [...]}``."""
+    clinics = sync_clinics(stores, aco_id, sync_id)[
+        batch * CLINIC_BATCH_SIZE : (batch + 1) * CLINIC_BATCH_SIZE
+    ]
+    return {"clinics": [{"tin": c.tin, "name": c.name} for c in clinics]}
 
 
 def pin_roster(stores: Stores, aco_id: str, sync_id: str, roster: ActiveRoster | None) -> None:
