@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import heapq
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 
 from aws_lambda_powertools import Logger
@@ -312,16 +313,52 @@ def link_observations_to_encounters(
     encounters = [e for e in entries if e.kind == EntryKind.ENCOUNTER and e.start is not None]
     if not encounters:
         return entries
-    ordered = sorted(encounters, key=lambda e: e.encounter_class not in non_outpatient_classes)
-    linked = []
-    for entry in entries:
-        moment = entry.latest
-        if entry.kind == EntryKind.OBSERVATION and not entry.encounter_id and moment is not None:
-            encounter = next((e for e in ordered if _during(moment, e)), None)
-            if encounter is not None:
-                entry = dataclasses.replace(entry, encounter_id=encounter.id)
-        linked.append(entry)
-    return linked
+    preferred = [e for e in encounters if e.encounter_class in non_outpatient_classes]
+    others = [e for e in encounters if e.encounter_class not in non_outpatient_classes]
+    moments = sorted(
+        (entry.latest, index)
+        for index, entry in enumerate(entries)
+        if entry.kind == EntryKind.OBSERVATION and not entry.encounter_id and entry.latest is not None
+    )
+    found: dict[int, str] = {}
+    for group in (preferred, others):  # a preferred (non-outpatient) encounter wins, then document order
+        for index, encounter in _first_encounter_during(
+            group, [(m, i) for m, i in moments if i not in found]
+        ):
+            found[index] = encounter.id
+    return [
+        dataclasses.replace(entry, encounter_id=found[index]) if index in found else entry
+        for index, entry in enumerate(entries)
+    ]
+
+
+def _first_encounter_during(
+    encounters: list[ClinicalEntry], moments: list[tuple[datetime, int]]
+) -> Iterator[tuple[int, ClinicalEntry]]:
+    """For each (moment, index) in moment order, the first encounter (in document order) that the moment
+    is ``_during``: a sweep over the encounters by start, keeping the started ones in a heap by document
+    order and dropping those that ended before the moment (moments only grow). O((n + m) log n), where
+    testing every encounter for every observation was O(n * m)."""
+    spans = []
+    for order, encounter in enumerate(encounters):
+        start = encounter.start
+        assert start is not None
+        end = encounter.end
+        if end is None:
+            end = datetime.max.replace(tzinfo=start.tzinfo) if encounter.status == "in-progress" else start
+        spans.append((start, end, order))
+    spans.sort(key=lambda span: span[0])
+    started: list[tuple[int, datetime]] = []  # (document order, end)
+    next_span = 0
+    for moment, index in moments:
+        while next_span < len(spans) and spans[next_span][0] <= moment:
+            start, end, order = spans[next_span]
+            heapq.heappush(started, (order, end))
+            next_span += 1
+        while started and started[0][1] < moment:
+            heapq.heappop(started)  # ended before this moment, so before every later one
+        if started:
+            yield index, encounters[started[0][0]]
 
 
 def patient_from_qrda(doc: q.QrdaDocument, value_sets: ValueSetLibrary | None = None) -> PatientModel:
