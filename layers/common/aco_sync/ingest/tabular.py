@@ -328,7 +328,7 @@ def _xlsx_rows(data: bytes) -> Iterator[SourceRow]:
             source = sheet._get_source()
             parser = WorkSheetParser(
                 source,
-                workbook.shared_strings,
+                sheet._shared_strings,
                 data_only=True,
                 epoch=workbook.epoch,
                 date_formats=workbook._date_formats,
