@@ -271,6 +271,10 @@ class DynamoDbSyncStateStore:
     def list_clinic_statuses(self, aco_id: str) -> list[ClinicStatus]:
         return [ClinicStatus(**json.loads(item["data"])) for item in self._query(_aco_pk(aco_id), "CLINIC#")]
 
+    def get_clinic_status(self, aco_id: str, tin: str) -> ClinicStatus | None:
+        item = self._get(_aco_pk(aco_id), f"CLINIC#{tin}")
+        return ClinicStatus(**json.loads(item["data"])) if item else None
+
     # results
     def put_measure_results(self, aco_id: str, sync_id: str, results: Sequence[Mapping[str, Any]]) -> None:
         with transient_errors_as_domain_errors("DynamoDB results"), self._table.batch_writer() as batch:

@@ -136,6 +136,9 @@ class InMemorySyncStateStore:
     def list_clinic_statuses(self, aco_id: str) -> list[ClinicStatus]:
         return sorted((s for (a, _), s in self.clinics.items() if a == aco_id), key=lambda s: s.tin)
 
+    def get_clinic_status(self, aco_id: str, tin: str) -> ClinicStatus | None:
+        return self.clinics.get((aco_id, tin))
+
     # results
     def put_measure_results(self, aco_id: str, sync_id: str, results: Sequence[Mapping[str, Any]]) -> None:
         self.results[(aco_id, sync_id)] = [dict(r) for r in results]

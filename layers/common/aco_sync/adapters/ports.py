@@ -147,6 +147,10 @@ class SyncStateStore(Protocol):
 
     def list_clinic_statuses(self, aco_id: str) -> list[ClinicStatus]: ...
 
+    def get_clinic_status(self, aco_id: str, tin: str) -> ClinicStatus | None:
+        """One clinic's status (a clinic step must not read every clinic's: O(TINs) per clinic)."""
+        ...
+
     # --- measure results --------------------------------------------------------------------------
     def put_measure_results(self, aco_id: str, sync_id: str, results: Sequence[Mapping[str, Any]]) -> None:
         """JSON-able dicts, one per measure instance (``measure_id`` and ``collection_type`` keys)."""

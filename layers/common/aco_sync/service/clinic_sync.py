@@ -51,7 +51,7 @@ def sync_member_clinic(
 ) -> dict[str, Any]:
     catalog = catalog or default_catalog()
     state = stores.state
-    previous = {c.tin: c for c in state.list_clinic_statuses(aco_id)}.get(tin)
+    previous = state.get_clinic_status(aco_id, tin)
     state.put_clinic_status(
         aco_id,
         ClinicStatus(
@@ -236,7 +236,7 @@ def _no_usable_data(
     """Every row was rejected (or no file could be read): the clinic is not synced, its stored encounters
     are left as they are (a damaged upload must not erase them), and it is named as a failed TIN."""
     reason = no_usable_data_reason(data)
-    previous = {c.tin: c for c in stores.state.list_clinic_statuses(aco_id)}.get(tin)
+    previous = stores.state.get_clinic_status(aco_id, tin)
     entries = [*issues_to_log(data.issues, tin=tin), *log]
     entries.append(
         SyncLogEntry(kind="clinic", level="error", tin=tin, message=f"TIN {tin}: Sync Failed: {reason}")
@@ -270,7 +270,7 @@ def record_clinic_failure(
 ) -> dict[str, Any]:
     """The Map iterator's Catch: the clinic is ``Sync Failed`` with its reason; the other clinics go on."""
     reason = describe_error(error, cause)
-    previous = {c.tin: c for c in stores.state.list_clinic_statuses(aco_id)}.get(tin)
+    previous = stores.state.get_clinic_status(aco_id, tin)
     stores.state.put_clinic_status(
         aco_id,
         ClinicStatus(
