@@ -35,7 +35,10 @@ from aco_sync_local.commands.validate import validate_folder
 from aco_sync_local.runner import LocalSyncResult
 from aco_sync_local.summary import render_summary, terminal_safe
 
-TEMPLATE_HEADER = "measure_id,collection_type,first_name,last_name,birth_date,gender,performance_date,performance,npi,hba1c\n"
+TEMPLATE_HEADER = (
+    "measure_id,collection_type,first_name,last_name,birth_date,gender,"
+    "performance_date,performance,npi,hba1c\n"
+)
 GOOD = "M001,CQM,Ann{n},Lee,1950-02-03,F,2025-03-01,MET,1234567893,8.5"
 NORTH, SOUTH = "111111111", "222222222"
 MBIS = [f"{d}EG4TE5MK{n:02d}" for d in range(1, 4) for n in range(10, 20)]  # 30 valid MBIs
@@ -207,7 +210,7 @@ def test_the_cli_confirms_a_held_roster_in_a_local_folder(tmp_path: Path) -> Non
 def test_confirming_when_nothing_is_held_is_a_clear_error() -> None:
     stores = memory_stores()
     write_config(stores)
-    with pytest.raises(Exception, match="No roster b.csv is held"):
+    with pytest.raises(Exception, match=r"No roster b\.csv is held"):
         confirm_held_roster(stores, aco_id="A1", performance_year=2025, file_name="b.csv", start=False)
 
 

@@ -1,8 +1,8 @@
 """Issue 11, item 8: the state payload does not grow with the number of member TINs. Member TINs (250
-by default, three batches of clinics; ``ACO_SYNC_PAYLOAD_TINS=5000`` for the 5,000-TIN run recorded in
-docs/PERFORMANCE.md, which takes hours on moto) run through the real ASL (template.yaml deployed into moto; moto's Step Functions interpreter runs the
-ASL and invokes the real handlers in-process); every state's input and output in the execution history
-is measured and stays far below Step Functions' 256 KB limit."""
+by default: three batches of clinics; ``ACO_SYNC_PAYLOAD_TINS=5000`` for the 5,000-TIN run, see
+docs/PERFORMANCE.md) run through the real ASL: template.yaml deployed into moto, whose Step Functions
+interpreter runs the ASL and invokes the real handlers in-process. Every state's input and output in the
+execution history is measured and stays far below Step Functions' 256 KB limit."""
 
 from __future__ import annotations
 

@@ -324,15 +324,16 @@ def _xlsx_rows(data: bytes) -> Iterator[SourceRow]:
         if not workbook.worksheets:
             raise TableError("The workbook has no worksheet.", code="empty_file")
         sheet: Any = workbook.worksheets[0]
+        book: Any = workbook  # the read-only sheet's own parser settings (openpyxl keeps them private)
         try:
             source = sheet._get_source()
             parser = WorkSheetParser(
                 source,
                 sheet._shared_strings,
                 data_only=True,
-                epoch=workbook.epoch,
-                date_formats=workbook._date_formats,
-                timedelta_formats=workbook._timedelta_formats,
+                epoch=book.epoch,
+                date_formats=book._date_formats,
+                timedelta_formats=book._timedelta_formats,
             )
         except Exception as exc:
             raise TableError(
