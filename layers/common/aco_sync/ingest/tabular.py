@@ -207,6 +207,8 @@ def _one_record(window: deque[str], dialect: type[csv.Dialect] | csv.Dialect) ->
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):
                 return None, len(window)
+            if "field larger than field limit" in str(exc):
+                return ["\x00" * (csv.field_size_limit() + 1)], 1  # rejected by the row reader below
             continue  # e.g. text after a closing quote: read it the lenient way, as Excel does
         used = max(reader.line_num, 1)
         if not strict and used == len(window) and _still_quoted(window, dialect):
@@ -462,6 +464,9 @@ def _table_from_rows(file_name: str, rows: Iterable[SourceRow], issues: FileIssu
                     line=line,
                     code="too_many_rows",
                 )
+            if any(len(c) > csv.field_size_limit() for c in cells):
+                reject(line, f"a value is longer than {csv.field_size_limit() // 1024} kB", "malformed_csv")
+                continue
             if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
                 reject(
                     line,
