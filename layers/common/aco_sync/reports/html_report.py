@@ -34,6 +34,7 @@ LOG_SECTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("skip",), "Skipped patients and triggers"),
     (("removal",), "Removals"),
     (("ingest_error", "ingest_warning"), "Input problems"),
+    (("file",), "Rows read per file (read = accepted + rejected)"),
     (("probable_duplicates",), "Probable duplicates for review"),
 )
 
@@ -199,7 +200,9 @@ def _score_cards(scored: ScoredSync) -> str:
     quality = scored.quality
     patients = len({o.master_pat_id for o in inputs.outcomes})
     clinics = len(inputs.clinic_statuses) or len(inputs.settings.member_clinics)
-    complete = sum(1 for c in inputs.clinic_statuses if str(c.get("status", "")).lower() == "sync complete")
+    complete = sum(
+        1 for c in inputs.clinic_statuses if str(c.get("status", "")).lower().startswith("sync complete")
+    )
     coverage = [s.roster_coverage for s in inputs.stats if s.roster_coverage is not None]
     score_value = (
         f"{quality.score:.2f}<small> / 100</small>" if quality.score is not None else "—<small> / 100</small>"
@@ -333,6 +336,8 @@ def _tin_table(scored: ScoredSync) -> str:
         kind = (
             "ok"
             if status_text.lower() == "sync complete"
+            else "warn"  # "Sync Complete (3 rows rejected)": synced, but not all of its data was used
+            if status_text.lower().startswith("sync complete")
             else "bad"
             if "fail" in status_text.lower()
             else "muted"
