@@ -25,6 +25,7 @@ from aco_sync.domain.records import Gender, IngestIssue
 from aco_sync.ingest.xml_checks import xml_declares_dtd
 
 MAX_TABLE_BYTES = 50 * 1024 * 1024
+MAX_XLSX_BYTES = 15 * 1024 * 1024  # openpyxl reads ~0.1 MB of workbook per CPU second: ~150 s at 15 MB
 MAX_XLSX_EXPANDED_BYTES = 200 * 1024 * 1024
 MAX_XLSX_RATIO = 200
 MAX_BAD_LINES_BEFORE_GIVING_UP = 20
@@ -132,6 +133,12 @@ def read_table(file_name: str, data: bytes, *, tin: str | None = None) -> Table:
     suffix = PurePosixPath(file_name).suffix.lower()
     issues = FileIssues(file_name, tin=tin)
     if suffix in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
+        if len(data) > MAX_XLSX_BYTES:
+            raise TableError(
+                f"The workbook is over {MAX_XLSX_BYTES // 1_048_576} MB and is refused; save the sheet as "
+                "CSV UTF-8 (up to 50 MB) or split it.",
+                code="file_too_large",
+            )
         return _table_from_rows(file_name, _xlsx_rows(data), issues)
     if suffix not in ("", ".csv", ".txt", ".tsv"):
         raise TableError(
