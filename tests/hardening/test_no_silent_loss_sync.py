@@ -314,3 +314,28 @@ def test_failed_clinics_are_alarmed_on_the_metric_finalize_emits() -> None:
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
     source = (Path(__file__).parents[2] / "functions/finalize_member_sync/app.py").read_text()
     assert 'name="ClinicsFailed"' in source
+
+
+def test_the_report_shows_rejected_rows_as_a_warning_and_the_per_file_accounting() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "reports"))
+    from report_samples import sample_inputs
+
+    from aco_sync.domain.records import SyncLogEntry
+    from aco_sync.reports import build_reports
+
+    inputs = sample_inputs()
+    inputs.clinic_statuses[0]["status"] = "Sync Complete (3 rows rejected)"
+    inputs.log.append(
+        SyncLogEntry(
+            kind="file",
+            level="warning",
+            tin=str(inputs.clinic_statuses[0]["tin"]),
+            file="templates/t.csv",
+            message="TIN 1: templates/t.csv: 10 rows read: 7 accepted, 3 rejected",
+        )
+    )
+    html = build_reports(inputs)["report.html"].decode()
+    assert 'badge warn">Sync Complete (3 rows rejected)' in html
+    assert "Rows read per file" in html and "10 rows read: 7 accepted, 3 rejected" in html
