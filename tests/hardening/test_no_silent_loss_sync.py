@@ -289,9 +289,7 @@ def test_aco_sync_validate_reports_nan_and_accounting_without_a_traceback(tmp_pa
 def _template() -> dict[str, Any]:
     from cfnlint.decode import cfn_yaml
 
-    from conftest import REPO_ROOT
-
-    return cfn_yaml.load(str(REPO_ROOT / "template.yaml"))  # type: ignore[no-any-return]
+    return cfn_yaml.load(str(Path(__file__).parents[2] / "template.yaml"))  # type: ignore[no-any-return]
 
 
 def test_roster_ingest_is_retried_lands_in_a_dead_letter_queue_and_is_alarmed() -> None:
