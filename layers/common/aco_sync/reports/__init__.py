@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.reports.csv_exports import measures_csv, patients_csv
 from aco_sync.reports.html_report import render_html
 from aco_sync.reports.model import ReportInputs, ScoredSync
-from aco_sync.reports.qpp_json import submission_files
-from aco_sync.reports.qrda3 import qrda3_document
+from aco_sync.reports.qpp_json import submission_json
+from aco_sync.reports.qrda3 import Qrda3Refused, qrda3_document
+from aco_sync.reports.submission import QPP_JSON_FILE, QRDA3_FILE, SubmissionPlan, plan_submission
 from aco_sync.scoring.benchmarks import load_benchmarks_or_nearest
 from aco_sync.scoring.clinic_stats import compute_clinic_stats
 from aco_sync.scoring.points import score_measure
@@ -59,20 +61,37 @@ def quality_score_document(scored: ScoredSync) -> dict:  # type: ignore[type-arg
         "measures": [
             {**score.to_dict(), "counted": scored.quality.is_counted(score)} for score in scored.scores
         ],
+        "submission": scored.submission.to_dict() if scored.submission else None,
     }
+
+
+def submission_outputs(scored: ScoredSync) -> tuple[SubmissionPlan, dict[str, bytes]]:
+    """The submission files (names with ``DRAFT-`` when drafts) and the plan that says what is in them."""
+    plan = plan_submission(scored)
+    files: dict[str, bytes] = {}
+    documents: dict[str, Any] = {QPP_JSON_FILE: submission_json(scored, plan)}
+    try:
+        documents[QRDA3_FILE] = qrda3_document(scored, plan) if plan.ecqm_file == QRDA3_FILE else None
+    except Qrda3Refused as refused:
+        plan.refused[QRDA3_FILE] = str(refused)
+    for file, content in documents.items():
+        if content is not None:
+            name = plan.file_name(file)
+            plan.written[file] = name
+            files[name] = content
+    return plan, files
 
 
 def build_reports(inputs: ReportInputs) -> dict[str, bytes]:
     """All outputs of a sync: file name -> content."""
     scored = score_sync(inputs)
+    plan, submission_files = submission_outputs(scored)
+    scored = replace(scored, submission=plan)
     files: dict[str, bytes] = {
         "report.html": render_html(scored),
         "measures.csv": measures_csv(scored),
         "patients.csv": patients_csv(inputs.outcomes),
         "quality-score.json": (json.dumps(quality_score_document(scored), indent=2) + "\n").encode("utf-8"),
     }
-    files.update(submission_files(scored))
-    qrda3 = qrda3_document(scored)
-    if qrda3 is not None:
-        files["qrda3-ecqm.xml"] = qrda3
+    files.update(submission_files)
     return files

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aco_sync.domain.records import MeasureStats, PatientOutcome, SyncLogEntry
 from aco_sync.domain.settings import AcoSettings
@@ -12,6 +12,9 @@ from aco_sync.scoring.benchmarks import BenchmarkSet
 from aco_sync.scoring.clinic_stats import ClinicStats
 from aco_sync.scoring.points import MeasureScore
 from aco_sync.scoring.quality import QualityScore
+
+if TYPE_CHECKING:
+    from aco_sync.reports.submission import SubmissionPlan
 
 
 @dataclass
@@ -37,6 +40,8 @@ class ScoredSync:
     benchmarks: BenchmarkSet
     scores: list[MeasureScore]
     quality: QualityScore
+    # what goes to CMS in which file, drafts (set by build_reports; aco_sync.reports.submission)
+    submission: SubmissionPlan | None = None
 
     def score_for(self, stats: MeasureStats) -> MeasureScore | None:
         for score in self.scores:
