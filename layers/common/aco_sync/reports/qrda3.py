@@ -38,7 +38,7 @@ from lxml import etree
 
 from aco_sync.domain.records import CollectionType, Gender, MeasureStats, PatientOutcome, Performance
 from aco_sync.reports.model import ScoredSync
-from aco_sync.reports.submission import SubmissionPlan
+from aco_sync.reports.submission import SubmissionPlan, plan_submission
 from aco_sync.scoring.qpp_measures import QppMeasure, QppMeasureSet
 
 HL7 = "urn:hl7-org:v3"
@@ -330,12 +330,12 @@ def check_qrda3_year(year: int, measures: QppMeasureSet | None, measure_ids: lis
 
 
 def qrda3_document(
-    scored: ScoredSync, plan: SubmissionPlan, *, measures: QppMeasureSet | None = None
+    scored: ScoredSync, plan: SubmissionPlan | None = None, *, measures: QppMeasureSet | None = None
 ) -> bytes | None:
-    """The QRDA III of the plan's eCQM instances; None when there are none.
-
-    ``measures`` overrides the year's bundled measure data (tests). Raises :class:`Qrda3Refused`.
+    """The QRDA III of the plan's eCQM instances (default: :func:`plan_submission`); None when there are
+    none. ``measures`` overrides the year's bundled measure data (tests). Raises :class:`Qrda3Refused`.
     """
+    plan = plan or plan_submission(scored)
     if not plan.ecqm:
         return None
     inputs = scored.inputs
