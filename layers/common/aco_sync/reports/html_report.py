@@ -441,6 +441,45 @@ def _targets(scored: ScoredSync) -> str:
     return f'<ul class="targets">{items}</ul>'
 
 
+def _submission(scored: ScoredSync) -> str:
+    """Which files go to CMS and how, drafts and why, refused files, measures not submittable."""
+    plan = scored.submission
+    if plan is None:
+        return "<p>No submission files were prepared.</p>"
+    data = plan.to_dict()
+    rows = []
+    for file in data["files"]:
+        status = (
+            _badge("Draft", "warn") + " " + escape("; ".join(file["draft_reasons"]))
+            if file["draft"]
+            else _badge("Ready", "ok")
+        )
+        rows.append(
+            f"<tr><td><code>{escape(file['file'])}</code></td><td>{escape(file['route'])}</td>"
+            f"<td>{escape(', '.join(file['measures']))}</td><td>{status}</td></tr>"
+        )
+    for refused in data["refused"]:
+        rows.append(
+            f"<tr><td><code>{escape(refused['file'])}</code></td><td>-</td><td>-</td>"
+            f"<td>{_badge('Not written', 'bad')} {escape(refused['reason'])}</td></tr>"
+        )
+    table = (
+        "<table><thead><tr><th>File</th><th>Submit through</th><th>Measures</th><th>Status</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        if rows
+        else "<p>No measure instance to submit.</p>"
+    )
+    not_submittable = "".join(
+        f"<li><strong>{escape(n['instance'])}</strong> ({escape(n['qpp_measure_id'])}): {escape(n['reason'])}</li>"
+        for n in data["not_submittable"]
+    )
+    extra = f"<p>Computed, not submittable:</p><ul>{not_submittable}</ul>" if not_submittable else ""
+    return (
+        f"<p class='hint'>Program {escape(data['program_name'])}, APM entity {escape(data['entity_id'])}; "
+        f"the eCQMs go in {escape(data['ecqm_submission_file'])} only.</p>{table}{extra}"
+    )
+
+
 def render_html(scored: ScoredSync) -> bytes:
     inputs = scored.inputs
     settings = inputs.settings
@@ -468,6 +507,7 @@ def render_html(scored: ScoredSync) -> bytes:
 <p class="hint">The next decile of each measure that counts (with the same patients in the denominator), and
 the patients to report for measures below 75% data completeness.</p>
 {_targets(scored)}</section>
+<section class="panel"><h2>Submission to CMS</h2>{_submission(scored)}</section>
 <section class="panel"><h2>Measures</h2>
 <p class="hint">Counts in the QPP vocabulary. Scored measures need a CMS benchmark and at least 20 eligible
 patients; below 75% data completeness a measure earns 0 points.</p>
