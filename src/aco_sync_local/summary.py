@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from aco_sync_local.runner import LocalSyncResult
@@ -201,7 +202,26 @@ def render_report_location(result: LocalSyncResult) -> str:
     else:
         lines.append("  (no results were written)")
     lines.extend(f"  {line}" for line in quality_score_lines(result))
+    lines.extend(f"  {line}" for line in submission_lines(result))
     return "\n".join(lines)
+
+
+def submission_lines(result: LocalSyncResult) -> list[str]:
+    """Where the submission files are and whether they are drafts (from quality-score.json)."""
+    submission = result.quality_score.get("submission") if isinstance(result.quality_score, dict) else None
+    if not isinstance(submission, dict):
+        return []
+    where = (
+        str(Path(result.report_html).parent)
+        if result.report_html
+        else result.results_dir or result.status.get("results_prefix") or "the results folder"
+    )
+    lines = [f"Submission files (in {where}):"] if submission.get("files") else []
+    for file in submission.get("files", []):
+        status = "DRAFT: " + "; ".join(file.get("draft_reasons", [])) if file.get("draft") else "ready"
+        lines.append(f"  {file.get('file')} ({file.get('route')}): {status}")
+    lines.extend(f"Not written: {r.get('file')}: {r.get('reason')}" for r in submission.get("refused", []))
+    return lines
 
 
 def quality_score_lines(result: LocalSyncResult) -> list[str]:
