@@ -161,8 +161,15 @@ def submission_errors(document: dict[str, Any]) -> list[str]:
                 )
             if method == "registry" and value.get("eligiblePopulationExclusion", 0) != 0:
                 errors.append(f"{here}: registry eligiblePopulationExclusion should be 0 (subtracted)")
-            counted = sum(value.get(k, 0) for k in ("performanceMet", "performanceNotMet",
-                                                     "eligiblePopulationExclusion", "eligiblePopulationException"))  # fmt: skip
+            counted = sum(
+                value.get(k, 0)
+                for k in (
+                    "performanceMet",
+                    "performanceNotMet",
+                    "eligiblePopulationExclusion",
+                    "eligiblePopulationException",
+                )
+            )
             if counted > value.get("eligiblePopulation", 0):
                 errors.append(f"{here}: more patients reported than eligible")
     return errors

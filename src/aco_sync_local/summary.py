@@ -234,7 +234,22 @@ def quality_score_lines(result: LocalSyncResult) -> list[str]:
         reason = result.quality_score.get("note") or "no measure instance could be scored"
         return [f"ACO quality score: not available ({reason})"]
     suffix = f" ({scored} measure instances scored)" if isinstance(scored, int) else ""
-    return [f"ACO quality score: {score:.2f}{suffix}"]
+    return [f"ACO quality score: {score:.2f}{suffix}", *app_plus_lines(result.quality_score.get("app_plus"))]
+
+
+def app_plus_lines(app_plus: Any) -> list[str]:
+    """The APP Plus score and the shared-savings outcome (quality-score.json ``app_plus``)."""
+    if not isinstance(app_plus, dict) or app_plus.get("health_equity_adjusted_score") is None:
+        return []
+    scope = " (clinical measures only)" if app_plus.get("clinical_measures_only") else ""
+    line = f"APP Plus quality score: {app_plus['health_equity_adjusted_score']:.2f}{scope}"
+    standard = app_plus.get("quality_performance_standard")
+    outcome = app_plus.get("shared_savings_outcome")
+    if standard is not None:
+        line += f"; quality performance standard {standard:.2f}: {outcome}"
+        if outcome == "scaled sharing rate":
+            line += f" (x {app_plus.get('sharing_rate_factor')})"
+    return [line]
 
 
 def quality_score_value(result: LocalSyncResult) -> float | None:

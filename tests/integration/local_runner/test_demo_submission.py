@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qpp_data_model import submission_errors
-
 from aco_sync_local.demo_data import write_demo_aco
 from aco_sync_local.runner import run_local_sync
 from aco_sync_local.summary import render_summary
+from qpp_data_model import submission_errors
 
 
 def test_demo_prints_where_the_submission_files_are_and_that_they_are_not_drafts(tmp_path: Path) -> None:

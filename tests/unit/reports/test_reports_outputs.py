@@ -98,7 +98,10 @@ def test_qpp_submission_matches_the_example_shape(files: dict[str, bytes]) -> No
     assert set(measurement_set) == set(example_set) | {"programName"}
     assert measurement_set["category"] == "quality" and measurement_set["submissionMethod"] == "registry"
     assert measurement_set["programName"] == "appPlus"
-    assert (measurement_set["performanceStart"], measurement_set["performanceEnd"]) == ("2025-01-01", "2025-12-31")
+    assert (measurement_set["performanceStart"], measurement_set["performanceEnd"]) == (
+        "2025-01-01",
+        "2025-12-31",
+    )
     # 113 and 113SSP are not in the 2025 APP Plus set: computed, not submitted
     assert [m["measureId"] for m in measurement_set["measurements"]] == ["134", "236SSP"]
     for measurement in measurement_set["measurements"]:
@@ -265,4 +268,6 @@ def test_stats_without_rate_do_not_break_outputs() -> None:
     # only) is below 75%, so every measure with a benchmark and the case minimum counts with 0 points
     assert document["quality_score"] == 0.0 and document["measures_scored"] == 4
     statuses = {m["measure_id"] + " " + m["collection_type"]: m["status"] for m in document["measures"]}
-    assert statuses["M001 eCQM"] == statuses["M236 MCQM"] == statuses["M134 CQM"] == "data_completeness_not_met"
+    assert (
+        statuses["M001 eCQM"] == statuses["M236 MCQM"] == statuses["M134 CQM"] == "data_completeness_not_met"
+    )

@@ -172,7 +172,9 @@ def test_sex_elements_follow_the_sample(aggregate: tuple[list[PatientOutcome], R
         # the CMS 2025 IG has only the Sex Supplemental Data Element (V3); the sample (converter test
         # data) still carries the retired CMS 3.21:2016-11-01 template as well
         ours_templates = [(t.get("root"), t.get("extension")) for t in our_sde.findall("h:templateId", NS)]
-        sample_templates = [(t.get("root"), t.get("extension")) for t in sample_sde.findall("h:templateId", NS)]
+        sample_templates = [
+            (t.get("root"), t.get("extension")) for t in sample_sde.findall("h:templateId", NS)
+        ]
         assert ours_templates == [(SEX_TEMPLATE, "2016-09-01")] and ours_templates[0] in sample_templates
         for path in ("h:code", "h:value"):
             ours_el, sample_el = our_sde.find(path, NS), sample_sde.find(path, NS)
@@ -193,8 +195,11 @@ def test_sex_elements_follow_the_sample(aggregate: tuple[list[PatientOutcome], R
     for observation in ours.xpath(
         ".//h:observation[h:templateId/@root='2.16.840.1.113883.10.20.27.3.5']", namespaces=NS
     ):
-        total = int(observation.xpath("h:entryRelationship[@typeCode='SUBJ']/h:observation/h:value/@value",
-                                      namespaces=NS)[0])  # fmt: skip
+        total = int(
+            observation.xpath(
+                "h:entryRelationship[@typeCode='SUBJ']/h:observation/h:value/@value", namespaces=NS
+            )[0]
+        )
         for template, value in (
             ("2.16.840.1.113883.10.20.27.3.8", "UNK"),
             ("2.16.840.1.113883.10.20.27.3.7", "UNK"),
@@ -205,7 +210,10 @@ def test_sex_elements_follow_the_sample(aggregate: tuple[list[PatientOutcome], R
             )
             assert element.find("h:value", NS).get("nullFlavor") == value
             assert element.find("h:value", NS).get("code") is None
-            assert int(element.xpath("h:entryRelationship/h:observation/h:value/@value", namespaces=NS)[0]) == total
+            assert (
+                int(element.xpath("h:entryRelationship/h:observation/h:value/@value", namespaces=NS)[0])
+                == total
+            )
         (translation,) = observation.xpath(
             "h:entryRelationship/h:observation[h:templateId/@root='2.16.840.1.113883.10.20.27.3.18']"
             "/h:value/h:translation",
@@ -248,6 +256,8 @@ def test_no_sex_counts_when_the_outcomes_are_not_the_whole_population(
             if any(by_sex["M"] or by_sex["F"] for _, by_sex in populations.values()):
                 with_sex.add(measure_id)
             else:
-                assert all(by_sex == Counter({"M": 0, "F": 0, "UNK": total}) or total == 0
-                           for total, by_sex in populations.values())  # fmt: skip
+                assert all(
+                    by_sex == Counter({"M": 0, "F": 0, "UNK": total}) or total == 0
+                    for total, by_sex in populations.values()
+                )
         assert with_sex == measures_with_sex

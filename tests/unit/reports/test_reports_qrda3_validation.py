@@ -16,7 +16,6 @@ from datetime import date
 
 import pytest
 from lxml import etree
-from qrda3_validation import schematron_errors, validate_qrda3
 from report_samples import SETTINGS, sample_inputs
 
 from aco_sync.domain.records import CollectionType, Gender, MeasureStats, PatientOutcome, Performance
@@ -24,6 +23,7 @@ from aco_sync.reports import ReportInputs, build_reports, score_sync
 from aco_sync.reports.qrda3 import TEMPLATE_VERSIONS, qrda3_document
 from aco_sync.reports.submission import plan_submission
 from aco_sync.scoring.qpp_measures import QppMeasureSet, qpp_measures
+from qrda3_validation import schematron_errors, validate_qrda3
 
 NS = {"h": "urn:hl7-org:v3"}
 
@@ -96,8 +96,12 @@ def edge_cases(year: int) -> dict[str, ReportInputs]:
         outcomes=[],
     )
     cases["zero denominator"] = replace(base, stats=[_stats("M001", met=0, not_met=0)], outcomes=[])
-    unknown = _outcomes("M236", year, {Performance.MET: 3, Performance.NOT_MET: 2, Performance.DENOMINATOR_EXCLUSION: 1},
-                        Gender.UNKNOWN)  # fmt: skip
+    unknown = _outcomes(
+        "M236",
+        year,
+        {Performance.MET: 3, Performance.NOT_MET: 2, Performance.DENOMINATOR_EXCLUSION: 1},
+        Gender.UNKNOWN,
+    )
     cases["unknown sex"] = replace(base, stats=[_stats("M236", met=3, not_met=2, excl=1)], outcomes=unknown)
     cases["one measure only"] = replace(base, stats=[_stats("M134", met=25, not_met=5, excep=2)], outcomes=[])
     return cases

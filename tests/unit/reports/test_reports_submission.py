@@ -7,13 +7,13 @@ import json
 import re
 
 import pytest
-from qpp_data_model import cehrt_id_pattern, documented_fields, submission_errors
 from report_samples import SETTINGS, sample_inputs
 
 from aco_sync.domain.records import CollectionType
 from aco_sync.domain.settings import AcoSettings
 from aco_sync.reports import build_reports
 from aco_sync.reports.submission import NO_APM_ENTITY_ID, NO_CEHRT_ID
+from qpp_data_model import cehrt_id_pattern, documented_fields, submission_errors
 
 VARIANTS = {
     "2025 QRDA III route": SETTINGS,
@@ -64,12 +64,23 @@ def test_the_checker_catches_what_the_old_files_did_wrong(outputs: dict[str, dic
         **document,
         "entityId": document["entityId"],
         "measurementSets": [
-            {**registry, "measurements": [{**registry["measurements"][0], "value": {
-                **registry["measurements"][0]["value"], "eligiblePopulationExclusion": 3, "reportingRate": 80.0}}]},
+            {
+                **registry,
+                "measurements": [
+                    {
+                        **registry["measurements"][0],
+                        "value": {
+                            **registry["measurements"][0]["value"],
+                            "eligiblePopulationExclusion": 3,
+                            "reportingRate": 80.0,
+                        },
+                    }
+                ],
+            },
             {k: v for k, v in registry.items() if k != "programName"},  # recorded as mips: a second set
             {k: v for k, v in ehr.items() if k != "cehrtId"},
         ],
-    }  # fmt: skip
+    }
     errors = "\n".join(submission_errors(broken))
     assert "'reportingRate' is not writable" in errors
     assert "registry eligiblePopulationExclusion should be 0" in errors
@@ -147,7 +158,8 @@ def test_a_year_without_cms_measure_data_writes_no_submission_file() -> None:
     manifest = json.loads(files["quality-score.json"])["submission"]
     reasons = {r["file"]: r["reason"] for r in manifest["refused"]}
     assert reasons["qrda3-ecqm.xml"].startswith(
-        "No CMS measure data (qpp-measures-data) is bundled for performance year 2031 (bundled: 2024, 2025, 2026)"
+        "No CMS measure data (qpp-measures-data) is bundled for performance year 2031 "
+        "(bundled: 2024, 2025, 2026)"
     )
 
 

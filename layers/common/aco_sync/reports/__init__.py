@@ -11,12 +11,14 @@ from dataclasses import replace
 from typing import Any
 
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
+from aco_sync.domain.errors import MeasureDataNotFoundError
 from aco_sync.reports.csv_exports import measures_csv, patients_csv
 from aco_sync.reports.html_report import render_html
 from aco_sync.reports.model import ReportInputs, ScoredSync
 from aco_sync.reports.qpp_json import submission_json
 from aco_sync.reports.qrda3 import Qrda3Refused, qrda3_document
 from aco_sync.reports.submission import QPP_JSON_FILE, QRDA3_FILE, SubmissionPlan, plan_submission
+from aco_sync.scoring.app_plus import app_plus_score
 from aco_sync.scoring.benchmarks import load_benchmarks_or_nearest
 from aco_sync.scoring.clinic_stats import compute_clinic_stats
 from aco_sync.scoring.points import score_measure
@@ -36,7 +38,15 @@ def score_sync(inputs: ReportInputs, *, catalog: MeasureCatalog | None = None) -
         inputs = replace(inputs, clinic_stats=compute_clinic_stats(inputs.outcomes, catalog=catalog))
     benchmarks = inputs.benchmarks or load_benchmarks_or_nearest(inputs.settings.performance_year)
     scores = [score_measure(stats, benchmarks, catalog=catalog) for stats in inputs.stats]
-    return ScoredSync(inputs=inputs, benchmarks=benchmarks, scores=scores, quality=aco_quality_score(scores))
+    quality = aco_quality_score(scores)
+    try:
+        app_plus = app_plus_score(
+            scores, quality, benchmarks, performance_year=inputs.settings.performance_year,
+            cms_results=inputs.cms_results,
+        )  # fmt: skip
+    except MeasureDataNotFoundError:
+        app_plus = None
+    return ScoredSync(inputs=inputs, benchmarks=benchmarks, scores=scores, quality=quality, app_plus=app_plus)
 
 
 def quality_score_document(scored: ScoredSync) -> dict:  # type: ignore[type-arg]
@@ -61,6 +71,8 @@ def quality_score_document(scored: ScoredSync) -> dict:  # type: ignore[type-arg
         "measures": [
             {**score.to_dict(), "counted": scored.quality.is_counted(score)} for score in scored.scores
         ],
+        "app_plus": scored.app_plus.to_dict() if scored.app_plus else None,
+        "cms_results_problem": inputs.cms_results_problem,
         "submission": scored.submission.to_dict() if scored.submission else None,
     }
 
