@@ -29,9 +29,10 @@ def test_quality_score_json_has_the_app_plus_score_and_outcome() -> None:
     assert app_plus["shared_savings_outcome"] == "scaled sharing rate"
     with_cms = _document(cms_results=CMS)["app_plus"]
     assert with_cms["clinical_measures_only"] is False and with_cms["measures_scored"] == 6
-    # (9.6935 + 7.8752 + 0 + 8.8947 + 8 + 6.5 + complex organization 2) / 60
-    assert with_cms["achievement_points"] == 40.9634
-    assert with_cms["quality_score"] == round(100 * (40.9634 + 2) / 60, 4)
+    # (9.6935 + 7.8752 + 0 + 8.8947 + 8 + 6.5) / 60, plus the complex organization adjustment for the two
+    # eCQMs: 1 point for M112, 0.3065 for M001 (a measure earns at most 10 points)
+    assert with_cms["achievement_points"] == 40.9634 and with_cms["complex_organization_points"] == 1.3065
+    assert with_cms["quality_score"] == round(100 * (40.9634 + 1.3065) / 60, 4) == 70.4498
 
 
 def test_the_report_and_the_cli_show_it() -> None:
@@ -41,7 +42,7 @@ def test_the_report_and_the_cli_show_it() -> None:
     app_plus = json.loads(files["quality-score.json"])["app_plus"]
     (line,) = app_plus_lines(app_plus)
     assert line.startswith(f"APP Plus quality score: {app_plus['health_equity_adjusted_score']:.2f}; ")
-    assert "quality performance standard 76.70: scaled sharing rate (x 0.7161)" in line
+    assert "quality performance standard 76.70: scaled sharing rate (x 0.7045)" in line
     (clinical,) = app_plus_lines(_document()["app_plus"])
     assert "(clinical measures only)" in clinical
 

@@ -195,14 +195,39 @@ def test_measures_without_benchmark_or_below_case_minimum_are_left_out_below_75_
     assert result.measures_scored == 2 and result.quality_score == 40.0  # (8 + 0) / 20
 
 
-def test_py2026_standard_is_estimated_and_says_so() -> None:
+def test_py2026_standard_is_7385_and_has_no_health_equity_adjustment() -> None:
+    """CMS memo (Dec 2025): the PY2026 standard is 73.85; the CY2026 PFS final rule removed the health
+    equity adjustment from PY2026."""
     rules = app_plus_rules(2026)
-    assert rules.standard_score == 76.7 and rules.standard_estimated_from == 2025
+    assert rules.standard_score == 73.85 and rules.standard_estimated_from is None and rules.equity is None
     scores, quality, benchmarks = _scored({"236": 8.0}, CollectionType.MCQM, year=2026)
-    result = app_plus_score(scores, quality, benchmarks, performance_year=2026)
-    assert result.standard_note == (
-        "The PY2026 quality performance standard is not published; estimated with the PY2025 value (76.70)."
+    cms = CmsResults(
+        performance_year=2026, health_equity={"underserved_share": 0.5, "performance_thirds": {"236": "top"}}
     )
+    result = app_plus_score(scores, quality, benchmarks, performance_year=2026, cms_results=cms)
+    assert result.health_equity_bonus is None and result.adjusted_score == result.quality_score
+    assert "No health equity adjustment in PY2026 (removed from PY2026)." in result.reasons
+
+
+def test_py2026_a_required_measure_without_benchmark_floors_the_score_at_the_standard() -> None:
+    """42 CFR 425.512(a)(7)(ii)(B): every required measure reported with data completeness and one of them
+    without a benchmark (112 and 113 eCQM in PY2026): the higher of the score and the 40th percentile."""
+    scores, _, benchmarks = _scored({"001": 3.0, "134": 3.0, "236": 3.0}, CollectionType.ECQM, year=2026)
+    for measure_id in ("M112", "M113"):
+        stats = make_stats(measure_id, CollectionType.ECQM, met=60, not_met=40)
+        scores.append(score_measure(stats, benchmarks, catalog=CATALOG))  # no 112/113 eCQM benchmark
+    result = app_plus_score(scores, aco_quality_score(scores), benchmarks, performance_year=2026)
+    assert result.quality_score is not None and result.quality_score < 73.85
+    assert result.adjusted_score == 73.85 and result.outcome == "full sharing rate"
+    assert any("425.512(a)(7)(ii)(B)" in r for r in result.reasons)
+    # not in PY2025 (not a rule ACO Sync has a source for there)
+    assert app_plus_rules(2025).benchmark_gap_floor is False
+
+
+def test_the_complex_organization_point_never_lifts_a_measure_above_10() -> None:
+    scores, quality, benchmarks = _scored({"236": 9.5, "112": 10.0}, CollectionType.ECQM)
+    result = app_plus_score(scores, quality, benchmarks, performance_year=2025)
+    assert result.complex_organization_points == 0.5  # 236: +0.5 to reach 10; 112: already 10
 
 
 @pytest.mark.parametrize(

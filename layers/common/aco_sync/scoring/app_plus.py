@@ -93,8 +93,9 @@ class AppPlusRules:
     standard_estimated_from: int | None  # the year whose value stands in when the year's is unpublished
     outcome_percentile: int
     other_percentile: int
-    equity: dict[str, float]
+    equity: dict[str, float] | None  # None: no health equity adjustment in the year (removed from PY2026)
     complex_organization: dict[str, float]
+    benchmark_gap_floor: bool  # 42 CFR 425.512(a)(7)(ii)(B)
 
 
 @cache
@@ -145,8 +146,15 @@ def app_plus_rules(performance_year: int) -> AppPlusRules:
         standard_estimated_from=estimated_from,
         outcome_percentile=int(year_rules["alternative_standard"]["outcome_percentile"]),
         other_percentile=int(year_rules["alternative_standard"]["other_percentile"]),
-        equity={k: float(v) for k, v in year_rules["health_equity_adjustment"].items()},
-        complex_organization={k: float(v) for k, v in year_rules["complex_organization_adjustment"].items()},
+        equity=(
+            {k: float(v) for k, v in year_rules["health_equity_adjustment"].items() if k != "source"}
+            if year_rules.get("health_equity_adjustment")
+            else None
+        ),
+        complex_organization={
+            k: float(v) for k, v in year_rules["complex_organization_adjustment"].items() if k != "source"
+        },
+        benchmark_gap_floor=bool(year_rules.get("benchmark_gap_floor", False)),
     )
 
 
@@ -308,15 +316,18 @@ def app_plus_score(
         for s in best.values()
         if s.collection_type == CollectionType.ECQM and s.case_minimum_met and s.data_completeness_met
     ]
+    # one point per eCQM, a measure at most 10 points, in all at most 10% of the available points
     complex_points = min(
-        rules.complex_organization["points_per_ecqm"] * len(ecqms),
+        sum(min(rules.complex_organization["points_per_ecqm"], 10.0 - (s.points or 0.0)) for s in ecqms),
         rules.complex_organization["max_share_of_available_points"] * available,
     )
     base_score = round_points(min(100 * (total + complex_points) / available, 100.0)) if available else None
 
     bonus: float | None = None
     equity = cms_results.health_equity if cms_results else None
-    if equity is not None and base_score is not None:
+    if equity is not None and rules.equity is None:
+        reasons.append(f"No health equity adjustment in PY{performance_year} (removed from PY2026).")
+    elif equity is not None and rules.equity is not None and base_score is not None:
         points_for = {
             "top": rules.equity["points_top_third"],
             "middle": rules.equity["points_middle_third"],
@@ -332,6 +343,24 @@ def app_plus_score(
         )
         bonus = round_points(min(scaler * multiplier, rules.equity["max_bonus_points"]))
     adjusted = round_points(min(base_score + (bonus or 0.0), 100.0)) if base_score is not None else None
+    clinical_ids = [m for m in rules.measures if m not in CMS_MEASURES]
+    submitted = {_base_id(s.qpp_measure_id): s for s in scores if _base_id(s.qpp_measure_id) in clinical_ids}
+    if (
+        rules.benchmark_gap_floor
+        and adjusted is not None
+        and rules.standard_score is not None
+        and set(submitted) == set(clinical_ids)
+        and all(s.data_completeness is not None and s.data_completeness >= 75.0 for s in submitted.values())
+        and any(s.benchmark is None for s in submitted.values())
+        and adjusted < rules.standard_score
+    ):
+        reasons.append(
+            f"Every APP Plus clinical measure reported with 75% data completeness and "
+            f"{', '.join(sorted(m for m, s in submitted.items() if s.benchmark is None))} has no benchmark: "
+            f"CMS uses the higher of the score ({adjusted:.2f}) and the 40th percentile "
+            f"({rules.standard_score:.2f}) (42 CFR 425.512(a)(7)(ii)(B))."
+        )
+        adjusted = rules.standard_score
 
     standard = rules.standard_score
     note = rules.standard_source
