@@ -344,19 +344,19 @@ def app_plus_score(
         bonus = round_points(min(scaler * multiplier, rules.equity["max_bonus_points"]))
     adjusted = round_points(min(base_score + (bonus or 0.0), 100.0)) if base_score is not None else None
     clinical_ids = [m for m in rules.measures if m not in CMS_MEASURES]
-    submitted = {_base_id(s.qpp_measure_id): s for s in scores if _base_id(s.qpp_measure_id) in clinical_ids}
+    reported = {_base_id(s.qpp_measure_id): s for s in scores if _base_id(s.qpp_measure_id) in clinical_ids}
     if (
         rules.benchmark_gap_floor
         and adjusted is not None
         and rules.standard_score is not None
-        and set(submitted) == set(clinical_ids)
-        and all(s.data_completeness is not None and s.data_completeness >= 75.0 for s in submitted.values())
-        and any(s.benchmark is None for s in submitted.values())
+        and set(reported) == set(clinical_ids)
+        and all(s.data_completeness is not None and s.data_completeness >= 75.0 for s in reported.values())
+        and any(s.benchmark is None for s in reported.values())
         and adjusted < rules.standard_score
     ):
         reasons.append(
             f"Every APP Plus clinical measure reported with 75% data completeness and "
-            f"{', '.join(sorted(m for m, s in submitted.items() if s.benchmark is None))} has no benchmark: "
+            f"{', '.join(sorted(m for m, s in reported.items() if s.benchmark is None))} has no benchmark: "
             f"CMS uses the higher of the score ({adjusted:.2f}) and the 40th percentile "
             f"({rules.standard_score:.2f}) (42 CFR 425.512(a)(7)(ii)(B))."
         )
