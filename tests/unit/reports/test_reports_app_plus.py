@@ -63,3 +63,18 @@ def test_the_cms_results_file_is_optional_and_validated() -> None:
     )
     document = _document(cms_results_problem=problem)
     assert document["cms_results_problem"] == problem
+
+
+def test_the_published_settings_and_cms_results_templates_validate() -> None:
+    from aco_sync.domain.settings import AcoSettings
+    from shared_fixtures import REPO_ROOT
+
+    folder = REPO_ROOT / "docs" / "templates"
+    settings = AcoSettings.model_validate_json((folder / "aco_settings.json").read_text())
+    assert (settings.apm_entity_id, settings.cehrt_id, settings.program_name) == (
+        "A1234",
+        "0015CABCDEFGHIJ",
+        "appPlus",
+    )
+    results = CmsResults.model_validate_json((folder / "cms_results.json").read_text())
+    assert results.measures["479"].rate == 0.1512 and results.health_equity is not None
