@@ -4,12 +4,20 @@ files are and that they are ready (not drafts), and the QPP JSON follows the doc
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+from aco_sync.domain.records import CollectionType
+from aco_sync.domain.settings import AcoSettings
+from aco_sync.reports import ReportInputs, score_sync
+from aco_sync.reports.qrda3 import qrda3_document
+from aco_sync.reports.submission import SubmittedInstance, plan_submission
+from aco_sync.service.artifacts import stats_from_dict
 from aco_sync_local.demo_data import write_demo_aco
 from aco_sync_local.runner import run_local_sync
 from aco_sync_local.summary import render_summary
 from qpp_data_model import submission_errors
+from qrda3_validation import validate_qrda3
 
 
 def test_demo_prints_where_the_submission_files_are_and_that_they_are_not_drafts(tmp_path: Path) -> None:
@@ -33,3 +41,21 @@ def test_demo_prints_where_the_submission_files_are_and_that_they_are_not_drafts
     manifest = json.loads((sync_dir / "quality-score.json").read_text())["submission"]
     assert {n["instance"] for n in manifest["not_submittable"]} == {"M113 eCQM", "M113 MCQM"}
     assert not list(sync_dir.glob("*qrda3*"))
+
+    # The QRDA III the demo's eCQM data gives (its eCQM, 113, is outside the PY2025 APP Plus set, so the
+    # demo writes none): built from the demo's own results and valid against schema and schematron.
+    stats = [stats_from_dict(item) for item in json.loads((sync_dir / "measures.json").read_text())]
+    ecqm = [s for s in stats if s.collection_type == CollectionType.ECQM]
+    assert ecqm
+    scored = score_sync(
+        ReportInputs(
+            settings=AcoSettings.model_validate(settings),
+            sync_id=result.sync["sync_id"] if result.sync else "demo",
+            generated_at=datetime(2025, 12, 31, tzinfo=UTC),
+            stats=ecqm,
+        )
+    )
+    plan = plan_submission(scored)
+    plan.ecqm = [SubmittedInstance(s, "113", "electronicHealthRecord") for s in ecqm]
+    document = qrda3_document(scored, plan)
+    assert document is not None and validate_qrda3(document, 2025) == []
