@@ -251,3 +251,20 @@ def test_cms_results_of_another_year_are_not_used() -> None:
     cms = CmsResults(performance_year=2024, measures={"321": {"points": 9.0}})
     result = app_plus_score(scores, quality, benchmarks, performance_year=2025, cms_results=cms)
     assert result.clinical_only and "The CMS results are for 2024, not 2025: not used." in result.reasons
+
+
+def test_the_7_point_cap_is_lifted_where_cms_removed_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    import aco_sync.reports as reports
+    from aco_sync.scoring.qpp_measures import QppMeasureSet, qpp_measures
+
+    benchmarks = load_benchmarks(2025)
+    capped = benchmarks.get("134", "registry")
+    assert capped is not None and capped.caps_at_seven  # 134 registry is topped out by program in 2025
+    assert reports.without_removed_caps(benchmarks).get("134", "registry").caps_at_seven  # type: ignore[union-attr]
+    data = qpp_measures(2025)
+    lifted = QppMeasureSet(2025, {**data.measures, "134": replace(data.measures["134"], seven_point_cap_removed=True)},
+                           data.source)  # fmt: skip
+    monkeypatch.setattr(reports, "qpp_measures", lambda year: lifted)
+    assert not reports.without_removed_caps(benchmarks).get("134", "registry").caps_at_seven  # type: ignore[union-attr]

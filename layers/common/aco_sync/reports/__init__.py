@@ -19,9 +19,10 @@ from aco_sync.reports.qpp_json import submission_json
 from aco_sync.reports.qrda3 import Qrda3Refused, qrda3_document
 from aco_sync.reports.submission import QPP_JSON_FILE, QRDA3_FILE, SubmissionPlan, plan_submission
 from aco_sync.scoring.app_plus import app_plus_score
-from aco_sync.scoring.benchmarks import load_benchmarks_or_nearest
+from aco_sync.scoring.benchmarks import BenchmarkSet, load_benchmarks_or_nearest
 from aco_sync.scoring.clinic_stats import compute_clinic_stats
 from aco_sync.scoring.points import score_measure
+from aco_sync.scoring.qpp_measures import qpp_measures
 from aco_sync.scoring.quality import aco_quality_score
 
 __all__ = ["ReportInputs", "ScoredSync", "build_reports", "quality_score_document", "score_sync"]
@@ -36,7 +37,9 @@ def score_sync(inputs: ReportInputs, *, catalog: MeasureCatalog | None = None) -
     catalog = catalog or default_catalog()
     if inputs.clinic_stats is None and inputs.outcomes:
         inputs = replace(inputs, clinic_stats=compute_clinic_stats(inputs.outcomes, catalog=catalog))
-    benchmarks = inputs.benchmarks or load_benchmarks_or_nearest(inputs.settings.performance_year)
+    benchmarks = without_removed_caps(
+        inputs.benchmarks or load_benchmarks_or_nearest(inputs.settings.performance_year)
+    )
     scores = [score_measure(stats, benchmarks, catalog=catalog) for stats in inputs.stats]
     quality = aco_quality_score(scores)
     try:
@@ -47,6 +50,23 @@ def score_sync(inputs: ReportInputs, *, catalog: MeasureCatalog | None = None) -
     except MeasureDataNotFoundError:
         app_plus = None
     return ScoredSync(inputs=inputs, benchmarks=benchmarks, scores=scores, quality=quality, app_plus=app_plus)
+
+
+def without_removed_caps(benchmarks: BenchmarkSet) -> BenchmarkSet:
+    """Topped-out benchmarks of measures for which CMS removed the 7-point cap (qpp-measures-data
+    ``isSevenPointCapRemoved``) no longer cap points."""
+    try:
+        measures = qpp_measures(benchmarks.performance_year)
+    except MeasureDataNotFoundError:
+        return benchmarks
+    removed = {m.measure_id for m in measures.measures.values() if m.seven_point_cap_removed}
+    if not removed:
+        return benchmarks
+    adjusted = {
+        key: replace(b, topped_out_by_program=False) if b.measure_id in removed else b
+        for key, b in benchmarks.benchmarks.items()
+    }
+    return replace(benchmarks, benchmarks=adjusted)
 
 
 def quality_score_document(scored: ScoredSync) -> dict:  # type: ignore[type-arg]

@@ -41,6 +41,7 @@ class QppMeasure:
     e_measure_id: str | None = None  # "CMS122v13"
     e_measure_uuid: str | None = None  # version-specific measure id (QRDA III externalDocument/id)
     population_uuids: dict[str, str] = field(default_factory=dict)  # initialPopulationUuid, ...
+    seven_point_cap_removed: bool = False  # isSevenPointCapRemoved: no 7-point cap even when topped out
 
     def allows(self, program_name: str, submission_method: str) -> bool:
         return program_name in self.allowed_programs and submission_method in self.submission_methods
@@ -100,6 +101,7 @@ def _parse(entry: dict[str, Any], year: int) -> QppMeasure:
         e_measure_id=entry.get("eMeasureId"),
         e_measure_uuid=entry.get("eMeasureUuid"),
         population_uuids={k: str(v) for k, v in uuids.items() if isinstance(v, str)},
+        seven_point_cap_removed=bool(entry.get("isSevenPointCapRemoved", False)),
     )
 
 
