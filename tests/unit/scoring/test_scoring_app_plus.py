@@ -264,7 +264,7 @@ def test_the_7_point_cap_is_lifted_where_cms_removed_it(monkeypatch: pytest.Monk
     assert capped is not None and capped.caps_at_seven  # 134 registry is topped out by program in 2025
     assert reports.without_removed_caps(benchmarks).get("134", "registry").caps_at_seven  # type: ignore[union-attr]
     data = qpp_measures(2025)
-    lifted = QppMeasureSet(2025, {**data.measures, "134": replace(data.measures["134"], seven_point_cap_removed=True)},
-                           data.source)  # fmt: skip
+    uncapped_134 = replace(data.measures["134"], seven_point_cap_removed=True)
+    lifted = QppMeasureSet(2025, {**data.measures, "134": uncapped_134}, data.source)
     monkeypatch.setattr(reports, "qpp_measures", lambda year: lifted)
     assert not reports.without_removed_caps(benchmarks).get("134", "registry").caps_at_seven  # type: ignore[union-attr]
