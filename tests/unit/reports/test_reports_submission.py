@@ -207,3 +207,14 @@ def test_only_ecqms_in_a_sync_without_registry_data() -> None:
     document = _submission(build_reports(inputs))
     (only,) = document["measurementSets"]
     assert only["submissionMethod"] == "electronicHealthRecord" and submission_errors(document) == []
+
+
+def test_mvp_reporting_gets_the_json_but_no_qrda3() -> None:
+    files = build_reports(sample_inputs(settings=SETTINGS.model_copy(update={"program_name": "M1366"})))
+    assert "qrda3-ecqm.xml" not in files
+    manifest = json.loads(files["quality-score.json"])["submission"]
+    (refused,) = manifest["refused"]
+    assert refused["reason"] == (
+        "QRDA III not written: ACO Sync writes APM entity reports for programs appPlus, app1, mips, "
+        "not M1366 (MVP reporting)."
+    )

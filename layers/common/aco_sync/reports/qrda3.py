@@ -342,6 +342,11 @@ def qrda3_document(
     settings = inputs.settings
     year = settings.performance_year
     measures = measures or plan.measures
+    if plan.program_name not in PROGRAM_CODES:
+        raise Qrda3Refused(
+            f"QRDA III not written: ACO Sync writes APM entity reports for programs "
+            f"{', '.join(PROGRAM_CODES)}, not {plan.program_name} (MVP reporting)."
+        )
     check_qrda3_year(year, measures, [i.qpp_measure_id for i in plan.ecqm])
     assert measures is not None
     versions = TEMPLATE_VERSIONS[year]
@@ -384,7 +389,7 @@ def qrda3_document(
         recipient,
         "id",
         root=PROGRAM_ROOT,
-        extension=PROGRAM_CODES.get(plan.program_name, "APP_PLUS_APMENTITY"),
+        extension=PROGRAM_CODES[plan.program_name],
     )
     authenticator = _el(root, "legalAuthenticator")
     _el(authenticator, "time", value=timestamp)
