@@ -20,7 +20,7 @@ from report_samples import SETTINGS, sample_inputs
 
 from aco_sync.domain.records import CollectionType, Gender, MeasureStats, PatientOutcome, Performance
 from aco_sync.reports import ReportInputs, build_reports, score_sync
-from aco_sync.reports.qrda3 import TEMPLATE_VERSIONS, qrda3_document
+from aco_sync.reports.qrda3 import PROGRAM_CODES, TEMPLATE_VERSIONS, qrda3_document
 from aco_sync.reports.submission import plan_submission
 from aco_sync.scoring.qpp_measures import QppMeasureSet, qpp_measures
 from qrda3_validation import schematron_errors, validate_qrda3
@@ -158,3 +158,12 @@ def test_the_validator_finds_what_the_old_file_got_wrong() -> None:
     )
     errors = validate_qrda3(qrda3_document(without_cehrt) or b"", 2025)
     assert errors and all("CMS_140" in e for e in errors)  # a draft lacks only the CEHRT ID
+
+
+@pytest.mark.parametrize("program", ["app1", "mips"])
+def test_other_apm_entity_programs_are_valid_too(program: str) -> None:
+    settings = SETTINGS.model_copy(update={"program_name": program})
+    scored = score_sync(sample_inputs(settings=settings))
+    document = qrda3_document(scored) or b""
+    assert validate_qrda3(document, 2025) == []
+    assert PROGRAM_CODES[program].encode() in document
