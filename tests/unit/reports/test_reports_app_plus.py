@@ -78,3 +78,15 @@ def test_the_published_settings_and_cms_results_templates_validate() -> None:
     )
     results = CmsResults.model_validate_json((folder / "cms_results.json").read_text())
     assert results.measures["479"].rate == 0.1512 and results.health_equity is not None
+
+
+def test_aco_sync_report_prints_the_app_plus_line_after_the_score() -> None:
+    from aco_sync_local.summary import quality_score_lines
+
+    document = _document(cms_results=CMS)
+    lines = quality_score_lines(SimpleNamespace(quality_score=document))  # type: ignore[arg-type]
+    assert lines[0].startswith("ACO quality score: ")
+    assert (
+        lines[1]
+        == "APP Plus quality score: 70.45; quality performance standard 76.70: scaled sharing rate (x 0.7045)"
+    )
