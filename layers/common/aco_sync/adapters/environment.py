@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-from aco_sync.adapters.ports import ObjectStore, Queue, SyncStateStore, WorkflowStarter
+from aco_sync.adapters.keys import UnconfiguredPseudonymKey, key_source_from_env
+from aco_sync.adapters.ports import ObjectStore, PseudonymKeySource, Queue, SyncStateStore, WorkflowStarter
 
 
 class RuntimeSettings(BaseModel):
@@ -52,6 +53,8 @@ class Stores:
     aco_sync_state_machine_arn: str = ""
     mcqm_state_machine_arn: str = ""
     clinic_stats_queue_url: str = ""
+    # the MASTER_PAT_ID key (only finalize and the MCQM job read it); unconfigured: fails when used
+    pseudonym_keys: PseudonymKeySource = field(default_factory=UnconfiguredPseudonymKey)
 
 
 def build_stores(settings: RuntimeSettings | None = None) -> Stores:
@@ -72,4 +75,5 @@ def build_stores(settings: RuntimeSettings | None = None) -> Stores:
         aco_sync_state_machine_arn=settings.aco_sync_state_machine_arn,
         mcqm_state_machine_arn=settings.mcqm_state_machine_arn,
         clinic_stats_queue_url=settings.clinic_stats_queue_url,
+        pseudonym_keys=key_source_from_env(),
     )
