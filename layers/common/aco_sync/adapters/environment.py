@@ -23,6 +23,7 @@ class RuntimeSettings(BaseModel):
     clinic_stats_queue_url: str = ""
     aco_sync_state_machine_arn: str = ""
     mcqm_state_machine_arn: str = ""
+    sync_log_retention_days: int | None = None  # TTL of sync-log and result items (None: kept)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -39,6 +40,9 @@ class RuntimeSettings(BaseModel):
             clinic_stats_queue_url=env.get("CLINIC_STATS_QUEUE_URL", ""),
             aco_sync_state_machine_arn=env.get("ACO_SYNC_STATE_MACHINE_ARN", ""),
             mcqm_state_machine_arn=env.get("MCQM_STATE_MACHINE_ARN", ""),
+            sync_log_retention_days=int(env["SYNC_LOG_RETENTION_DAYS"])
+            if env.get("SYNC_LOG_RETENTION_DAYS", "").isdigit()
+            else None,
         )
 
 
@@ -69,7 +73,7 @@ def build_stores(settings: RuntimeSettings | None = None) -> Stores:
     settings = settings or RuntimeSettings.from_env()
     return Stores(
         objects=S3ObjectStore(settings.bucket_name),
-        state=DynamoDbSyncStateStore(settings.table_name),
+        state=DynamoDbSyncStateStore(settings.table_name, retention_days=settings.sync_log_retention_days),
         workflows=StepFunctionsWorkflowStarter(),
         queue=SqsQueue(),
         aco_sync_state_machine_arn=settings.aco_sync_state_machine_arn,
