@@ -284,8 +284,11 @@ def calls_per_function(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[
 
 
 def test_every_function_is_granted_exactly_the_aws_calls_it_makes(
-    tmp_path: Path, calls_per_function: dict[str, list[tuple[Any, str, dict[str, Any]]]]
+    tmp_path: Path,
+    calls_per_function: dict[str, list[tuple[Any, str, dict[str, Any]]]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv(keys.KEY_FILE_ENV, raising=False)  # the deployed secret, as on AWS
     folder = tmp_path / "demo"
     aco_id = write_demo_aco(folder)
     with LocalAws(fast_retries=True) as aws:
