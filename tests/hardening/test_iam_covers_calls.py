@@ -68,6 +68,19 @@ UNUSED_BY_DESIGN: dict[tuple[str, str, str], str] = {
         )
         for action in ("kms:Decrypt", "kms:GenerateDataKey")
     },
+    **{
+        (function, "ListKeys", "s3:ListBucket"): "S3 answers a GetObject of a missing key with 404 "
+        "(ObjectNotFoundError: not there yet) only to a caller that may list the bucket; else 403"
+        for function in (
+            "ValidateRosterFunction",
+            "InitialSyncFunction",
+            "FinalizeFunction",
+            "McqmSyncFunction",
+            "UpdateStatsFunction",
+            "ClinicStatsWorkerFunction",
+            "IngestRosterFunction",
+        )
+    },
     ("AcquireLockFunction", "CheckLockHolderExecution", "states:DescribeExecution"): "only when the lock "
     "is held by another sync: is its execution still running? (tests/hardening/test_concurrency.py)",
     ("RecordClinicFailureFunction", "SyncState", "dynamodb:PutItem"): "a clinic whose sync keeps failing "

@@ -191,7 +191,8 @@ def test_nothing_grants_lifecycle_acl_bucket_policy_scan_or_table_changes(templa
 
 def test_object_access_is_by_key_prefix_and_table_access_by_partition(template: dict[str, Any]) -> None:
     """S3 object actions name a key prefix of the data bucket (never the whole bucket), listing is
-    limited by ``s3:prefix``, and every DynamoDB statement is limited to partitions by
+    granted only with object reads (for S3's 404 on a missing key), and every DynamoDB statement is
+    limited to partitions by
     ``dynamodb:LeadingKeys`` (the key design: ACO#, LOG#, RESULTS#, ENC#, PROV# partitions)."""
     problems = []
     for holder in _policy_holders(template):
@@ -201,9 +202,15 @@ def test_object_access_is_by_key_prefix_and_table_access_by_partition(template: 
             if "s3" in services:
                 for action in statement["Action"]:
                     if action == "s3:ListBucket":
-                        prefixes = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
-                        if not prefixes or any(p in ("*", "/*") for p in _as_list(prefixes)):
-                            problems.append(f"{sid}: ListBucket without a key prefix")
+                        # on the bucket only, and only for a function that reads objects: S3 answers a
+                        # missing key with 404 only to a caller that may list the bucket (else 403)
+                        if statement["Resource"] != [{"Fn::GetAtt": ["DataBucket", "Arn"]}]:
+                            problems.append(f"{sid}: ListBucket beyond the data bucket")
+                        reads = any(
+                            "s3:GetObject" in other["Action"] for other in expand_policies(template, holder)
+                        )
+                        if not reads:
+                            problems.append(f"{sid}: ListBucket for a function that reads no object")
                     else:
                         for resource in statement["Resource"]:
                             text = (
