@@ -30,8 +30,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id, tin=request.tin)
     metrics.add_metric(name="ClinicSyncsStarted", unit=MetricUnit.Count, value=1)
     result = sync_member_clinic(build_stores(), **request.model_dump())
-    metrics.add_metric(
-        name="EncountersWritten", unit=MetricUnit.Count, value=result["upserts"] + result["deletes"]
-    )
-    metrics.add_metric(name="RecordsRead", unit=MetricUnit.Count, value=result["records"])
+    written = result.get("upserts", 0) + result.get("deletes", 0)  # none when the clinic had no usable data
+    metrics.add_metric(name="EncountersWritten", unit=MetricUnit.Count, value=written)
+    metrics.add_metric(name="RecordsRead", unit=MetricUnit.Count, value=result.get("records", 0))
     return result

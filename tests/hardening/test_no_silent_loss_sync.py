@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.keys import StaticPseudonymKey
 from aco_sync.adapters.memory import (
     InMemoryObjectStore,
     InMemoryQueue,
@@ -34,6 +35,7 @@ from aco_sync_local.commands.roster import main as roster_confirm
 from aco_sync_local.commands.validate import validate_folder
 from aco_sync_local.runner import LocalSyncResult
 from aco_sync_local.summary import render_summary, terminal_safe
+from pseudonym_keys import TEST_KEY
 
 TEMPLATE_HEADER = (
     "measure_id,collection_type,first_name,last_name,birth_date,gender,"
@@ -50,6 +52,7 @@ def memory_stores() -> Stores:
         state=InMemorySyncStateStore(),
         workflows=InMemoryWorkflowStarter(),
         queue=InMemoryQueue(),
+        pseudonym_keys=StaticPseudonymKey(TEST_KEY),
         aco_sync_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:aco-sync",
         mcqm_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:mcqm-sync",
         clinic_stats_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/clinic-stats",

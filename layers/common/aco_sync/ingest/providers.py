@@ -98,7 +98,7 @@ def _read_row(
     try:
         npi = parse_npi(row.values.get(columns["npi"], ""))
     except ValueError as exc:
-        errors.append(str(exc) if row.values.get(columns["npi"]) else "the NPI is missing")
+        errors.append(f"the NPI {exc}" if row.values.get(columns["npi"]) else "the NPI is missing")
     name = normalise_name(row.values.get(columns["name"], ""))
     if not name:
         errors.append("the provider name is missing")
@@ -113,7 +113,7 @@ def _read_row(
         except ValueError as exc:
             errors.append(f"active: {exc}")
     if npi and not errors and npi in first_row_of_npi:
-        errors.append(f"NPI {npi} is already on row {first_row_of_npi[npi]} (duplicate)")
+        errors.append(f"the NPI is already on row {first_row_of_npi[npi]} (duplicate)")
     if errors:
         return errors, None
     return errors, Provider(tin=tin, npi=npi, name=name, active=active)

@@ -11,6 +11,7 @@ from aco_sync.ingest.tabular import (
     Table,
     TableError,
     TableRow,
+    column_label,
     find_columns,
     normalise_name,
     parse_birth_date,
@@ -124,7 +125,8 @@ def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) 
                 IngestIssue(
                     file=file_name,
                     line=1,
-                    reason=f"Column {index + 1} is not a roster column or a known measure; it was ignored.",
+                    reason=f"The header of {column_label(index)} is not a roster column or a known "
+                    "measure; the column was ignored.",
                     severity="warning",
                     code="unknown_column",
                 )
@@ -178,7 +180,7 @@ def _read_row(
             if _eligible(row.values.get(column, "")):
                 eligible.add(measure_id)
         except ValueError as exc:
-            errors.append(f"the {column} value {exc}")
+            errors.append(f"the {measure_id} eligibility value {exc}")
     mbi = parsed.get("mbi")
     if isinstance(mbi, str) and not errors and mbi in first_row_of_mbi:
         errors.append(f"its MBI is already on row {first_row_of_mbi[mbi]} (duplicate MBI)")

@@ -436,8 +436,8 @@ def _table_from_rows(file_name: str, rows: Iterable[SourceRow], issues: FileIssu
                 IngestIssue(
                     file=file_name,
                     line=header_line,
-                    reason=f"Column {index + 1} has the same name as column {first_index[name] + 1}; "
-                    "the first one is used.",
+                    reason=f"The header of {column_label(index)} repeats the header of "
+                    f"{column_label(first_index[name])}; the first one is used.",
                     severity="warning",
                     code="duplicate_column",
                     tin=issues.tin,
@@ -570,17 +570,31 @@ def parse_flag(text: str) -> bool:
     raise ValueError("is not Y/N (also accepted: 1/0, TRUE/FALSE, YES/NO)")
 
 
+# The no-echo rule (docs/SECURITY.md "No patient data in messages"): an issue reason names the file,
+# the row, the column and the kind of problem, never a cell's value or a header cell's text. The only
+# values a reason may quote are those that cannot be PHI by construction: a measure id of the catalog's
+# shape (M001, 001SSP, CMS122v13; not bare digits, which could be an age, a date or an identifier).
+# Digits are never echoed: a birth date (19500203), an SSN, a phone number, an MRN or an NPI-looking
+# number all have the shape of "digits".
 _ECHO_SAFE = {
-    "digits": re.compile(r"[0-9 -]{1,15}"),
-    "measure": re.compile(r"[A-Za-z]{0,4}[0-9]{1,4}[A-Za-z0-9]{0,6}"),
+    "measure": re.compile(r"M[0-9]{3}|[0-9]{3}SSP|CMS[0-9]{1,4}(?:V[0-9]{1,2})?", re.IGNORECASE),
 }
 
 
 def quoted_if_safe(value: str, kind: str) -> str:
-    """``" '123'"`` when ``value`` has the shape of a ``kind`` value (it then cannot be a name or other
-    PHI a user put in the wrong column), else ``""``. Used to echo bad values in reasons safely."""
+    """``" 'M999'"`` when ``value`` has the shape of a ``kind`` value that cannot be PHI (only
+    ``"measure"``: a catalog-shaped measure id), else ``""``. Used to echo bad values in reasons safely."""
     value = value.strip()
     return f" {value!r}" if _ECHO_SAFE[kind].fullmatch(value) else ""
+
+
+def column_label(index: int) -> str:
+    """How a reason names a column without its header text: ``"column 3 (C)"`` for index 2."""
+    letters, number = "", index + 1
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return f"column {index + 1} ({letters})"
 
 
 def normalise_name(text: str) -> str:
@@ -606,11 +620,9 @@ def parse_npi(text: str) -> str:
     """Validate a National Provider Identifier: 10 digits with a valid Luhn check digit."""
     value = text.strip()
     if not re.fullmatch(r"[0-9]{10}", value):
-        raise ValueError(
-            f"{quoted_if_safe(value, 'digits').strip() or 'the value'} is not an NPI (10 digits)"
-        )
+        raise ValueError("is not an NPI (10 digits)")
     if not npi_check_digit_ok(value):
-        raise ValueError(f"{value} is not a valid NPI (its check digit is wrong)")
+        raise ValueError("is not a valid NPI (its check digit is wrong)")
     return value
 
 
@@ -629,5 +641,5 @@ def npi_check_digit_ok(npi: str) -> bool:
 def parse_tin(text: str) -> str:
     value = re.sub(r"[\s-]", "", text)
     if not re.fullmatch(r"[0-9]{9}", value):
-        raise ValueError(f"{quoted_if_safe(text, 'digits').strip() or 'the value'} is not a TIN (9 digits)")
+        raise ValueError("is not a TIN (9 digits)")
     return value
