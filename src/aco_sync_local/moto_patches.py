@@ -16,7 +16,8 @@ points at the upstream issue or fix. Remove a patch when the pinned moto version
    We convert request and response with moto's own helpers and botocore's service model, as the fix does.
 3. ``StartExecution`` without a name: the parser backend builds the ARN from ``name=None`` (ARN ends in
    ``:None``) so a second unnamed execution collides with the first. AWS (and moto's non-parser backend)
-   use a UUID; so do we.
+   use a UUID; so do we. The same wrapper calls the hooks of :func:`add_execution_start_hook` with the
+   execution's ARN before the execution starts (not a moto fix: the local runner's bookkeeping).
 4. Retry intervals (``IntervalSeconds`` x ``BackoffRate``) are real ``time.sleep`` calls in moto's
    retrier. :func:`set_fast_retries` makes them instant (tests, the demo), without changing which
    retries happen or how many.
@@ -271,6 +272,20 @@ def _patch_sfn_integration_casing() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+_execution_start_hooks: list[Any] = []
+
+
+def add_execution_start_hook(hook: Any) -> None:
+    """Call ``hook(execution_arn)`` for every execution started in this process, before it runs (the
+    local runner records in the state file which process runs it; see aco_sync.adapters.local_workflows)."""
+    _execution_start_hooks.append(hook)
+
+
+def remove_execution_start_hook(hook: Any) -> None:
+    if hook in _execution_start_hooks:
+        _execution_start_hooks.remove(hook)
+
+
 def _patch_unnamed_executions() -> None:
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -283,10 +298,14 @@ def _patch_unnamed_executions() -> None:
         execution_input: Any = None,
         trace_header: Any = None,
     ) -> Any:
+        name = name or str(uuid.uuid4())
+        execution_arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+        for hook in list(_execution_start_hooks):  # before the execution's first state runs
+            hook(execution_arn)
         return original_start_execution(
             self,
             state_machine_arn,
-            name=name or str(uuid.uuid4()),
+            name=name,
             execution_input=execution_input,
             trace_header=trace_header,
         )
