@@ -171,8 +171,8 @@ def test_two_runs_at_once_one_runs_the_other_is_skipped(folder: Path, tmp_path: 
     assert first_sync["status"] == "Sync Complete"
     store = SqliteSyncStateStore(state / "state.db")
     runs = store.list_sync_runs("DEMO1")
-    assert sorted(r.status for r in runs) == ["Skipped", "Sync Complete"]
-    skipped = next(r for r in runs if r.status == "Skipped")
+    assert sorted(r.status for r in runs) == ["Skipped: Already Running", "Sync Complete"]
+    skipped = next(r for r in runs if r.status == "Skipped: Already Running")
     assert skipped.sync_id != first_sync["sync_id"]
     assert f"already running (sync {first_sync['sync_id']} holds the ACO lock)" in str(skipped.error)
     assert second_execution["status"] == "SUCCEEDED"
