@@ -545,7 +545,8 @@ class LocalAws:
         sfn = self.client("stepfunctions")
         events: list[dict[str, Any]] = []
         paginator = sfn.get_paginator("get_execution_history")
-        for page in paginator.paginate(executionArn=execution_arn):
+        # 1,000 events per page (the API's maximum): a Map of many clinics has thousands of events
+        for page in paginator.paginate(executionArn=execution_arn, PaginationConfig={"PageSize": 1000}):
             events.extend(page["events"])
         return events
 

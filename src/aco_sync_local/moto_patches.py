@@ -370,7 +370,7 @@ def fast_retries_enabled() -> bool:
 
 def _registered_function(function_name_or_arn: str, region: str) -> tuple[str, str] | None:
     """(name, ARN) of a deployed, registered function named by ``FunctionName``; None otherwise."""
-    from moto.awslambda.models import lambda_backends
+    from moto.awslambda_simple.models import lambda_simple_backends  # lambda: {use_docker: False}
     from moto.core import DEFAULT_ACCOUNT_ID
 
     name = function_name_or_arn
@@ -383,7 +383,7 @@ def _registered_function(function_name_or_arn: str, region: str) -> tuple[str, s
     if name not in _function_code:
         return None
     try:
-        function = lambda_backends[account][region].get_function(name)
+        function = lambda_simple_backends[account][region].get_function(name)
     except Exception:  # not deployed in this mock: let the boto3 path report it as AWS would
         return None
     return function.function_name, function.function_arn
