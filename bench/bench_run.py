@@ -93,7 +93,14 @@ def measure(records: int, tins: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench_run_") as tmp:
         folder, state = Path(tmp) / "aco", Path(tmp) / "state"
         subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--generate", str(records), str(tins), str(folder)],
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--generate",
+                str(records),
+                str(tins),
+                str(folder),
+            ],
             check=True,
         )
         initial = _child("--run", str(folder), str(state))
@@ -151,7 +158,9 @@ def main() -> int:
         print(_row(r, "unchanged"), flush=True)
     if len(by_records) >= 2:
         a, b = by_records[0], by_records[-1]
-        slope = math.log(b["initial"]["wall_s"] / a["initial"]["wall_s"]) / math.log(b["records"] / a["records"])
+        slope = math.log(b["initial"]["wall_s"] / a["initial"]["wall_s"]) / math.log(
+            b["records"] / a["records"]
+        )
         print(f"log-log slope of wall time vs records ({a['records']:,} -> {b['records']:,}): {slope:.2f}")
     for r in by_records:
         share = r["unchanged"]["wall_s"] / r["initial"]["wall_s"]

@@ -288,7 +288,8 @@ def mirror_folder(folder: Path, bucket: Path) -> tuple[list[str], list[str]]:
         source_stat = path.stat()
         try:
             target_stat = target.stat()
-            if target_stat.st_size == source_stat.st_size and target_stat.st_mtime_ns == source_stat.st_mtime_ns:
+            same_size = target_stat.st_size == source_stat.st_size
+            if same_size and target_stat.st_mtime_ns == source_stat.st_mtime_ns:
                 continue
         except FileNotFoundError:
             pass

@@ -29,7 +29,8 @@ def main(args: argparse.Namespace) -> int:
             if args.json:
                 print_json([{k: s.get(k) for k in keys} for s in syncs])
             else:
-                print(table([k.title() for k in keys], [[s.get(k) or "-" for k in keys] for s in syncs], indent=""))
+                cells = [[s.get(k) or "-" for k in keys] for s in syncs]
+                print(table([k.title() for k in keys], cells, indent=""))
             return 0
         results = list_saved_results(args.state_dir)  # a state folder from before the state file
         if not results:

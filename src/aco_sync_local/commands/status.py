@@ -43,4 +43,5 @@ def render_syncs(aco_id: str, syncs: list[dict[str, Any]]) -> str:
     ]
     if not rows:
         return ""
-    return f"\nSyncs of {aco_id} ({len(rows)})\n" + table(["Started", "Sync", "Status", "Trigger", "Finished"], rows) + "\n"
+    headers = ["Started", "Sync", "Status", "Trigger", "Finished"]
+    return f"\nSyncs of {aco_id} ({len(rows)})\n" + table(headers, rows) + "\n"

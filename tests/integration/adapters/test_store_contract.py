@@ -77,7 +77,12 @@ def holder(sync_id: str, arn: str) -> LockHolder:
 
 def encounter(tin: str, key: str, content: str = "h1", file: str = "templates/a.csv") -> AggregateEncounter:
     return AggregateEncounter(
-        tin=tin, source_key=key, content_hash=content, source_file=file, measure_id="M001", collection_type="CQM"
+        tin=tin,
+        source_key=key,
+        content_hash=content,
+        source_file=file,
+        measure_id="M001",
+        collection_type="CQM",
     )
 
 
@@ -138,7 +143,9 @@ def test_clinic_statuses_results_providers_and_roster_pointer(state: SyncStateSt
     assert state.list_measure_results("A1", "s1") == results
     assert state.list_measure_results("A1", "s2") == []
 
-    state.put_providers("A1", [Provider(tin="111", npi="1", name="a"), Provider(tin="111", npi="2", name="c", active=False)])
+    state.put_providers(
+        "A1", [Provider(tin="111", npi="1", name="a"), Provider(tin="111", npi="2", name="c", active=False)]
+    )
     state.put_providers("A1", [Provider(tin="222", npi="1", name="b")])
     assert sorted((p.npi, p.tin, p.active) for p in state.list_providers("A1")) == [
         ("1", "222", True),
@@ -177,7 +184,10 @@ def test_objects_round_trip_list_sorted_by_prefix_and_delete(objects: ObjectStor
     objects.put("store/A10/x.json", b"{}")
     objects.put("results/A1/s1/report.html", b"<html>")
     assert objects.get("store/A1/clinics/222/records.bin") == b"\x00\x01"
-    assert objects.list_keys("store/A1/") == ["store/A1/clinics/111/records.bin", "store/A1/clinics/222/records.bin"]
+    assert objects.list_keys("store/A1/") == [
+        "store/A1/clinics/111/records.bin",
+        "store/A1/clinics/222/records.bin",
+    ]
     assert objects.list_keys("store/A1") == [
         "store/A1/clinics/111/records.bin",
         "store/A1/clinics/222/records.bin",

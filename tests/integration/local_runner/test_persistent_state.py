@@ -23,7 +23,9 @@ from aco_sync_local.runner import LocalSyncResult, load_latest_result
 
 SAMPLE_ACO = Path(__file__).resolve().parent / "fixtures" / "sample_aco"
 REPO = Path(__file__).resolve().parents[3]
-CLINIC_LINE = re.compile(r"TIN (\d+): \d+ records from \d+ files; (\d+) added or changed, (\d+) removed, (\d+) unchanged")
+CLINIC_LINE = re.compile(
+    r"TIN (\d+): \d+ records from \d+ files; (\d+) added or changed, (\d+) removed, (\d+) unchanged"
+)
 TEMPLATE = "members/DEMO1/111111111/templates/cqm.csv"
 
 
@@ -226,8 +228,15 @@ def test_an_old_state_folder_is_migrated_and_a_newer_one_refused(
     # the layout before the persistent store: only saved results of earlier runs
     old = tmp_path / "old-state"
     (old / "runs").mkdir(parents=True)
-    saved = {"aco_id": "DEMO1", "folder": str(folder), "started_at": "2026-11-01T00:00:00+00:00",
-             "finished_at": "2026-11-01T00:01:00+00:00", "started": [], "executions": [], "status": {}}
+    saved = {
+        "aco_id": "DEMO1",
+        "folder": str(folder),
+        "started_at": "2026-11-01T00:00:00+00:00",
+        "finished_at": "2026-11-01T00:01:00+00:00",
+        "started": [],
+        "executions": [],
+        "status": {},
+    }
     (old / "runs" / "20261101T000100Z-DEMO1.json").write_text(json.dumps(saved), encoding="utf-8")
     (old / "latest-sync.json").write_text(json.dumps(saved), encoding="utf-8")
     migrated = run(folder, old)

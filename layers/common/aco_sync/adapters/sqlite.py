@@ -174,7 +174,7 @@ def _dumps(value: Any) -> str:
 
 
 class SqliteSyncStateStore:
-    """``SyncStateStore`` in one SQLite file. ``writes`` counts rows written or deleted (as DynamoDB items)."""
+    """``SyncStateStore`` in one SQLite file; ``writes`` counts rows written or deleted (as items)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -204,7 +204,8 @@ class SqliteSyncStateStore:
             if row is not None and (replacing_execution_arn is None or row[0] != replacing_execution_arn):
                 return 0
             db.execute(
-                "INSERT OR REPLACE INTO locks (aco_id, sync_id, execution_arn, acquired_at) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO locks (aco_id, sync_id, execution_arn, acquired_at) "
+                "VALUES (?, ?, ?, ?)",
                 (holder.aco_id, holder.sync_id, holder.execution_arn, holder.acquired_at),
             )
             return 1
@@ -214,10 +215,12 @@ class SqliteSyncStateStore:
     def move_lock(self, aco_id: str, sync_id: str, execution_arn: str) -> bool:
         return (
             self._write(
-                lambda db: db.execute(
-                    "UPDATE locks SET execution_arn = ? WHERE aco_id = ? AND sync_id = ?",
-                    (execution_arn, aco_id, sync_id),
-                ).rowcount
+                lambda db: (
+                    db.execute(
+                        "UPDATE locks SET execution_arn = ? WHERE aco_id = ? AND sync_id = ?",
+                        (execution_arn, aco_id, sync_id),
+                    ).rowcount
+                )
             )
             == 1
         )
@@ -225,9 +228,11 @@ class SqliteSyncStateStore:
     def release_lock(self, aco_id: str, sync_id: str) -> bool:
         return (
             self._write(
-                lambda db: db.execute(
-                    "DELETE FROM locks WHERE aco_id = ? AND sync_id = ?", (aco_id, sync_id)
-                ).rowcount
+                lambda db: (
+                    db.execute(
+                        "DELETE FROM locks WHERE aco_id = ? AND sync_id = ?", (aco_id, sync_id)
+                    ).rowcount
+                )
             )
             == 1
         )
@@ -235,10 +240,13 @@ class SqliteSyncStateStore:
     # --- sync runs and the sync log ---------------------------------------------------------------
     def put_sync_run(self, run: SyncRun) -> None:
         self._write(
-            lambda db: db.execute(
-                "INSERT OR REPLACE INTO sync_runs (aco_id, sync_id, status, version, data) VALUES (?, ?, ?, 0, ?)",
-                (run.aco_id, run.sync_id, run.status, _dumps(dataclasses.asdict(run))),
-            ).rowcount
+            lambda db: (
+                db.execute(
+                    "INSERT OR REPLACE INTO sync_runs (aco_id, sync_id, status, version, data) "
+                    "VALUES (?, ?, ?, 0, ?)",
+                    (run.aco_id, run.sync_id, run.status, _dumps(dataclasses.asdict(run))),
+                ).rowcount
+            )
         )
 
     def get_sync_run(self, aco_id: str, sync_id: str) -> SyncRun | None:
@@ -277,9 +285,9 @@ class SqliteSyncStateStore:
     def append_log(self, aco_id: str, sync_id: str, entries: Sequence[SyncLogEntry]) -> None:
         rows = [(aco_id, sync_id, _dumps(dataclasses.asdict(e))) for e in entries]
         self._write(
-            lambda db: db.executemany(
-                "INSERT INTO sync_log (aco_id, sync_id, data) VALUES (?, ?, ?)", rows
-            ).rowcount
+            lambda db: (
+                db.executemany("INSERT INTO sync_log (aco_id, sync_id, data) VALUES (?, ?, ?)", rows).rowcount
+            )
         )
 
     def list_log(self, aco_id: str, sync_id: str) -> list[SyncLogEntry]:
@@ -291,10 +299,12 @@ class SqliteSyncStateStore:
     # --- member clinic status ---------------------------------------------------------------------
     def put_clinic_status(self, aco_id: str, status: ClinicStatus) -> None:
         self._write(
-            lambda db: db.execute(
-                "INSERT OR REPLACE INTO clinic_statuses (aco_id, tin, data) VALUES (?, ?, ?)",
-                (aco_id, status.tin, _dumps(dataclasses.asdict(status))),
-            ).rowcount
+            lambda db: (
+                db.execute(
+                    "INSERT OR REPLACE INTO clinic_statuses (aco_id, tin, data) VALUES (?, ?, ?)",
+                    (aco_id, status.tin, _dumps(dataclasses.asdict(status))),
+                ).rowcount
+            )
         )
 
     def list_clinic_statuses(self, aco_id: str) -> list[ClinicStatus]:
@@ -310,11 +320,14 @@ class SqliteSyncStateStore:
             for r in results
         ]
         self._write(
-            lambda db: db.executemany(
-                "INSERT OR REPLACE INTO measure_results (aco_id, sync_id, measure_id, collection_type, data) "
-                "VALUES (?, ?, ?, ?, ?)",
-                rows,
-            ).rowcount
+            lambda db: (
+                db.executemany(
+                    "INSERT OR REPLACE INTO measure_results "
+                    "(aco_id, sync_id, measure_id, collection_type, data) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                ).rowcount
+            )
         )
 
     def list_measure_results(self, aco_id: str, sync_id: str) -> list[dict[str, Any]]:
@@ -348,20 +361,24 @@ class SqliteSyncStateStore:
             for e in encounters
         ]
         self._write(
-            lambda db: db.executemany(
-                "INSERT OR REPLACE INTO encounters (aco_id, tin, source_key, content_hash, source_file, "
-                "measure_id, collection_type) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            ).rowcount
+            lambda db: (
+                db.executemany(
+                    "INSERT OR REPLACE INTO encounters (aco_id, tin, source_key, content_hash, source_file, "
+                    "measure_id, collection_type) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                ).rowcount
+            )
         )
         return len(rows)
 
     def delete_aggregate_encounters(self, aco_id: str, tin: str, source_keys: Sequence[str]) -> int:
         rows = [(aco_id, tin, key) for key in source_keys]
         return self._write(
-            lambda db: db.executemany(
-                "DELETE FROM encounters WHERE aco_id = ? AND tin = ? AND source_key = ?", rows
-            ).rowcount
+            lambda db: (
+                db.executemany(
+                    "DELETE FROM encounters WHERE aco_id = ? AND tin = ? AND source_key = ?", rows
+                ).rowcount
+            )
         )
 
     # --- providers of the aggregate clinic --------------------------------------------------------
@@ -374,10 +391,13 @@ class SqliteSyncStateStore:
     def put_providers(self, aco_id: str, providers: Sequence[Provider]) -> int:
         rows = [(aco_id, p.npi, p.tin, p.name, int(p.active)) for p in providers]
         self._write(
-            lambda db: db.executemany(
-                "INSERT OR REPLACE INTO providers (aco_id, npi, tin, name, active) VALUES (?, ?, ?, ?, ?)",
-                rows,
-            ).rowcount
+            lambda db: (
+                db.executemany(
+                    "INSERT OR REPLACE INTO providers (aco_id, npi, tin, name, active) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                ).rowcount
+            )
         )
         return len(rows)
 
@@ -397,10 +417,12 @@ class SqliteSyncStateStore:
 
     def set_active_roster(self, roster: ActiveRoster) -> None:
         self._write(
-            lambda db: db.execute(
-                "INSERT OR REPLACE INTO active_rosters (aco_id, performance_year, data) VALUES (?, ?, ?)",
-                (roster.aco_id, roster.performance_year, _dumps(dataclasses.asdict(roster))),
-            ).rowcount
+            lambda db: (
+                db.execute(
+                    "INSERT OR REPLACE INTO active_rosters (aco_id, performance_year, data) VALUES (?, ?, ?)",
+                    (roster.aco_id, roster.performance_year, _dumps(dataclasses.asdict(roster))),
+                ).rowcount
+            )
         )
 
     # --- the local runner's bookkeeping (not part of the port) -----------------------------------
@@ -408,14 +430,18 @@ class SqliteSyncStateStore:
         """Every ACO with a recorded sync run, sorted."""
         return [r[0] for r in self._db.execute("SELECT DISTINCT aco_id FROM sync_runs ORDER BY aco_id")]
 
-    def record_local_execution(self, execution_arn: str, *, pid: int, process_start: str, started_at: str) -> None:
-        """The execution ``execution_arn`` runs in the local process ``pid`` (started at ``process_start``)."""
+    def record_local_execution(
+        self, execution_arn: str, *, pid: int, process_start: str, started_at: str
+    ) -> None:
+        """``execution_arn`` runs in the local process ``pid`` (started at ``process_start``)."""
         self._write(
-            lambda db: db.execute(
-                "INSERT OR REPLACE INTO local_executions (execution_arn, pid, process_start, started_at) "
-                "VALUES (?, ?, ?, ?)",
-                (execution_arn, pid, process_start, started_at),
-            ).rowcount
+            lambda db: (
+                db.execute(
+                    "INSERT OR REPLACE INTO local_executions (execution_arn, pid, process_start, started_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (execution_arn, pid, process_start, started_at),
+                ).rowcount
+            )
         )
 
     def local_execution_owner(self, execution_arn: str) -> tuple[int, str] | None:
@@ -430,8 +456,10 @@ class SqliteSyncStateStore:
 
     def record_ingested_upload(self, key: str, digest: str, ingested_at: str) -> None:
         self._write(
-            lambda db: db.execute(
-                "INSERT OR REPLACE INTO ingested_uploads (key, digest, ingested_at) VALUES (?, ?, ?)",
-                (key, digest, ingested_at),
-            ).rowcount
+            lambda db: (
+                db.execute(
+                    "INSERT OR REPLACE INTO ingested_uploads (key, digest, ingested_at) VALUES (?, ?, ?)",
+                    (key, digest, ingested_at),
+                ).rowcount
+            )
         )
