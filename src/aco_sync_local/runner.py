@@ -31,7 +31,6 @@ from aco_sync.adapters.filesystem import FilesystemObjectStore
 from aco_sync.adapters.local_workflows import process_start
 from aco_sync.adapters.sqlite import SqliteSyncStateStore, StateSchemaError
 from aco_sync.domain.errors import AcoSyncError
-from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync_local.local_aws import DEFAULT_TEMPLATE, LocalAws, LocalFunctionError
 from aco_sync_local.moto_patches import add_execution_start_hook, remove_execution_start_hook
 
@@ -310,6 +309,8 @@ def ingest_new_rosters(
     """Ingest the ACO's roster files that are new or changed since they were last ingested, as the
     roster-upload rule does on AWS (once per upload), without starting a sync per file (the run starts
     exactly one). Files are ingested in key order, so the last new one of a year becomes active."""
+    from aco_sync.service.roster_ingest import ingest_roster  # after the CLI configured logging
+
     prefix = f"rosters/{aco_id}/"
     ingested = []
     stores = build_stores()
@@ -329,6 +330,8 @@ def ingest_new_rosters(
 def ingest_uploaded_rosters(keys: list[str], aco_id: str) -> list[dict[str, Any]]:
     """Ingest every roster file of the ACO among ``keys`` (already in the stores of the environment),
     in key order, without starting a sync per file."""
+    from aco_sync.service.roster_ingest import ingest_roster
+
     prefix = f"rosters/{aco_id}/"
     ingested = []
     stores = build_stores()
