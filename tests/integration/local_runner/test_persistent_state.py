@@ -154,7 +154,7 @@ def test_two_runs_at_once_one_runs_the_other_is_skipped(folder: Path, tmp_path: 
     )
     try:
         _wait_for_lock(state, first)
-        first.send_signal(signal.SIGSTOP)
+        _pause_outside_a_write(first, state / "state.db")
         second = subprocess.run(
             _cli("run", str(folder), "--state-dir", str(state), "--json"),
             env=_env(),
@@ -181,6 +181,24 @@ def test_two_runs_at_once_one_runs_the_other_is_skipped(folder: Path, tmp_path: 
     history = load_latest_result(state)  # the first run finished last
     assert history.sync and history.sync["sync_id"] == first_sync["sync_id"]
     assert store.get_lock("DEMO1") is None
+
+
+def _pause_outside_a_write(process: subprocess.Popen[bytes], path: Path) -> None:
+    """SIGSTOP ``process`` at a moment it holds no write transaction on the state file (else the other
+    run would wait for it): stop, try to take the write lock, and if it is held resume and try again."""
+    for _attempt in range(200):
+        process.send_signal(signal.SIGSTOP)
+        db = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            process.send_signal(signal.SIGCONT)
+            time.sleep(0.01)
+        finally:
+            db.close()
+    raise AssertionError("the run never paused outside a write transaction")
 
 
 def _wait_for_lock(state: Path, process: subprocess.Popen[bytes], timeout: float = 300) -> None:
