@@ -71,6 +71,7 @@ def run_once(folder: Path, state: Path) -> dict[str, Any]:
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "status": (result.sync or {}).get("status"),
+        "error": (result.sync or {}).get("error"),
         "added_or_changed": added,
         "timings": result.extra.get("timings", {}),
     }
@@ -116,6 +117,7 @@ def _row(r: dict[str, Any], which: str) -> str:
         f"{run['peak_rss_mb']:>9.0f} {run['timings'].get('deploy_s', 0):>8.1f} "
         f"{run['timings'].get('executions_s', 0):>8.1f} {r['engine_s']:>8.2f} "
         f"{run['wall_s'] / r['engine_s']:>7.0f}x {run['added_or_changed']:>9,} {run['status']}"
+        + (f" ({run['error']})" if run.get("error") else "")
     )
 
 
