@@ -28,15 +28,18 @@ from typing import Any
 
 from aco_sync.adapters.environment import BUCKET_DIR, LOCAL_STATE_DIR_VARIABLE, STATE_FILE, build_stores
 from aco_sync.adapters.filesystem import FilesystemObjectStore
+from aco_sync.adapters.keys import KEY_FILE_ENV
 from aco_sync.adapters.local_workflows import process_start
 from aco_sync.adapters.sqlite import SqliteSyncStateStore, StateSchemaError
 from aco_sync.domain.errors import AcoSyncError
 from aco_sync_local.local_aws import DEFAULT_TEMPLATE, LocalAws, LocalFunctionError
 from aco_sync_local.moto_patches import add_execution_start_hook, remove_execution_start_hook
+from aco_sync_local.private_files import make_private_dir, private_files
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_STATE_DIR = Path(".aco-sync")
+PSEUDONYM_KEY_FILE = "pseudonym.key"  # this local deployment's MASTER_PAT_ID key (0600, made on first use)
 LATEST_FILE = "latest-sync.json"
 RUNS_DIR = "runs"
 START_SYNC_FUNCTION = "StartSyncFunction"
@@ -130,11 +133,15 @@ def run_local_sync(
     started_at = datetime.now(UTC).isoformat()
     say = progress or (lambda _line: None)
 
-    migrated = prepare_state_dir(state_dir)
-    store = open_state(state_dir)
+    make_private_dir(state_dir)
+    with private_files():
+        migrated = prepare_state_dir(state_dir)
+        store = open_state(state_dir)
     env_overrides = {LOCAL_STATE_DIR_VARIABLE: str(state_dir)}
     if handler_log_level:
         env_overrides["POWERTOOLS_LOG_LEVEL"] = handler_log_level
+    # the state folder is this local deployment: its key file keeps MASTER_PAT_IDs stable across runs
+    env_overrides[KEY_FILE_ENV] = str(state_dir / PSEUDONYM_KEY_FILE)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -154,7 +161,10 @@ def run_local_sync(
     say("Starting the local stack")
     add_execution_start_hook(record_execution)
     try:
-        with LocalAws(template_path, fast_retries=fast_retries, env_overrides=env_overrides) as aws:
+        with (
+            private_files(),
+            LocalAws(template_path, fast_retries=fast_retries, env_overrides=env_overrides) as aws,
+        ):
             lap("deploy_s")
             say(f"Uploading {folder}")
             bucket = state_dir / BUCKET_DIR
@@ -215,7 +225,8 @@ def run_local_sync(
         },
     )
     _attach_outputs(result, bucket)
-    save_result(result, state_dir)
+    with private_files():
+        save_result(result, state_dir)
     return result
 
 
@@ -293,7 +304,8 @@ def mirror_folder(folder: Path, bucket: Path) -> tuple[list[str], list[str]]:
         except FileNotFoundError:
             pass
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        shutil.copyfile(path, target)  # the state folder's modes (private_files), not the source's
+        os.utime(target, ns=(source_stat.st_atime_ns, source_stat.st_mtime_ns))
         copied.append(key)
     wanted = set(keys)
     objects = FilesystemObjectStore(bucket)
