@@ -313,6 +313,12 @@ class SqliteSyncStateStore:
         ).fetchall()
         return [ClinicStatus(**json.loads(row[0])) for row in rows]
 
+    def get_clinic_status(self, aco_id: str, tin: str) -> ClinicStatus | None:
+        row = self._db.execute(
+            "SELECT data FROM clinic_statuses WHERE aco_id = ? AND tin = ?", (aco_id, tin)
+        ).fetchone()
+        return ClinicStatus(**json.loads(row[0])) if row else None
+
     # --- measure results --------------------------------------------------------------------------
     def put_measure_results(self, aco_id: str, sync_id: str, results: Sequence[Mapping[str, Any]]) -> None:
         rows = [
