@@ -10,12 +10,14 @@ workflow wrote under ``results/<aco_id>/``. The result is saved as JSON in the s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from aco_sync.domain.errors import AcoSyncError
@@ -28,6 +30,11 @@ LATEST_FILE = "latest-sync.json"
 RUNS_DIR = "runs"
 START_SYNC_FUNCTION = "StartSyncFunction"
 DEFAULT_TIMEOUT_SECONDS = 300.0
+
+ProgressCallback = Callable[[str, dict[str, Any]], None]
+"""``progress(event, details)``: ``("phase", {"phase": "deploy"|"upload"|"rosters"|"executions"|
+"clinic_stats"|"collect"})`` and ``("step", {"function": <logical id>, "tin": <TIN or None>})`` each time
+a state's Lambda function starts (from moto's in-process invocations)."""
 
 
 class LocalRunError(Exception):
@@ -93,10 +100,12 @@ def run_local_sync(
     template_path: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     handler_log_level: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> LocalSyncResult:
     """Run one full sync of ``folder`` locally and save the result in ``state_dir``.
 
-    ``handler_log_level`` overrides the template's POWERTOOLS_LOG_LEVEL for the in-process handlers.
+    ``handler_log_level`` overrides the template's POWERTOOLS_LOG_LEVEL for the in-process handlers;
+    ``progress`` (optional) is told each phase and each state's function as it starts.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -118,12 +127,23 @@ def run_local_sync(
         timings[phase] = round(now - clock, 3)
         clock = now
 
-    with LocalAws(template_path, fast_retries=fast_retries, env_overrides=env_overrides) as aws:
+    def tell(event: str, **details: Any) -> None:
+        if progress is not None:
+            progress(event, details)
+
+    tell("phase", phase="deploy")
+    with LocalAws(template_path, fast_retries=fast_retries, env_overrides=env_overrides) as aws, _steps(
+        aws, tell if progress else None
+    ):
         lap("deploy_s")
+        tell("phase", phase="upload")
         uploaded = aws.upload_folder(folder)
+        _upload_previous_scores(aws, state_dir, aco_id)
         lap("upload_s")
+        tell("phase", phase="rosters")
         rosters = ingest_uploaded_rosters(uploaded, aco_id)
         lap("roster_ingest_s")
+        tell("phase", phase="executions")
         try:
             response = aws.invoke(START_SYNC_FUNCTION, {"aco_id": aco_id, "trigger": "manual"})
         except LocalFunctionError as exc:
@@ -133,9 +153,11 @@ def run_local_sync(
         started = list(response.get("started", [])) if isinstance(response, dict) else []
         aws.wait_for_executions(timeout=timeout)
         lap("executions_s")
+        tell("phase", phase="clinic_stats")
         processed = aws.drain_queues()
         summaries = aws.wait_for_executions(timeout=timeout)
         lap("clinic_stats_s")
+        tell("phase", phase="collect")
         executions = [
             {
                 **summary.to_dict(),
@@ -166,6 +188,37 @@ def run_local_sync(
     _attach_outputs(result, state_dir)
     save_result(result, state_dir)
     return result
+
+
+def _upload_previous_scores(aws: LocalAws, state_dir: Path, aco_id: str) -> None:
+    """Put the quality-score.json of the ACO's earlier local syncs back under results/<aco_id>/<sync_id>/,
+    where the workflow looks for the previous sync ("since the last sync" in the report)."""
+    s3 = aws.client("s3")
+    bucket = aws.bucket_name()
+    for path in sorted((state_dir / "results" / aco_id).glob("*/quality-score.json")):
+        key = f"results/{aco_id}/{path.parent.name}/{path.name}"
+        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType="application/json")
+
+
+@contextlib.contextmanager
+def _steps(aws: LocalAws, tell: Callable[..., None] | None) -> Iterator[None]:
+    """While the block runs, tell ``tell("step", function=<logical id>, tin=...)`` for each invocation."""
+    if tell is None:
+        yield
+        return
+    from aco_sync_local.moto_patches import add_invocation_listener, remove_invocation_listener
+
+    logical = {aws.deployment.physical_id(lid): lid for lid in aws.deployment.function_logical_ids()}
+
+    def listener(function_name: str, event: Any) -> None:
+        tin = event.get("tin") if isinstance(event, dict) else None
+        tell("step", function=logical.get(function_name, function_name), tin=tin)
+
+    add_invocation_listener(listener)
+    try:
+        yield
+    finally:
+        remove_invocation_listener(listener)
 
 
 def ingest_uploaded_rosters(keys: list[str], aco_id: str) -> list[dict[str, Any]]:

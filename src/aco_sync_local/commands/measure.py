@@ -3,13 +3,13 @@ FHIR R4 resources) and show the performance record each measure becomes."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import click
 
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.errors import InvalidInputError
@@ -23,48 +23,68 @@ from aco_sync.ecqm.valuesets import ValueSetLibrary, load_value_sets
 PLACEHOLDER_TIN = "000000000"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "measure",
-        help="calculate eCQM populations (CMS122/125/130/165/2) for one patient",
-        description="Calculate the eCQM populations of one patient and the performance record each "
-        "measure becomes. The measurement period defaults to 2025.",
-    )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--qrda", type=Path, metavar="FILE", help="a QRDA Category I XML file")
-    source.add_argument(
-        "--fhir", type=Path, metavar="DIR", help="a folder of FHIR R4 JSON resources (one patient)"
-    )
-    parser.add_argument("--period-start", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
-    parser.add_argument("--period-end", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
-    parser.add_argument(
-        "--value-sets",
-        type=Path,
-        nargs="+",
-        metavar="TSV",
-        help="value set expansions in the bundled TSV format (e.g. your VSAC export), "
-        "used instead of the bundled ones",
-    )
-    parser.add_argument("--tin", default=None, help="TIN for the records (default: the QRDA file's TIN)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    parser.set_defaults(func=main)
+@click.command("measure", short_help="One patient's eCQM populations, criterion by criterion.")
+@click.option(
+    "--qrda",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A QRDA Category I XML file.",
+)
+@click.option(
+    "--fhir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="A folder of FHIR R4 JSON resources (one patient).",
+)
+@click.option("--period-start", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD")
+@click.option("--period-end", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD")
+@click.option(
+    "--value-sets",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    metavar="TSV",
+    help="Value set expansions in the bundled TSV format (e.g. your VSAC export), used instead of the "
+    "bundled ones (repeat for several files).",
+)
+@click.option("--tin", default=None, help="TIN for the records (default: the QRDA file's TIN).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+def command(
+    qrda: Path | None,
+    fhir: Path | None,
+    period_start: Any,
+    period_end: Any,
+    value_sets: tuple[Path, ...],
+    tin: str | None,
+    as_json: bool,
+) -> int:
+    """Calculate the eCQM populations (CMS122/125/130/165/2) of one patient, criterion by criterion.
 
-
-def main(args: argparse.Namespace) -> int:
+    Give --qrda FILE or --fhir DIR. Shows each population (initial population, denominator,
+    exclusions, exceptions, numerator), why the patient is in it or not, and the performance record
+    the measure becomes. The measurement period defaults to 2025.
+    """
+    if (qrda is None) == (fhir is None):
+        raise click.UsageError("give exactly one of --qrda FILE or --fhir DIR")
     try:
-        period = _period(args.period_start, args.period_end)
-        value_sets = load_value_sets(*args.value_sets) if args.value_sets else None
-        if args.qrda is not None:
-            result = _from_qrda(args.qrda, period, value_sets, args.tin)
+        period = _period(
+            period_start.date() if period_start else None, period_end.date() if period_end else None
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        library = load_value_sets(*value_sets) if value_sets else None
+        if qrda is not None:
+            result = _from_qrda(qrda, period, library, tin)
         else:
-            result = _from_fhir(args.fhir, period, value_sets, args.tin)
+            assert fhir is not None
+            result = _from_fhir(fhir, period, library, tin)
     except (InvalidInputError, ValueError, OSError) as exc:
-        print(f"aco-sync measure: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result, indent=2, default=str))
+        click.echo(f"aco-sync measure: {exc}", err=True)
+        return 1
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
     else:
-        print(render(result), end="")
+        click.echo(render(result), nl=False)
     return 0
 
 
