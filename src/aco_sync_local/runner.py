@@ -14,10 +14,10 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from collections.abc import Callable, Iterator
 from typing import Any
 
 from aco_sync.domain.errors import AcoSyncError

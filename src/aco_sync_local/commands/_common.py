@@ -66,9 +66,9 @@ def stack_options(func: F) -> F:
     func = click.option(
         "--region", help="With --stack: the stack's region (default: your AWS configuration)."
     )(func)
-    func = click.option(
-        "--aco", "aco_id", help="With --stack: the ACO (default: the only configured one)."
-    )(func)
+    func = click.option("--aco", "aco_id", help="With --stack: the ACO (default: the only configured one).")(
+        func
+    )
     return click.option(
         "--stack", metavar="NAME", help="Read the latest sync from a deployed stack instead."
     )(func)
@@ -110,7 +110,9 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
-def load_result(state_dir: Path, stack: str | None, aco_id: str | None, region: str | None) -> LocalSyncResult:
+def load_result(
+    state_dir: Path, stack: str | None, aco_id: str | None, region: str | None
+) -> LocalSyncResult:
     """The latest saved local sync, or with ``--stack`` the ACO's latest sync in a deployed stack."""
     if stack:
         import boto3

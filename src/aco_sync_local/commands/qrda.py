@@ -20,9 +20,7 @@ from aco_sync.ingest.qrda_model import QrdaDocument
 
 
 @click.command("qrda", short_help="What a sync reads from QRDA-I files.")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE..."
-)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE...")
 @click.option("--json", "as_json", is_flag=True, help="Print the extracted data as JSON.")
 def command(files: tuple[Path, ...], as_json: bool) -> int:
     """Show what is extracted from QRDA Category I files (or why they are rejected).

@@ -76,9 +76,7 @@ def run_options(func: F) -> F:
 
 
 @click.command("run", short_help="Sync a local folder (laid out like the data bucket).")
-@click.argument(
-    "folder", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="FOLDER"
-)
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="FOLDER")
 @click.option("--aco", "aco_id", help="ACO id (default: the only config/acos/<id>.json).")
 @run_options
 def command(folder: Path, aco_id: str | None, **options: Any) -> int:
@@ -108,8 +106,9 @@ def execute(
     show_progress = (not as_json and not verbose and sys.stderr.isatty()) if progress is None else progress
     captured = io.StringIO()
     try:
-        with _progress_display(folder, aco_id, enabled=show_progress) as on_progress, (
-            contextlib.nullcontext() if verbose else contextlib.redirect_stdout(captured)
+        with (
+            _progress_display(folder, aco_id, enabled=show_progress) as on_progress,
+            contextlib.nullcontext() if verbose else contextlib.redirect_stdout(captured),
         ):
             # Handler logs go to stdout (as on Lambda); keep stdout for our summary unless --verbose.
             return run_local_sync(
@@ -147,7 +146,14 @@ def _progress_display(
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     total = _clinic_count(folder, aco_id)
     console = Console(stderr=True)

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from aco_sync_local.commands._common import json_option, load_result, print_json, stack_options, state_dir_option
+from aco_sync_local.commands._common import (
+    json_option,
+    load_result,
+    print_json,
+    stack_options,
+    state_dir_option,
+)
 from aco_sync_local.summary import render_status, summary_json
 
 

@@ -299,7 +299,8 @@ def _aggregate_members(
                 kind="probable_duplicates",
                 level="warning",
                 message=f"{len(duplicates)} pairs of patients look like the same person (typo, nickname, "
-                f"initial or swapped day/month); they were not merged: review the probable duplicates report",
+                f"initial or swapped day/month); they were not merged: review probable-duplicates.csv "
+                "in the sync's results",
             )
         )
         for pair in duplicates[:PROBABLE_DUPLICATES_LOGGED]:
@@ -314,8 +315,8 @@ def _aggregate_members(
             log.append(
                 SyncLogEntry(
                     kind="probable_duplicates",
-                    message=f"{len(duplicates) - PROBABLE_DUPLICATES_LOGGED} more pairs are in the probable "
-                    f"duplicates report",
+                    message=f"{len(duplicates) - PROBABLE_DUPLICATES_LOGGED} more pairs are in "
+                    "probable-duplicates.csv",
                 )
             )
     counts = {

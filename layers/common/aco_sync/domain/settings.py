@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-
 _MESSAGES = {
     "missing": "is missing",
     "int_parsing": "must be a whole number",
@@ -60,7 +59,8 @@ def settings_problems(exc: ValidationError) -> list[str]:
         elif kind in ("greater_than_equal", "less_than_equal") and key == "performance_year":
             problems.append(f"`{where}` must be a year between 2017 and 2100")
         elif kind in ("json_invalid", "json_type"):
-            problems.append(f"the file is not valid JSON ({error.get('msg', '').removeprefix('Invalid JSON: ')})")
+            detail = str(error.get("msg", "")).removeprefix("Invalid JSON: ")
+            problems.append(f"the file is not valid JSON ({detail})")
         else:
             problems.append(f"`{where}` {_MESSAGES.get(kind, 'is not valid')}")
     return problems

@@ -134,6 +134,5 @@ def member_clinics(objects: ObjectStore, settings: AcoSettings) -> list[MemberCl
 
 def _first_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
         return "; ".join(settings_problems(exc))
     return str(exc)

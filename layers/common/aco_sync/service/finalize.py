@@ -77,7 +77,9 @@ def finalize_member_sync(
     result = aggregate_members(records, plan, catalog=catalog)
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE),
-        aggregation_to_json(result.outcomes, result.stats, result.log),
+        aggregation_to_json(
+            result.outcomes, result.stats, result.log, [pair.to_dict() for pair in result.probable_duplicates]
+        ),
         content_type="application/json",
     )
 
