@@ -245,6 +245,8 @@ def validate_folder(folder: Path) -> FolderReport:
     for aco in settings.values():
         has_roster = rosters_accepted.get((aco.aco_id, aco.performance_year), 0) > 0
         _check_roster(report, aco, has_roster)
+        if not has_roster and aco.roster_required:
+            continue  # the sync aborts before it plans the measures
         _check_plan(report, aco, aco_records.get(aco.aco_id, []), aco_counts.get(aco.aco_id, []), has_roster)
     if not files:
         report.issues.append(

@@ -102,14 +102,28 @@ def test_roster_bom_semicolons_and_unknown_column_warning() -> None:
     assert [i.code for i in result.issues] == ["unknown_column"] and result.issues[0].severity == "warning"
 
 
-def test_roster_non_utf8_line_is_reported_and_other_rows_kept() -> None:
+def test_roster_in_cp1252_is_decoded_with_a_warning() -> None:
     data = (
         b"mbi,first_name,last_name,birth_date,gender\n"
         b"1EG4TE5MK73,Ada,Lovelace,1956-04-12,F\n"
         b"2EG4TE5MK73,Jos\xe9,Mu\xf1oz,1950-01-01,M\n"
+        b"3EG4TE5MK73,Fran\xe7oise,D\xfcrr,1949-02-03,F\n"
     )
     result = read_roster("r.csv", data, catalog=CATALOG)
-    assert result.rows_accepted == 1 and result.rows_rejected == 1
+    assert result.rows_accepted == 3 and result.rows_rejected == 0
+    names = [(e.first_name, e.last_name) for e in result.entries]
+    assert names[1:] == [("José", "Muñoz"), ("Françoise", "Dürr")]
+    [issue] = result.issues
+    assert issue.code == "decoded_cp1252" and issue.severity == "warning" and "Windows-1252" in issue.reason
+
+
+def test_roster_non_utf8_line_in_a_utf8_file_is_reported_and_other_rows_kept() -> None:
+    data = (
+        "mbi,first_name,last_name,birth_date,gender\n1EG4TE5MK73,Zoë,Lovelace,1956-04-12,F\n".encode()
+        + b"2EG4TE5MK73,Jos\xe9,Mu\xf1oz,1950-01-01,M\n"
+    )
+    result = read_roster("r.csv", data, catalog=CATALOG)
+    assert result.rows_accepted == 1 and result.rows_rejected == 1  # mixed: not unambiguously CP1252
     [issue] = result.issues
     assert issue.code == "bad_encoding" and issue.line == 3 and "UTF-8" in issue.reason
 
@@ -467,7 +481,8 @@ def test_roster_cms_rank_columns_name_measures() -> None:
     result = read_roster("r.csv", data, catalog=CATALOG)
     assert result.eligibility_columns == {"dm_rank": "M001", "htn_2_rank": "M236", "prev_6_rank": "M113"}
     assert result.entries[0].eligible_measures == frozenset({"M001"})
-    assert [i.code for i in result.issues] == ["unknown_column"]  # CARE_2 is not in the catalog
+    # CARE_2 is not in the catalog; PREV_6 is blank in every row (nobody eligible for M113)
+    assert [i.code for i in result.issues] == ["unknown_column", "blank_eligibility_column"]
 
 
 def test_an_encounter_repeated_in_two_template_files_is_kept_once() -> None:

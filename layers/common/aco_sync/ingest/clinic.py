@@ -19,7 +19,7 @@ from aco_sync.ingest.qrda_model import QrdaDocument
 from aco_sync.ingest.templates import read_template
 
 PROVIDERS_FILE = "providers.csv"
-TEMPLATE_SUFFIXES = (".csv", ".xlsx")
+TEMPLATE_SUFFIXES = (".csv", ".xlsx", ".xls")  # .xls: read_table explains how to convert it
 QRDA_SUFFIXES = (".xml", ".zip")
 
 logger = Logger(child=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from aco_sync.domain.records import IngestIssue, Provider
 from aco_sync.ingest.tabular import (
     TableError,
+    did_you_mean,
     find_columns,
     normalise_name,
     parse_flag,
@@ -46,7 +47,8 @@ def read_providers(file_name: str, data: bytes, *, tin: str) -> ProvidersReadRes
                 file=file_name,
                 line=1,
                 reason=f"The provider list has no {' or '.join(missing)} column; "
-                "expected columns: npi, name, active.",
+                "expected columns: npi, name, active."
+                + did_you_mean(table.header, {**PROVIDER_COLUMNS, **OPTIONAL_COLUMNS}, missing),
                 code="missing_column",
                 tin=tin,
             )

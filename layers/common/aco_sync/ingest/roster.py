@@ -9,6 +9,7 @@ from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import IngestIssue, RosterEntry
 from aco_sync.ingest.tabular import (
     TableError,
+    did_you_mean,
     find_columns,
     normalise_name,
     parse_birth_date,
@@ -76,7 +77,8 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
                 file=file_name,
                 line=1,
                 reason=f"The roster has no {', '.join(missing)} column; expected columns: "
-                "mbi, first_name, last_name, birth_date, gender (plus optional measure columns).",
+                "mbi, first_name, last_name, birth_date, gender (plus optional measure columns)."
+                + did_you_mean(table.header, ROSTER_COLUMNS, [c for c in ROSTER_COLUMNS if c not in columns]),
                 code="missing_column",
             )
         )
@@ -159,6 +161,19 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
             )
         )
     result.rows_accepted = len(result.entries)
+    for column, measure_id in result.eligibility_columns.items():
+        if table.rows and not any(row.values.get(column, "").strip() for row in table.rows):
+            result.issues.append(
+                IngestIssue(
+                    file=file_name,
+                    line=1,
+                    reason=f"The eligibility column for measure {measure_id} is blank in every row, so no "
+                    f"beneficiary counts as eligible for {measure_id} and its MCQM instance stays empty; "
+                    "fill it (Y/N) or remove the column.",
+                    severity="warning",
+                    code="blank_eligibility_column",
+                )
+            )
     if not result.entries:
         result.issues.append(
             IngestIssue(

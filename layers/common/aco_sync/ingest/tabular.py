@@ -2,19 +2,24 @@
 roster, template and provider readers share.
 
 Rules every reader follows: header names match case- and space-insensitively (``First Name``,
-``first_name`` and ``FIRST-NAME`` are the same column); a UTF-8 byte order mark is accepted; a line
-that is not UTF-8 is reported and skipped while the rest of the file is read; reasons never contain
-patient data (names, birth dates, MBIs), only column names, row numbers and non-PHI values.
+``first_name`` and ``FIRST-NAME`` are the same column); a UTF-8 byte order mark is accepted; a file
+that is not UTF-8 but whose bytes are unambiguously Windows-1252/Latin-1 (charset detection) is decoded
+as such with a warning; otherwise a line that is not UTF-8 is reported and skipped while the rest of
+the file is read; reasons never contain patient data (names, birth dates, MBIs), only column names,
+row numbers and non-PHI values. A header cell is never echoed either (a header-less file's first row
+is patient data): unknown columns are named by position, with the known column they resemble.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
+import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
@@ -27,6 +32,8 @@ MAX_XLSX_RATIO = 200
 MAX_BAD_LINES_BEFORE_GIVING_UP = 20
 
 _DOCTYPE_OR_ENTITY = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File Binary: .xls (and .doc)
+_WESTERN_PUNCTUATION = set("\u00a0\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00b4\u00b7\u00ba\u00aa")
 
 
 class TableError(Exception):
@@ -68,6 +75,12 @@ def read_table(file_name: str, data: bytes) -> Table:
             f"The file is over {MAX_TABLE_BYTES // 1_048_576} MB and is refused.", code="file_too_large"
         )
     suffix = PurePosixPath(file_name).suffix.lower()
+    if suffix == ".xls" or data[:8] == _OLE_MAGIC:
+        raise TableError(
+            "The file is an Excel 97-2003 workbook (.xls), which ACO Sync does not read: open it in Excel "
+            "and save it as Excel Workbook (.xlsx) or CSV UTF-8.",
+            code="unsupported_xls",
+        )
     if suffix in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
         return _table_from_rows(file_name, _xlsx_rows(data), [])
     if suffix not in ("", ".csv", ".txt", ".tsv"):
@@ -127,6 +140,17 @@ def _decode_lines(file_name: str, data: bytes) -> tuple[str, list[IngestIssue]]:
         return data.decode("utf-8"), []
     except UnicodeDecodeError:
         pass
+    western = _western_text(data)
+    if western is not None:
+        return western, [
+            IngestIssue(
+                file=file_name,
+                reason="The file is not UTF-8; its characters were read as Windows-1252 (Western European, "
+                "Excel's 'CSV (Comma delimited)'). Check accented names, or save it as CSV UTF-8.",
+                severity="warning",
+                code="decoded_cp1252",
+            )
+        ]
     issues: list[IngestIssue] = []
     lines: list[str] = []
     for number, raw in enumerate(data.splitlines(keepends=True), start=1):
@@ -151,6 +175,43 @@ def _decode_lines(file_name: str, data: bytes) -> tuple[str, list[IngestIssue]]:
                     code="bad_encoding",
                 ) from None
     return "".join(lines), issues
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _western_text(data: bytes) -> str | None:
+    """``data`` decoded as CP1252 when the bytes say so unambiguously: no UTF-8 line among them, the whole
+    file decodes as CP1252, every non-ASCII character it gives is a Latin letter or Western punctuation
+    (``é``, ``ñ``, ``ü``, curly quotes, dashes), and charset detection (charset-normalizer) finds text,
+    not binary. Else None (rows are then checked one by one and the bad ones reported)."""
+    for line in data.splitlines():
+        if not line.isascii() and _is_utf8(line):
+            return None  # UTF-8 lines mixed with others: ambiguous, check the rows one by one
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None  # bytes CP1252 leaves undefined: not CP1252
+    for char in set(text):
+        if char.isascii():
+            if not char.isprintable() and char not in "\t\r\n":
+                return None  # control characters: binary, not text
+        elif not (_is_latin_letter(char) or char in _WESTERN_PUNCTUATION):
+            return None
+    from charset_normalizer import from_bytes  # imported lazily: only non-UTF-8 uploads need it
+
+    if from_bytes(data[:65536]).best() is None:
+        return None  # the detector finds no text encoding at all
+    return text
+
+
+def _is_latin_letter(char: str) -> bool:
+    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
 
 
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
@@ -247,9 +308,11 @@ def _table_from_rows(
                 )
             )
         seen.add(name)
+    data_rows = 0
     for line, cells in iterator:
         if not any(c.strip() for c in cells):
             continue  # blank line
+        data_rows += 1
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
             table.issues.append(
                 IngestIssue(
@@ -266,7 +329,55 @@ def _table_from_rows(
             if name and name not in values:
                 values[name] = cells[index].strip() if index < len(cells) else ""
         table.rows.append(TableRow(line=line, values=values))
+    if not data_rows:
+        table.issues.append(
+            IngestIssue(
+                file=file_name,
+                line=header_line,
+                reason="The file has a header but no data rows; nothing was read from it.",
+                severity="warning",
+                code="no_rows",
+            )
+        )
     return table
+
+
+def _similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def unknown_columns(header: list[str], known: Mapping[str, tuple[str, ...]]) -> list[int]:
+    """0-based positions of the header's non-empty columns that no known field (or alias) names."""
+    names = {name for canonical, aliases in known.items() for name in (canonical, *aliases)}
+    return [i for i, name in enumerate(header) if name and name not in names]
+
+
+def closest_field(
+    name: str, known: Mapping[str, tuple[str, ...]], fields: Iterable[str] | None = None
+) -> str | None:
+    """The known field whose name or alias ``name`` most resembles (a misspelling), or None."""
+    best, score = None, 0.0
+    for canonical in fields if fields is not None else known:
+        for candidate in (canonical, *known.get(canonical, ())):
+            ratio = _similarity(name, candidate)
+            if ratio > score:
+                best, score = canonical, ratio
+    return best if score >= 0.8 else None
+
+
+def did_you_mean(header: list[str], known: Mapping[str, tuple[str, ...]], missing: Iterable[str]) -> str:
+    """For missing fields: `` Did you mean `performance_date`? An unknown column (column 4) looks like
+    a misspelling of it.`` (or ""). Columns are named by position: a header cell may be PHI."""
+    unknown = unknown_columns(header, known)
+    hints = []
+    for field_name in missing:
+        matches = [i for i in unknown if closest_field(header[i], known, [field_name]) == field_name]
+        if matches:
+            hints.append(
+                f" Did you mean `{field_name}`? An unknown column (column {matches[0] + 1}) looks like a "
+                "misspelling of it."
+            )
+    return "".join(hints)
 
 
 def find_columns(header: list[str], aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:

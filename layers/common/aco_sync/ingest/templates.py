@@ -20,6 +20,8 @@ from aco_sync.domain.records import (
 from aco_sync.ingest.tabular import (
     Table,
     TableError,
+    closest_field,
+    did_you_mean,
     find_columns,
     normalise_name,
     parse_birth_date,
@@ -30,6 +32,7 @@ from aco_sync.ingest.tabular import (
     parse_tin,
     quoted_if_safe,
     read_table,
+    unknown_columns,
 )
 
 TEMPLATE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -131,15 +134,17 @@ def _missing_columns(
     table: Table, columns: dict[str, tuple[str, ...]], result: TemplateReadResult, tin: str, kind: str
 ) -> dict[str, str] | None:
     found = find_columns(table.header, columns)
-    missing = [LABELS[c] for c in columns if c not in found]
+    missing_fields = [c for c in columns if c not in found]
+    missing = [LABELS[c] for c in missing_fields]
     if not missing:
         return found
+    known = {**TEMPLATE_COLUMNS, **OPTIONAL_COLUMNS, **COUNT_COLUMNS}
     result.issues.append(
         IngestIssue(
             file=table.file_name,
             line=1,
             reason=f"The {kind} has no {', '.join(missing)} column; "
-            "see docs/INPUT_FORMATS.md for the columns.",
+            "see docs/INPUT_FORMATS.md for the columns." + did_you_mean(table.header, known, missing_fields),
             code="missing_column",
             tin=tin,
         )
@@ -207,6 +212,24 @@ def _reject(
     )
 
 
+def _warn_unknown_columns(table: Table, result: TemplateReadResult, tin: str) -> None:
+    """One warning per unknown template column, by position, with the known column it resembles."""
+    known = {**TEMPLATE_COLUMNS, **OPTIONAL_COLUMNS}
+    for index in unknown_columns(table.header, known):
+        close = closest_field(table.header[index], known)
+        hint = f"; did you mean `{close}`?" if close else " (see docs/INPUT_FORMATS.md for the columns)."
+        result.issues.append(
+            IngestIssue(
+                file=table.file_name,
+                line=1,
+                reason=f"An unknown column (column {index + 1}) was ignored{hint}",
+                severity="warning",
+                code="unknown_column",
+                tin=tin,
+            )
+        )
+
+
 def _read_counts(table: Table, result: TemplateReadResult, *, tin: str, catalog: MeasureCatalog) -> None:
     columns = _missing_columns(table, COUNT_COLUMNS, result, tin, "denominator-only counts file")
     if columns is None:
@@ -247,6 +270,7 @@ def _read_rows(
     if columns is None:
         return
     columns.update(find_columns(table.header, OPTIONAL_COLUMNS))
+    _warn_unknown_columns(table, result, tin)
     if "collection_type" not in columns:
         result.issues.append(
             IngestIssue(
