@@ -52,7 +52,8 @@ def test_stack_without_region_is_a_sentence_not_a_traceback(
     assert main(["status", "--stack", "X"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == (
-        "aco-sync: error: no AWS region is configured: pass --region (e.g. --region us-east-1) or set AWS_REGION"
+        "aco-sync: error: no AWS region is configured: pass --region (e.g. --region us-east-1) "
+        "or set AWS_REGION"
     )
 
 
