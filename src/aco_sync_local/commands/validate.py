@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import DenominatorCount, IngestIssue, PerformanceRecord
 from aco_sync.domain.settings import AcoSettings, settings_problems
+from aco_sync.ingest.duplicate_reviews import DECISIONS_FILE, read_duplicate_decisions
 from aco_sync_local.commands._common import plural
 
 
@@ -161,6 +162,10 @@ def validate_folder(folder: Path) -> FolderReport:
             )
         elif parts[0] == "members" and len(parts) >= 4:
             members.setdefault((parts[1], parts[2]), []).append(("/".join(parts[3:]), path.read_bytes()))
+        elif parts[0] == "reviews" and len(parts) == 3 and parts[2] == DECISIONS_FILE:
+            decisions = read_duplicate_decisions(name, path.read_bytes())
+            report.issues.extend(decisions.issues)
+            report.summary.append(f"{name}: {plural(len(decisions.decisions), 'reviewed pair')}")
         elif parts[0] in ("store", "results"):
             continue  # written by syncs, not uploads
         else:
@@ -168,7 +173,7 @@ def validate_folder(folder: Path) -> FolderReport:
                 IngestIssue(
                     file=name,
                     reason="Not in a place ACO Sync reads (config/acos/, rosters/<aco>/<year>/, "
-                    "members/<aco>/<tin>/); ignored.",
+                    f"members/<aco>/<tin>/, reviews/<aco>/{DECISIONS_FILE}); ignored.",
                     severity="warning",
                     code="misplaced_file",
                 )

@@ -221,12 +221,14 @@ def aggregate_members(
     *,
     catalog: MeasureCatalog,
     report_probable_duplicates: bool = True,
+    not_the_same: frozenset[tuple[str, str]] = frozenset(),
 ) -> AggregationResult:
     """Finalize step: de-duplicate, then resolve every non-MCQM instance of the plan (eCQM, or CQM with
     QRDA-I performances synced into it). Records of halted or unplanned measures are counted and
-    logged, never silently dropped. MCQM instances are left to :func:`aggregate_mcqm`."""
+    logged, never silently dropped. MCQM instances are left to :func:`aggregate_mcqm`.
+    ``not_the_same``: (smaller id, larger id) pairs a reviewer decided are two people; not reported."""
     with gc_paused():
-        return _aggregate_members(records, plan, catalog, report_probable_duplicates)
+        return _aggregate_members(records, plan, catalog, report_probable_duplicates, not_the_same)
 
 
 def _aggregate_members(
@@ -234,6 +236,7 @@ def _aggregate_members(
     plan: MeasurePlan,
     catalog: MeasureCatalog,
     report_probable_duplicates: bool,
+    not_the_same: frozenset[tuple[str, str]] = frozenset(),
 ) -> AggregationResult:
     """:func:`aggregate_members` with the garbage collector paused."""
     index = _patient_index(records)
@@ -293,6 +296,7 @@ def _aggregate_members(
             )
         )
     duplicates = find_probable_duplicates(index.keys) if report_probable_duplicates else []
+    duplicates = [d for d in duplicates if (d.master_pat_id_a, d.master_pat_id_b) not in not_the_same]
     if duplicates:
         log.append(
             SyncLogEntry(
