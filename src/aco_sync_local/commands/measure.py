@@ -15,6 +15,7 @@ from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.records import IngestIssue, PerformanceRecord
 from aco_sync.ecqm.engine import DEFAULT_PERIOD, evaluate_all, to_performance_record
+from aco_sync.ecqm.explain import AGE_RANGES, initial_population_criteria
 from aco_sync.ecqm.fhir import patient_from_fhir, read_fhir_dir
 from aco_sync.ecqm.logic import MeasurePopulations
 from aco_sync.ecqm.model import PatientModel
@@ -120,7 +121,17 @@ def _from_qrda(
         if doc.reporting_period_start and doc.reporting_period_end
         else None
     )
-    return _result("qrda", path, period, patient, results, records, issues, reporting_period=reporting)
+    return _result(
+        "qrda",
+        path,
+        period,
+        patient,
+        results,
+        records,
+        issues,
+        reporting_period=reporting,
+        value_sets=value_sets,
+    )
 
 
 def _from_fhir(
@@ -147,7 +158,7 @@ def _from_fhir(
         )
         is not None
     ]
-    return _result("fhir", folder, period, patient, results, records, [])
+    return _result("fhir", folder, period, patient, results, records, [], value_sets=value_sets)
 
 
 def _result(
@@ -160,8 +171,15 @@ def _result(
     issues: list[IngestIssue],
     *,
     reporting_period: dict[str, date] | None = None,
+    value_sets: ValueSetLibrary | None = None,
 ) -> dict[str, Any]:
     catalog = default_catalog()
+    context = None
+    if patient is not None:
+        from aco_sync.ecqm.logic import MeasureContext
+        from aco_sync.ecqm.valuesets import default_value_sets
+
+        context = MeasureContext(patient, period, value_sets or default_value_sets())
     by_measure = {r.measure_id: r for r in records}
     measures = []
     for measure_id, populations in results.items():
@@ -177,6 +195,14 @@ def _result(
                 "performance": populations.performance,
                 "performance_date": populations.performance_date,
                 "note": populations.note,
+                "initial_population_criteria": [
+                    criterion.to_dict()
+                    for criterion in (
+                        initial_population_criteria(context, definition.ecqm_id)
+                        if context is not None and definition.ecqm_id in AGE_RANGES
+                        else []
+                    )
+                ],
                 "record": dataclasses.asdict(record) if record else None,
             }
         )
@@ -225,6 +251,9 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"{m['measure_id']} {m['ecqm_id']:<7} {pops}  ->  {outcome}{when}{inverse}")
         if m["note"]:
             lines.append(f"    {m['note']}")
+        for criterion in m.get("initial_population_criteria") or []:
+            mark = "yes" if criterion["met"] else "NO "
+            lines.append(f"    initial population: {mark} {criterion['criterion']} ({criterion['found']})")
         if m["record"]:
             r = m["record"]
             lines.append(
