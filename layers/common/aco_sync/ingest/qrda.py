@@ -25,6 +25,7 @@ from lxml import etree
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.errors import QrdaRejectedError
 from aco_sync.domain.records import Gender, IngestIssue
+from aco_sync.ingest.cda_header import header_problems
 from aco_sync.ingest.hl7_time import parse_hl7_timestamp
 from aco_sync.ingest.measure_refs import ECQM_NUMBER_ROOT, recognise_ecqm
 from aco_sync.ingest.qrda_model import (
@@ -568,6 +569,8 @@ class _DocumentReader:
             )
         templates = _template_ids(root)
         roots = {t.root for t in templates}
+        for message, line in header_problems(root):  # schema-invalid documents are not called OK
+            self.warnings.append(QrdaWarning(message, line, "cda_schema"))
         if QRDA_III_DOCUMENT_TEMPLATE in roots:
             raise QrdaRejectedError(
                 "This is a QRDA Category III (aggregate) file; upload QRDA Category I files "
