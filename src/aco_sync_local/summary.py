@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from aco_sync.reports.html_report import located_once
 from aco_sync_local.runner import LocalSyncResult
 
 FIX_KINDS = {"halt", "abort", "ingest_error", "ingest_warning", "skip", "probable_duplicates", "missing_tins"}
@@ -389,7 +390,7 @@ def render_fixes(result: LocalSyncResult) -> str:
                 continue
             if kind == "probable_duplicates" and entry.get("level") != "warning":
                 continue  # the pairs themselves are in probable-duplicates.csv
-            message = str(entry.get("message"))
+            message = located_once(str(entry.get("message")))
             lines.append(f"  {message}{_context(entry, message)}")
     targets = (result.quality_score or {}).get("ranked_targets") or []
     if targets:

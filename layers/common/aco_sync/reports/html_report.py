@@ -522,7 +522,7 @@ def _log(entries: Sequence[SyncLogEntry]) -> str:
 _REPEATED_ROW = re.compile(r", (row|line) (\d+): (Row|Line) \2 ")
 
 
-def _located_once(message: str) -> str:
+def located_once(message: str) -> str:
     """``"t.csv, row 44: Row 44 rejected: ..."`` -> ``"t.csv, row 44: rejected: ..."`` (the location once)."""
     return _REPEATED_ROW.sub(lambda m: f", {m.group(1)} {m.group(2)}: ", message)
 
@@ -533,7 +533,7 @@ def _log_group(title: str, entries: Iterable[SyncLogEntry], *, empty: str, limit
         return f'<div class="log-group"><h3>{escape(title)}</h3><p class="empty">{escape(empty)}</p></div>'
     lis = []
     for entry in items[:limit]:
-        message = _located_once(entry.message)
+        message = located_once(entry.message)
         file_part = (f"{entry.file}" + (f" line {entry.line}" if entry.line else "")) if entry.file else ""
         where = ", ".join(
             part
