@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -22,6 +22,9 @@ _MESSAGES = {
 _PATTERNS = {
     "tin": "must be the clinic's 9-digit TIN",
     "aco_id": "may hold only letters, digits, '-' and '_' (up to 64, starting with a letter or digit)",
+    "apm_entity_id": "must be the CMS APM Entity ID (4 to 20 capital letters or digits, e.g. A1234)",
+    "cehrt_id": "must be a CEHRT ID (2025CXXXXXXXXXX or XX15CXXXXXXXXXX)",
+    "program_name": "must be appPlus, app1, mips or an MVP id such as G0053",
 }
 
 
@@ -58,12 +61,25 @@ def settings_problems(exc: ValidationError) -> list[str]:
             problems.append(f"`{where}` {_PATTERNS.get(key, 'has the wrong format')}")
         elif kind in ("greater_than_equal", "less_than_equal") and key == "performance_year":
             problems.append(f"`{where}` must be a year between 2017 and 2100")
+        elif kind == "literal_error":
+            allowed = str(error.get("ctx", {}).get("expected", "")).replace("'", "`")
+            problems.append(f"`{where}` must be one of {allowed}")
         elif kind in ("json_invalid", "json_type"):
             detail = str(error.get("msg", "")).removeprefix("Invalid JSON: ")
             problems.append(f"the file is not valid JSON ({detail})")
         else:
             problems.append(f"`{where}` {_MESSAGES.get(kind, 'is not valid')}")
     return problems
+
+
+# QPP Submissions API measurementSet.programName (qpp-submissions-docs data.ts): the APM Performance
+# Pathway Plus, the legacy APP, traditional MIPS, or an MVP id (G0053, M1366, ...).
+PROGRAM_NAME_PATTERN = r"^(appPlus|app1|mips|[GM]\d{4})$"
+# measurementSet.cehrtId: "CEHRT ID must be in the format 2025CXXXXXXXXXX or XX15CXXXXXXXXXX" (data.ts)
+CEHRT_ID_PATTERN = r"^(\d{4}|[0-9A-Z]{2}15)C[0-9A-Z]{10}$"
+# submission.entityId of an APM entity: the CMS-issued APM Entity ID (a Shared Savings Program ACO's
+# ACO ID, e.g. A1234)
+APM_ENTITY_ID_PATTERN = r"^[A-Z0-9]{4,20}$"
 
 
 class MemberClinic(BaseModel):
@@ -83,4 +99,11 @@ class AcoSettings(BaseModel):
     roster_required: bool = True  # Data validation aborts without an active roster (seed 000)
     mcqm_opt_in: bool = False  # "and MCQM, if the ACO opts in" (collection-type table)
     roster_mbi_tiebreak: bool = False  # several roster matches + MBIs known on both sides: MBI decides
-
+    # Submission (docs/SCORING.md "Submission files"): without an APM Entity ID (or, for eCQMs, a CEHRT
+    # ID) the submission files are still written, as drafts.
+    apm_entity_id: str | None = Field(default=None, pattern=APM_ENTITY_ID_PATTERN)
+    cehrt_id: str | None = Field(default=None, pattern=CEHRT_ID_PATTERN)
+    program_name: str = Field(default="appPlus", pattern=PROGRAM_NAME_PATTERN)
+    # Which file carries the eCQMs to CMS (never both): the QRDA III (qrda3-ecqm.xml, uploaded) or the
+    # electronicHealthRecord measurement set of qpp-submission.json (QPP Submissions API).
+    ecqm_submission_file: Literal["qrda3", "qpp_json"] = "qrda3"

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from pydantic import ValidationError
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
@@ -17,6 +18,7 @@ from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import MeasureStats, PatientOutcome
 from aco_sync.reports import build_reports
 from aco_sync.reports.model import RecordSource, ReportInputs
+from aco_sync.scoring.app_plus import CmsResults
 from aco_sync.service.aggregation_inputs import load_clinic_inputs, load_synced_tins
 from aco_sync.service.artifacts import (
     aggregation_from_json,
@@ -129,6 +131,25 @@ def _probable_duplicates(stores: Stores, aco_id: str, sync_id: str) -> list[dict
         return []
 
 
+def cms_results_key(aco_id: str) -> str:
+    return f"config/cms-results/{aco_id}.json"
+
+
+def load_cms_results(stores: Stores, aco_id: str) -> tuple[CmsResults | None, str | None]:
+    """The ACO's optional CMS results file, or (None, why it is not used) when it is invalid."""
+    key = cms_results_key(aco_id)
+    try:
+        data = stores.objects.get(key)
+    except ObjectNotFoundError:
+        return None, None
+    try:
+        return CmsResults.model_validate_json(data), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "file"
+        return None, f"{key} is not used: {where}: {first['msg']}"
+
+
 def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any]:
     settings = load_aco_settings(stores.objects, aco_id)
     outcomes, stats = load_sync_results(stores, aco_id, sync_id)
@@ -141,6 +162,7 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
         {"tin": c.tin, "name": c.name, "status": c.status, "reason": c.reason, "last_synced": c.last_synced}
         for c in stores.state.list_clinic_statuses(aco_id)
     ]
+    cms_results, cms_results_problem = load_cms_results(stores, aco_id)
     reports = build_reports(
         ReportInputs(
             settings=settings,
@@ -154,6 +176,8 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
             record_sources=_sources_of_sync(stores, aco_id, sync_id, outcomes),
             probable_duplicates=_probable_duplicates(stores, aco_id, sync_id),
             previous=previous_sync_score(stores.objects, aco_id, sync_id, settings.performance_year),
+            cms_results=cms_results,
+            cms_results_problem=cms_results_problem,
         )
     )
     prefix = results_prefix(aco_id, sync_id)
