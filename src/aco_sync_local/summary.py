@@ -542,8 +542,8 @@ def render_next_steps(result: LocalSyncResult) -> str:
         )
     steps.append(f"  Sync again after fixes:       aco-sync run {folder}  (the report then shows the change)")
     steps.append(
-        "  Submit to CMS:                qpp-submission.json (QPP Submissions API), qrda3-ecqm.xml "
-        "(a DRAFT- file needs the submission ids first)"
+        "  Submit to CMS:                the submission files listed above (a draft needs the settings' "
+        "submission ids first, docs/SCORING.md)"
     )
     return "\n".join(steps)
 

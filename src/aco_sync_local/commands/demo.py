@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from aco_sync_local.commands.run import execute, run_options, show
+from aco_sync_local.private_files import make_private_dir
 
 DEMO_SEED = 2025
 
@@ -34,7 +35,7 @@ def command(folder: Path | None, seed: int, **options: Any) -> int:
     folder = folder or (options["state_dir"] / "demo-aco")
     if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    make_private_dir(folder)  # synthetic patients, but written like real input: private
     aco_id = write_demo_aco(folder, seed=seed)
     if not options["as_json"]:
         click.echo(f"Demo ACO {aco_id} written to {folder}\n")

@@ -20,6 +20,7 @@ from aco_sync.reports.model import RecordSource
 from aco_sync.reports.targets import ranked_targets
 from aco_sync.service.aggregate_stats import encounter_id_of, previous_sync_score, record_sources
 from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
+from pseudonym_keys import TEST_KEY
 from unit.domain.engine_factories import CATALOG, TIN_A, TIN_B, plan_for, record
 from unit.reports.report_samples import sample_inputs
 
@@ -177,11 +178,11 @@ def test_a_same_decision_merges_the_pair_and_a_not_same_one_silences_it() -> Non
     john = record(first="John", last="Fox", tin=TIN_B, measure="M236")
     records = [bill, william, jon, john]
     plan = plan_for(records)
-    before = aggregate_members(records, plan, catalog=CATALOG)
+    before = aggregate_members(records, plan, catalog=CATALOG, pseudonym_key=TEST_KEY)
     assert len(before.probable_duplicates) == 2 and before.stats[0].eligible_population == 4
 
     def mid(r: object) -> str:
-        return master_patient_id(r.first_name, r.last_name, r.birth_date, r.gender)  # type: ignore[attr-defined]
+        return master_patient_id(r.first_name, r.last_name, r.birth_date, r.gender, pseudonym_key=TEST_KEY)  # type: ignore[attr-defined]
 
     same = tuple(sorted((mid(bill), mid(william))))
     not_same = tuple(sorted((mid(jon), mid(john))))
@@ -193,8 +194,10 @@ def test_a_same_decision_merges_the_pair_and_a_not_same_one_silences_it() -> Non
             f"{same[0]},{same[1]},same\n{not_same[0]},{not_same[1]},not_same\n"
         ).encode(),
     )
-    applied = apply_duplicate_decisions(store, "ACO1", records)
-    after = aggregate_members(applied.records, plan, catalog=CATALOG, not_the_same=applied.not_the_same)
+    applied = apply_duplicate_decisions(store, "ACO1", records, pseudonym_key=TEST_KEY)
+    after = aggregate_members(
+        applied.records, plan, catalog=CATALOG, pseudonym_key=TEST_KEY, not_the_same=applied.not_the_same
+    )
     assert after.probable_duplicates == [] and after.stats[0].eligible_population == 3
     merged = [o for o in after.outcomes if o.master_pat_id == same[0]]
     assert len(merged) == 1 and merged[0].source_tins == (TIN_A, TIN_B)
@@ -204,4 +207,4 @@ def test_a_same_decision_merges_the_pair_and_a_not_same_one_silences_it() -> Non
         in (messages[0])
     )
     assert "were reviewed as not the same person (duplicate-decisions.csv row 3)" in messages[1]
-    assert merge_same_person(records, []) == (None, {})
+    assert merge_same_person(records, [], pseudonym_key=TEST_KEY) == (None, {})

@@ -57,6 +57,7 @@ from aco_sync.ecqm.logic import (
 from aco_sync.ecqm.model import ClinicalEntry, Component, EntryKind, MedicationSupply, PatientModel, Quantity
 from aco_sync.ecqm.valuesets import ValueSetLibrary, default_value_sets
 from aco_sync.ingest import qrda_model as q
+from aco_sync.ingest.tabular import quoted_if_safe
 
 logger = Logger(child=True)  # counts and measure ids only: never names, birth dates, MBIs or file names
 
@@ -420,8 +421,12 @@ def calculate_qrda_detailed(
 
     measure_ids, others = measures_to_calculate(doc)
     if others:
+        # only references of a measure id's shape are named: a title or set id is document text
+        named = [o for o in others if quoted_if_safe(o, "measure")]
+        unnamed = len(others) - len(named)
+        listed = ", ".join([*named, *([f"{unnamed} other measure reference(s)"] if unnamed else [])])
         issue(
-            f"Measure(s) {', '.join(others)} referenced by the document are not calculated by ACO Sync "
+            f"Measure(s) {listed} referenced by the document are not calculated by ACO Sync "
             f"(eCQM measures in scope: {', '.join(_ecqm_names(SUPPORTED_MEASURES))})",
             "ecqm_measure_not_in_scope",
         )
@@ -435,7 +440,8 @@ def calculate_qrda_detailed(
     start, end = doc.reporting_period_start, doc.reporting_period_end
     if start is not None and end is not None and not (start.year == end.year == measurement_period[0].year):
         issue(
-            f"The document's reporting period {start.date()} to {end.date()} is not the measurement "
+            # the document's own dates are not quoted: in a damaged file they can be any date
+            "The document's reporting period is not the measurement "
             f"period {measurement_period[0]} to {measurement_period[1]}; data outside it does not count",
             "ecqm_period_mismatch",
         )

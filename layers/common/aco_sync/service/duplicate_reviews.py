@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
-from aco_sync.domain.dedup import merge_same_person
+from aco_sync.domain.dedup import PseudonymKey, merge_same_person
 from aco_sync.domain.records import PerformanceRecord, SyncLogEntry
 from aco_sync.ingest.duplicate_reviews import (
     DECISIONS_FILE,
@@ -49,13 +49,13 @@ def load_duplicate_decisions(
 
 
 def apply_duplicate_decisions(
-    objects: ObjectStore, aco_id: str, records: Iterable[PerformanceRecord]
+    objects: ObjectStore, aco_id: str, records: Iterable[PerformanceRecord], *, pseudonym_key: PseudonymKey
 ) -> AppliedDecisions:
     decisions, log = load_duplicate_decisions(objects, aco_id)
     if not decisions:
         return AppliedDecisions(records=records, log=log)
     same = [(d.master_pat_id_a, d.master_pat_id_b) for d in decisions if d.decision == "same"]
-    merged, target = merge_same_person(records, same)
+    merged, target = merge_same_person(records, same, pseudonym_key=pseudonym_key)
     for d in decisions:
         where = f"{DECISIONS_FILE} row {d.line}"
         if d.decision == "not_same":

@@ -75,8 +75,11 @@ def finalize_member_sync(
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, PLAN_FILE), dumps(plan.to_dict()), content_type="application/json"
     )
-    reviews = apply_duplicate_decisions(stores.objects, aco_id, records)
-    result = aggregate_members(reviews.records, plan, catalog=catalog, not_the_same=reviews.not_the_same)
+    key = stores.pseudonym_keys.pseudonym_key()
+    reviews = apply_duplicate_decisions(stores.objects, aco_id, records, pseudonym_key=key)
+    result = aggregate_members(
+        reviews.records, plan, catalog=catalog, pseudonym_key=key, not_the_same=reviews.not_the_same
+    )
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE),
         aggregation_to_json(

@@ -38,8 +38,17 @@ def run_mcqm_roster_match(
     plan = MeasurePlan.from_dict(load_plan_dict(stores, aco_id, sync_id))
     synced, _failed = load_synced_tins(stores.objects, aco_id, sync_id)
     records, counts = load_clinic_inputs(stores.objects, aco_id, synced)
-    reviewed = apply_duplicate_decisions(stores.objects, aco_id, records).records  # logged by finalize
-    result = aggregate_mcqm(reviewed, counts, plan, roster, settings=settings, catalog=catalog)
+    key = stores.pseudonym_keys.pseudonym_key()
+    reviewed = apply_duplicate_decisions(stores.objects, aco_id, records, pseudonym_key=key).records
+    result = aggregate_mcqm(  # the reviewer's decisions are logged by finalize
+        reviewed,
+        counts,
+        plan,
+        roster,
+        settings=settings,
+        catalog=catalog,
+        pseudonym_key=key,
+    )
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, MCQM_RESULT_FILE),
         aggregation_to_json(result.outcomes, result.stats, result.log),
