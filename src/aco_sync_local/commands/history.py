@@ -14,7 +14,7 @@ from aco_sync_local.commands._common import (
     stack_options,
     state_dir_option,
 )
-from aco_sync_local.runner import list_saved_results
+from aco_sync_local.runner import list_saved_results, list_state_syncs
 from aco_sync_local.summary import render_history, sync_header, table
 
 
@@ -36,7 +36,16 @@ def command(
     Every state of the main sync and of its MCQM job: type, status, retries, duration, error.
     """
     if all_syncs:
-        results = list_saved_results(state_dir)
+        syncs = list_state_syncs(state_dir)
+        if syncs:  # every sync recorded in the state file (skipped triggers included)
+            keys = ["started", "finished", "aco_id", "sync_id", "status", "trigger"]
+            if as_json:
+                print_json([{k: s.get(k) for k in keys} for s in syncs])
+            else:
+                cells = [[s.get(k) or "-" for k in keys] for s in syncs]
+                click.echo(table([k.title() for k in keys], cells, indent=""))
+            return 0
+        results = list_saved_results(state_dir)  # a state folder from before the state file
         if not results:
             return error(f"No local sync found in {state_dir}")
         rows = [

@@ -26,14 +26,6 @@ from aco_sync_local.summary import render_summary, summary_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PHASES = {
-    "deploy": "Starting the local AWS (template.yaml, state machines)",
-    "upload": "Uploading the folder",
-    "rosters": "Ingesting the roster",
-    "executions": "Syncing",
-    "clinic_stats": "Computing per-TIN stats",
-    "collect": "Collecting the results",
-}
 STEPS = {
     "StartSyncFunction": "Starting the sync",
     "AcquireLockFunction": "Acquiring the ACO lock",
@@ -140,8 +132,9 @@ def _clinic_count(folder: Path, aco_id: str | None) -> int | None:
 @contextlib.contextmanager
 def _progress_display(
     folder: Path, aco_id: str | None, *, enabled: bool
-) -> Iterator[Callable[[str, dict[str, Any]], None] | None]:
-    """A Rich progress display on stderr: the current phase/state and a per-clinic bar."""
+) -> Iterator[Callable[[str], None] | None]:
+    """A Rich progress display on stderr: the runner's phase, the state whose function runs now (moto's
+    in-process invocations) and a bar of the member clinics synced."""
     if not enabled:
         yield None
         return
@@ -154,6 +147,8 @@ def _progress_display(
         TextColumn,
         TimeElapsedColumn,
     )
+
+    from aco_sync_local.moto_patches import add_invocation_listener, remove_invocation_listener
 
     total = _clinic_count(folder, aco_id)
     console = Console(stderr=True)
@@ -170,25 +165,29 @@ def _progress_display(
         clinics = bar.add_task("Member clinics synced", total=total, visible=False)
         seen: set[str] = set()
 
-        def on_progress(event: str, details: dict[str, Any]) -> None:
-            if event == "phase":
-                bar.update(step, description=PHASES.get(details.get("phase", ""), "Working"))
-            elif event == "step":
-                function = str(details.get("function"))
-                label = STEPS.get(function, function)
-                tin = details.get("tin")
-                if function == "SyncClinicFunction" and tin:
-                    label += f" (TIN {tin})"
-                    if tin not in seen:
-                        if seen:
-                            bar.advance(clinics)
-                        seen.add(str(tin))
-                    bar.update(clinics, visible=True)
-                elif function == "FinalizeFunction" and seen:
-                    bar.update(clinics, completed=len(seen))
-                bar.update(step, description=label)
+        def on_phase(line: str) -> None:
+            bar.update(step, description=line.strip() or "Working")
 
-        yield on_progress
+        def on_invocation(function_name: str, event: Any) -> None:
+            function = function_name.rsplit("-", 1)[-1]
+            label = STEPS.get(function, function)
+            tin = event.get("tin") if isinstance(event, dict) else None
+            if function == "SyncClinicFunction" and tin:
+                label += f" (TIN {tin})"
+                if tin not in seen:
+                    if seen:
+                        bar.advance(clinics)
+                    seen.add(str(tin))
+                bar.update(clinics, visible=True)
+            elif function == "FinalizeFunction" and seen:
+                bar.update(clinics, completed=len(seen))
+            bar.update(step, description=label)
+
+        add_invocation_listener(on_invocation)
+        try:
+            yield on_phase
+        finally:
+            remove_invocation_listener(on_invocation)
 
 
 def show(result: LocalSyncResult, *, as_json: bool) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,7 +14,8 @@ from aco_sync_local.commands._common import (
     stack_options,
     state_dir_option,
 )
-from aco_sync_local.summary import render_status, summary_json
+from aco_sync_local.runner import list_state_syncs
+from aco_sync_local.summary import render_status, summary_json, table
 
 
 @click.command("status", short_help="The latest sync: result, per-TIN status, measures.")
@@ -31,4 +33,19 @@ def command(state_dir: Path, stack: str | None, aco_id: str | None, region: str 
         print_json(summary_json(result))
     else:
         click.echo(render_status(result), nl=False)
+        if not stack:
+            click.echo(render_syncs(result.aco_id, list_state_syncs(state_dir)), nl=False)
     return 0
+
+
+def render_syncs(aco_id: str, syncs: list[dict[str, Any]]) -> str:
+    """Every past sync of the ACO kept in the state folder, oldest first."""
+    rows = [
+        (s.get("started"), s.get("sync_id"), s.get("status"), s.get("trigger"), s.get("finished") or "-")
+        for s in syncs
+        if s.get("aco_id") == aco_id
+    ]
+    if not rows:
+        return ""
+    headers = ["Started", "Sync", "Status", "Trigger", "Finished"]
+    return f"\nSyncs of {aco_id} ({len(rows)})\n" + table(headers, rows) + "\n"

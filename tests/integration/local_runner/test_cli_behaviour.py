@@ -82,19 +82,24 @@ def test_a_closed_pipe_ends_quietly(as_json: bool, tmp_path: Path) -> None:
 
 
 def test_progress_reports_phases_states_and_each_clinic(tmp_path: Path) -> None:
-    events: list[tuple[str, dict[str, Any]]] = []
-    result = run_local_sync(
-        SAMPLE_ACO,
-        state_dir=tmp_path / "state",
-        progress=lambda event, details: events.append((event, details)),
-    )
-    assert result.succeeded
-    phases = [d["phase"] for e, d in events if e == "phase"]
-    assert phases == ["deploy", "upload", "rosters", "executions", "clinic_stats", "collect"]
-    steps = [d for e, d in events if e == "step"]
-    functions = [d["function"] for d in steps]
+    from aco_sync_local.moto_patches import add_invocation_listener, remove_invocation_listener
+
+    lines: list[str] = []
+    steps: list[tuple[str, Any]] = []
+
+    def listener(function_name: str, event: Any) -> None:
+        tin = event.get("tin") if isinstance(event, dict) else None
+        steps.append((function_name.rsplit("-", 1)[-1], tin))
+
+    add_invocation_listener(listener)
+    try:
+        result = run_local_sync(SAMPLE_ACO, state_dir=tmp_path / "state", progress=lines.append)
+    finally:
+        remove_invocation_listener(listener)
+    assert result.succeeded and lines
+    functions = [f for f, _ in steps]
     assert functions.index("AcquireLockFunction") < functions.index("FinalizeFunction")
-    clinics = {d["tin"] for d in steps if d["function"] == "SyncClinicFunction"}
+    clinics = {tin for f, tin in steps if f == "SyncClinicFunction"}
     assert len(clinics) >= 2 and all(len(str(tin)) == 9 for tin in clinics)
 
 
