@@ -14,13 +14,15 @@ from typing import Any
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.records import IngestIssue, PerformanceRecord
-from aco_sync.ecqm.engine import DEFAULT_PERIOD, evaluate_all, to_performance_record
+from aco_sync.ecqm.engine import evaluate_all, measurement_period, to_performance_record
 from aco_sync.ecqm.fhir import patient_from_fhir, read_fhir_dir
-from aco_sync.ecqm.logic import MeasurePopulations
+from aco_sync.ecqm.populations import MeasurePopulations
+from aco_sync.ecqm.registry import supported_years
 from aco_sync.ecqm.model import PatientModel
 from aco_sync.ecqm.valuesets import ValueSetLibrary, load_value_sets
 
 PLACEHOLDER_TIN = "000000000"
+DEFAULT_PERFORMANCE_YEAR = 2025
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,12 +30,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "measure",
         help="calculate eCQM populations (CMS122/125/130/165/2) for one patient",
         description="Calculate the eCQM populations of one patient and the performance record each "
-        "measure becomes. The measurement period defaults to 2025.",
+        "measure becomes, with the specifications of the performance year (default 2025; the "
+        "measurement period defaults to its calendar year).",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--qrda", type=Path, metavar="FILE", help="a QRDA Category I XML file")
     source.add_argument(
         "--fhir", type=Path, metavar="DIR", help="a folder of FHIR R4 JSON resources (one patient)"
+    )
+    parser.add_argument(
+        "--performance-year",
+        type=int,
+        default=None,
+        choices=supported_years(),
+        help="the performance year whose eCQM specifications apply (default: the period's year, else 2025)",
     )
     parser.add_argument("--period-start", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
     parser.add_argument("--period-end", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
@@ -52,12 +62,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def main(args: argparse.Namespace) -> int:
     try:
-        period = _period(args.period_start, args.period_end)
+        year = getattr(args, "performance_year", None)
+        period = _period(args.period_start, args.period_end, year)
+        if year is None:  # the period's year when it has specifications, else the default year
+            year = period[0].year if period[0].year in supported_years() else DEFAULT_PERFORMANCE_YEAR
         value_sets = load_value_sets(*args.value_sets) if args.value_sets else None
         if args.qrda is not None:
-            result = _from_qrda(args.qrda, period, value_sets, args.tin)
+            result = _from_qrda(args.qrda, period, year, value_sets, args.tin)
         else:
-            result = _from_fhir(args.fhir, period, value_sets, args.tin)
+            result = _from_fhir(args.fhir, period, year, value_sets, args.tin)
     except (InvalidInputError, ValueError, OSError) as exc:
         print(f"aco-sync measure: {exc}", file=sys.stderr)
         return 2
@@ -68,9 +81,9 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _period(start: date | None, end: date | None) -> tuple[date, date]:
+def _period(start: date | None, end: date | None, performance_year: int | None = None) -> tuple[date, date]:
     if start is None and end is None:
-        return DEFAULT_PERIOD
+        return measurement_period(performance_year or DEFAULT_PERFORMANCE_YEAR)
     if start is None or end is None:
         raise ValueError("give both --period-start and --period-end")
     if end < start:
@@ -79,7 +92,7 @@ def _period(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 def _from_qrda(
-    path: Path, period: tuple[date, date], value_sets: ValueSetLibrary | None, tin: str | None
+    path: Path, period: tuple[date, date], year: int, value_sets: ValueSetLibrary | None, tin: str | None
 ) -> dict:  # type: ignore[type-arg]
     from aco_sync.ecqm.qrda import calculate_qrda_detailed, patient_from_qrda
     from aco_sync.ingest.qrda import parse_qrda
@@ -90,11 +103,11 @@ def _from_qrda(
         doc,
         tin=tin,
         source_file=path.name,
-        performance_year=period[0].year,
+        performance_year=year,
         period=period,
         value_sets=value_sets,
     )
-    patient = patient_from_qrda(doc, value_sets) if doc.birth_date else None
+    patient = patient_from_qrda(doc, value_sets, performance_year=year) if doc.birth_date else None
     reporting = (
         {"start": doc.reporting_period_start.date(), "end": doc.reporting_period_end.date()}
         if doc.reporting_period_start and doc.reporting_period_end
@@ -104,13 +117,13 @@ def _from_qrda(
 
 
 def _from_fhir(
-    folder: Path, period: tuple[date, date], value_sets: ValueSetLibrary | None, tin: str | None
+    folder: Path, period: tuple[date, date], year: int, value_sets: ValueSetLibrary | None, tin: str | None
 ) -> dict:  # type: ignore[type-arg]
     if not folder.is_dir():
         raise InvalidInputError(f"{folder} is not a folder of FHIR JSON resources")
     resources = [r for r in read_fhir_dir(folder) if r.get("resourceType") != "MeasureReport"]
     patient = patient_from_fhir(resources)
-    results = evaluate_all(patient, period, value_sets=value_sets)
+    results = evaluate_all(patient, period, performance_year=year, value_sets=value_sets)
     tin = tin or PLACEHOLDER_TIN
     records = [
         record
