@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aco_sync.domain.catalog import CatalogError, MeasureCatalog, default_catalog
 from aco_sync.ecqm.context import MeasureContext
 from aco_sync.ecqm.populations import Criteria
+from aco_sync.ecqm.valuesets import bundled_value_sets
 
 MeasureLogic = Callable[[MeasureContext], Criteria]
 
@@ -31,6 +33,14 @@ class EcqmSpecification:
 
 
 _SPECIFICATIONS: dict[tuple[str, int], EcqmSpecification] = {}
+
+
+def catalog_id(cms_id: str) -> str:
+    """The catalog id (M001 ...) of an eCQM (CMS122 ...): the measure registry holds the mapping."""
+    measure = default_catalog().resolve(cms_id)
+    if measure is None or measure.ecqm_id != cms_id:
+        raise CatalogError(f"eCQM {cms_id} is not in the measure catalog (aco_sync/data/measures.json)")
+    return measure.id
 
 
 def register(spec: EcqmSpecification) -> EcqmSpecification:
@@ -77,6 +87,37 @@ def required_value_sets(measure_ids: tuple[str, ...] | list[str], performance_ye
     return tuple(names)
 
 
+def check_catalog(catalog: MeasureCatalog) -> None:
+    """Raise CatalogError unless the registered logic and the catalog agree: every eCQM the catalog
+    lists for a year has logic for that year (for the same eCQM id) whose value sets are bundled for
+    the year, and no logic is registered for a measure/year the catalog does not collect as an eCQM."""
+    problems = []
+    wanted = {(m.id, year): m for year in catalog.performance_years for m in catalog.ecqm_measures(year)}
+    for (measure_id, year), measure in sorted(wanted.items()):
+        spec = _SPECIFICATIONS.get((measure_id, year))
+        if spec is None:
+            problems.append(f"{measure_id} ({measure.ecqm_id}) PY{year} has no registered eCQM logic")
+            continue
+        if spec.cms_id != measure.ecqm_id:
+            problems.append(f"{measure_id} PY{year}: logic for {spec.cms_id}, catalog says {measure.ecqm_id}")
+        missing = bundled_value_sets(year).missing(spec.value_sets)
+        if missing:
+            problems.append(f"{measure_id} PY{year}: value sets not bundled: {', '.join(missing)}")
+    extra = sorted(set(_SPECIFICATIONS) - set(wanted))
+    problems += [f"eCQM logic for {m} PY{y} but the catalog does not collect it as an eCQM" for m, y in extra]
+    if problems:
+        raise CatalogError("measure registry and eCQM logic disagree: " + "; ".join(problems))
+
+
+_checked = False
+
+
 def _load_measures() -> None:
-    # importing the package imports every measure module, each of which registers itself
+    # importing the package imports every measure module, each of which registers itself; the first
+    # load then checks the registrations against the measure catalog and fails loudly if they disagree
+    global _checked
     import aco_sync.ecqm.measures  # noqa: F401
+
+    if not _checked:
+        check_catalog(default_catalog())
+        _checked = True

@@ -780,7 +780,11 @@ class _DocumentReader:
             title_text = document.findtext(_v3("text"))
             title = " ".join(title_text.split()) if title_text else None
             ecqm_id = recognise_ecqm(
-                ecqm_number=ecqm_number, set_id=set_id, version_specific_id=version_id, title=title
+                ecqm_number=ecqm_number,
+                set_id=set_id,
+                version_specific_id=version_id,
+                title=title,
+                catalog=self.catalog,
             )
             catalog_entry = self.catalog.resolve(ecqm_id) if ecqm_id else None
             measures.append(

@@ -19,9 +19,10 @@ from aco_sync.ecqm.libraries import hospice, palliative_care
 from aco_sync.ecqm.libraries.qicore_common import during_days, latest_date, period_of, prevalence
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.populations import Criteria
-from aco_sync.ecqm.registry import EcqmSpecification, register
+from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
 
-MEASURE_ID = "M001"
+CMS_ID = "CMS122"
+MEASURE_ID = catalog_id(CMS_ID)
 SHARED_VALUE_SETS = (*hospice.VALUE_SETS, *palliative_care.VALUE_SETS, *aif.VALUE_SETS)
 VALUE_SETS_2025 = (*aoe.VALUE_SETS, "Diabetes", "HbA1c Laboratory Test", *SHARED_VALUE_SETS)
 ENCOUNTER_VALUE_SETS_2026 = (
@@ -131,7 +132,7 @@ def _logic(encounters: Callable[[MeasureContext], list[ClinicalEntry]]) -> Calla
 register(
     EcqmSpecification(
         measure_id=MEASURE_ID,
-        cms_id="CMS122",
+        cms_id=CMS_ID,
         performance_year=2025,
         cql_library="DiabetesGlycemicStatusAssessmentGreaterThan9PercentFHIR 0.1.002",
         logic=_logic(aoe.qualifying_encounters),
@@ -141,7 +142,7 @@ register(
 register(
     EcqmSpecification(
         measure_id=MEASURE_ID,
-        cms_id="CMS122",
+        cms_id=CMS_ID,
         performance_year=2026,
         cql_library="CMS122FHIRDiabetesAssessGreaterThan9Percent 0.5.000",
         logic=_logic(qualifying_encounters_2026),

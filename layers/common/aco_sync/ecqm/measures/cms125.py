@@ -20,9 +20,10 @@ from aco_sync.ecqm.libraries.qicore_common import ends_during_days, ends_on_or_b
 from aco_sync.ecqm.libraries.status import procedure_performed
 from aco_sync.ecqm.model import EntryKind
 from aco_sync.ecqm.populations import Criteria
-from aco_sync.ecqm.registry import EcqmSpecification, register
+from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
 
-MEASURE_ID = "M112"
+CMS_ID = "CMS125"
+MEASURE_ID = catalog_id(CMS_ID)
 VALUE_SETS = (
     *aoe.VALUE_SETS,
     *hospice.VALUE_SETS,
@@ -116,7 +117,7 @@ def _criteria(ctx: MeasureContext, demographics_match: bool) -> Criteria:
 register(
     EcqmSpecification(
         measure_id=MEASURE_ID,
-        cms_id="CMS125",
+        cms_id=CMS_ID,
         performance_year=2025,
         cql_library="BreastCancerScreeningFHIR 0.0.001",
         logic=lambda ctx: _criteria(ctx, _in_initial_population_2025(ctx)),
@@ -126,7 +127,7 @@ register(
 register(
     EcqmSpecification(
         measure_id=MEASURE_ID,
-        cms_id="CMS125",
+        cms_id=CMS_ID,
         performance_year=2026,
         cql_library="CMS125FHIRBreastCancerScreening 0.4.000",
         logic=lambda ctx: _criteria(ctx, _in_initial_population_2026(ctx)),

@@ -23,10 +23,11 @@ from aco_sync.ecqm.libraries.qicore_common import (
 from aco_sync.ecqm.libraries.status import procedure_performed
 from aco_sync.ecqm.model import EntryKind
 from aco_sync.ecqm.populations import Criteria
-from aco_sync.ecqm.registry import EcqmSpecification, register
+from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
 from aco_sync.ecqm.timing import add_years
 
-MEASURE_ID = "M113"
+CMS_ID = "CMS130"
+MEASURE_ID = catalog_id(CMS_ID)
 VALUE_SETS = (
     *aoe.VALUE_SETS,
     *hospice.VALUE_SETS,
@@ -112,7 +113,7 @@ for _year, _library in ((2025, "ColonCancerScreeningFHIR 0.1.000"), (2026, "CMS1
     register(
         EcqmSpecification(
             measure_id=MEASURE_ID,
-            cms_id="CMS130",
+            cms_id=CMS_ID,
             performance_year=_year,
             cql_library=_library,
             logic=criteria,

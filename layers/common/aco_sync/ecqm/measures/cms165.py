@@ -23,10 +23,11 @@ from aco_sync.ecqm.libraries.qicore_common import ends_on_or_before, latest_date
 from aco_sync.ecqm.libraries.status import FINAL_STATUSES, procedure_performed
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.populations import Criteria
-from aco_sync.ecqm.registry import EcqmSpecification, register
+from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
 from aco_sync.ecqm.timing import add_months
 
-MEASURE_ID = "M236"
+CMS_ID = "CMS165"
+MEASURE_ID = catalog_id(CMS_ID)
 NON_OUTPATIENT_BP_ENCOUNTER_CLASSES = frozenset({"EMER", "IMP", "ACUTE", "NONAC", "PRENC", "SS"})
 DISQUALIFYING_ENCOUNTERS = ("Encounter Inpatient", "Emergency Department Evaluation and Management Visit")
 VALUE_SETS = (
@@ -192,7 +193,7 @@ def _criteria(ctx: MeasureContext, qualifying_readings: Readings) -> Criteria:
 register(
     EcqmSpecification(
         measure_id=MEASURE_ID,
-        cms_id="CMS165",
+        cms_id=CMS_ID,
         performance_year=2025,
         cql_library="ControllingHighBloodPressureFHIR 0.1.000",
         logic=lambda ctx: _criteria(ctx, readings_2025),
@@ -202,7 +203,7 @@ register(
 register(
     EcqmSpecification(
         measure_id=MEASURE_ID,
-        cms_id="CMS165",
+        cms_id=CMS_ID,
         performance_year=2026,
         cql_library="CMS165FHIRControllingHighBloodPressure 0.5.000",
         logic=lambda ctx: _criteria(ctx, readings_2026),

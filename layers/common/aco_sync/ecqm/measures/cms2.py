@@ -26,10 +26,11 @@ from aco_sync.ecqm.libraries.qicore_common import (
 from aco_sync.ecqm.libraries.status import ORDER_STATUSES, procedure_performed
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.populations import Criteria
-from aco_sync.ecqm.registry import EcqmSpecification, register
+from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
 from aco_sync.ecqm.timing import Interval
 
-MEASURE_ID = "M134"
+CMS_ID = "CMS2"
+MEASURE_ID = catalog_id(CMS_ID)
 ENCOUNTER_VALUE_SETS = ("Encounter to Screen for Depression", "Physical Therapy Evaluation", "Telephone Visits")
 VALUE_SETS = (
     *ENCOUNTER_VALUE_SETS,
@@ -236,7 +237,7 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
 register(
     EcqmSpecification(
         measure_id=MEASURE_ID,
-        cms_id="CMS2",
+        cms_id=CMS_ID,
         performance_year=2025,
         cql_library="PCSDepressionScreenAndFollowUpFHIR 0.2.000",
         logic=lambda ctx: _criteria(ctx, PY2025),
@@ -246,7 +247,7 @@ register(
 register(
     EcqmSpecification(
         measure_id=MEASURE_ID,
-        cms_id="CMS2",
+        cms_id=CMS_ID,
         performance_year=2026,
         cql_library="CMS2FHIRPCSDepressionScreenAndFollowUp 0.4.001",
         logic=lambda ctx: _criteria(ctx, PY2026),
