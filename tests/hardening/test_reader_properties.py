@@ -331,7 +331,9 @@ def test_structurally_damaged_qrda_documents_are_read_or_rejected_and_calculated
         assert exc.reason.strip() and exc.code
     else:
         assert isinstance(document, QrdaDocument)
-    clinic = read_clinic_files(TIN, [("qrda/p.xml", data)], performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda)
+    clinic = read_clinic_files(
+        TIN, [("qrda/p.xml", data)], performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     assert all(isinstance(r, PerformanceRecord) for r in clinic.records)
     _check_issues(clinic.issues, "qrda/p.xml")
 
@@ -349,7 +351,9 @@ def test_structurally_damaged_qrda_documents_are_read_or_rejected_and_calculated
     )
 )
 def test_a_clinic_upload_of_any_files_gives_clinic_data(files: list[tuple[str, bytes]]) -> None:
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     assert all(isinstance(r, PerformanceRecord) for r in data.records)
     for issue in data.issues:
         assert issue.reason.strip() and issue.tin == TIN

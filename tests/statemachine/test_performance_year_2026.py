@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from statemachine_support import NORTH, SOUTH, CLINICS, put, start
+from statemachine_support import CLINICS, NORTH, SOUTH, put, start
 
 from aco_sync.service.status import latest_sync_status
 from aco_sync_local.local_aws import LocalAws
@@ -36,7 +36,12 @@ HBA1C_2026 = """
 
 def test_a_2026_sync_uses_the_2026_ecqm_logic() -> None:
     with LocalAws(fast_retries=True) as aws:
-        config = {"aco_id": "A1", "performance_year": 2026, "member_clinics": CLINICS, "roster_required": False}
+        config = {
+            "aco_id": "A1",
+            "performance_year": 2026,
+            "member_clinics": CLINICS,
+            "roster_required": False,
+        }
         put(aws, "config/acos/A1.json", json.dumps(config))
         put(aws, f"members/A1/{NORTH}/providers.csv", "npi,name,active\n1234567893,Dr North,Y\n")
         document = qrda_document(

@@ -45,7 +45,10 @@ def test_ecqm_reads_only_the_qrda_document_model_of_ingest() -> None:
     allowed = {"aco_sync.ingest", "aco_sync.ingest.qrda_model"}
     offending = {
         module: sorted(
-            n for n in names if (n == "aco_sync.ingest" or n.startswith("aco_sync.ingest.")) and n not in allowed
+            n
+            for n in names
+            if (n == "aco_sync.ingest" or n.startswith("aco_sync.ingest."))
+            and n not in allowed
             and not n.startswith("aco_sync.ingest.qrda_model.")
         )
         for module, names in _package_imports("ecqm").items()

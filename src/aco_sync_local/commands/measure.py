@@ -16,9 +16,9 @@ from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.records import IngestIssue, PerformanceRecord
 from aco_sync.ecqm.engine import evaluate_all, measurement_period, to_performance_record
 from aco_sync.ecqm.fhir import patient_from_fhir, read_fhir_dir
+from aco_sync.ecqm.model import PatientModel
 from aco_sync.ecqm.populations import MeasurePopulations
 from aco_sync.ecqm.registry import supported_years
-from aco_sync.ecqm.model import PatientModel
 from aco_sync.ecqm.valuesets import ValueSetLibrary, load_value_sets
 
 PLACEHOLDER_TIN = "000000000"

@@ -41,7 +41,9 @@ def _files(folder: Path) -> dict[str, bytes]:
 def _clinic(demo: Path, tin: str) -> ClinicData:
     base = demo / "members" / "demo-aco" / tin
     files = [(str(p.relative_to(base)), p.read_bytes()) for p in base.rglob("*") if p.is_file()]
-    return read_clinic_files(tin, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda)
+    return read_clinic_files(
+        tin, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
 
 
 def test_layout_and_settings(demo: Path) -> None:

@@ -328,7 +328,9 @@ def test_clinic_reads_every_kind_and_warns_about_unknown_files(monkeypatch: pyte
         ("readme.txt", b"hi"),
         ("qrda/", b""),
     ]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=fake_calculate)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=fake_calculate
+    )
     assert data.files_read == 4 and len(data.providers) == 1 and len(data.records) == 1
     assert calls == [("qrda/p1.xml", TIN, "qrda/p1.xml", 2025)]
     codes = {(i.file, i.code) for i in data.issues}
@@ -402,7 +404,13 @@ def test_template_xlsx_in_a_clinic_folder() -> None:
     header = TEMPLATE_HEADER.strip().split(",")
     row = ["001", "CQM", "Ada", "Lovelace", date(1956, 4, 12), "F", date(2025, 3, 10), "MET", 1234567893]
     data = _xlsx([header, row + [""] * (len(header) - len(row))])
-    clinic = read_clinic_files(TIN, [("templates/q.xlsx", data)], performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda)
+    clinic = read_clinic_files(
+        TIN,
+        [("templates/q.xlsx", data)],
+        performance_year=2025,
+        catalog=CATALOG,
+        calculate_qrda=calculate_qrda,
+    )
     assert clinic.issues == []
     [record] = clinic.records
     assert record.birth_date == date(1956, 4, 12) and record.npi == "1234567893" and record.source_line == 2
@@ -460,7 +468,9 @@ def test_an_encounter_repeated_in_two_template_files_is_kept_once() -> None:
         ("templates/b.csv", (TEMPLATE_HEADER + row).encode()),
         ("templates/a.csv", (TEMPLATE_HEADER + row).encode()),
     ]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     assert [r.source_file for r in data.records] == ["templates/a.csv"]
     [issue] = data.issues
     assert (issue.file, issue.line, issue.code) == ("templates/b.csv", 2, "duplicate_row")

@@ -82,7 +82,9 @@ class YearOverride(_Frozen):
     def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         unknown = set(value) - NOT_PUBLISHED_KINDS
         if unknown:
-            raise ValueError(f"not_published must be among {sorted(NOT_PUBLISHED_KINDS)} (got {sorted(unknown)})")
+            raise ValueError(
+                f"not_published must be among {sorted(NOT_PUBLISHED_KINDS)} (got {sorted(unknown)})"
+            )
         return value
 
 
@@ -128,9 +130,7 @@ class MeasureDefinition(_Frozen):
     year_overrides: dict[int, YearOverride] = Field(default_factory=dict)
     years: dict[int, MeasureYear] = Field(default_factory=dict)
 
-    _check_ids = field_validator("id", "quality_id", "mcqm_quality_id", "ecqm_id", "title")(
-        _not_blank
-    )
+    _check_ids = field_validator("id", "quality_id", "mcqm_quality_id", "ecqm_id", "title")(_not_blank)
 
     @field_validator("collection_types")
     @classmethod
@@ -233,7 +233,9 @@ class MeasureCatalog:
     def ecqm_measures(self, performance_year: int) -> list[MeasureDefinition]:
         """The measures collected as eCQMs in the year (each needs registered eCQM logic)."""
         return [
-            m for m in self if performance_year in m.years and "eCQM" in m.years[performance_year].collection_types
+            m
+            for m in self
+            if performance_year in m.years and "eCQM" in m.years[performance_year].collection_types
         ]
 
     @property
@@ -268,7 +270,9 @@ class MeasureCatalog:
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], qpp_measures: dict[int, list[dict[str, Any]]] | None = None) -> MeasureCatalog:
+    def from_json(
+        cls, data: dict[str, Any], qpp_measures: dict[int, list[dict[str, Any]]] | None = None
+    ) -> MeasureCatalog:
         """The catalog from measures.json content; the per-year facts from ``qpp_measures`` (year ->
         qpp-measures-data entries), by default the bundled files of the years the measures cover."""
         try:
@@ -278,7 +282,9 @@ class MeasureCatalog:
         years = sorted({y for m in parsed.measures for y in m.performance_years})
         published = qpp_measures if qpp_measures is not None else {y: _bundled_qpp_measures(y) for y in years}
         measures = [
-            m.model_copy(update={"years": {y: _year_facts(m, y, published.get(y)) for y in m.performance_years}})
+            m.model_copy(
+                update={"years": {y: _year_facts(m, y, published.get(y)) for y in m.performance_years}}
+            )
             for m in parsed.measures
         ]
         return cls(measures, parsed.other_ecqms)
@@ -304,19 +310,27 @@ def _year_facts(measure: MeasureDefinition, year: int, entries: list[dict[str, A
     by_id = {str(e.get("measureId")): e for e in entries or ()}
     entry = by_id.get(measure.quality_id)
     if entry is None:
-        raise CatalogError(f"measure {measure.id} ({measure.quality_id}) is not in CMS's {year} measures data")
+        raise CatalogError(
+            f"measure {measure.id} ({measure.quality_id}) is not in CMS's {year} measures data"
+        )
     override = measure.year_overrides.get(year, YearOverride())
     collection_types = override.collection_types or measure.collection_types
     if not set(collection_types) <= set(measure.collection_types):
-        raise CatalogError(f"measure {measure.id}: {year} collection types {collection_types} are not the measure's")
+        raise CatalogError(
+            f"measure {measure.id}: {year} collection types {collection_types} are not the measure's"
+        )
     mcqm = by_id.get(measure.mcqm_quality_id)
     if "MCQM" in collection_types and mcqm is None:
-        raise CatalogError(f"measure {measure.id}: {measure.mcqm_quality_id} is not in CMS's {year} measures data")
+        raise CatalogError(
+            f"measure {measure.id}: {measure.mcqm_quality_id} is not in CMS's {year} measures data"
+        )
     strata = entry.get("strata") or []
     uuids = {k: str(v) for k, v in ((strata[0].get("eMeasureUuids") or {}) if strata else {}).items()}
     inverse = bool(entry.get("isInverse", False))
     if inverse != measure.inverse:
-        raise CatalogError(f"measure {measure.id}: inverse is {measure.inverse} but CMS's {year} data says {inverse}")
+        raise CatalogError(
+            f"measure {measure.id}: inverse is {measure.inverse} but CMS's {year} data says {inverse}"
+        )
     if uuids and ("denominatorExceptionUuid" in uuids) != measure.has_exceptions:
         raise CatalogError(
             f"measure {measure.id}: has_exceptions is {measure.has_exceptions} but CMS's {year} population "
@@ -326,7 +340,9 @@ def _year_facts(measure: MeasureDefinition, year: int, entries: list[dict[str, A
     if "eCQM" in measure.collection_types and not (
         version and _alias_key(version) == _alias_key(measure.ecqm_id)
     ):
-        raise CatalogError(f"measure {measure.id}: CMS's {year} eMeasureId {version!r} is not {measure.ecqm_id}")
+        raise CatalogError(
+            f"measure {measure.id}: CMS's {year} eMeasureId {version!r} is not {measure.ecqm_id}"
+        )
     if set(measure.year_overrides) - set(measure.performance_years):
         raise CatalogError(f"measure {measure.id}: year_overrides for a year it does not cover")
     return MeasureYear(

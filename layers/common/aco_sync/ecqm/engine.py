@@ -9,8 +9,8 @@ from typing import Any
 
 from aco_sync.domain.encounters import record_content_hash
 from aco_sync.domain.records import CollectionType, PerformanceRecord
-from aco_sync.ecqm.fhir import patient_from_fhir
 from aco_sync.ecqm.context import MeasureContext
+from aco_sync.ecqm.fhir import patient_from_fhir
 from aco_sync.ecqm.model import PatientModel
 from aco_sync.ecqm.populations import MeasurePopulations, populations
 from aco_sync.ecqm.registry import required_value_sets, specification, supported_measures

@@ -75,11 +75,19 @@ def populations(measure_id: str, criteria: Criteria) -> MeasurePopulations:
     if not denominator:
         performance, when, note = None, None, "not in the initial population"
     elif excluded:
-        performance, when, note = Performance.DENOMINATOR_EXCLUSION, criteria.encounter_date, "denominator exclusion"
+        performance, when, note = (
+            Performance.DENOMINATOR_EXCLUSION,
+            criteria.encounter_date,
+            "denominator exclusion",
+        )
     elif numerator:
         performance, when, note = Performance.MET, criteria.evidence_date(), criteria.note()
     elif exception:
-        performance, when, note = Performance.DENOMINATOR_EXCEPTION, criteria.encounter_date, "denominator exception"
+        performance, when, note = (
+            Performance.DENOMINATOR_EXCEPTION,
+            criteria.encounter_date,
+            "denominator exception",
+        )
     else:
         performance = Performance.NOT_MET
         when = criteria.evidence_date() or criteria.encounter_date

@@ -44,10 +44,9 @@ from datetime import UTC, date, datetime
 from aws_lambda_powertools import Logger
 
 from aco_sync.domain.catalog import default_catalog
-from aco_sync.domain.records import IngestIssue, PerformanceRecord
-from aco_sync.ecqm.codes import Code
-from aco_sync.domain.records import Gender
+from aco_sync.domain.records import Gender, IngestIssue, PerformanceRecord
 from aco_sync.ecqm import codes as c
+from aco_sync.ecqm.codes import Code
 from aco_sync.ecqm.context import MeasureContext
 from aco_sync.ecqm.engine import evaluate, measurement_period, to_performance_record
 from aco_sync.ecqm.measures.cms165 import NON_OUTPATIENT_BP_ENCOUNTER_CLASSES

@@ -26,7 +26,6 @@ QRDA_SUFFIXES = (".xml", ".zip")
 logger = Logger(child=True)
 
 
-
 class QrdaCalculator(Protocol):
     """Turns one QRDA-I document into eCQM records and issues (``aco_sync.ecqm.calculate_qrda``)."""
 

@@ -69,9 +69,7 @@ def has_advanced_illness_or_dementia_medication(ctx: MeasureContext) -> bool:
 
 
 def is_66_or_older_with_advanced_illness_and_frailty(ctx: MeasureContext) -> bool:
-    return (
-        ctx.age_at_end >= 66 and has_frailty(ctx) and has_advanced_illness_or_dementia_medication(ctx)
-    )
+    return ctx.age_at_end >= 66 and has_frailty(ctx) and has_advanced_illness_or_dementia_medication(ctx)
 
 
 def is_66_to_80_with_illness_and_frailty_or_81_with_frailty(ctx: MeasureContext) -> bool:

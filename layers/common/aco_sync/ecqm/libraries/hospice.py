@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from aco_sync.ecqm import codes as c
 from aco_sync.ecqm.context import MeasureContext
-from aco_sync.ecqm.libraries.qicore_common import during_days, ends_during_days, overlaps_days, period_of, prevalence
+from aco_sync.ecqm.libraries.qicore_common import (
+    during_days,
+    ends_during_days,
+    overlaps_days,
+    period_of,
+    prevalence,
+)
 from aco_sync.ecqm.model import EntryKind
 from aco_sync.ecqm.timing import point
 

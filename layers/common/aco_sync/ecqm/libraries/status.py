@@ -52,8 +52,10 @@ class StatusLibrary:
 
     def verified(self, e: ClinicalEntry) -> bool:
         """``verified()``: no verification status, or confirmed/unconfirmed/provisional/differential."""
-        return not self.verifies_conditions or not e.verification_status or (
-            e.verification_status in VERIFIED_STATUSES
+        return (
+            not self.verifies_conditions
+            or not e.verification_status
+            or (e.verification_status in VERIFIED_STATUSES)
         )
 
 

@@ -125,7 +125,9 @@ def _criteria(ctx: MeasureContext, encounters: list[ClinicalEntry]) -> Criteria:
     )
 
 
-def _logic(encounters: Callable[[MeasureContext], list[ClinicalEntry]]) -> Callable[[MeasureContext], Criteria]:
+def _logic(
+    encounters: Callable[[MeasureContext], list[ClinicalEntry]],
+) -> Callable[[MeasureContext], Criteria]:
     return lambda ctx: _criteria(ctx, encounters(ctx))
 
 

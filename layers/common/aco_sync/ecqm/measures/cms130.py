@@ -97,7 +97,11 @@ def criteria(ctx: MeasureContext) -> Criteria:
 
     def note() -> str:
         found = screenings()
-        return f"{found[-1][1]} on {found[-1][0]}" if found else "no colorectal cancer screening in its look-back"
+        return (
+            f"{found[-1][1]} on {found[-1][0]}"
+            if found
+            else "no colorectal cancer screening in its look-back"
+        )
 
     return Criteria(
         initial_population=initial_population,
@@ -109,7 +113,10 @@ def criteria(ctx: MeasureContext) -> Criteria:
     )
 
 
-for _year, _library in ((2025, "ColonCancerScreeningFHIR 0.1.000"), (2026, "CMS130FHIRColorectalCancerScreening 0.4.000")):
+for _year, _library in (
+    (2025, "ColonCancerScreeningFHIR 0.1.000"),
+    (2026, "CMS130FHIRColorectalCancerScreening 0.4.000"),
+):
     register(
         EcqmSpecification(
             measure_id=MEASURE_ID,

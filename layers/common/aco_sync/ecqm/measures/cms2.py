@@ -31,7 +31,11 @@ from aco_sync.ecqm.timing import Interval
 
 CMS_ID = "CMS2"
 MEASURE_ID = catalog_id(CMS_ID)
-ENCOUNTER_VALUE_SETS = ("Encounter to Screen for Depression", "Physical Therapy Evaluation", "Telephone Visits")
+ENCOUNTER_VALUE_SETS = (
+    "Encounter to Screen for Depression",
+    "Physical Therapy Evaluation",
+    "Telephone Visits",
+)
 VALUE_SETS = (
     *ENCOUNTER_VALUE_SETS,
     "Bipolar Disorder",
@@ -84,7 +88,9 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
     def exclusion() -> bool:
         """ "History of Bipolar Diagnosis Before Qualifying Encounter"."""
         for condition in ctx.retrieve(EntryKind.CONDITION, "Bipolar Disorder"):
-            if version.bipolar_categories is not None and not (version.bipolar_categories & condition.categories):
+            if version.bipolar_categories is not None and not (
+                version.bipolar_categories & condition.categories
+            ):
                 continue
             onset = prevalence(condition).low
             for enc in encounters:
@@ -99,7 +105,11 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
     def screened_before(e: ClinicalEntry, enc: ClinicalEntry) -> bool:
         """effective 14 days or less on or before day of start of the encounter."""
         day = latest_date(e)
-        return day is not None and enc.start is not None and enc.start.date() - timedelta(days=14) <= day <= enc.start.date()
+        return (
+            day is not None
+            and enc.start is not None
+            and enc.start.date() - timedelta(days=14) <= day <= enc.start.date()
+        )
 
     def screened_before_encounter(e: ClinicalEntry) -> bool:
         return any(screened_before(e, enc) for enc in encounters)
@@ -162,7 +172,11 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
 
     def positive_with_follow_up(code: Code, adolescent: bool) -> bool:
         screen = most_recent(code)
-        if screen is None or screen.start is None or c.DEPRESSION_SCREENING_POSITIVE not in screen.value_codes:
+        if (
+            screen is None
+            or screen.start is None
+            or c.DEPRESSION_SCREENING_POSITIVE not in screen.value_codes
+        ):
             return False
         candidates = follow_ups(adolescent, screen)
         for enc in encounters:
@@ -179,7 +193,11 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
                     and enc.end.date() <= authored.date() <= enc.end.date() + timedelta(days=2)
                 )
                 when = performed or authored
-                if (in_encounter or after_encounter) and when is not None and ctx.first_day <= when.date() <= ctx.last_day:
+                if (
+                    (in_encounter or after_encounter)
+                    and when is not None
+                    and ctx.first_day <= when.date() <= ctx.last_day
+                ):
                     return True
         return False
 
@@ -206,7 +224,9 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
                 if enc.start is None:
                     continue
                 if version.reason_day_precision:
-                    if enc.start.date() <= e.issued.date() and (enc.end is None or e.issued.date() <= enc.end.date()):
+                    if enc.start.date() <= e.issued.date() and (
+                        enc.end is None or e.issued.date() <= enc.end.date()
+                    ):
                         return True
                 elif Interval(enc.start, enc.end).contains(e.issued):
                     return True
