@@ -9,12 +9,12 @@ from datetime import date
 from typing import Any
 
 import pytest
-from qrda_samples import DIAGNOSIS_ENTRY, GENDER_2026_FEMALE, qrda_document
 
 from aco_sync.domain.records import Performance
 from aco_sync.ecqm import calculate_fhir, calculate_qrda, measurement_period, supported_measures
 from aco_sync.ecqm.registry import specification
 from aco_sync.ingest.qrda import parse_qrda
+from qrda_samples import DIAGNOSIS_ENTRY, GENDER_2026_FEMALE, qrda_document
 
 PERIOD_2026 = measurement_period(2026)
 US_CORE_SEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex"
