@@ -143,3 +143,12 @@ def test_the_period_and_the_logic_come_from_the_performance_year() -> None:
     assert specification("M001", 2025).cql_library.startswith("DiabetesGlycemicStatusAssessment")
     with pytest.raises(KeyError, match="performance year 2019"):
         calculate_fhir([_patient("1960-05-01")], period=measurement_period(2019))
+
+
+def test_a_year_without_specifications_is_one_clear_issue_per_file() -> None:
+    doc = parse_qrda(qrda_document(period=("20240101", "20241231")).encode(), file_name="p.xml")
+    records, issues = calculate_qrda(doc, tin="123456789", source_file="p.xml", performance_year=2024)
+    assert records == []
+    [issue] = issues
+    assert (issue.code, issue.severity) == ("ecqm_year_not_supported", "error")
+    assert "2025, 2026, not 2024" in issue.reason

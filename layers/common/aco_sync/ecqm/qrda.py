@@ -412,6 +412,14 @@ def calculate_qrda_detailed(
     def issue(reason: str, code: str, severity: str = "warning") -> None:
         issues.append(IngestIssue(file=source_file, reason=reason, severity=severity, code=code, tin=tin))
 
+    if performance_year not in supported_years():
+        issue(
+            f"eCQM performances not calculated: ACO Sync has the eCQM specifications of performance years "
+            f"{', '.join(map(str, supported_years()))}, not {performance_year}",
+            "ecqm_year_not_supported",
+            severity="error",
+        )
+        return [], issues, {}
     missing = [
         label
         for label, present in (
