@@ -16,12 +16,12 @@ from lxml import etree
 
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.errors import QrdaRejectedError
+from aco_sync.domain.qrda_document import QrdaDocument
 from aco_sync.domain.records import IngestIssue, PerformanceRecord, Provider, RosterEntry
 from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.qrda import parse_qrda, read_qrda_upload
-from aco_sync.ingest.qrda_model import QrdaDocument
 from aco_sync.ingest.roster import read_roster
 from aco_sync.ingest.templates import COUNT_COLUMNS, OPTIONAL_COLUMNS, TEMPLATE_COLUMNS, read_template
 from shared_fixtures import shared_path

@@ -1,7 +1,7 @@
 """The package layering has no cycle between file formats and the eCQM engine: ``aco_sync.ingest``
 never imports ``aco_sync.ecqm`` (the QRDA-I calculator is an argument of ``read_clinic_files``), and
-``aco_sync.ecqm`` reads only the QRDA-I document model of the ingest package (``ingest.qrda_model``,
-plain data that imports nothing of either)."""
+``aco_sync.ecqm`` never imports ``aco_sync.ingest``: the QRDA-I document model both use is the shared
+contract ``aco_sync.domain.qrda_document``, which imports neither."""
 
 from __future__ import annotations
 
@@ -41,27 +41,28 @@ def test_ingest_never_imports_the_ecqm_engine() -> None:
     assert not {m: n for m, n in offending.items() if n}, offending
 
 
-def test_ecqm_reads_only_the_qrda_document_model_of_ingest() -> None:
-    allowed = {"aco_sync.ingest", "aco_sync.ingest.qrda_model"}
+def test_ecqm_never_imports_ingest() -> None:
     offending = {
-        module: sorted(
-            n
-            for n in names
-            if (n == "aco_sync.ingest" or n.startswith("aco_sync.ingest."))
-            and n not in allowed
-            and not n.startswith("aco_sync.ingest.qrda_model.")
-        )
+        module: sorted(n for n in names if n == "aco_sync.ingest" or n.startswith("aco_sync.ingest."))
         for module, names in _package_imports("ecqm").items()
     }
     assert not {m: n for m, n in offending.items() if n}, offending
-    model_imports = _imports(PACKAGE / "ingest" / "qrda_model.py")
-    assert not {n for n in model_imports if n.startswith(("aco_sync.ecqm", "aco_sync.ingest"))}
+
+
+def test_the_shared_document_model_imports_neither() -> None:
+    names = _imports(PACKAGE / "domain" / "qrda_document.py")
+    assert not {n for n in names if n.startswith(("aco_sync.ecqm", "aco_sync.ingest"))}
 
 
 def test_reading_clinic_files_loads_no_ecqm_module() -> None:
     code = (
         "import sys, aco_sync.ingest.clinic, aco_sync.ingest.qrda;"
         "print(sorted(m for m in sys.modules if m.startswith('aco_sync.ecqm')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    code = (
+        "import sys, aco_sync.ecqm; print(sorted(m for m in sys.modules if m.startswith('aco_sync.ingest')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

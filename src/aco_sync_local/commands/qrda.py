@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from aco_sync.domain.qrda_document import QrdaDocument
 from aco_sync.domain.records import IngestIssue
 from aco_sync.ingest.qrda import read_qrda_upload
-from aco_sync.ingest.qrda_model import QrdaDocument
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

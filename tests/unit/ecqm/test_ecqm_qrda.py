@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
+from aco_sync.domain import qrda_document as q
 from aco_sync.domain.records import CollectionType, Gender, Performance
 from aco_sync.ecqm import calculate_qrda
 from aco_sync.ecqm.qrda import calculate_qrda_detailed, patient_from_qrda
-from aco_sync.ingest import qrda_model as q
 from shared_fixtures import shared_path
 
 TIN = "123456789"

@@ -1,4 +1,4 @@
-"""QRDA Category I adapter: a parsed :class:`~aco_sync.ingest.qrda_model.QrdaDocument` ->
+"""QRDA Category I adapter: a parsed :class:`~aco_sync.domain.qrda_document.QrdaDocument` ->
 :class:`PatientModel`, and :func:`calculate_qrda`, which turns one document into the eCQM
 performance records the aggregation engine consumes.
 
@@ -43,6 +43,7 @@ from datetime import UTC, date, datetime
 
 from aws_lambda_powertools import Logger
 
+from aco_sync.domain import qrda_document as q
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import Gender, IngestIssue, PerformanceRecord
 from aco_sync.ecqm import codes as c
@@ -54,7 +55,6 @@ from aco_sync.ecqm.model import ClinicalEntry, Component, EntryKind, MedicationS
 from aco_sync.ecqm.populations import MeasurePopulations
 from aco_sync.ecqm.registry import required_value_sets, supported_measures, supported_years
 from aco_sync.ecqm.valuesets import ValueSetLibrary, default_value_sets
-from aco_sync.ingest import qrda_model as q
 
 logger = Logger(child=True)  # counts and measure ids only: never names, birth dates, MBIs or file names
 

@@ -13,10 +13,10 @@ from typing import Protocol
 from aws_lambda_powertools import Logger
 
 from aco_sync.domain.catalog import MeasureCatalog
+from aco_sync.domain.qrda_document import QrdaDocument
 from aco_sync.domain.records import ClinicData, IngestIssue, PerformanceRecord
 from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.qrda import read_qrda_upload
-from aco_sync.ingest.qrda_model import QrdaDocument
 from aco_sync.ingest.templates import read_template
 
 PROVIDERS_FILE = "providers.csv"

@@ -24,10 +24,7 @@ from lxml import etree
 
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.errors import QrdaRejectedError
-from aco_sync.domain.records import Gender, IngestIssue
-from aco_sync.ingest.hl7_time import parse_hl7_timestamp
-from aco_sync.ingest.measure_refs import ECQM_NUMBER_ROOT, recognise_ecqm
-from aco_sync.ingest.qrda_model import (
+from aco_sync.domain.qrda_document import (
     EMEASURE_VERSION_ID_ROOT,
     NPI_ROOT,
     SNOMED_FEMALE,
@@ -47,6 +44,9 @@ from aco_sync.ingest.qrda_model import (
     TemplateId,
     TextValue,
 )
+from aco_sync.domain.records import Gender, IngestIssue
+from aco_sync.ingest.hl7_time import parse_hl7_timestamp
+from aco_sync.ingest.measure_refs import ECQM_NUMBER_ROOT, recognise_ecqm
 from aco_sync.ingest.tabular import quoted_if_safe
 
 MAX_QRDA_BYTES = 20 * 1024 * 1024  # one XML document
