@@ -201,6 +201,10 @@ def write_demo_aco(folder: Path, *, seed: int = 2025) -> str:
         "roster_required": True,
         "mcqm_opt_in": True,
         "roster_mbi_tiebreak": False,
+        # example submission ids (not issued by CMS): the demo's submission files are not drafts
+        "apm_entity_id": "A9999",
+        "cehrt_id": "0015CDEMO000001",
+        "program_name": "appPlus",
     }
     _write(folder, f"config/acos/{ACO_ID}.json", json.dumps(settings, indent=2) + "\n")
     _write(folder, f"rosters/{ACO_ID}/{PERFORMANCE_YEAR}/roster.csv", _roster_csv(patients))

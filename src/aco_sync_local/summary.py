@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from aco_sync_local.runner import LocalSyncResult
@@ -201,7 +202,26 @@ def render_report_location(result: LocalSyncResult) -> str:
     else:
         lines.append("  (no results were written)")
     lines.extend(f"  {line}" for line in quality_score_lines(result))
+    lines.extend(f"  {line}" for line in submission_lines(result))
     return "\n".join(lines)
+
+
+def submission_lines(result: LocalSyncResult) -> list[str]:
+    """Where the submission files are and whether they are drafts (from quality-score.json)."""
+    submission = result.quality_score.get("submission") if isinstance(result.quality_score, dict) else None
+    if not isinstance(submission, dict):
+        return []
+    where = (
+        str(Path(result.report_html).parent)
+        if result.report_html
+        else result.results_dir or result.status.get("results_prefix") or "the results folder"
+    )
+    lines = [f"Submission files (in {where}):"] if submission.get("files") else []
+    for file in submission.get("files", []):
+        status = "DRAFT: " + "; ".join(file.get("draft_reasons", [])) if file.get("draft") else "ready"
+        lines.append(f"  {file.get('file')} ({file.get('route')}): {status}")
+    lines.extend(f"Not written: {r.get('file')}: {r.get('reason')}" for r in submission.get("refused", []))
+    return lines
 
 
 def quality_score_lines(result: LocalSyncResult) -> list[str]:
@@ -214,7 +234,22 @@ def quality_score_lines(result: LocalSyncResult) -> list[str]:
         reason = result.quality_score.get("note") or "no measure instance could be scored"
         return [f"ACO quality score: not available ({reason})"]
     suffix = f" ({scored} measure instances scored)" if isinstance(scored, int) else ""
-    return [f"ACO quality score: {score:.2f}{suffix}"]
+    return [f"ACO quality score: {score:.2f}{suffix}", *app_plus_lines(result.quality_score.get("app_plus"))]
+
+
+def app_plus_lines(app_plus: Any) -> list[str]:
+    """The APP Plus score and the shared-savings outcome (quality-score.json ``app_plus``)."""
+    if not isinstance(app_plus, dict) or app_plus.get("health_equity_adjusted_score") is None:
+        return []
+    scope = " (clinical measures only)" if app_plus.get("clinical_measures_only") else ""
+    line = f"APP Plus quality score: {app_plus['health_equity_adjusted_score']:.2f}{scope}"
+    standard = app_plus.get("quality_performance_standard")
+    outcome = app_plus.get("shared_savings_outcome")
+    if standard is not None:
+        line += f"; quality performance standard {standard:.2f}: {outcome}"
+        if outcome == "scaled sharing rate":
+            line += f" (x {app_plus.get('sharing_rate_factor')})"
+    return [line]
 
 
 def quality_score_value(result: LocalSyncResult) -> float | None:

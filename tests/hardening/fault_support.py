@@ -21,9 +21,8 @@ COMPARED_RESULT_FILES = (
     "measures.json",
     "patients.csv",
     "quality-score.json",
-    "qpp-submission-cqm.json",
-    "qpp-submission-ecqm.json",
-    "qpp-submission-mcqm.json",
+    "qpp-submission.json",
+    "DRAFT-qpp-submission.json",
     "clinic_stats.json",
 )
 # status transitions (their wording depends on timing, e.g. "the MCQM job had already started") and a

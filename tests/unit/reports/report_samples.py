@@ -21,6 +21,8 @@ SETTINGS = AcoSettings(
         MemberClinic(tin=TINS[2], name="Riverbend Primary Care"),
     ],
     mcqm_opt_in=True,
+    apm_entity_id="A1234",
+    cehrt_id="0015CABCDEFGHIJ",
 )
 
 # measure, collection type, met, not met, exclusions, exceptions, denominator-only

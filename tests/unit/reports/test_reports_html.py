@@ -45,7 +45,7 @@ def test_report_shows_score_measures_tins_log_and_roster(html: str) -> None:
         "41.50%",
         "To reach decile 8 on M112 (eCQM) you need 73.37%, i.e. 2 more patients met.",
         "Scored, not counted",
-        "Not counted: M236 MCQM scores higher (8.8950 points)",
+        "Not counted: M236 MCQM scores higher (8.8947 points)",  # rate 150/190 from the submitted counts
     ):
         assert text in html, text
 

@@ -22,9 +22,7 @@ ALL_FILES = {
     "measures.csv",
     "patients.csv",
     "quality-score.json",
-    "qpp-submission-ecqm.json",
-    "qpp-submission-cqm.json",
-    "qpp-submission-mcqm.json",
+    "qpp-submission.json",
     "qrda3-ecqm.xml",
 }
 
@@ -43,8 +41,10 @@ def test_only_present_collection_types_get_files() -> None:
     inputs = sample_inputs()
     inputs.stats = [s for s in inputs.stats if s.collection_type == CollectionType.CQM]
     files = build_reports(inputs)
-    assert "qpp-submission-cqm.json" in files
-    assert not {"qpp-submission-ecqm.json", "qpp-submission-mcqm.json", "qrda3-ecqm.xml"} & set(files)
+    assert "qpp-submission.json" in files and "qrda3-ecqm.xml" not in files
+    inputs.stats = [s for s in sample_inputs().stats if s.collection_type == CollectionType.ECQM]
+    files = build_reports(inputs)
+    assert "qrda3-ecqm.xml" in files and "qpp-submission.json" not in files
 
 
 def test_measures_csv_has_counts_and_scores(files: dict[str, bytes]) -> None:
@@ -83,36 +83,53 @@ def _shape(value: object) -> object:
     return type(value).__name__
 
 
-def test_qpp_submissions_match_the_example_shape(files: dict[str, bytes]) -> None:
+def test_qpp_submission_matches_the_example_shape(files: dict[str, bytes]) -> None:
     example = json.loads(
         shared_path("fixtures", "qpp", "qpp-submissions-docs__submission-example-quality.json").read_text()
     )
     example_set = example["measurementSets"][0]
     example_value = next(m["value"] for m in example_set["measurements"] if m["measureId"] == "102")
-    expected = {
-        "qpp-submission-ecqm.json": ("electronicHealthRecord", ["001", "112", "236"], True),
-        "qpp-submission-cqm.json": ("registry", ["113", "134"], False),
-        "qpp-submission-mcqm.json": ("registry", ["113SSP", "236SSP"], False),
+    document = json.loads(files["qpp-submission.json"])
+    assert document["entityType"] == "apm"
+    assert document["entityId"] == SETTINGS.apm_entity_id and document["performanceYear"] == 2025
+    assert set(example) - {"taxpayerIdentificationNumber", "nationalProviderIdentifier"} <= set(document)
+    # CQM and Medicare CQM in ONE registry set; the eCQMs go in the QRDA III (ecqm_submission_file)
+    (measurement_set,) = document["measurementSets"]
+    assert set(measurement_set) == set(example_set) | {"programName"}
+    assert measurement_set["category"] == "quality" and measurement_set["submissionMethod"] == "registry"
+    assert measurement_set["programName"] == "appPlus"
+    assert (measurement_set["performanceStart"], measurement_set["performanceEnd"]) == (
+        "2025-01-01",
+        "2025-12-31",
+    )
+    # 113 and 113SSP are not in the 2025 APP Plus set: computed, not submitted
+    assert [m["measureId"] for m in measurement_set["measurements"]] == ["134", "236SSP"]
+    for measurement in measurement_set["measurements"]:
+        assert set(measurement) == {"measureId", "value"}
+        assert set(measurement["value"]) == set(example_value)
+        assert measurement["value"]["isEndToEndReported"] is False
+    # registry: the 5 exclusions are subtracted from the eligible population (200 -> 195)
+    assert measurement_set["measurements"][1]["value"] == {
+        "isEndToEndReported": False,
+        "eligiblePopulation": 195,
+        "performanceMet": 150,
+        "performanceNotMet": 40,
+        "eligiblePopulationExclusion": 0,
+        "eligiblePopulationException": 0,
     }
-    for name, (method, measure_ids, end_to_end) in expected.items():
-        document = json.loads(files[name])
-        assert document["entityType"] == "apm"
-        assert document["entityId"] == SETTINGS.aco_id and document["performanceYear"] == 2025
-        assert set(example) - {"taxpayerIdentificationNumber", "nationalProviderIdentifier"} <= set(document)
-        (measurement_set,) = document["measurementSets"]
-        assert set(measurement_set) == set(example_set)
-        assert measurement_set["category"] == "quality" and measurement_set["submissionMethod"] == method
-        assert (measurement_set["performanceStart"], measurement_set["performanceEnd"]) == (
-            "2025-01-01",
-            "2025-12-31",
-        )
-        assert [m["measureId"] for m in measurement_set["measurements"]] == measure_ids
-        for measurement in measurement_set["measurements"]:
-            assert set(measurement) == {"measureId", "value"}
-            assert _shape(measurement["value"]) == _shape(example_value)
-            assert measurement["value"]["isEndToEndReported"] is end_to_end
-    ecqm = json.loads(files["qpp-submission-ecqm.json"])["measurementSets"][0]["measurements"]
-    assert ecqm[2]["value"] == {
+
+
+def test_ecqms_in_the_json_instead_of_the_qrda3() -> None:
+    settings = SETTINGS.model_copy(update={"ecqm_submission_file": "qpp_json"})
+    files = build_reports(sample_inputs(settings=settings))
+    assert "qrda3-ecqm.xml" not in files
+    document = json.loads(files["qpp-submission.json"])
+    registry, ehr = document["measurementSets"]
+    assert (registry["submissionMethod"], ehr["submissionMethod"]) == ("registry", "electronicHealthRecord")
+    assert ehr["cehrtId"] == SETTINGS.cehrt_id and "cehrtId" not in registry
+    assert [m["measureId"] for m in ehr["measurements"]] == ["001", "112", "236"]
+    # eCQM: the populations as the QRDA III defines them (DENOM includes the exclusions)
+    assert ehr["measurements"][2]["value"] == {
         "isEndToEndReported": True,
         "eligiblePopulation": 490,
         "performanceMet": 345,
@@ -144,7 +161,8 @@ def test_qrda3_is_well_formed_with_the_aggregate_counts(files: dict[str, bytes])
     assert len(organizers) == 3  # M001, M112, M236 eCQM
     by_text = {o.findtext("h:reference/h:externalDocument/h:text", namespaces=NS): o for o in organizers}
     m236 = by_text["Controlling High Blood Pressure"]
-    assert _population_counts(m236) == {"IPOP": 490, "DENOM": 490, "DENEX": 20, "DENEXCEP": 0, "NUMER": 345}
+    # CMS165 defines no denominator exceptions: no DENEXCEP population
+    assert _population_counts(m236) == {"IPOP": 490, "DENOM": 490, "DENEX": 20, "NUMER": 345}
     version = m236.find("h:reference/h:externalDocument/h:id", NS)
     assert version is not None and version.get("root") == "2.16.840.1.113883.4.738"
     assert version.get("extension") == "2c928083-8907-ce68-0189-2bbd31d6064e"  # CMS165v13
@@ -172,7 +190,7 @@ def test_qrda3_is_structurally_like_the_apm_entity_sample(files: dict[str, bytes
     header = [
         "realmCode", "typeId", "templateId", "id", "code", "title", "effectiveTime", "confidentialityCode",
         "languageCode", "setId", "versionNumber", "recordTarget", "author", "custodian",
-        "informationRecipient", "legalAuthenticator", "documentationOf", "component",
+        "informationRecipient", "legalAuthenticator", "participant", "documentationOf", "component",
     ]  # fmt: skip
     our_children = [etree.QName(child).localname for child in ours if isinstance(child.tag, str)]
     assert [name for name in dict.fromkeys(our_children)] == header
@@ -189,7 +207,8 @@ def test_qrda3_is_structurally_like_the_apm_entity_sample(files: dict[str, bytes
     assert recipient is not None and sample_recipient is not None
     assert recipient.attrib == sample_recipient.attrib
     sample_codes = set(_population_counts(sample_organizer))
-    assert set(_population_counts(our_organizer)) >= sample_codes
+    # DENEXCEP only where the measure defines exceptions (our first eCQM, CMS122, does not)
+    assert set(_population_counts(our_organizer)) >= sample_codes - {"DENEXCEP"}
 
 
 def test_quality_score_json(files: dict[str, bytes]) -> None:
@@ -205,7 +224,8 @@ def test_quality_score_json(files: dict[str, bytes]) -> None:
     assert counted == set(document["counted"])
     assert points["M134 CQM"] == 0.0 and points["M113 MCQM"] is None and points["M113 CQM"] is None
     assert points["M236 MCQM"] > points["M236 eCQM"]
-    assert document["quality_score"] == round(100 * sum(points[i] for i in counted) / 40, 4) == 66.1605
+    # rates from the submitted counts (M236 MCQM 150/190 = 78.947...%, not a rounded 78.95%)
+    assert document["quality_score"] == round(100 * sum(points[i] for i in counted) / 40, 4) == 66.1585
     assert "to reach decile 9 on M236 (MCQM) you need 80.00%, i.e. 2 more patients met" in document["targets"]
     assert document["benchmark_year"] == 2025 and document["note"] is None
 
@@ -244,8 +264,10 @@ def test_stats_without_rate_do_not_break_outputs() -> None:
     files = build_reports(inputs)
     etree.fromstring(files["qrda3-ecqm.xml"])
     document = json.loads(files["quality-score.json"])
-    # without a rate only M134 CQM counts (0 points: data completeness below 75%)
-    assert (document["measures_scored"], document["counted"]) == (1, ["M134 CQM"])
+    # no patient met or not met: the submitted counts' data completeness (exclusions and exceptions
+    # only) is below 75%, so every measure with a benchmark and the case minimum counts with 0 points
+    assert document["quality_score"] == 0.0 and document["measures_scored"] == 4
     statuses = {m["measure_id"] + " " + m["collection_type"]: m["status"] for m in document["measures"]}
-    assert statuses["M001 eCQM"] == statuses["M236 MCQM"] == "no_performance_rate"
-    assert statuses["M134 CQM"] == "data_completeness_not_met"
+    assert (
+        statuses["M001 eCQM"] == statuses["M236 MCQM"] == statuses["M134 CQM"] == "data_completeness_not_met"
+    )

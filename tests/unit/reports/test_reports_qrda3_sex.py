@@ -142,7 +142,8 @@ def test_every_population_has_sex_counts_that_add_up_and_match_the_outcomes(
     )
     for measure_id, organizer in by_measure.items():
         populations = _populations(organizer)
-        assert set(populations) == {"IPOP", "DENOM", "DENEX", "DENEXCEP", "NUMER"}
+        # CMS165 and CMS122 define no denominator exceptions: no DENEXCEP population
+        assert set(populations) == {"IPOP", "DENOM", "DENEX", "NUMER"}
         expected = _expected(outcomes, measure_id)
         for code, (total, by_sex) in populations.items():
             assert sum(by_sex.values()) == total, (measure_id, code)
@@ -152,7 +153,6 @@ def test_every_population_has_sex_counts_that_add_up_and_match_the_outcomes(
     m236 = _populations(by_measure["M236"])
     assert m236["IPOP"] == (8, Counter({"F": 4, "M": 3, "UNK": 1}))
     assert m236["DENEX"] == (2, Counter({"F": 1, "M": 1}))
-    assert m236["DENEXCEP"] == (1, Counter({"F": 0, "M": 1}))
     assert m236["NUMER"] == (3, Counter({"F": 1, "M": 1, "UNK": 1}))  # Ann's latest record is MET
     m001 = _populations(by_measure["M001"])
     assert m001["IPOP"] == (3, Counter({"F": 1, "M": 2}))
@@ -169,9 +169,13 @@ def test_sex_elements_follow_the_sample(aggregate: tuple[list[PatientOutcome], R
     for code in ("M", "F"):
         xpath = f".//h:observation[h:templateId/@root='{SEX_TEMPLATE}'][h:value/@code='{code}']"
         sample_sde, our_sde = sample.xpath(xpath, namespaces=NS)[0], ours.xpath(xpath, namespaces=NS)[0]
-        assert [(t.get("root"), t.get("extension")) for t in our_sde.findall("h:templateId", NS)] == [
+        # the CMS 2025 IG has only the Sex Supplemental Data Element (V3); the sample (converter test
+        # data) still carries the retired CMS 3.21:2016-11-01 template as well
+        ours_templates = [(t.get("root"), t.get("extension")) for t in our_sde.findall("h:templateId", NS)]
+        sample_templates = [
             (t.get("root"), t.get("extension")) for t in sample_sde.findall("h:templateId", NS)
         ]
+        assert ours_templates == [(SEX_TEMPLATE, "2016-09-01")] and ours_templates[0] in sample_templates
         for path in ("h:code", "h:value"):
             ours_el, sample_el = our_sde.find(path, NS), sample_sde.find(path, NS)
             assert ours_el is not None and sample_el is not None
@@ -185,13 +189,37 @@ def test_sex_elements_follow_the_sample(aggregate: tuple[list[PatientOutcome], R
     )
     assert unknown and {v.get("nullFlavor") for v in unknown} == {"UNK"}
     assert all(v.get("code") is None for v in unknown)
-    # Race, ethnicity and payer are not collected: no such elements (no invented values).
-    for template in (
-        "2.16.840.1.113883.10.20.27.3.7",
-        "2.16.840.1.113883.10.20.27.3.8",
-        "2.16.840.1.113883.10.20.27.3.9",
+    # Race, ethnicity and payer are not collected: one element each per population, for the whole
+    # population, with the IG's values for unknown (race, ethnicity: nullFlavor UNK; payer: CMS
+    # Payer Grouping D "Other" under nullFlavor OTH), never an invented race or payer.
+    for observation in ours.xpath(
+        ".//h:observation[h:templateId/@root='2.16.840.1.113883.10.20.27.3.5']", namespaces=NS
     ):
-        assert not ours.xpath(f".//h:templateId[@root='{template}']", namespaces=NS)
+        total = int(
+            observation.xpath(
+                "h:entryRelationship[@typeCode='SUBJ']/h:observation/h:value/@value", namespaces=NS
+            )[0]
+        )
+        for template, value in (
+            ("2.16.840.1.113883.10.20.27.3.8", "UNK"),
+            ("2.16.840.1.113883.10.20.27.3.7", "UNK"),
+            ("2.16.840.1.113883.10.20.27.3.9", "OTH"),
+        ):
+            (element,) = observation.xpath(
+                f"h:entryRelationship/h:observation[h:templateId/@root='{template}']", namespaces=NS
+            )
+            assert element.find("h:value", NS).get("nullFlavor") == value
+            assert element.find("h:value", NS).get("code") is None
+            assert (
+                int(element.xpath("h:entryRelationship/h:observation/h:value/@value", namespaces=NS)[0])
+                == total
+            )
+        (translation,) = observation.xpath(
+            "h:entryRelationship/h:observation[h:templateId/@root='2.16.840.1.113883.10.20.27.3.18']"
+            "/h:value/h:translation",
+            namespaces=NS,
+        )
+        assert translation.get("code") == "D"
 
 
 def test_outcomes_without_gender_count_as_unknown() -> None:
@@ -210,7 +238,8 @@ def test_outcomes_without_gender_count_as_unknown() -> None:
 def test_no_sex_counts_when_the_outcomes_are_not_the_whole_population(
     aggregate: tuple[list[PatientOutcome], ReportInputs],
 ) -> None:
-    """Outcomes missing (an older result) or incomplete: no sex counts rather than ones that do not add up."""
+    """Outcomes missing (an older result) or incomplete: the whole population as unknown sex rather than
+    counts that do not add up (the IG requires a sex element per population)."""
     _, inputs = aggregate
     m236_partial = [o for o in inputs.outcomes if o.measure_id != "M236"] + [
         o for o in inputs.outcomes if o.measure_id == "M236"
@@ -220,9 +249,15 @@ def test_no_sex_counts_when_the_outcomes_are_not_the_whole_population(
         assert data is not None
         organizers = _organizers(etree.fromstring(data))
         assert len(organizers) == 2  # the counts are still there
-        with_sex = {
-            "M236" if title == "Controlling High Blood Pressure" else "M001"
-            for title, organizer in organizers.items()
-            if organizer.xpath(f".//h:templateId[@root='{SEX_TEMPLATE}']", namespaces=NS)
-        }
+        with_sex = set()
+        for title, organizer in organizers.items():
+            measure_id = "M236" if title == "Controlling High Blood Pressure" else "M001"
+            populations = _populations(organizer)
+            if any(by_sex["M"] or by_sex["F"] for _, by_sex in populations.values()):
+                with_sex.add(measure_id)
+            else:
+                assert all(
+                    by_sex == Counter({"M": 0, "F": 0, "UNK": total}) or total == 0
+                    for total, by_sex in populations.values()
+                )
         assert with_sex == measures_with_sex

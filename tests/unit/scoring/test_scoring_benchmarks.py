@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from aco_sync.domain.errors import BenchmarksNotFoundError
+from aco_sync.domain.errors import BenchmarksNotFoundError, MeasureDataNotFoundError
 from aco_sync.scoring.benchmarks import (
     bundled_years,
     load_benchmarks,
     load_benchmarks_or_nearest,
-    measure_uuids,
     parse_benchmark,
 )
+from aco_sync.scoring.qpp_measures import qpp_measures
 from shared_fixtures import shared_path
 
 
@@ -89,7 +89,15 @@ def test_missing_year_raises_and_nearest_falls_back_with_a_note() -> None:
 
 
 def test_measure_uuids_for_qrda3() -> None:
-    uuids = measure_uuids(2025)
-    assert uuids["134"]["eMeasureUuid"] == "2c928083-8907-ce68-0189-40f8279a0a19"
-    assert uuids["134"]["eMeasureId"] == "CMS2v14"
-    assert measure_uuids(1999) == {}
+    """The year's submission facts come from one accessor (aco_sync.scoring.qpp_measures)."""
+    measures = qpp_measures(2025)
+    cms2 = measures.get("134")
+    assert cms2 is not None and cms2.e_measure_uuid == "2c928083-8907-ce68-0189-40f8279a0a19"
+    assert cms2.e_measure_id == "CMS2v14" and cms2.defines_exceptions
+    assert measures.get("236") is not None and not measures.get("236").defines_exceptions  # type: ignore[union-attr]
+    assert measures.allows("134SSP", "appPlus", "registry") and not measures.allows(
+        "113", "appPlus", "registry"
+    )
+    assert qpp_measures(2026).missing_qrda3_identifiers(["001", "134"]) == ["001", "134"]
+    with pytest.raises(MeasureDataNotFoundError, match="No CMS measure data"):
+        qpp_measures(1999)

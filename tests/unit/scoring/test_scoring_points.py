@@ -85,7 +85,8 @@ def test_cms_worked_example_rate_8231_scores_89585() -> None:
 
 
 def test_cms_worked_example_through_score_measure() -> None:
-    stats = make_stats(met=305, not_met=255, excep=2, rate=82.31)
+    # scoring uses the submitted counts: 8,231 met of 10,000 is the example's 82.31%
+    stats = make_stats(met=8231, not_met=1769, excep=2)
     score = score_measure(stats, benchmark_set(make_benchmark()), catalog=CATALOG)
     assert score.status is ScoreStatus.SCORED
     assert score.decile == 8

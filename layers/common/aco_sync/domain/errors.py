@@ -43,3 +43,7 @@ class QrdaRejectedError(InvalidInputError):
 
 class NoClinicSyncedError(AcoSyncError):
     """Every member clinic of the sync failed: there is nothing to aggregate (the sync fails)."""
+
+
+class MeasureDataNotFoundError(AcoSyncError):
+    """No CMS measure data (qpp-measures-data) for the performance year, or none a file needs."""

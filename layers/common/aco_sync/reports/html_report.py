@@ -441,6 +441,92 @@ def _targets(scored: ScoredSync) -> str:
     return f'<ul class="targets">{items}</ul>'
 
 
+def _app_plus(scored: ScoredSync) -> str:
+    """The APP Plus quality score, its adjustments and the shared-savings outcome."""
+    app = scored.app_plus
+    if app is None:
+        year = scored.inputs.settings.performance_year
+        return f"<p>No APP Plus scoring rules for performance year {year}.</p>"
+    rows = "".join(
+        f"<tr><td>{escape(m.measure_id)}{' (outcome)' if m.outcome else ''}</td><td>{escape(m.source)}</td>"
+        f"<td class='num'>{_fmt(m.points, '', 4)}</td><td>{escape(m.reason)}</td></tr>"
+        for m in app.measures
+    )
+    facts = [
+        ("Quality score", _fmt(app.quality_score, "")),
+        ("Complex organization adjustment", f"{app.complex_organization_points:.2f} points"),
+        (
+            "Health equity adjustment",
+            "not computed (no inputs)"
+            if app.health_equity_bonus is None
+            else f"+{app.health_equity_bonus:.2f}",
+        ),
+        ("Health equity adjusted score", _fmt(app.adjusted_score, "")),
+        ("Quality performance standard", _fmt(app.standard_score, "")),
+        (
+            "Shared-savings outcome",
+            app.outcome
+            + (
+                ""
+                if app.sharing_rate_factor is None
+                else f" (x {app.sharing_rate_factor:.4f} of the sharing rate)"
+            ),
+        ),
+    ]
+    problem = scored.inputs.cms_results_problem
+    notes = [*app.reasons, app.standard_note, *([problem] if problem else [])]
+    return (
+        "<table><tbody>"
+        + "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts)
+        + "</tbody></table>"
+        + "<table><thead><tr><th>Measure</th><th>From</th><th>Points</th><th>Why</th></tr></thead>"
+        + f"<tbody>{rows}</tbody></table>"
+        + "<ul>"
+        + "".join(f"<li>{escape(n)}</li>" for n in notes)
+        + "</ul>"
+    )
+
+
+def _submission(scored: ScoredSync) -> str:
+    """Which files go to CMS and how, drafts and why, refused files, measures not submittable."""
+    plan = scored.submission
+    if plan is None:
+        return "<p>No submission files were prepared.</p>"
+    data = plan.to_dict()
+    rows = []
+    for file in data["files"]:
+        status = (
+            _badge("Draft", "warn") + " " + escape("; ".join(file["draft_reasons"]))
+            if file["draft"]
+            else _badge("Ready", "ok")
+        )
+        rows.append(
+            f"<tr><td><code>{escape(file['file'])}</code></td><td>{escape(file['route'])}</td>"
+            f"<td>{escape(', '.join(file['measures']))}</td><td>{status}</td></tr>"
+        )
+    for refused in data["refused"]:
+        rows.append(
+            f"<tr><td><code>{escape(refused['file'])}</code></td><td>-</td><td>-</td>"
+            f"<td>{_badge('Not written', 'bad')} {escape(refused['reason'])}</td></tr>"
+        )
+    table = (
+        "<table><thead><tr><th>File</th><th>Submit through</th><th>Measures</th><th>Status</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        if rows
+        else "<p>No measure instance to submit.</p>"
+    )
+    not_submittable = "".join(
+        f"<li><strong>{escape(n['instance'])}</strong> ({escape(n['qpp_measure_id'])}): "
+        f"{escape(n['reason'])}</li>"
+        for n in data["not_submittable"]
+    )
+    extra = f"<p>Computed, not submittable:</p><ul>{not_submittable}</ul>" if not_submittable else ""
+    return (
+        f"<p class='hint'>Program {escape(data['program_name'])}, APM entity {escape(data['entity_id'])}; "
+        f"the eCQMs go in {escape(data['ecqm_submission_file'])} only.</p>{table}{extra}"
+    )
+
+
 def render_html(scored: ScoredSync) -> bytes:
     inputs = scored.inputs
     settings = inputs.settings
@@ -468,6 +554,8 @@ def render_html(scored: ScoredSync) -> bytes:
 <p class="hint">The next decile of each measure that counts (with the same patients in the denominator), and
 the patients to report for measures below 75% data completeness.</p>
 {_targets(scored)}</section>
+<section class="panel"><h2>APP Plus quality score and shared savings</h2>{_app_plus(scored)}</section>
+<section class="panel"><h2>Submission to CMS</h2>{_submission(scored)}</section>
 <section class="panel"><h2>Measures</h2>
 <p class="hint">Counts in the QPP vocabulary. Scored measures need a CMS benchmark and at least 20 eligible
 patients; below 75% data completeness a measure earns 0 points.</p>

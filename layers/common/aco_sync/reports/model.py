@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aco_sync.domain.records import MeasureStats, PatientOutcome, SyncLogEntry
 from aco_sync.domain.settings import AcoSettings
+from aco_sync.scoring.app_plus import AppPlusScore, CmsResults
 from aco_sync.scoring.benchmarks import BenchmarkSet
 from aco_sync.scoring.clinic_stats import ClinicStats
 from aco_sync.scoring.points import MeasureScore
 from aco_sync.scoring.quality import QualityScore
+
+if TYPE_CHECKING:
+    from aco_sync.reports.submission import SubmissionPlan
 
 
 @dataclass
@@ -27,6 +31,8 @@ class ReportInputs:
     clinic_stats: list[ClinicStats] | None = None
     roster_size: int | None = None
     benchmarks: BenchmarkSet | None = None  # None: the bundled year (or the nearest one, with a note)
+    cms_results: CmsResults | None = None  # config/cms-results/<aco_id>.json (CAHPS, claims measures, HEA)
+    cms_results_problem: str | None = None  # why the CMS results file was not used (invalid), if so
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,9 @@ class ScoredSync:
     benchmarks: BenchmarkSet
     scores: list[MeasureScore]
     quality: QualityScore
+    # what goes to CMS in which file, drafts (set by build_reports; aco_sync.reports.submission)
+    submission: SubmissionPlan | None = None
+    app_plus: AppPlusScore | None = None  # None: no APP Plus rules for the performance year
 
     def score_for(self, stats: MeasureStats) -> MeasureScore | None:
         for score in self.scores:

@@ -1,8 +1,18 @@
-"""QPP Submissions API measurement sets for the APM entity, one file per collection type.
+"""The QPP Submissions API submission of the APM entity (``qpp-submission.json``).
 
-``entityType: "apm"``; eCQM -> ``submissionMethod: electronicHealthRecord``, CQM -> ``registry``,
-MCQM -> ``registry`` with the ``<id>SSP`` measure ids; ``measurements[].value`` carries the five counts
-(the shape of CMSgov/qpp-submissions-docs' quality submission example).
+Fields as the API's data model documents them (CMSgov/qpp-submissions-docs ``data.ts``), writable
+fields only (nothing the API calculates: no ``performanceRate``, ``reportingRate``, ``caseCount``):
+
+- submission: ``entityType: "apm"``, ``entityId`` (the CMS-issued APM Entity ID), ``performanceYear``,
+  ``measurementSets``;
+- one measurement set per (category, submissionMethod, programName): the CQM and Medicare CQM
+  (``<id>SSP``) measurements in one ``registry`` set, the eCQM measurements (when the ACO submits its
+  eCQMs in this file, settings ``ecqm_submission_file: "qpp_json"``) in one ``electronicHealthRecord``
+  set with ``cehrtId``; ``programName`` from the settings (default ``appPlus``);
+- each measurement: ``measureId`` and ``value`` with the counts of
+  :func:`aco_sync.scoring.submitted_counts.submitted_counts` (registry exclusions subtracted from
+  ``eligiblePopulation``, ``eligiblePopulationExclusion`` 0) and ``isEndToEndReported`` (true for eCQMs
+  only).
 """
 
 from __future__ import annotations
@@ -10,63 +20,56 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aco_sync.domain.records import CollectionType
 from aco_sync.reports.model import ScoredSync
-from aco_sync.scoring.benchmarks import submission_method_for
-
-FILE_NAMES = {
-    CollectionType.ECQM: "qpp-submission-ecqm.json",
-    CollectionType.CQM: "qpp-submission-cqm.json",
-    CollectionType.MCQM: "qpp-submission-mcqm.json",
-}
+from aco_sync.reports.submission import QPP_JSON_FILE, SubmissionPlan, SubmittedInstance
+from aco_sync.scoring.submitted_counts import submitted_counts
 
 
-def submission(scored: ScoredSync, collection_type: CollectionType) -> dict[str, Any] | None:
-    """The submission document of one collection type; None when the sync has no such instance."""
-    settings = scored.inputs.settings
-    year = settings.performance_year
-    measurements: list[dict[str, Any]] = []
-    for stats in scored.inputs.stats:
-        if stats.collection_type != collection_type:
-            continue
-        score = scored.score_for(stats)
-        measure_id = score.qpp_measure_id if score else stats.measure_id
-        measurements.append(
-            {
-                "measureId": measure_id,
-                "value": {
-                    "isEndToEndReported": collection_type == CollectionType.ECQM,
-                    "eligiblePopulation": stats.eligible_population,
-                    "performanceMet": stats.performance_met,
-                    "performanceNotMet": stats.performance_not_met,
-                    "eligiblePopulationExclusion": stats.eligible_population_exclusion,
-                    "eligiblePopulationException": stats.eligible_population_exception,
-                },
-            }
-        )
-    if not measurements:
+def _measurement_set(
+    scored: ScoredSync, plan: SubmissionPlan, method: str, instances: list[SubmittedInstance]
+) -> dict[str, Any]:
+    year = scored.inputs.settings.performance_year
+    measurement_set: dict[str, Any] = {"category": "quality", "submissionMethod": method}
+    if method == "electronicHealthRecord" and scored.inputs.settings.cehrt_id:
+        measurement_set["cehrtId"] = scored.inputs.settings.cehrt_id
+    measurement_set.update(
+        {
+            "programName": plan.program_name,
+            "performanceStart": f"{year}-01-01",
+            "performanceEnd": f"{year}-12-31",
+            "measurements": [
+                {
+                    "measureId": instance.qpp_measure_id,
+                    "value": submitted_counts(instance.stats).value(
+                        end_to_end=method == "electronicHealthRecord"
+                    ),
+                }
+                for instance in instances
+            ],
+        }
+    )
+    return measurement_set
+
+
+def submission_document(scored: ScoredSync, plan: SubmissionPlan) -> dict[str, Any] | None:
+    """The submission; None when it would carry no measurement (or the year's measure data is missing)."""
+    if QPP_JSON_FILE in plan.refused:
         return None
-    measurements.sort(key=lambda m: m["measureId"])
+    sets = []
+    if plan.registry:
+        sets.append(_measurement_set(scored, plan, "registry", plan.registry))
+    if plan.ecqm and plan.ecqm_file == QPP_JSON_FILE:
+        sets.append(_measurement_set(scored, plan, "electronicHealthRecord", plan.ecqm))
+    if not sets:
+        return None
     return {
         "entityType": "apm",
-        "entityId": settings.aco_id,
-        "performanceYear": year,
-        "measurementSets": [
-            {
-                "category": "quality",
-                "submissionMethod": submission_method_for(collection_type),
-                "performanceStart": f"{year}-01-01",
-                "performanceEnd": f"{year}-12-31",
-                "measurements": measurements,
-            }
-        ],
+        "entityId": plan.entity_id,
+        "performanceYear": scored.inputs.settings.performance_year,
+        "measurementSets": sets,
     }
 
 
-def submission_files(scored: ScoredSync) -> dict[str, bytes]:
-    files = {}
-    for collection_type, name in FILE_NAMES.items():
-        document = submission(scored, collection_type)
-        if document is not None:
-            files[name] = (json.dumps(document, indent=2) + "\n").encode("utf-8")
-    return files
+def submission_json(scored: ScoredSync, plan: SubmissionPlan) -> bytes | None:
+    document = submission_document(scored, plan)
+    return None if document is None else (json.dumps(document, indent=2) + "\n").encode("utf-8")

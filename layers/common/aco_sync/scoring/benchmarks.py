@@ -215,22 +215,3 @@ def load_benchmarks_or_nearest(performance_year: int) -> BenchmarkSet:
             source=nearest.source,
             note=note,
         )
-
-
-def measure_uuids(performance_year: int) -> dict[str, dict[str, Any]]:
-    """eCQM ids and UUIDs (version-specific measure id, population ids) from the bundled measures data,
-    keyed by QPP measure id. Empty when the year is not bundled or has no UUIDs."""
-    name = f"data/benchmarks/qpp_measures_{performance_year}_selected.json"
-    resource = resources.files("aco_sync").joinpath(name)
-    if not resource.is_file():
-        return {}
-    result: dict[str, dict[str, Any]] = {}
-    for measure in json.loads(resource.read_text(encoding="utf-8")):
-        strata = measure.get("strata") or []
-        result[str(measure["measureId"])] = {
-            "eMeasureId": measure.get("eMeasureId"),
-            "eMeasureUuid": measure.get("eMeasureUuid"),
-            "populationUuids": (strata[0].get("eMeasureUuids") or {}) if strata else {},
-            "title": measure.get("title"),
-        }
-    return result

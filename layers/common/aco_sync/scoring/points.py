@@ -6,6 +6,10 @@ decile, for inverse measures measured downwards), 10 in decile 10, at least 1, r
 (half up); topped-out-by-program benchmarks cap points at 7. A measure is scored only with a benchmark
 and at least 20 eligible patients (case minimum); one that is scored but below 75% data completeness
 earns 0 points and still counts in the quality score's denominator.
+
+Case count, data completeness and performance rate are computed from the counts of the submission
+file (:mod:`aco_sync.scoring.submitted_counts`: registry exclusions subtracted from the eligible
+population), the way CMS computes them; ``MeasureScore`` carries those submitted counts.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import CollectionType, MeasureStats
 from aco_sync.scoring.benchmarks import Benchmark, BenchmarkSet, submission_method_for
+from aco_sync.scoring.submitted_counts import SubmittedCounts, submitted_counts
 
 CASE_MINIMUM = 20
 DATA_COMPLETENESS_THRESHOLD = 75.0
@@ -180,9 +185,9 @@ def next_decile_target(
     return DecileTarget(decile=target_decile, rate=bound, patients=patients, message=message)
 
 
-def completeness_gap(stats: MeasureStats) -> int:
+def completeness_gap(stats: MeasureStats | SubmittedCounts) -> int:
     """Patients whose performance (met, not met, exclusion, exception) must still be reported to reach
-    75% data completeness."""
+    75% data completeness (of the counts given: pass the submitted counts)."""
     reported = (
         stats.performance_met
         + stats.performance_not_met
@@ -208,8 +213,10 @@ def score_measure(
         qpp_id = definition.quality_id
     method = submission_method_for(stats.collection_type)
     benchmark = benchmarks.get(qpp_id, method)
-    case_minimum_met = stats.eligible_population >= CASE_MINIMUM
-    completeness = stats.data_completeness
+    submitted = submitted_counts(stats)
+    case_minimum_met = submitted.case_count >= CASE_MINIMUM
+    completeness = submitted.reporting_rate
+    rate = submitted.performance_rate
     completeness_met = completeness is not None and completeness >= DATA_COMPLETENESS_THRESHOLD
     base: dict[str, Any] = {
         "measure_id": stats.measure_id,
@@ -218,12 +225,12 @@ def score_measure(
         "submission_method": method,
         "title": definition.title,
         "inverse": benchmark.inverse if benchmark else stats.inverse,
-        "eligible_population": stats.eligible_population,
-        "performance_met": stats.performance_met,
-        "performance_not_met": stats.performance_not_met,
-        "eligible_population_exclusion": stats.eligible_population_exclusion,
-        "eligible_population_exception": stats.eligible_population_exception,
-        "performance_rate": stats.performance_rate,
+        "eligible_population": submitted.eligible_population,
+        "performance_met": submitted.performance_met,
+        "performance_not_met": submitted.performance_not_met,
+        "eligible_population_exclusion": submitted.eligible_population_exclusion,
+        "eligible_population_exception": submitted.eligible_population_exception,
+        "performance_rate": rate,
         "data_completeness": completeness,
         "case_minimum_met": case_minimum_met,
         "data_completeness_met": completeness_met,
@@ -242,8 +249,14 @@ def score_measure(
             **base,
             status=ScoreStatus.BELOW_CASE_MINIMUM,
             reason=(
-                f"Not scored: {stats.eligible_population} eligible patients, below the case minimum "
+                f"Not scored: {submitted.case_count} eligible patients, below the case minimum "
                 f"of {CASE_MINIMUM}."
+                + (
+                    f" ({stats.eligible_population_exclusion} excluded patients are subtracted from the "
+                    "eligible population, as CMS requires for registry measures.)"
+                    if submitted.eligible_population != stats.eligible_population
+                    else ""
+                )
             ),
         )
     if not completeness_met:
@@ -252,21 +265,19 @@ def score_measure(
             **base,
             status=ScoreStatus.ZERO_DATA_COMPLETENESS,
             points=0.0,
-            completeness_gap=completeness_gap(stats),
+            completeness_gap=completeness_gap(submitted),
             reason=(
                 f"0 points: data completeness {shown} is below the {DATA_COMPLETENESS_THRESHOLD:.0f}% "
                 "threshold (the measure still counts in the quality score)."
             ),
         )
-    if stats.performance_rate is None:
+    if rate is None:
         return MeasureScore(
             **base,
             status=ScoreStatus.NO_PERFORMANCE_RATE,
             reason="Not scored: no patient is MET or NOT_MET (all excluded or excepted), so no rate.",
         )
-    decile, points, uncapped, capped = points_for_rate(
-        stats.performance_rate, benchmark, minimum_points=minimum_points
-    )
+    decile, points, uncapped, capped = points_for_rate(rate, benchmark, minimum_points=minimum_points)
     reason = f"Decile {decile}: {points:.4f} points"
     if capped:
         reason += f" (topped-out measure: capped at {TOPPED_OUT_CAP:.0f}, {uncapped:.4f} uncapped)"

@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from pydantic import ValidationError
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.ports import ObjectNotFoundError
 from aco_sync.domain.records import MeasureStats, PatientOutcome
 from aco_sync.reports import build_reports
 from aco_sync.reports.model import ReportInputs
+from aco_sync.scoring.app_plus import CmsResults
 from aco_sync.service.artifacts import aggregation_from_json, dumps, roster_from_json, stats_to_dict
 from aco_sync.service.common import load_aco_settings, results_prefix, sync_artifact_key
 from aco_sync.service.finalize import MCQM_RESULT_FILE, MEMBERS_RESULT_FILE
@@ -45,6 +47,25 @@ def load_sync_results(
     return [*outcomes, *mcqm_outcomes], [*stats, *mcqm_stats]
 
 
+def cms_results_key(aco_id: str) -> str:
+    return f"config/cms-results/{aco_id}.json"
+
+
+def load_cms_results(stores: Stores, aco_id: str) -> tuple[CmsResults | None, str | None]:
+    """The ACO's optional CMS results file, or (None, why it is not used) when it is invalid."""
+    key = cms_results_key(aco_id)
+    try:
+        data = stores.objects.get(key)
+    except ObjectNotFoundError:
+        return None, None
+    try:
+        return CmsResults.model_validate_json(data), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "file"
+        return None, f"{key} is not used: {where}: {first['msg']}"
+
+
 def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any]:
     settings = load_aco_settings(stores.objects, aco_id)
     outcomes, stats = load_sync_results(stores, aco_id, sync_id)
@@ -57,6 +78,7 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
         {"tin": c.tin, "name": c.name, "status": c.status, "reason": c.reason, "last_synced": c.last_synced}
         for c in stores.state.list_clinic_statuses(aco_id)
     ]
+    cms_results, cms_results_problem = load_cms_results(stores, aco_id)
     reports = build_reports(
         ReportInputs(
             settings=settings,
@@ -67,6 +89,8 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
             log=stores.state.list_log(aco_id, sync_id),
             clinic_statuses=clinics,
             roster_size=roster_size,
+            cms_results=cms_results,
+            cms_results_problem=cms_results_problem,
         )
     )
     prefix = results_prefix(aco_id, sync_id)
