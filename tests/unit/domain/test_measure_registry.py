@@ -15,6 +15,7 @@ import pytest
 
 import aco_sync
 from aco_sync.domain.catalog import CatalogError, MeasureCatalog, default_catalog
+from aco_sync.domain.qpp_measures import QppMeasureSet, qpp_measures
 from aco_sync.domain.records import CollectionType
 from aco_sync.ecqm import registry
 from aco_sync.ecqm.editions import EDITIONS
@@ -31,15 +32,11 @@ def _measures_json() -> dict[str, Any]:
     return data
 
 
-def _qpp(year: int) -> list[dict[str, Any]]:
-    text = (
-        resources.files("aco_sync").joinpath(f"data/benchmarks/qpp_measures_{year}_selected.json").read_text()
-    )
-    entries: list[dict[str, Any]] = json.loads(text)
-    return entries
+def _qpp(year: int) -> QppMeasureSet:
+    return qpp_measures(year)
 
 
-def _qpp_all() -> dict[int, list[dict[str, Any]]]:
+def _qpp_all() -> dict[int, QppMeasureSet]:
     return {year: _qpp(year) for year in CATALOG.performance_years}
 
 

@@ -7,9 +7,10 @@ Two sources, both package data:
   names, aggregation rule, collection types, the population criteria it defines such as denominator
   exceptions, the performance years it covers) and the recognition tables for eCQMs that QRDA-I files
   name but ACO Sync does not calculate;
-- ``aco_sync/data/benchmarks/qpp_measures_<year>_selected.json`` (CMSgov/qpp-measures-data): what CMS
-  publishes for the year (eCQM version, title, inverse, allowed programs and submission methods of the
-  eCQM/CQM id and of the ``SSP`` id, version-specific measure UUID and population UUIDs).
+- CMS's data of each year, read by :mod:`aco_sync.domain.qpp_measures` from the bundled
+  ``aco_sync/data/benchmarks/qpp_measures_<year>_selected.json`` (CMSgov/qpp-measures-data): eCQM
+  version, title, inverse, allowed programs and submission methods of the eCQM/CQM id and of the
+  ``SSP`` id, version-specific measure UUID and population UUIDs.
 
 Both are validated with pydantic, and loading fails loudly (:class:`CatalogError`) on an
 inconsistency: an empty or duplicate id or alias, a measure missing from CMS's data of a year it
@@ -31,9 +32,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from aco_sync.domain.errors import UnknownMeasureError
-
-QPP_MEASURES_FILE = "data/benchmarks/qpp_measures_{year}_selected.json"
+from aco_sync.domain.errors import MeasureDataNotFoundError, UnknownMeasureError
+from aco_sync.domain.qpp_measures import QppMeasure, QppMeasureSet, qpp_measures
 
 
 class CatalogError(ValueError):
@@ -54,17 +54,6 @@ def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
     return value.strip()
-
-
-class SubmissionFacts(_Frozen):
-    """What CMS accepts for one QPP measure id in one year (qpp-measures-data)."""
-
-    quality_id: str
-    allowed_programs: frozenset[str]
-    submission_methods: frozenset[str]
-
-    def allows(self, program_name: str, submission_method: str) -> bool:
-        return program_name in self.allowed_programs and submission_method in self.submission_methods
 
 
 NOT_PUBLISHED_KINDS = frozenset({"benchmark:eCQM", "benchmark:CQM", "benchmark:MCQM", "qrda3_identifiers"})
@@ -89,19 +78,38 @@ class YearOverride(_Frozen):
 
 
 class MeasureYear(_Frozen):
-    """One measure in one performance year."""
+    """One measure in one performance year: ACO Sync's facts, and CMS's as
+    :mod:`aco_sync.domain.qpp_measures` reads them (``submission``: the eCQM/CQM quality id;
+    ``mcqm_submission``: the Medicare CQM ``SSP`` id)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     performance_year: int
     collection_types: tuple[str, ...]
     not_published: frozenset[str] = frozenset()  # e.g. "benchmark:eCQM", "qrda3_identifiers"
-    title: str  # CMS's title that year
-    ecqm_version: str | None  # "CMS122v14" (None: no eCQM that year)
-    inverse: bool
-    e_measure_uuid: str | None  # the version-specific measure id (QRDA III externalDocument/id)
-    population_uuids: dict[str, str] = Field(default_factory=dict)  # initialPopulationUuid, ...
     has_exceptions: bool
-    submission: SubmissionFacts  # the eCQM/CQM quality id
-    mcqm_submission: SubmissionFacts | None  # the Medicare CQM (SSP) id
+    submission: QppMeasure
+    mcqm_submission: QppMeasure | None
+
+    @property
+    def title(self) -> str:  # CMS's title that year
+        return self.submission.title
+
+    @property
+    def ecqm_version(self) -> str | None:  # "CMS122v14"
+        return self.submission.e_measure_id
+
+    @property
+    def inverse(self) -> bool:
+        return self.submission.inverse
+
+    @property
+    def e_measure_uuid(self) -> str | None:  # the version-specific measure id (QRDA III)
+        return self.submission.e_measure_uuid
+
+    @property
+    def population_uuids(self) -> dict[str, str]:
+        return self.submission.population_uuids
 
     @property
     def has_qrda3_identifiers(self) -> bool:
@@ -271,16 +279,17 @@ class MeasureCatalog:
 
     @classmethod
     def from_json(
-        cls, data: dict[str, Any], qpp_measures: dict[int, list[dict[str, Any]]] | None = None
+        cls, data: dict[str, Any], published: dict[int, QppMeasureSet] | None = None
     ) -> MeasureCatalog:
-        """The catalog from measures.json content; the per-year facts from ``qpp_measures`` (year ->
-        qpp-measures-data entries), by default the bundled files of the years the measures cover."""
+        """The catalog from measures.json content; the per-year facts from ``published`` (year ->
+        CMS's measure set), by default the bundled qpp-measures-data of the years the measures cover."""
         try:
             parsed = _CatalogFile.model_validate(data)
         except ValidationError as exc:
             raise CatalogError(f"measures.json is invalid: {exc}") from None
         years = sorted({y for m in parsed.measures for y in m.performance_years})
-        published = qpp_measures if qpp_measures is not None else {y: _bundled_qpp_measures(y) for y in years}
+        if published is None:
+            published = {y: _bundled_measure_set(y) for y in years}
         measures = [
             m.model_copy(
                 update={"years": {y: _year_facts(m, y, published.get(y)) for y in m.performance_years}}
@@ -290,25 +299,15 @@ class MeasureCatalog:
         return cls(measures, parsed.other_ecqms)
 
 
-def _bundled_qpp_measures(year: int) -> list[dict[str, Any]]:
-    resource = resources.files("aco_sync").joinpath(QPP_MEASURES_FILE.format(year=year))
-    if not resource.is_file():
-        raise CatalogError(f"no CMS measures data (qpp-measures-data) is bundled for performance year {year}")
-    entries: list[dict[str, Any]] = json.loads(resource.read_text(encoding="utf-8"))
-    return entries
+def _bundled_measure_set(year: int) -> QppMeasureSet:
+    try:
+        return qpp_measures(year)
+    except MeasureDataNotFoundError as exc:
+        raise CatalogError(str(exc)) from None
 
 
-def _submission(entry: dict[str, Any]) -> SubmissionFacts:
-    return SubmissionFacts(
-        quality_id=str(entry["measureId"]),
-        allowed_programs=frozenset(entry.get("allowedPrograms") or ()),
-        submission_methods=frozenset(entry.get("submissionMethods") or ()),
-    )
-
-
-def _year_facts(measure: MeasureDefinition, year: int, entries: list[dict[str, Any]] | None) -> MeasureYear:
-    by_id = {str(e.get("measureId")): e for e in entries or ()}
-    entry = by_id.get(measure.quality_id)
+def _year_facts(measure: MeasureDefinition, year: int, published: QppMeasureSet | None) -> MeasureYear:
+    entry = published.get(measure.quality_id) if published is not None else None
     if entry is None:
         raise CatalogError(
             f"measure {measure.id} ({measure.quality_id}) is not in CMS's {year} measures data"
@@ -319,27 +318,22 @@ def _year_facts(measure: MeasureDefinition, year: int, entries: list[dict[str, A
         raise CatalogError(
             f"measure {measure.id}: {year} collection types {collection_types} are not the measure's"
         )
-    mcqm = by_id.get(measure.mcqm_quality_id)
+    mcqm = published.get(measure.mcqm_quality_id) if published is not None else None
     if "MCQM" in collection_types and mcqm is None:
         raise CatalogError(
             f"measure {measure.id}: {measure.mcqm_quality_id} is not in CMS's {year} measures data"
         )
-    strata = entry.get("strata") or []
-    uuids = {k: str(v) for k, v in ((strata[0].get("eMeasureUuids") or {}) if strata else {}).items()}
-    inverse = bool(entry.get("isInverse", False))
-    if inverse != measure.inverse:
+    if entry.inverse != measure.inverse:
         raise CatalogError(
-            f"measure {measure.id}: inverse is {measure.inverse} but CMS's {year} data says {inverse}"
+            f"measure {measure.id}: inverse is {measure.inverse} but CMS's {year} data says {entry.inverse}"
         )
-    if uuids and ("denominatorExceptionUuid" in uuids) != measure.has_exceptions:
+    if entry.population_uuids and entry.defines_exceptions != measure.has_exceptions:
         raise CatalogError(
             f"measure {measure.id}: has_exceptions is {measure.has_exceptions} but CMS's {year} population "
             "UUIDs say otherwise"
         )
-    version = entry.get("eMeasureId")
-    if "eCQM" in measure.collection_types and not (
-        version and _alias_key(version) == _alias_key(measure.ecqm_id)
-    ):
+    version = entry.e_measure_id
+    if "eCQM" in collection_types and not (version and _alias_key(version) == _alias_key(measure.ecqm_id)):
         raise CatalogError(
             f"measure {measure.id}: CMS's {year} eMeasureId {version!r} is not {measure.ecqm_id}"
         )
@@ -349,14 +343,9 @@ def _year_facts(measure: MeasureDefinition, year: int, entries: list[dict[str, A
         performance_year=year,
         collection_types=tuple(collection_types),
         not_published=frozenset(override.not_published),
-        title=str(entry.get("title") or measure.title),
-        ecqm_version=version,
-        inverse=inverse,
-        e_measure_uuid=entry.get("eMeasureUuid"),
-        population_uuids=uuids,
         has_exceptions=measure.has_exceptions,
-        submission=_submission(entry),
-        mcqm_submission=_submission(mcqm) if mcqm is not None else None,
+        submission=entry,
+        mcqm_submission=mcqm if "MCQM" in collection_types else None,
     )
 
 
