@@ -63,10 +63,13 @@ def measure(folder: Path) -> dict[str, float]:
     from aco_sync.domain.bulk import gc_paused
     from aco_sync.domain.catalog import default_catalog
     from aco_sync.domain.collection_types import plan_measures, plan_submissions
+    from aco_sync.domain.dedup import PseudonymKey
     from aco_sync.domain.engine import aggregate_mcqm, aggregate_members
     from aco_sync.domain.record_codec import decode_batch
     from aco_sync.domain.records import CollectionType, DenominatorCount, Gender, RosterEntry
     from aco_sync.domain.settings import AcoSettings
+
+    bench_key = PseudonymKey(b"bench: a fixed pseudonym key, not a secret......")
 
     catalog = default_catalog()
     settings = AcoSettings.model_validate_json((folder / "settings.json").read_text(encoding="utf-8"))
@@ -84,7 +87,7 @@ def measure(folder: Path) -> dict[str, float]:
     plan = plan_measures(
         plan_submissions(batch, counts), has_active_roster=True, settings=settings, catalog=catalog
     )
-    members = aggregate_members(batch, plan, catalog=catalog)
+    members = aggregate_members(batch, plan, catalog=catalog, pseudonym_key=bench_key)
     finalize_done = time.perf_counter()
     del batch, members
 
@@ -98,7 +101,9 @@ def measure(folder: Path) -> dict[str, float]:
             )
             for m, f, last, b, g in json.loads((folder / "roster.json").read_text(encoding="utf-8"))
         ]
-    mcqm = aggregate_mcqm(batch, counts, plan, roster, settings=settings, catalog=catalog)
+    mcqm = aggregate_mcqm(
+        batch, counts, plan, roster, settings=settings, catalog=catalog, pseudonym_key=bench_key
+    )
     mcqm_done = time.perf_counter()
     cpu_total = _cpu_seconds() - cpu_start
     peak_engine_mb = _peak_rss_mb()

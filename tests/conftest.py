@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,13 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+# One pseudonym key for every local deployment the tests make (the key file wins over the deployed
+# secret), so that results of separate deployments compare equal (a crashed run against a clean one).
+# Tests of the key itself override it: the runner sets its state folder's file; test_iam_covers_calls
+# removes it to exercise the Secrets Manager path.
+os.environ.setdefault(
+    "ACO_SYNC_PSEUDONYM_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="aco-sync-tests-"), "pseudonym.key")
+)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aco_sync_local.local_aws import duration_ms, iso, json_or_text, summarise_history
+from aco_sync_local.private_files import private_files
 from aco_sync_local.runner import DEFAULT_STATE_DIR, LocalRunError, LocalSyncResult
 
 if TYPE_CHECKING:
@@ -160,13 +161,14 @@ def download_stack_results(
                 f"(nothing at s3://{stack.outputs[BUCKET_OUTPUT]}/{prefix}{REPORT_FILE})"
             )
         target_dir = Path(out_dir) if out_dir else STACK_RESULTS_DIR / stack.aco_id / sync_id
-        target_dir.mkdir(parents=True, exist_ok=True)
-        for key in keys:
-            target = (target_dir / key[len(prefix) :]).resolve()
-            if not target.is_relative_to(target_dir.resolve()):
-                raise LocalRunError(f"Refusing to write {key!r} outside {target_dir}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(stack.stores.objects.get(key))
+        with private_files():  # the results hold PHI (patients.csv): 0600 files, 0700 folders
+            target_dir.mkdir(parents=True, exist_ok=True)
+            for key in keys:
+                target = (target_dir / key[len(prefix) :]).resolve()
+                if not target.is_relative_to(target_dir.resolve()):
+                    raise LocalRunError(f"Refusing to write {key!r} outside {target_dir}")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(stack.stores.objects.get(key))
     except (ClientError, BotoCoreError, AcoSyncError, ObjectNotFoundError, OSError) as exc:
         raise LocalRunError(f"Cannot download {prefix} from stack {stack_name}'s bucket: {exc}") from exc
     return LocalSyncResult(

@@ -2,10 +2,15 @@
 
 Reads the template with cfn-lint's YAML decoder (short-form tags ``!Ref``, ``!GetAtt``, ``!Sub``, ...
 become their long forms), resolves intrinsic functions, and creates what a local run needs:
-DynamoDB tables, S3 buckets, SQS queues (with DLQ redrive), Lambda functions (code folder + handler
-registered for in-process invocation, Globals merged, environment resolved) and state machines (the
-ASL read from ``DefinitionUri`` with ``DefinitionSubstitutions`` applied). Everything else (schedules,
-rules, policies, layers, alarms, ...) is skipped and logged at debug level.
+DynamoDB tables, S3 buckets, SQS queues (with DLQ redrive), Secrets Manager secrets (a generated
+secret string gets a fresh random value; the name carries a random suffix, so every deployment is a
+new secret), Lambda functions (code folder + handler registered for in-process invocation, Globals
+merged, environment resolved) and state machines (the ASL read from ``DefinitionUri`` with
+``DefinitionSubstitutions`` applied). Everything else (KMS keys, schedules, rules, policies, layers,
+alarms, ...) is skipped and logged at debug level (an SQS ``AWS::Lambda::EventSourceMapping`` becomes
+an SQS trigger the runner delivers, like a SAM SQS event), and so is a bucket that only receives another
+bucket's server access logs (nothing runs against it locally). A reference to a skipped resource
+resolves to a placeholder name or ARN.
 
 Physical names and ARNs are computed before anything is created, so resources may refer to each
 other in any order (a function's environment may hold a state machine's ARN, a state machine's
@@ -18,6 +23,8 @@ import io
 import json
 import logging
 import re
+import secrets
+import string
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,7 +48,18 @@ SAM_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 SAM_STATE_MACHINE = "AWS::Serverless::StateMachine"
 SFN_STATE_MACHINE = "AWS::StepFunctions::StateMachine"
-DEPLOYED_TYPES = {TABLE, BUCKET, QUEUE, SAM_FUNCTION, LAMBDA_FUNCTION, SAM_STATE_MACHINE, SFN_STATE_MACHINE}
+SECRET = "AWS::SecretsManager::Secret"
+EVENT_SOURCE_MAPPING = "AWS::Lambda::EventSourceMapping"
+DEPLOYED_TYPES = {
+    TABLE,
+    BUCKET,
+    QUEUE,
+    SECRET,
+    SAM_FUNCTION,
+    LAMBDA_FUNCTION,
+    SAM_STATE_MACHINE,
+    SFN_STATE_MACHINE,
+}
 
 _NO_VALUE = object()  # AWS::NoValue: the property is dropped
 
@@ -354,6 +372,11 @@ def _plan(
         url = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
         arn = f"arn:aws:sqs:{region}:{account}:{name}"
         return DeployedResource(logical_id, resource_type, url, arn, {"QueueName": name, "QueueUrl": url})
+    if resource_type == SECRET:
+        # Ref of a secret is its ARN on AWS; locally its name (every Secrets Manager call accepts both)
+        name = explicit("Name") or f"{_local_name(stack, logical_id, 200)}-{secrets.token_hex(4)}"
+        arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{name}"
+        return DeployedResource(logical_id, resource_type, name, arn)
     if resource_type in (SAM_FUNCTION, LAMBDA_FUNCTION):
         name = explicit("FunctionName") or _local_name(stack, logical_id, 64)
         arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
@@ -454,6 +477,7 @@ _USED_KEYS: dict[str, set[str]] = {
     TABLE: {*_TABLE_KEYS, "TimeToLiveSpecification", "TableName"},
     BUCKET: {"BucketName"},
     QUEUE: {*_QUEUE_ATTRIBUTES, "QueueName"},
+    SECRET: {"Name", "SecretString", "GenerateSecretString"},
     SAM_STATE_MACHINE: _STATE_MACHINE_KEYS,
     SFN_STATE_MACHINE: _STATE_MACHINE_KEYS | {"StateMachineName"},
 }
@@ -505,6 +529,33 @@ def _create_queue(session: boto3.Session, resource: DeployedResource, properties
     session.client("sqs").create_queue(QueueName=resource.attributes["QueueName"], Attributes=attributes)
 
 
+def _create_secret(session: boto3.Session, resource: DeployedResource, properties: dict[str, Any]) -> None:
+    value = properties.get("SecretString")
+    if value is None:
+        generate = properties.get("GenerateSecretString") or {}
+        length = int(generate.get("PasswordLength", 32))
+        alphabet = string.ascii_letters + string.digits
+        if str(generate.get("ExcludePunctuation", "false")).lower() != "true":
+            alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+        value = "".join(secrets.choice(alphabet) for _ in range(length))
+    session.client("secretsmanager").create_secret(Name=resource.physical_id, SecretString=str(value))
+    logger.debug("Skipped for secret %s: KMS key, tags, rotation", resource.logical_id)
+
+
+def _log_only_buckets(resources: Mapping[str, Any]) -> set[str]:
+    """Buckets that are only the destination of another bucket's server access logs."""
+    targets = set()
+    for spec in resources.values():
+        if spec.get("Type") == BUCKET:
+            destination = ((spec.get("Properties") or {}).get("LoggingConfiguration") or {}).get(
+                "DestinationBucketName"
+            )
+            logical_id = _logical_id_of(destination)
+            if logical_id:
+                targets.add(logical_id)
+    return targets
+
+
 def _set_redrive(session: boto3.Session, resource: DeployedResource, properties: dict[str, Any]) -> None:
     redrive = properties.get("RedrivePolicy")
     if not redrive:
@@ -549,6 +600,7 @@ def deploy_template(
 
     planned: list[tuple[DeployedResource, dict[str, Any]]] = []
     skipped: list[tuple[str, str]] = []
+    log_buckets = _log_only_buckets(template["Resources"])
     for logical_id, spec in template["Resources"].items():
         resource_type = spec.get("Type", "")
         if spec.get("Condition") and not resolver.condition(spec["Condition"]):
@@ -556,7 +608,7 @@ def deploy_template(
                 "Skipped %s (%s): condition %s is false", logical_id, resource_type, spec["Condition"]
             )
             continue
-        if resource_type not in DEPLOYED_TYPES:
+        if resource_type not in DEPLOYED_TYPES or logical_id in log_buckets:
             logger.debug("Skipped %s (%s): not needed to run locally", logical_id, resource_type)
             skipped.append((logical_id, resource_type))
             resolver.skipped_resources.add(logical_id)
@@ -577,6 +629,7 @@ def deploy_template(
         TABLE: 0,
         BUCKET: 0,
         QUEUE: 0,
+        SECRET: 0,
         SAM_FUNCTION: 1,
         LAMBDA_FUNCTION: 1,
         SAM_STATE_MACHINE: 2,
@@ -610,8 +663,19 @@ def deploy_template(
             _create_bucket(session, resource, region)
         elif kind == QUEUE:
             _create_queue(session, resource, properties)
+        elif kind == SECRET:
+            _create_secret(session, resource, properties)
         else:
             _create_state_machine(session, resource, properties, base_dir, role_arn)
+    for spec in template["Resources"].values():
+        if spec.get("Type") == EVENT_SOURCE_MAPPING:  # an SQS trigger declared as its own resource
+            mapping = spec.get("Properties") or {}
+            function_logical_id = _logical_id_of(mapping.get("FunctionName"))
+            queue_logical_id = _logical_id_of(mapping.get("EventSourceArn"))
+            queue = resolver.resources.get(queue_logical_id or "")
+            if function_logical_id and queue is not None and queue.resource_type == QUEUE:
+                batch = int(resolver.resolve(mapping.get("BatchSize", 10)))
+                sqs_triggers.append(SqsTrigger(function_logical_id, queue.logical_id, batch))
     for resource, raw_properties in planned:
         if resource.resource_type == QUEUE:
             _set_redrive(

@@ -18,12 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aco_sync.adapters.keys import KEY_FILE_ENV
 from aco_sync.domain.errors import AcoSyncError
 from aco_sync_local.local_aws import DEFAULT_TEMPLATE, LocalAws, LocalFunctionError
+from aco_sync_local.private_files import make_private_dir, private_files
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_STATE_DIR = Path(".aco-sync")
+PSEUDONYM_KEY_FILE = "pseudonym.key"  # this local deployment's MASTER_PAT_ID key (0600, made on first use)
 LATEST_FILE = "latest-sync.json"
 RUNS_DIR = "runs"
 START_SYNC_FUNCTION = "StartSyncFunction"
@@ -109,6 +112,9 @@ def run_local_sync(
     started_at = datetime.now(UTC).isoformat()
 
     env_overrides = {"POWERTOOLS_LOG_LEVEL": handler_log_level} if handler_log_level else {}
+    # the state folder is this local deployment: its key file keeps MASTER_PAT_IDs stable across runs
+    env_overrides[KEY_FILE_ENV] = str((state_dir / PSEUDONYM_KEY_FILE).resolve())
+    make_private_dir(state_dir)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -118,7 +124,10 @@ def run_local_sync(
         timings[phase] = round(now - clock, 3)
         clock = now
 
-    with LocalAws(template_path, fast_retries=fast_retries, env_overrides=env_overrides) as aws:
+    with (
+        private_files(),
+        LocalAws(template_path, fast_retries=fast_retries, env_overrides=env_overrides) as aws,
+    ):
         lap("deploy_s")
         uploaded = aws.upload_folder(folder)
         lap("upload_s")
@@ -164,7 +173,8 @@ def run_local_sync(
         extra={"rosters_ingested": rosters, "timings": timings},
     )
     _attach_outputs(result, state_dir)
-    save_result(result, state_dir)
+    with private_files():
+        save_result(result, state_dir)
     return result
 
 

@@ -6,6 +6,7 @@ every log group has a retention period. checkov (``.checkov.yaml``) runs the gen
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +15,28 @@ import yaml
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
-# SAM policy templates the functions may use, each scoped by its parameter to one resource of this
-# stack (SAM expands them to statements on that table/bucket/queue/state machine/function only).
-SCOPED_POLICY_TEMPLATES = {
-    "S3ReadPolicy": "BucketName",
-    "S3CrudPolicy": "BucketName",
-    "S3WritePolicy": "BucketName",
-    "DynamoDBCrudPolicy": "TableName",
-    "DynamoDBReadPolicy": "TableName",
-    "DynamoDBWritePolicy": "TableName",
-    "SQSSendMessagePolicy": "QueueName",
-    "SQSPollerPolicy": "QueueName",
-    "StepFunctionsExecutionPolicy": "StateMachineName",
-    "LambdaInvokePolicy": "FunctionName",
+# SAM policy templates (aws/serverless-application-model, samtranslator/policy_templates_data/
+# policy_templates.json): the parameter that scopes each to one resource of this stack, the actions it
+# expands to, and the resource kind. Only the narrow ones may be used (the state machines' Lambda invoke,
+# queue send and MCQM start); the CRUD templates grant lifecycle, ACL, Scan and delete rights no
+# function needs, so no function may use any template: functions have explicit statements.
+POLICY_TEMPLATES: dict[str, tuple[str, frozenset[str]]] = {
+    "LambdaInvokePolicy": ("FunctionName", frozenset({"lambda:InvokeFunction"})),
+    "SQSSendMessagePolicy": ("QueueName", frozenset({"sqs:SendMessage*"})),
+    "StepFunctionsExecutionPolicy": ("StateMachineName", frozenset({"states:StartExecution"})),
+}
+CRUD_TEMPLATE_ACTIONS = {  # what the CRUD templates would grant: none of it may be granted at all
+    "s3:PutLifecycleConfiguration",
+    "s3:PutObjectAcl",
+    "s3:PutBucketAcl",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketVersioning",
+    "s3:DeleteObjectVersion",
+    "dynamodb:Scan",
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
 }
 
 # The documented exceptions: actions AWS does not let you scope to a resource, so "*" is the narrowest.
@@ -108,11 +118,50 @@ def _refers_to_stack_resource(value: Any, template: dict[str, Any]) -> bool:
     return False
 
 
-def test_every_function_and_state_machine_has_only_scoped_or_inline_policies(
+def expand_policies(template: dict[str, Any], holder: str) -> list[dict[str, Any]]:
+    """Every statement of a function's or state machine's policies, SAM policy templates expanded to
+    the statements SAM generates (``Action`` always a list, ``Resource`` always a list)."""
+    statements: list[dict[str, Any]] = []
+    resource = template["Resources"][holder]
+    for policy in _as_list(resource["Properties"].get("Policies", [])):
+        if isinstance(policy, str):
+            raise AssertionError(f"{holder}: managed policy {policy!r} (not scoped to this stack)")
+        [(name, argument)] = policy.items()
+        if name == "Statement":
+            for statement in _as_list(argument):
+                statements.append(
+                    {
+                        **statement,
+                        "Action": _as_list(statement["Action"]),
+                        "Resource": _as_list(statement["Resource"]),
+                    }
+                )
+            continue
+        if name not in POLICY_TEMPLATES:
+            raise AssertionError(f"{holder}: policy template {name} is not one of the narrow ones")
+        parameter, actions = POLICY_TEMPLATES[name]
+        target = argument.get(parameter)
+        statements.append({"Sid": name, "Effect": "Allow", "Action": sorted(actions), "Resource": [target]})
+    return statements
+
+
+def _target_logical_id(value: Any) -> str | None:
+    """The logical id a !Ref / !GetAtt (also !GetAtt X.Name / X.QueueName) refers to."""
+    if isinstance(value, dict) and len(value) == 1:
+        [(function, argument)] = value.items()
+        if function == "Ref":
+            return str(argument)
+        if function == "Fn::GetAtt":
+            return str(argument[0])
+    return None
+
+
+def test_no_function_uses_a_policy_template_and_templates_elsewhere_are_scoped(
     template: dict[str, Any],
 ) -> None:
     problems = []
     for holder, policies in _policy_holders(template).items():
+        is_function = template["Resources"][holder]["Type"] == "AWS::Serverless::Function"
         for policy in policies:
             if isinstance(policy, str):
                 problems.append(f"{holder}: managed policy {policy!r} (not scoped to this stack)")
@@ -120,13 +169,183 @@ def test_every_function_and_state_machine_has_only_scoped_or_inline_policies(
             [(name, argument)] = policy.items()
             if name == "Statement":
                 continue  # inline statements: checked below
-            if name not in SCOPED_POLICY_TEMPLATES:
-                problems.append(f"{holder}: policy template {name} is not one of the scoped ones")
-                continue
-            parameter = SCOPED_POLICY_TEMPLATES[name]
-            if not _refers_to_stack_resource(argument.get(parameter), template):
-                problems.append(f"{holder}: {name} {parameter} is not a resource of this stack: {argument}")
+            if is_function:
+                problems.append(f"{holder}: policy template {name} (functions have explicit statements)")
+            elif name not in POLICY_TEMPLATES:
+                problems.append(f"{holder}: policy template {name} is not one of the narrow ones")
+            elif not _refers_to_stack_resource(argument.get(POLICY_TEMPLATES[name][0]), template):
+                problems.append(f"{holder}: {name} is not scoped to a resource of this stack: {argument}")
     assert problems == []
+
+
+def test_nothing_grants_lifecycle_acl_bucket_policy_scan_or_table_changes(template: dict[str, Any]) -> None:
+    granted = {
+        (holder, action)
+        for holder in _policy_holders(template)
+        for statement in expand_policies(template, holder)
+        for action in statement["Action"]
+    }
+    forbidden = sorted((h, a) for h, a in granted if a in CRUD_TEMPLATE_ACTIONS or a.endswith(":*"))
+    assert forbidden == []
+
+
+def test_object_access_is_by_key_prefix_and_table_access_by_partition(template: dict[str, Any]) -> None:
+    """S3 object actions name a key prefix of the data bucket (never the whole bucket), listing is
+    granted only with object reads (for S3's 404 on a missing key), and every DynamoDB statement is
+    limited to partitions by
+    ``dynamodb:LeadingKeys`` (the key design: ACO#, LOG#, RESULTS#, ENC#, PROV# partitions)."""
+    problems = []
+    for holder in _policy_holders(template):
+        for statement in expand_policies(template, holder):
+            sid = f"{holder} {statement.get('Sid')}"
+            services = {a.split(":")[0] for a in statement["Action"]}
+            if "s3" in services:
+                for action in statement["Action"]:
+                    if action == "s3:ListBucket":
+                        # on the bucket only, and only for a function that reads objects: S3 answers a
+                        # missing key with 404 only to a caller that may list the bucket (else 403)
+                        if statement["Resource"] != [{"Fn::GetAtt": ["DataBucket", "Arn"]}]:
+                            problems.append(f"{sid}: ListBucket beyond the data bucket")
+                        reads = any(
+                            "s3:GetObject" in other["Action"] for other in expand_policies(template, holder)
+                        )
+                        if not reads:
+                            problems.append(f"{sid}: ListBucket for a function that reads no object")
+                    else:
+                        for resource in statement["Resource"]:
+                            text = (
+                                resource.get("Fn::Sub", "") if isinstance(resource, dict) else str(resource)
+                            )
+                            prefix = text.removeprefix("${DataBucket.Arn}/")
+                            if prefix == text or not prefix or prefix.startswith("*"):
+                                problems.append(f"{sid}: {action} on {resource} (not a key prefix)")
+            if "dynamodb" in services:
+                leading = (
+                    statement.get("Condition", {})
+                    .get("ForAllValues:StringLike", {})
+                    .get("dynamodb:LeadingKeys")
+                )
+                partitions = {"ACO#*", "LOG#*", "RESULTS#*", "ENC#*", "PROV#*"}
+                if not leading or not set(_as_list(leading)) <= partitions:
+                    problems.append(f"{sid}: DynamoDB access without a LeadingKeys partition condition")
+                if statement["Resource"] != [{"Fn::GetAtt": ["SyncStateTable", "Arn"]}]:
+                    problems.append(
+                        f"{sid}: DynamoDB access beyond the table itself: {statement['Resource']}"
+                    )
+    assert problems == []
+
+
+def _asl_tasks(definition: Any) -> list[dict[str, Any]]:
+    tasks: list[dict[str, Any]] = []
+    if isinstance(definition, dict):
+        if definition.get("Type") == "Task":
+            tasks.append(definition)
+        for value in definition.values():
+            tasks.extend(_asl_tasks(value))
+    elif isinstance(definition, list):
+        for value in definition:
+            tasks.extend(_asl_tasks(value))
+    return tasks
+
+
+def _asl_needs(template: dict[str, Any], machine: str) -> set[tuple[str, str]]:
+    """(IAM action, logical id) of every task of the machine's ASL (the deployed ASL file)."""
+    properties = template["Resources"][machine]["Properties"]
+    definition = json.loads((TEMPLATE.parent / properties["DefinitionUri"]).read_text())
+    substitutions = {k: _target_logical_id(v) for k, v in properties["DefinitionSubstitutions"].items()}
+    needs = set()
+    for task in _asl_tasks(definition):
+        resource = task["Resource"]
+        if resource.startswith("${"):
+            needs.add(("lambda:InvokeFunction", str(substitutions[resource[2:-1]])))
+        elif resource == "arn:aws:states:::sqs:sendMessage":
+            needs.add(("sqs:SendMessage*", str(substitutions[task["Parameters"]["QueueUrl"][2:-1]])))
+        elif resource == "arn:aws:states:::states:startExecution":
+            needs.add(
+                ("states:StartExecution", str(substitutions[task["Parameters"]["StateMachineArn"][2:-1]]))
+            )
+        else:
+            raise AssertionError(f"{machine}: task resource {resource} is not known to this test")
+    return needs
+
+
+def test_each_state_machine_is_granted_exactly_what_its_asl_calls(template: dict[str, Any]) -> None:
+    """Both ways: every task of the ASL is allowed, and every grant is used by a task (the log
+    delivery, X-Ray and the KMS use of the encrypted queue are the documented extras)."""
+    for machine in _resources(template, "AWS::Serverless::StateMachine"):
+        granted = set()
+        for statement in expand_policies(template, machine):
+            for action in statement["Action"]:
+                if action in ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS or action.startswith("kms:"):
+                    continue
+                for resource in statement["Resource"]:
+                    granted.add((action, str(_target_logical_id(resource))))
+        assert granted == _asl_needs(template, machine), machine
+
+
+def test_keys_encrypt_everything_and_retention_is_bounded(template: dict[str, Any]) -> None:
+    key = {"Fn::GetAtt": ["DataKey", "Arn"]}
+    key_ref = {"Ref": "DataKey"}
+    [data_key] = _resources(template, "AWS::KMS::Key").values()
+    assert data_key["Properties"]["EnableKeyRotation"] is True
+    services = [
+        s["Principal"].get("Service")
+        for s in data_key["Properties"]["KeyPolicy"]["Statement"]
+        if "Service" in s.get("Principal", {})
+    ]
+    assert services == [{"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}]  # the log groups' encryption
+    bucket = template["Resources"]["DataBucket"]["Properties"]
+    [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
+    [lifecycle] = bucket["LifecycleConfiguration"]["Rules"]
+    assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == {
+        "Ref": "NoncurrentVersionRetentionDays"
+    }
+    assert bucket["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": "AccessLogBucket"}
+    table = template["Resources"]["SyncStateTable"]["Properties"]
+    assert table["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": key_ref}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    for name, queue in _resources(template, "AWS::SQS::Queue").items():
+        assert queue["Properties"]["KmsMasterKeyId"] == key_ref, name
+    for name, group in _resources(template, "AWS::Logs::LogGroup").items():
+        assert group["Properties"]["KmsKeyId"] == key, name
+    for secret in _resources(template, "AWS::SecretsManager::Secret").values():
+        assert secret["Properties"]["KmsKeyId"] == key_ref
+    parameters = template["Parameters"]
+    assert 1 <= parameters["NoncurrentVersionRetentionDays"]["Default"] <= 400
+    assert 1 <= parameters["SyncLogRetentionDays"]["Default"] <= 731
+    environment = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert environment["SYNC_LOG_RETENTION_DAYS"] == {"Ref": "SyncLogRetentionDays"}
+    assert template["Globals"]["Function"]["KmsKeyArn"] == key
+
+
+def test_traces_never_capture_handler_responses_or_errors(template: dict[str, Any]) -> None:
+    """Handler responses name files and ids: the Tracer must not record them (nor exception text)."""
+    environment = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert environment["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert environment["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
+    for app in (TEMPLATE.parent / "functions").glob("*/app.py"):
+        assert "capture_response=True" not in app.read_text(), app
+
+
+def test_only_the_functions_that_key_ids_or_refs_may_read_the_pseudonym_key(template: dict[str, Any]) -> None:
+    readers = {
+        holder
+        for holder in _policy_holders(template)
+        for statement in expand_policies(template, holder)
+        if "secretsmanager:GetSecretValue" in statement["Action"]
+        and statement["Resource"] == [{"Ref": "PseudonymKeySecret"}]
+    }
+    # the two that compute MASTER_PAT_IDs, and the two that write/compare the aggregate encounters' refs
+    assert readers == {"FinalizeFunction", "McqmSyncFunction", "SyncClinicFunction", "CleanupFunction"}
+    any_secret = [
+        (h, s.get("Sid"))
+        for h in _policy_holders(template)
+        for s in expand_policies(template, h)
+        if any(a.startswith("secretsmanager:") for a in s["Action"])
+        and s["Resource"] != [{"Ref": "PseudonymKeySecret"}]
+    ]
+    assert any_secret == []
 
 
 def _inline_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -170,9 +389,12 @@ def test_the_lock_may_only_describe_executions_of_this_stacks_state_machines(
     assert resources and all(":execution:${AWS::StackName}-" in r for r in resources)
 
 
-def test_the_bucket_blocks_public_access_and_is_encrypted(template: dict[str, Any]) -> None:
-    [bucket] = _resources(template, "AWS::S3::Bucket").values()
-    properties = bucket["Properties"]
+@pytest.mark.parametrize("bucket_name", ["DataBucket", "AccessLogBucket"])
+def test_the_buckets_block_public_access_and_are_encrypted(
+    template: dict[str, Any], bucket_name: str
+) -> None:
+    assert set(_resources(template, "AWS::S3::Bucket")) == {"DataBucket", "AccessLogBucket"}
+    properties = template["Resources"][bucket_name]["Properties"]
     assert properties["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
         "BlockPublicPolicy": True,
@@ -184,8 +406,8 @@ def test_the_bucket_blocks_public_access_and_is_encrypted(template: dict[str, An
     assert properties["VersioningConfiguration"]["Status"] == "Enabled"  # an overwrite loses nothing
 
 
-def test_the_bucket_denies_every_request_without_tls(template: dict[str, Any]) -> None:
-    [bucket_name] = _resources(template, "AWS::S3::Bucket")
+@pytest.mark.parametrize("bucket_name", ["DataBucket", "AccessLogBucket"])
+def test_the_buckets_deny_every_request_without_tls(template: dict[str, Any], bucket_name: str) -> None:
     denials = [
         statement
         for policy in _resources(template, "AWS::S3::BucketPolicy").values()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aco_sync_local.commands._common import add_json, add_state_dir, add_verbose, error
 from aco_sync_local.commands.run import add_run_options, execute, show
+from aco_sync_local.private_files import make_private_dir
 
 DEMO_SEED = 2025
 
@@ -43,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
     folder = args.folder or (args.state_dir / "demo-aco")
     if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    make_private_dir(folder)  # synthetic patients, but written like real input: private
     aco_id = write_demo_aco(folder, seed=args.seed)
     if not args.json:
         print(f"Demo ACO {aco_id} written to {folder}\n")

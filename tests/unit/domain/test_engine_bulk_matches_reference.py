@@ -15,6 +15,7 @@ from aco_sync.domain.engine import aggregate_members
 from aco_sync.domain.measure_rules import resolve_outcome
 from aco_sync.domain.record_codec import decode_batch, encode_records
 from aco_sync.domain.records import CollectionType, Performance
+from pseudonym_keys import TEST_KEY
 
 _records = st.lists(
     st.builds(
@@ -44,7 +45,9 @@ def test_bulk_resolution_equals_reference_rules(records):
     for item in records:
         grouped[
             (
-                master_patient_id(item.first_name, item.last_name, item.birth_date, item.gender),
+                master_patient_id(
+                    item.first_name, item.last_name, item.birth_date, item.gender, pseudonym_key=TEST_KEY
+                ),
                 item.measure_id,
             )
         ].append(item)
@@ -52,7 +55,7 @@ def test_bulk_resolution_equals_reference_rules(records):
         resolution = resolve_outcome(items, CATALOG.get(measure_id).rule)
         expected[(master_id, measure_id)] = (resolution.outcome, resolution.performance_date)
     for source in (records, decode_batch(encode_records(records))):
-        result = aggregate_members(source, plan, catalog=CATALOG)
+        result = aggregate_members(source, plan, catalog=CATALOG, pseudonym_key=TEST_KEY)
         got = {(o.master_pat_id, o.measure_id): (o.outcome, o.performance_date) for o in result.outcomes}
         assert got == expected
         assert sum(s.eligible_population for s in result.stats) == len(expected)

@@ -16,6 +16,7 @@ from aco_sync.domain.dedup import master_patient_id, patient_key
 from aco_sync.domain.engine import aggregate_mcqm
 from aco_sync.domain.measure_rules import resolve_outcome
 from aco_sync.domain.records import CollectionType, Performance
+from pseudonym_keys import TEST_KEY
 
 NAMES = ["Ann", "ANN", "Bea", "Cy", "Di"]
 
@@ -43,7 +44,15 @@ _roster = st.lists(st.sampled_from(["Ann", "Bea", "Cy", "Zed"]), max_size=6).map
 @given(_records, _roster, st.booleans())
 def test_mcqm_step_equals_naive_reference(records, roster, opt_in):
     plan = plan_for(records, mcqm_opt_in=opt_in)
-    result = aggregate_mcqm(records, [], plan, roster, settings=settings(mcqm_opt_in=opt_in), catalog=CATALOG)
+    result = aggregate_mcqm(
+        records,
+        [],
+        plan,
+        roster,
+        settings=settings(mcqm_opt_in=opt_in),
+        catalog=CATALOG,
+        pseudonym_key=TEST_KEY,
+    )
 
     grouped = defaultdict(list)
     for item in records:
@@ -56,7 +65,7 @@ def test_mcqm_step_equals_naive_reference(records, roster, opt_in):
     skipped = set()
     for (key, measure_id), items in grouped.items():
         matches = [r for r in roster if patient_key(r.first_name, r.last_name, r.birth_date, r.gender) == key]
-        master_id = master_patient_id(*key)
+        master_id = master_patient_id(*key, pseudonym_key=TEST_KEY)
         if len(matches) == 1:
             resolution = resolve_outcome(items, CATALOG.get(measure_id).rule)
             expected[(master_id, measure_id)] = (resolution.outcome, resolution.performance_date)

@@ -12,6 +12,7 @@ from aco_sync.domain.catalog import AggregationRule
 from aco_sync.domain.engine import aggregate_members
 from aco_sync.domain.measure_rules import resolve_outcome
 from aco_sync.domain.records import CollectionType, Performance
+from pseudonym_keys import TEST_KEY
 
 MET, NOT_MET = Performance.MET, Performance.NOT_MET
 EXCL, EXCEP, DONLY = (
@@ -22,7 +23,7 @@ EXCL, EXCEP, DONLY = (
 
 
 def _outcome(records):
-    result = aggregate_members(records, plan_for(records), catalog=CATALOG)
+    result = aggregate_members(records, plan_for(records), catalog=CATALOG, pseudonym_key=TEST_KEY)
     assert len(result.outcomes) == 1
     return result.outcomes[0]
 
@@ -55,7 +56,7 @@ def test_m134_numerator_once_per_py_same_as_m001():
 
 def test_only_denominator_only_records_stay_in_eligible_population_without_performance():
     records = [record(perf=DONLY, day=date(2025, 3, 1)), record(perf=DONLY, day=date(2025, 5, 1), tin=TIN_B)]
-    result = aggregate_members(records, plan_for(records), catalog=CATALOG)
+    result = aggregate_members(records, plan_for(records), catalog=CATALOG, pseudonym_key=TEST_KEY)
     assert result.outcomes[0].outcome is DONLY
     stats = result.stats_for("M001", CollectionType.CQM)
     assert stats is not None and stats.eligible_population == 1 and stats.data_completeness == 0.0
@@ -152,7 +153,7 @@ def test_rule_comes_from_catalog_definition():
 def test_records_of_halted_measure_are_counted_and_logged_not_aggregated():
     records = [record(ct=CollectionType.MCQM), record(ct=CollectionType.CQM, tin=TIN_B)]
     plan = plan_for(records, has_roster=False)
-    result = aggregate_members(records, plan, catalog=CATALOG)
+    result = aggregate_members(records, plan, catalog=CATALOG, pseudonym_key=TEST_KEY)
     assert result.outcomes == []
     assert result.counts["records_not_aggregated"] == 2
     assert any("measure is halted" in e.message for e in result.log)

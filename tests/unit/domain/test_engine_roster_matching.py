@@ -11,6 +11,7 @@ from engine_factories import CATALOG, TIN_A, TIN_B, plan_for, record, roster_ent
 from aco_sync.domain.dedup import master_patient_id
 from aco_sync.domain.engine import aggregate_mcqm
 from aco_sync.domain.records import CollectionType, DenominatorCount, Gender, Performance
+from pseudonym_keys import TEST_KEY
 
 M, C, E = CollectionType.MCQM, CollectionType.CQM, CollectionType.ECQM
 
@@ -18,7 +19,13 @@ M, C, E = CollectionType.MCQM, CollectionType.CQM, CollectionType.ECQM
 def _run(records, roster, counts=(), **setting_overrides):
     plan = plan_for(records, list(counts), **setting_overrides)
     return aggregate_mcqm(
-        records, counts, plan, roster, settings=settings(**setting_overrides), catalog=CATALOG
+        records,
+        counts,
+        plan,
+        roster,
+        settings=settings(**setting_overrides),
+        catalog=CATALOG,
+        pseudonym_key=TEST_KEY,
     )
 
 
@@ -43,7 +50,7 @@ def test_more_than_one_roster_match_skips_with_exact_log_line():
     roster = [roster_entry(mbi="1AA0AA0AA00"), roster_entry(mbi="2BB0BB0BB00")]
     result = _run(records, roster)
     assert result.outcomes == []
-    master_id = master_patient_id("Ann", "Lee", date(1950, 1, 2), "F")
+    master_id = master_patient_id("Ann", "Lee", date(1950, 1, 2), "F", pseudonym_key=TEST_KEY)
     assert [e.message for e in result.log if e.kind == "skip"] == [
         f"Patient {master_id} skipped because more than one roster match was found"
     ]
@@ -130,7 +137,9 @@ def test_roster_coverage_is_share_of_roster_found():
 def test_halted_measure_gets_no_mcqm_instance():
     records = [record(ct=M)]
     plan = plan_for(records, has_roster=False)
-    result = aggregate_mcqm(records, [], plan, [], settings=settings(), catalog=CATALOG)
+    result = aggregate_mcqm(
+        records, [], plan, [], settings=settings(), catalog=CATALOG, pseudonym_key=TEST_KEY
+    )
     assert result.outcomes == [] and result.stats == []
 
 

@@ -10,12 +10,13 @@ from engine_factories import CATALOG, TIN_A, TIN_B, plan_for, record
 from aco_sync.domain.engine import aggregate_members
 from aco_sync.domain.records import CollectionType, Performance
 from aco_sync.domain.stats import data_completeness, performance_rate, stats_from_dict, stats_to_dict
+from pseudonym_keys import TEST_KEY
 
 P = Performance
 
 
 def _stats(records, measure="M001", instance=CollectionType.CQM):
-    result = aggregate_members(records, plan_for(records), catalog=CATALOG)
+    result = aggregate_members(records, plan_for(records), catalog=CATALOG, pseudonym_key=TEST_KEY)
     stats = result.stats_for(measure, instance)
     assert stats is not None
     return stats
@@ -63,7 +64,7 @@ def test_patient_seen_at_two_tins_counts_for_both():
 
 def test_ecqm_instance_stats_and_summary_json():
     records = [record(ct=CollectionType.ECQM, measure="M236")]
-    result = aggregate_members(records, plan_for(records), catalog=CATALOG)
+    result = aggregate_members(records, plan_for(records), catalog=CATALOG, pseudonym_key=TEST_KEY)
     summary = result.summary()
     assert summary["records"] == 1 and summary["patients"] == 1 and summary["outcomes"] == 1
     (instance,) = summary["instances"]
@@ -73,6 +74,6 @@ def test_ecqm_instance_stats_and_summary_json():
 
 def test_sync_log_has_per_tin_counts():
     records = [record(tin=TIN_A), record(tin=TIN_A, measure="M236"), record(tin=TIN_B, first="Bo")]
-    result = aggregate_members(records, plan_for(records), catalog=CATALOG)
+    result = aggregate_members(records, plan_for(records), catalog=CATALOG, pseudonym_key=TEST_KEY)
     lines = [e.message for e in result.log if e.kind == "tin_counts"]
     assert lines == [f"TIN {TIN_A}: records read: 2", f"TIN {TIN_B}: records read: 1"]

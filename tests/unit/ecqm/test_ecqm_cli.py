@@ -45,7 +45,7 @@ def test_qrda_default_period_warns_about_an_old_reporting_period(capsys: pytest.
     out = capsys.readouterr().out
     assert "Measurement period 2025-01-01 to 2025-12-31" in out
     assert (
-        "WARNING: The document's reporting period 2014-01-01 to 2014-12-31 is not the measurement period"
+        "WARNING: The document's reporting period is not the measurement period 2025-01-01 to 2025-12-31"
         in out
     )
 

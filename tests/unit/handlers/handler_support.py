@@ -10,12 +10,14 @@ from pathlib import Path
 from types import ModuleType
 
 from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.keys import StaticPseudonymKey
 from aco_sync.adapters.memory import (
     InMemoryObjectStore,
     InMemoryQueue,
     InMemorySyncStateStore,
     InMemoryWorkflowStarter,
 )
+from pseudonym_keys import TEST_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -38,6 +40,7 @@ def memory_stores() -> Stores:
         state=InMemorySyncStateStore(),
         workflows=InMemoryWorkflowStarter(),
         queue=InMemoryQueue(),
+        pseudonym_keys=StaticPseudonymKey(TEST_KEY),
         aco_sync_state_machine_arn=MAIN_ARN,
     )
 

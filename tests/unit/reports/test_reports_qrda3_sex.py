@@ -15,6 +15,7 @@ from aco_sync.domain.records import CollectionType, Gender, PatientOutcome, Perf
 from aco_sync.domain.settings import AcoSettings
 from aco_sync.reports import ReportInputs, score_sync
 from aco_sync.reports.qrda3 import qrda3_document, sex_counts
+from pseudonym_keys import TEST_KEY
 from shared_fixtures import shared_path
 
 NS = {"h": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
@@ -74,7 +75,7 @@ def aggregate() -> tuple[list[PatientOutcome], ReportInputs]:
     plan = plan_measures(
         plan_submissions(records), has_active_roster=False, settings=SETTINGS, catalog=catalog
     )
-    result = aggregate_members(records, plan, catalog=catalog)
+    result = aggregate_members(records, plan, catalog=catalog, pseudonym_key=TEST_KEY)
     inputs = ReportInputs(
         settings=SETTINGS,
         sync_id="sync-1",

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 
 from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.keys import StaticPseudonymKey
 from aco_sync.adapters.memory import (
     InMemoryObjectStore,
     InMemoryQueue,
     InMemorySyncStateStore,
     InMemoryWorkflowStarter,
 )
+from pseudonym_keys import TEST_KEY
 
 MAIN_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:aco-sync"
 MCQM_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:mcqm-sync"
@@ -24,6 +26,7 @@ def memory_stores() -> Stores:
         state=InMemorySyncStateStore(),
         workflows=InMemoryWorkflowStarter(),
         queue=InMemoryQueue(),
+        pseudonym_keys=StaticPseudonymKey(TEST_KEY),
         aco_sync_state_machine_arn=MAIN_ARN,
         mcqm_state_machine_arn=MCQM_ARN,
         clinic_stats_queue_url=QUEUE_URL,

@@ -4,6 +4,7 @@ before; a clinic sync that crashes mid-way never leaves an encounter whose file 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -14,9 +15,10 @@ from service_support import CLINICS, NORTH, SOUTH, memory_stores, write_config, 
 from aco_sync.adapters.environment import Stores
 from aco_sync.domain.errors import TransientStoreError
 from aco_sync.service.cleanup import clean_up_removed_encounters
-from aco_sync.service.clinic_sources import read_clinic_sources
+from aco_sync.service.clinic_sources import EncounterRefs, read_clinic_sources
 from aco_sync.service.clinic_sync import sync_member_clinic
 from aco_sync.service.common import clinic_sources_key
+from pseudonym_keys import OTHER_DEPLOYMENT_KEY, TEST_KEY
 
 NORTH_FILE = f"members/A1/{NORTH}/templates/cqm.csv"
 
@@ -36,6 +38,9 @@ class ReadCounter:
         monkeypatch.setattr(stores.state, "aggregate_encounters", counted)
 
 
+REFS = EncounterRefs(TEST_KEY)
+
+
 @pytest.fixture
 def stores() -> Stores:
     stores = memory_stores()
@@ -52,8 +57,31 @@ def removal_log(stores: Stores, sync_id: str) -> list[tuple[str | None, str]]:
 def test_the_clinic_sync_records_the_source_files_of_its_encounters(stores: Stores) -> None:
     for tin in (NORTH, SOUTH):
         files = {e.source_file for e in stores.state.aggregate_encounters("A1", tin)}
-        assert files == {"templates/cqm.csv"}
+        assert files == {REFS.source_file("templates/cqm.csv")}
         assert read_clinic_sources(stores.objects, "A1", tin) == files
+
+
+def test_the_table_holds_refs_not_file_names_or_source_keys(stores: Stores) -> None:
+    """A QRDA-I file named after its patient, a template row keyed by a typed encounter id: neither the
+    name nor the id reaches the table or the recorded sources (keyed refs instead)."""
+    named = f"members/A1/{NORTH}/templates/Thomasina_Okonkwo_19500203.csv"
+    stores.objects.put(
+        named,
+        b"measure_id,collection_type,first_name,last_name,birth_date,gender,performance_date,performance,"
+        b"npi,encounter_id\nM236,CQM,Eve,Ng,1952-01-02,F,2025-08-01,MET,1234567893,MRN77812\n",
+    )
+    sync_member_clinic(stores, aco_id="A1", sync_id="s2", tin=NORTH)
+    encounters = stores.state.aggregate_encounters("A1", NORTH)
+    stored = json.dumps([dataclasses.asdict(e) for e in encounters])
+    stored += stores.objects.get(clinic_sources_key("A1", NORTH)).decode()
+    for text in ("Thomasina", "Okonkwo", "19500203", "MRN77812", "cqm.csv", ":template:"):
+        assert text not in stored
+    assert REFS.source_file("templates/Thomasina_Okonkwo_19500203.csv") in stored
+    assert len(encounters) == 4
+    other = EncounterRefs(OTHER_DEPLOYMENT_KEY)
+    assert other.source_file("templates/cqm.csv") != REFS.source_file("templates/cqm.csv")
+    stores.objects.delete(named)  # cleanup still finds the file's encounters by their refs
+    assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s3") == {"encounters_removed": 1}
 
 
 def test_nothing_removed_means_no_encounter_is_read(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,11 +142,13 @@ def test_a_clinic_sync_crashing_after_writing_encounters_has_recorded_their_file
     with pytest.raises(TransientStoreError):
         sync_member_clinic(stores, aco_id="A1", sync_id="s2", tin=NORTH)
     monkeypatch.undo()
-    assert "templates/extra.csv" in {e.source_file for e in stores.state.aggregate_encounters("A1", NORTH)}
+    assert REFS.source_file("templates/extra.csv") in {
+        e.source_file for e in stores.state.aggregate_encounters("A1", NORTH)
+    }
 
     stores.objects.delete(extra)
     assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s3") == {"encounters_removed": 1}
-    assert "templates/extra.csv" not in {
+    assert REFS.source_file("templates/extra.csv") not in {
         e.source_file for e in stores.state.aggregate_encounters("A1", NORTH)
     }
 

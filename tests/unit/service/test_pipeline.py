@@ -228,29 +228,37 @@ def test_mcqm_sync_matches_the_roster(stores: Stores) -> None:
 
 def test_cleanup_keeps_zip_members_while_their_archive_exists(stores: Stores) -> None:
     from aco_sync.adapters.ports import AggregateEncounter
+    from aco_sync.service.clinic_sources import EncounterRefs
+    from pseudonym_keys import TEST_KEY
 
+    refs = EncounterRefs(TEST_KEY)  # the table holds refs of source keys and of the uploads
     write_small_aco(stores, roster_required=False)
     stores.objects.put(f"members/A1/{NORTH}/qrda/batch.zip", b"PK")
+    member = refs.source_file("qrda/batch.zip!p1.xml")
+    assert member == refs.source_file("qrda/batch.zip")  # a zip member's upload is the zip
     stores.state.put_aggregate_encounters(
         "A1",
         [
             AggregateEncounter(
                 NORTH,
-                f"{NORTH}:qrda:qrda/batch.zip!p1.xml:M236",
+                refs.source_key(f"{NORTH}:qrda:qrda/batch.zip!p1.xml:M236"),
                 "h",
-                "qrda/batch.zip!p1.xml",
+                member,
                 "M236",
                 "eCQM",
             ),
             AggregateEncounter(
-                NORTH, f"{NORTH}:qrda:qrda/gone.xml:M236", "h", "qrda/gone.xml", "M236", "eCQM"
+                NORTH,
+                refs.source_key(f"{NORTH}:qrda:qrda/gone.xml:M236"),
+                "h",
+                refs.source_file("qrda/gone.xml"),
+                "M236",
+                "eCQM",
             ),
         ],
     )
     assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s")["encounters_removed"] == 1
-    assert [e.source_file for e in stores.state.aggregate_encounters("A1", NORTH)] == [
-        "qrda/batch.zip!p1.xml"
-    ]
+    assert [e.source_file for e in stores.state.aggregate_encounters("A1", NORTH)] == [member]
     stores.objects.delete(f"members/A1/{NORTH}/qrda/batch.zip")
     assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s")["encounters_removed"] == 1
 

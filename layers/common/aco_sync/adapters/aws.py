@@ -117,9 +117,20 @@ def _aco_pk(aco_id: str) -> str:
 
 
 class DynamoDbSyncStateStore:
-    def __init__(self, table_name: str, resource: Any | None = None) -> None:
+    """``retention_days``: sync-log and measure-result items carry ``expires_at`` (epoch seconds) that
+    many days ahead, and the table's TTL deletes them then (template parameter SyncLogRetentionDays)."""
+
+    def __init__(
+        self, table_name: str, resource: Any | None = None, *, retention_days: int | None = None
+    ) -> None:
         self.table_name = table_name
+        self.retention_days = retention_days
         self._table = (resource or boto3.resource("dynamodb", config=_BOTO_CONFIG)).Table(table_name)
+
+    def _expiry(self) -> dict[str, int]:
+        if not self.retention_days:
+            return {}
+        return {"expires_at": int(time.time()) + self.retention_days * 86_400}
 
     # helpers
     def _put(self, item: dict[str, Any], **kwargs: Any) -> None:
@@ -245,6 +256,7 @@ class DynamoDbSyncStateStore:
 
     def append_log(self, aco_id: str, sync_id: str, entries: Sequence[SyncLogEntry]) -> None:
         stamp = time.time_ns()
+        expiry = self._expiry()
         with transient_errors_as_domain_errors("DynamoDB log"), self._table.batch_writer() as batch:
             for n, entry in enumerate(entries):
                 batch.put_item(
@@ -252,6 +264,7 @@ class DynamoDbSyncStateStore:
                         "PK": f"LOG#{aco_id}#{sync_id}",
                         "SK": f"{stamp:020d}#{n:06d}",
                         "data": json.dumps(dataclasses.asdict(entry)),
+                        **expiry,
                     }
                 )
 
@@ -273,6 +286,7 @@ class DynamoDbSyncStateStore:
 
     # results
     def put_measure_results(self, aco_id: str, sync_id: str, results: Sequence[Mapping[str, Any]]) -> None:
+        expiry = self._expiry()
         with transient_errors_as_domain_errors("DynamoDB results"), self._table.batch_writer() as batch:
             for result in results:
                 batch.put_item(
@@ -280,6 +294,7 @@ class DynamoDbSyncStateStore:
                         "PK": f"RESULTS#{aco_id}#{sync_id}",
                         "SK": f"{result['measure_id']}#{result['collection_type']}",
                         "data": json.dumps(result, default=str),
+                        **expiry,
                     }
                 )
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-from aco_sync.adapters.ports import ObjectStore, Queue, SyncStateStore, WorkflowStarter
+from aco_sync.adapters.keys import UnconfiguredPseudonymKey, key_source_from_env
+from aco_sync.adapters.ports import ObjectStore, PseudonymKeySource, Queue, SyncStateStore, WorkflowStarter
 
 
 class RuntimeSettings(BaseModel):
@@ -22,6 +23,7 @@ class RuntimeSettings(BaseModel):
     clinic_stats_queue_url: str = ""
     aco_sync_state_machine_arn: str = ""
     mcqm_state_machine_arn: str = ""
+    sync_log_retention_days: int | None = None  # TTL of sync-log and result items (None: kept)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -38,6 +40,9 @@ class RuntimeSettings(BaseModel):
             clinic_stats_queue_url=env.get("CLINIC_STATS_QUEUE_URL", ""),
             aco_sync_state_machine_arn=env.get("ACO_SYNC_STATE_MACHINE_ARN", ""),
             mcqm_state_machine_arn=env.get("MCQM_STATE_MACHINE_ARN", ""),
+            sync_log_retention_days=int(env["SYNC_LOG_RETENTION_DAYS"])
+            if env.get("SYNC_LOG_RETENTION_DAYS", "").isdigit()
+            else None,
         )
 
 
@@ -52,6 +57,8 @@ class Stores:
     aco_sync_state_machine_arn: str = ""
     mcqm_state_machine_arn: str = ""
     clinic_stats_queue_url: str = ""
+    # the MASTER_PAT_ID key (only finalize and the MCQM job read it); unconfigured: fails when used
+    pseudonym_keys: PseudonymKeySource = field(default_factory=UnconfiguredPseudonymKey)
 
 
 def build_stores(settings: RuntimeSettings | None = None) -> Stores:
@@ -66,10 +73,11 @@ def build_stores(settings: RuntimeSettings | None = None) -> Stores:
     settings = settings or RuntimeSettings.from_env()
     return Stores(
         objects=S3ObjectStore(settings.bucket_name),
-        state=DynamoDbSyncStateStore(settings.table_name),
+        state=DynamoDbSyncStateStore(settings.table_name, retention_days=settings.sync_log_retention_days),
         workflows=StepFunctionsWorkflowStarter(),
         queue=SqsQueue(),
         aco_sync_state_machine_arn=settings.aco_sync_state_machine_arn,
         mcqm_state_machine_arn=settings.mcqm_state_machine_arn,
         clinic_stats_queue_url=settings.clinic_stats_queue_url,
+        pseudonym_keys=key_source_from_env(),
     )

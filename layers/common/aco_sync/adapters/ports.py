@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from aco_sync.domain.dedup import PseudonymKey
 from aco_sync.domain.records import Provider, SyncLogEntry
 
 
@@ -187,3 +188,9 @@ class WorkflowStarter(Protocol):
 
 class Queue(Protocol):
     def send(self, queue_url: str, message: Mapping[str, Any]) -> None: ...
+
+
+class PseudonymKeySource(Protocol):
+    def pseudonym_key(self) -> PseudonymKey:
+        """The deployment's MASTER_PAT_ID key (aco_sync.adapters.keys); raises when none is configured."""
+        ...

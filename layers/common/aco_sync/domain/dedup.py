@@ -5,13 +5,17 @@ normalisation a user would call "the same text": Unicode NFKC, case-folded, surr
 whitespace collapsed. Nothing fuzzier is merged: :func:`find_probable_duplicates` only *reports* pairs
 that look alike (one edit apart, nickname, initial, swapped day/month) for a person to review.
 
-The MASTER_PAT_ID is derived from the normalised key alone, so it is the same across syncs and
-whatever the order of the input.
+The MASTER_PAT_ID is a keyed MAC (HMAC-SHA256, truncated to 64 bits) of the normalised key with the
+deployment's pseudonym key (:class:`PseudonymKey`, given by the caller: on AWS a Secrets Manager secret
+the template creates, locally a 0600 file in the state folder; see docs/SECURITY.md). It is the same
+across syncs of one deployment and whatever the order of the input, differs between deployments, and
+cannot be recomputed from a list of names and birth dates without the key (45 CFR 164.514(c)).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -26,6 +30,32 @@ from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.records import Gender
 
 MASTER_PAT_ID_PREFIX = "MP"
+PSEUDONYM_KEY_MIN_BYTES = 32  # 256 bits: the key, not the patient data, must carry the entropy
+
+
+@dataclass(frozen=True, slots=True)
+class PseudonymKey:
+    """The per-deployment secret the MASTER_PAT_IDs are keyed with. Its repr never shows the secret."""
+
+    secret: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < PSEUDONYM_KEY_MIN_BYTES:
+            raise ValueError(f"a pseudonym key needs at least {PSEUDONYM_KEY_MIN_BYTES} bytes")
+
+    @classmethod
+    def from_text(cls, text: str) -> PseudonymKey:
+        """The key stored as text (Secrets Manager secret string, the local key file)."""
+        return cls(text.strip().encode("utf-8"))
+
+    @property
+    def fingerprint(self) -> str:
+        """A short, one-way id of the key (which key made a set of ids; never the key itself)."""
+        return hashlib.sha256(b"aco-sync pseudonym key id\x00" + self.secret).hexdigest()[:12]
+
+    def __repr__(self) -> str:
+        return f"PseudonymKey(fingerprint={self.fingerprint!r})"
+
 
 PatientKey = tuple[str, str, date, str]
 """(normalised first name, normalised last name, birth date, gender code)."""
@@ -68,16 +98,19 @@ def patient_key(first_name: str, last_name: str, birth_date: date, gender: Gende
     )
 
 
-def master_patient_id_for_key(key: PatientKey) -> str:
-    """``"MP"`` + 16 hex digits of a BLAKE2b hash of the normalised key (stable across syncs)."""
+def master_patient_id_for_key(key: PatientKey, pseudonym_key: PseudonymKey) -> str:
+    """``"MP"`` + 16 hex digits of HMAC-SHA256(pseudonym key, normalised key): stable across syncs of
+    one deployment, different under another key, not recomputable without the key."""
     first, last, birth, gender = key
     material = f"{first}\x1f{last}\x1f{birth.isoformat()}\x1f{gender}".encode()
-    return MASTER_PAT_ID_PREFIX + hashlib.blake2b(material, digest_size=8).hexdigest().upper()
+    return MASTER_PAT_ID_PREFIX + hmac.digest(pseudonym_key.secret, material, "sha256")[:8].hex().upper()
 
 
-def master_patient_id(first_name: str, last_name: str, birth_date: date, gender: Gender | str) -> str:
+def master_patient_id(
+    first_name: str, last_name: str, birth_date: date, gender: Gender | str, *, pseudonym_key: PseudonymKey
+) -> str:
     """The ACO-level patient id: same patient (after normalisation) -> same id, today and tomorrow."""
-    return master_patient_id_for_key(patient_key(first_name, last_name, birth_date, gender))
+    return master_patient_id_for_key(patient_key(first_name, last_name, birth_date, gender), pseudonym_key)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -168,15 +201,15 @@ class ProbableDuplicate:
 
 
 def find_probable_duplicates(
-    keys: Iterable[PatientKey], *, max_block_size: int = 50
+    keys: Iterable[PatientKey], *, pseudonym_key: PseudonymKey, max_block_size: int = 50
 ) -> list[ProbableDuplicate]:
     """Pairs of distinct patient keys that probably are one person (see :func:`_find_probable_duplicates`)."""
     with gc_paused():
-        return _find_probable_duplicates(keys, max_block_size=max_block_size)
+        return _find_probable_duplicates(keys, pseudonym_key=pseudonym_key, max_block_size=max_block_size)
 
 
 def _find_probable_duplicates(
-    keys: Iterable[PatientKey], *, max_block_size: int = 50
+    keys: Iterable[PatientKey], *, pseudonym_key: PseudonymKey, max_block_size: int = 50
 ) -> list[ProbableDuplicate]:
     """Pairs of distinct patient keys that probably are one person (a review report; never merged).
 
@@ -199,7 +232,9 @@ def _find_probable_duplicates(
     found: set[tuple[str, str, str]] = set()
 
     def report(a: PatientKey, b: PatientKey, reason: str) -> None:
-        id_a, id_b = sorted((master_patient_id_for_key(a), master_patient_id_for_key(b)))
+        id_a, id_b = sorted(
+            (master_patient_id_for_key(a, pseudonym_key), master_patient_id_for_key(b, pseudonym_key))
+        )
         found.add((id_a, id_b, reason))
 
     for block in by_last:

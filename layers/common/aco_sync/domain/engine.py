@@ -31,7 +31,12 @@ from aco_sync.domain.collection_types import (
     plan_measures,
     plan_submissions,
 )
-from aco_sync.domain.dedup import ProbableDuplicate, find_probable_duplicates, master_patient_id
+from aco_sync.domain.dedup import (
+    ProbableDuplicate,
+    PseudonymKey,
+    find_probable_duplicates,
+    master_patient_id,
+)
 from aco_sync.domain.encounters import EncounterDiff, diff_encounters, record_content_hash
 from aco_sync.domain.measure_rules import CODE_PERFORMANCE, uses_any_met_wins
 from aco_sync.domain.patient_index import InstanceSpec, PatientIndex, Resolution
@@ -59,6 +64,7 @@ __all__ = [
     "MeasurePlan",
     "ProbableDuplicate",
     "ProviderDiff",
+    "PseudonymKey",
     "aggregate_mcqm",
     "aggregate_members",
     "diff_encounters",
@@ -172,12 +178,13 @@ class AggregationResult:
         }
 
 
-def _patient_index(records: Iterable[PerformanceRecord]) -> PatientIndex:
-    """The patient index of a batch, built once per batch (both engine steps can share it)."""
+def _patient_index(records: Iterable[PerformanceRecord], pseudonym_key: PseudonymKey) -> PatientIndex:
+    """The patient index of a batch, built once per batch and key (both engine steps can share it)."""
     batch = RecordBatch.from_records(records)
-    index = batch.cache.get("patient_index")
+    cache_key = f"patient_index#{pseudonym_key.fingerprint}"
+    index = batch.cache.get(cache_key)
     if not isinstance(index, PatientIndex):
-        index = batch.cache["patient_index"] = PatientIndex(batch)
+        index = batch.cache[cache_key] = PatientIndex(batch, pseudonym_key)
     return index
 
 
@@ -220,23 +227,26 @@ def aggregate_members(
     plan: MeasurePlan,
     *,
     catalog: MeasureCatalog,
+    pseudonym_key: PseudonymKey,
     report_probable_duplicates: bool = True,
 ) -> AggregationResult:
     """Finalize step: de-duplicate, then resolve every non-MCQM instance of the plan (eCQM, or CQM with
     QRDA-I performances synced into it). Records of halted or unplanned measures are counted and
-    logged, never silently dropped. MCQM instances are left to :func:`aggregate_mcqm`."""
+    logged, never silently dropped. MCQM instances are left to :func:`aggregate_mcqm`. The MASTER_PAT_IDs
+    are keyed with ``pseudonym_key`` (the deployment's key; see :mod:`aco_sync.domain.dedup`)."""
     with gc_paused():
-        return _aggregate_members(records, plan, catalog, report_probable_duplicates)
+        return _aggregate_members(records, plan, catalog, pseudonym_key, report_probable_duplicates)
 
 
 def _aggregate_members(
     records: Iterable[PerformanceRecord],
     plan: MeasurePlan,
     catalog: MeasureCatalog,
+    pseudonym_key: PseudonymKey,
     report_probable_duplicates: bool,
 ) -> AggregationResult:
     """:func:`aggregate_members` with the garbage collector paused."""
-    index = _patient_index(records)
+    index = _patient_index(records, pseudonym_key)
     specs: dict[str, InstanceSpec] = {}
     instance_of: dict[str, CollectionType] = {}
     for measure_id, decision in plan.measures.items():
@@ -292,7 +302,11 @@ def _aggregate_members(
                 f"TIN{'' if len(item.patients_by_tin) == 1 else 's'}",
             )
         )
-    duplicates = find_probable_duplicates(index.keys) if report_probable_duplicates else []
+    duplicates = (
+        find_probable_duplicates(index.keys, pseudonym_key=pseudonym_key)
+        if report_probable_duplicates
+        else []
+    )
     if duplicates:
         log.append(
             SyncLogEntry(
@@ -355,6 +369,7 @@ def aggregate_mcqm(
     *,
     settings: AcoSettings,
     catalog: MeasureCatalog,
+    pseudonym_key: PseudonymKey,
 ) -> AggregationResult:
     """MCQM step: match every de-duplicated patient of each MCQM measure (CQM, MCQM and eCQM data, except
     eCQM data of measures that cannot convert, i.e. M112) with the roster; exactly one match copies the
@@ -362,7 +377,7 @@ def aggregate_mcqm(
     log line (or, with ``roster_mbi_tiebreak``, let a unique MBI decide). Denominator-only counts add
     to the eligible population of the measure's MCQM instance."""
     with gc_paused():
-        return _aggregate_mcqm(records, denominator_counts, plan, roster, settings, catalog)
+        return _aggregate_mcqm(records, denominator_counts, plan, roster, settings, catalog, pseudonym_key)
 
 
 def _aggregate_mcqm(
@@ -372,9 +387,10 @@ def _aggregate_mcqm(
     roster: Sequence[RosterEntry],
     settings: AcoSettings,
     catalog: MeasureCatalog,
+    pseudonym_key: PseudonymKey,
 ) -> AggregationResult:
     """:func:`aggregate_mcqm` with the garbage collector paused."""
-    index = _patient_index(records)
+    index = _patient_index(records, pseudonym_key)
     roster_index = RosterIndex(roster)
     specs: dict[str, InstanceSpec] = {}
     aliases: dict[str, frozenset[str]] = {}

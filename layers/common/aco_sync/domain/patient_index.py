@@ -30,6 +30,7 @@ from operator import itemgetter
 
 from aco_sync.domain.dedup import (
     PatientKey,
+    PseudonymKey,
     master_patient_id_for_key,
     normalise_gender,
     normalise_name,
@@ -167,8 +168,9 @@ class Resolution:
 class PatientIndex:
     """De-duplicated patients of a batch of records (exact match on the normalised key)."""
 
-    def __init__(self, batch: RecordBatch) -> None:
+    def __init__(self, batch: RecordBatch, pseudonym_key: PseudonymKey) -> None:
         self.batch = batch
+        self.pseudonym_key = pseudonym_key
         self.length = len(batch)
         first_table, first = batch.coded("first_name")
         last_table, last = batch.coded("last_name")
@@ -217,13 +219,13 @@ class PatientIndex:
     def master_ids(self) -> list[str]:
         """MASTER_PAT_ID per patient (hashed on first use: the stats do not need them)."""
         if self._master_ids is None:
-            self._master_ids = list(map(master_patient_id_for_key, self.keys))
+            self._master_ids = [master_patient_id_for_key(key, self.pseudonym_key) for key in self.keys]
         return self._master_ids
 
     def master_id(self, patient: int) -> str:
         if self._master_ids is not None:
             return self._master_ids[patient]
-        return master_patient_id_for_key(self.keys[patient])
+        return master_patient_id_for_key(self.keys[patient], self.pseudonym_key)
 
     def records_by_tin(self) -> dict[str, int]:
         """TIN -> number of records (patients per TIN are in each instance's ``patients_by_tin``)."""

@@ -46,6 +46,7 @@ from aws_lambda_powertools import Logger
 from aco_sync.domain import qrda_document as q
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import Gender, IngestIssue, PerformanceRecord
+from aco_sync.domain.safe_echo import quoted_if_safe
 from aco_sync.ecqm import codes as c
 from aco_sync.ecqm.codes import Code
 from aco_sync.ecqm.context import MeasureContext
@@ -441,8 +442,12 @@ def calculate_qrda_detailed(
     supported = supported_measures(performance_year)
     measure_ids, others = measures_to_calculate(doc, performance_year)
     if others:
+        # only references of a measure id's shape are named: a title or set id is document text
+        named = [o for o in others if quoted_if_safe(o, "measure")]
+        unnamed = len(others) - len(named)
+        listed = ", ".join([*named, *([f"{unnamed} other measure reference(s)"] if unnamed else [])])
         issue(
-            f"Measure(s) {', '.join(others)} referenced by the document are not calculated by ACO Sync "
+            f"Measure(s) {listed} referenced by the document are not calculated by ACO Sync "
             f"(eCQM measures in scope: {', '.join(_ecqm_names(supported))})",
             "ecqm_measure_not_in_scope",
         )
@@ -456,7 +461,8 @@ def calculate_qrda_detailed(
     start, end = doc.reporting_period_start, doc.reporting_period_end
     if start is not None and end is not None and not (start.year == end.year == period_of_year[0].year):
         issue(
-            f"The document's reporting period {start.date()} to {end.date()} is not the measurement "
+            # the document's own dates are not quoted: in a damaged file they can be any date
+            "The document's reporting period is not the measurement "
             f"period {period_of_year[0]} to {period_of_year[1]}; data outside it does not count",
             "ecqm_period_mismatch",
         )

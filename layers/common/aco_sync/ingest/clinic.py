@@ -207,7 +207,7 @@ def _document_issues(document: QrdaDocument, tin: str) -> list[IngestIssue]:
         issues.append(
             IngestIssue(
                 file=document.file_name,
-                reason=f"The file names TIN {', '.join(document.tins)} but is in TIN {tin}'s folder; "
+                reason=f"The file names another TIN than {tin}, the TIN of its folder; "
                 f"it is counted for TIN {tin}.",
                 severity="warning",
                 code="tin_mismatch",

@@ -60,7 +60,7 @@ def read_providers(file_name: str, data: bytes, *, tin: str) -> ProvidersReadRes
         try:
             npi = parse_npi(row.values.get(columns["npi"], ""))
         except ValueError as exc:
-            errors.append(str(exc) if row.values.get(columns["npi"]) else "the NPI is missing")
+            errors.append(f"the NPI {exc}" if row.values.get(columns["npi"]) else "the NPI is missing")
         name = normalise_name(row.values.get(columns["name"], ""))
         if not name:
             errors.append("the provider name is missing")
@@ -75,7 +75,7 @@ def read_providers(file_name: str, data: bytes, *, tin: str) -> ProvidersReadRes
             except ValueError as exc:
                 errors.append(f"active: {exc}")
         if npi and not errors and npi in first_row_of_npi:
-            errors.append(f"NPI {npi} is already on row {first_row_of_npi[npi]} (duplicate)")
+            errors.append(f"the NPI is already on row {first_row_of_npi[npi]} (duplicate)")
         if errors:
             result.issues.append(
                 IngestIssue(

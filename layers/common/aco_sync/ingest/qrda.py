@@ -19,6 +19,7 @@ from collections import Counter
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
+from typing import Any
 
 from lxml import etree
 
@@ -47,7 +48,6 @@ from aco_sync.domain.qrda_document import (
 from aco_sync.domain.records import Gender, IngestIssue
 from aco_sync.ingest.hl7_time import parse_hl7_timestamp
 from aco_sync.ingest.measure_refs import ECQM_NUMBER_ROOT, recognise_ecqm
-from aco_sync.ingest.tabular import quoted_if_safe
 
 MAX_QRDA_BYTES = 20 * 1024 * 1024  # one XML document
 MAX_ZIP_BYTES = 100 * 1024 * 1024  # one uploaded zip (compressed)
@@ -261,20 +261,29 @@ def parse_qrda(data: bytes, *, file_name: str, catalog: MeasureCatalog | None = 
     try:
         root = etree.fromstring(data, parser=_new_parser())
     except etree.XMLSyntaxError as exc:
-        # lxml's message names tags and positions; drop any "Bytes: 0x.." dump (it may hold patient text)
-        message = str(exc.msg or exc).split(", line ")[0].split("Bytes:")[0].rstrip(" ,!\n")
+        # lxml's message quotes tag and attribute names and bytes of the text, which in a damaged file
+        # can be a patient's name ("tag mismatch: Neil and family"): only the kind of error is named
+        message = str(exc.msg or exc)
+        kind = _xml_error_kind(exc)
         if "encoding" in message.lower() or "utf-8" in message.lower():
             raise QrdaRejectedError(
-                f"The file is not valid UTF-8 text (or its declared encoding): {message}.",
+                f"The file is not valid UTF-8 text (or its declared encoding){kind}.",
                 line=exc.lineno,
                 code="bad_encoding",
             ) from None
         raise QrdaRejectedError(
-            f"The file is not well-formed XML: {message}.", line=exc.lineno, code="not_xml"
+            f"The file is not well-formed XML{kind}.", line=exc.lineno, code="not_xml"
         ) from None
-    except ValueError as exc:  # e.g. unsupported encoding declarations
-        raise QrdaRejectedError(f"The file cannot be read as XML: {exc}.", code="not_xml") from None
+    except ValueError:  # e.g. unsupported encoding declarations
+        raise QrdaRejectedError("The file cannot be read as XML.", code="not_xml") from None
     return _DocumentReader(root, file_name, catalog or default_catalog()).read()
+
+
+def _xml_error_kind(exc: etree.XMLSyntaxError) -> str:
+    """``" (ERR_TAG_NAME_MISMATCH)"``: libxml2's name of the error kind (never the text it quotes)."""
+    entries: list[Any] = list(exc.error_log) if exc.error_log else []  # type: ignore[call-overload]
+    name = str(getattr(entries[-1], "type_name", "") or "") if entries else ""
+    return f" ({name})" if re.fullmatch(r"[A-Z0-9_]{3,60}", name) else ""
 
 
 def read_qrda_upload(
@@ -561,8 +570,8 @@ class _DocumentReader:
         root = self.root
         if root.tag != _v3("ClinicalDocument"):
             raise QrdaRejectedError(
-                f"Not a QRDA Category I file: the root element is <{_local(root.tag) or root.tag}>, "
-                "not an HL7 CDA <ClinicalDocument> (namespace urn:hl7-org:v3).",
+                "Not a QRDA Category I file: the root element is not an HL7 CDA <ClinicalDocument> "
+                "(namespace urn:hl7-org:v3).",
                 line=_line(root),
                 code="not_qrda_cat1",
             )
@@ -726,7 +735,7 @@ class _DocumentReader:
             )
         for tin in tins:
             if not re.fullmatch(r"\d{9}", tin):
-                self.warn(f"The TIN{quoted_if_safe(tin, 'digits')} is not 9 digits.", code="invalid_tin")
+                self.warn("A TIN of the file is not 9 digits.", code="invalid_tin")
         return tins, npis
 
     def _header_ids(self) -> list[etree._Element]:

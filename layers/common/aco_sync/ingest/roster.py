@@ -9,6 +9,7 @@ from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import IngestIssue, RosterEntry
 from aco_sync.ingest.tabular import (
     TableError,
+    column_label,
     find_columns,
     normalise_name,
     parse_birth_date,
@@ -70,7 +71,7 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
         result.rows_total = result.rows_rejected = len(table.rows)
         return result
     used = set(columns.values())
-    for name, original in zip(table.header, table.original_header, strict=True):
+    for index, name in enumerate(table.header):
         if not name or name in used:
             continue
         measure_id = _eligibility_measure(name, catalog)
@@ -81,7 +82,8 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
                 IngestIssue(
                     file=file_name,
                     line=1,
-                    reason=f"Column {original!r} is not a roster column or a known measure; it was ignored.",
+                    reason=f"The header of {column_label(index)} is not a roster column or a known "
+                    "measure; the column was ignored.",
                     severity="warning",
                     code="unknown_column",
                 )
@@ -117,7 +119,7 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
                 if _eligible(row.values.get(column, "")):
                     eligible.add(measure_id)
             except ValueError as exc:
-                errors.append(f"the {column} value {exc}")
+                errors.append(f"the {measure_id} eligibility value {exc}")
         mbi = parsed.get("mbi")
         if isinstance(mbi, str) and not errors and mbi in first_row_of_mbi:
             errors.append(f"its MBI is already on row {first_row_of_mbi[mbi]} (duplicate MBI)")

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from pathlib import PurePosixPath
 
 from aco_sync.domain.records import Gender, IngestIssue
+from aco_sync.domain.safe_echo import quoted_if_safe as quoted_if_safe  # re-exported for the readers
 
 MAX_TABLE_BYTES = 50 * 1024 * 1024
 MAX_XLSX_EXPANDED_BYTES = 200 * 1024 * 1024
@@ -234,19 +235,20 @@ def _table_from_rows(
     original = [c.replace("\ufeff", "").strip() for c in header_cells]
     header = [normalise_header(c) for c in original]
     table = Table(file_name=file_name, header=header, original_header=original, issues=issues)
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for index, name in enumerate(header):
         if name and name in seen:
             table.issues.append(
                 IngestIssue(
                     file=file_name,
                     line=header_line,
-                    reason=f"Column {original[index]!r} appears twice in the header; the first one is used.",
+                    reason=f"The header of {column_label(index)} repeats the header of "
+                    f"{column_label(seen[name])}; the first one is used.",
                     severity="warning",
                     code="duplicate_column",
                 )
             )
-        seen.add(name)
+        seen.setdefault(name, index)
     for line, cells in iterator:
         if not any(c.strip() for c in cells):
             continue  # blank line
@@ -346,17 +348,19 @@ def parse_flag(text: str) -> bool:
     raise ValueError("is not Y/N (also accepted: 1/0, TRUE/FALSE, YES/NO)")
 
 
-_ECHO_SAFE = {
-    "digits": re.compile(r"[\d\s-]{1,15}"),
-    "measure": re.compile(r"[A-Za-z]{0,4}\d{1,4}[A-Za-z0-9]{0,6}"),
-}
-
-
-def quoted_if_safe(value: str, kind: str) -> str:
-    """``" '123'"`` when ``value`` has the shape of a ``kind`` value (it then cannot be a name or other
-    PHI a user put in the wrong column), else ``""``. Used to echo bad values in reasons safely."""
-    value = value.strip()
-    return f" {value!r}" if _ECHO_SAFE[kind].fullmatch(value) else ""
+# The no-echo rule (docs/SECURITY.md "No patient data in messages"): an issue reason names the file,
+# the row, the column and the kind of problem, never a cell's value or a header cell's text. The only
+# values a reason may quote are those that cannot be PHI by construction: a measure id of the catalog's
+# shape (M001, 001SSP, CMS122v13; not bare digits, which could be an age, a date or an identifier).
+# Digits are never echoed: a birth date (19500203), an SSN, a phone number, an MRN or an NPI-looking
+# number all have the shape of "digits".
+def column_label(index: int) -> str:
+    """How a reason names a column without its header text: ``"column 3 (C)"`` for index 2."""
+    letters, number = "", index + 1
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return f"column {index + 1} ({letters})"
 
 
 def normalise_name(text: str) -> str:
@@ -381,11 +385,9 @@ def parse_npi(text: str) -> str:
     """Validate a National Provider Identifier: 10 digits with a valid Luhn check digit."""
     value = text.strip()
     if not re.fullmatch(r"\d{10}", value):
-        raise ValueError(
-            f"{quoted_if_safe(value, 'digits').strip() or 'the value'} is not an NPI (10 digits)"
-        )
+        raise ValueError("is not an NPI (10 digits)")
     if not npi_check_digit_ok(value):
-        raise ValueError(f"{value} is not a valid NPI (its check digit is wrong)")
+        raise ValueError("is not a valid NPI (its check digit is wrong)")
     return value
 
 
@@ -404,5 +406,5 @@ def npi_check_digit_ok(npi: str) -> bool:
 def parse_tin(text: str) -> str:
     value = re.sub(r"[\s-]", "", text)
     if not re.fullmatch(r"\d{9}", value):
-        raise ValueError(f"{quoted_if_safe(text, 'digits').strip() or 'the value'} is not a TIN (9 digits)")
+        raise ValueError("is not a TIN (9 digits)")
     return value

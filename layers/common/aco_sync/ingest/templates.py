@@ -220,9 +220,7 @@ def _read_counts(table: Table, result: TemplateReadResult, *, tin: str, catalog:
         raw = row.values.get(columns["denominator_only_count"], "")
         count = 0
         if not raw.isdigit():
-            errors.append(
-                f"the denominator-only count{quoted_if_safe(raw, 'digits')} is not a whole number (0 or more)"
-            )
+            errors.append("the denominator-only count is not a whole number (0 or more)")
         else:
             count = int(raw)
         if errors or measure_id is None or collection is None:
@@ -297,7 +295,7 @@ def _read_rows(
         mbi = _parsed(text("mbi"), "MBI", parse_mbi, errors, required=False)
         row_tin = _parsed(text("tin"), "TIN", parse_tin, errors, required=False)
         if isinstance(row_tin, str) and row_tin != tin:
-            errors.append(f"the row is for TIN {row_tin} but the file is in TIN {tin}'s folder")
+            errors.append(f"the row's TIN is not {tin}, the TIN of the file's folder")
         hba1c = _number(text("hba1c"), "hba1c", errors, integer=False)
         systolic = _number(text("systolic"), "systolic", errors, integer=True)
         diastolic = _number(text("diastolic"), "diastolic", errors, integer=True)
@@ -371,8 +369,7 @@ def _parsed(raw: str, label: str, parser, errors: list[str], *, required: bool) 
     try:
         return parser(raw)
     except ValueError as exc:
-        message = str(exc)
-        errors.append(message if message.startswith("'") else f"the {label} {message}")
+        errors.append(f"the {label} {exc}")
         return None
 
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.ports import AggregateEncounter
 from aco_sync.domain.records import SyncLogEntry
-from aco_sync.service.clinic_sources import read_clinic_sources
+from aco_sync.service.clinic_sources import EncounterRefs, read_clinic_sources
 from aco_sync.service.common import (
     clinic_digest_key,
     clinic_prefix,
@@ -37,6 +37,7 @@ def clean_up_removed_encounters(stores: Stores, *, aco_id: str, sync_id: str) ->
     removed_total = 0
     encounters_read = 0
     log: list[SyncLogEntry] = []
+    refs: EncounterRefs | None = None  # the key is read only when a member clinic has encounters
     for tin in stores.state.tins_with_encounters(aco_id):
         if tin not in member_tins:
             gone = stores.state.aggregate_encounters(aco_id, tin)
@@ -44,13 +45,14 @@ def clean_up_removed_encounters(stores: Stores, *, aco_id: str, sync_id: str) ->
             why = f"TIN {tin} is no longer a member clinic"
         else:
             prefix = members_prefix(aco_id, tin)
-            present = {key.removeprefix(prefix) for key in stores.objects.list_keys(prefix)}
+            refs = refs or EncounterRefs(stores.pseudonym_keys.pseudonym_key())
+            present = {refs.source_file(key.removeprefix(prefix)) for key in stores.objects.list_keys(prefix)}
             recorded = read_clinic_sources(stores.objects, aco_id, tin)
-            if recorded is not None and all(_source_exists(f, present, prefix) for f in recorded):
+            if recorded is not None and all(_source_exists(f, present) for f in recorded):
                 continue  # every source file of its encounters still exists: nothing read
             encounters = stores.state.aggregate_encounters(aco_id, tin)
             encounters_read += len(encounters)
-            gone = [e for e in encounters if not _source_exists(e.source_file, present, prefix)]
+            gone = [e for e in encounters if not _source_exists(e.source_file, present)]
             why = f"their source files were deleted from TIN {tin}"
         if not gone:
             continue
@@ -88,11 +90,9 @@ def _remove(stores: Stores, aco_id: str, tin: str, gone: list[AggregateEncounter
     return removed
 
 
-def _source_exists(source_file: str, present: set[str], prefix: str) -> bool:
-    """``source_file`` is relative to the clinic folder; a QRDA-I zip member is ``<zip>/<member>``."""
+def _source_exists(source_file: str, present: set[str]) -> bool:
+    """``source_file`` is the ref of the upload an encounter came from (a zip member: the zip's);
+    ``present`` the refs of the clinic's uploads now (``clinic_sources.EncounterRefs``)."""
     if not source_file:
         return True  # nothing to tell from: keep it
-    relative = source_file.removeprefix(prefix)
-    return relative in present or any(
-        relative.startswith(f"{p}/") or relative.startswith(f"{p}!") for p in present
-    )
+    return source_file in present

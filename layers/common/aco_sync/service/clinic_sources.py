@@ -1,15 +1,47 @@
 """The source files of a clinic's aggregate encounters (store/<aco>/clinics/<tin>/sources.json), kept by
 the clinic sync so that cleanup can tell whether a source file was deleted without reading the
 encounters. Invariant: the recorded set always contains the source file of every stored encounter of
-the TIN (it may briefly hold more, which only costs cleanup one read of that TIN's encounters)."""
+the TIN (it may briefly hold more, which only costs cleanup one read of that TIN's encounters).
+
+No names in the table (docs/SECURITY.md "PHI in names of things"): a source key can hold a file name
+the user chose (a QRDA-I file named after its patient) or an encounter id a clinic typed, so the
+aggregate encounters and the recorded sources hold :class:`EncounterRefs` instead: a keyed MAC (the
+deployment's pseudonym key) of the source key and of the source file's upload (the zip for a zip
+member). Nobody without the key can recompute one from a guessed name; cleanup compares the refs of
+the files present with the recorded ones."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Iterable
 
 from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
+from aco_sync.domain.dedup import PseudonymKey
 from aco_sync.service.common import clinic_sources_key
+
+
+class EncounterRefs:
+    """Keyed, name-free stand-ins for source keys and source files (stable per deployment)."""
+
+    def __init__(self, key: PseudonymKey) -> None:
+        self._secret = key.secret
+        self._cache: dict[str, str] = {}
+
+    def _ref(self, kind: bytes, text: str) -> str:
+        ref = self._cache.get(text)
+        if ref is None:
+            digest = hmac.digest(self._secret, b"aco-sync " + kind + b"\x00" + text.encode(), "sha256")
+            ref = self._cache[text] = kind[:1].decode().upper() + digest[:16].hex()
+        return ref
+
+    def source_key(self, source_key: str) -> str:
+        return self._ref(b"key", source_key)
+
+    def source_file(self, source_file: str) -> str:
+        """The ref of the upload a record came from (``qrda/batch.zip!p1.xml`` -> the zip's); "" stays ""."""
+        upload = source_file.split("!", 1)[0]
+        return self._ref(b"file", upload) if upload else ""
 
 
 def source_files(files: Iterable[str]) -> frozenset[str]:

@@ -23,7 +23,12 @@ from aco_sync.domain.records import ClinicData, DenominatorCount, PerformanceRec
 from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.service.artifacts import counts_to_json
-from aco_sync.service.clinic_sources import read_clinic_sources, source_files, write_clinic_sources
+from aco_sync.service.clinic_sources import (
+    EncounterRefs,
+    read_clinic_sources,
+    source_files,
+    write_clinic_sources,
+)
 from aco_sync.service.common import (
     ClinicSyncStatus,
     clinic_counts_key,
@@ -74,21 +79,24 @@ def sync_member_clinic(
     )
 
     stored_encounters = state.aggregate_encounters(aco_id, tin)
-    stored = {e.source_key: e.content_hash for e in stored_encounters}
+    # the table holds refs, not source keys or file names (clinic_sources.EncounterRefs)
+    refs = EncounterRefs(stores.pseudonym_keys.pseudonym_key())
+    ref_of = {r.source_key: refs.source_key(r.source_key) for r in data.records}
+    key_of_ref = {ref: key for key, ref in ref_of.items()}
+    stored = {key_of_ref.get(e.source_key, e.source_key): e.content_hash for e in stored_encounters}
     diff = diff_encounters(stored, data.records)
     upserts = list(diff.upserts)
     # cleanup reads the recorded source files instead of the encounters: record every file an encounter
     # has before writing any (so a crash mid-way leaves no encounter unrecorded), the exact set after
-    current_sources = source_files(r.source_file for r in data.records)
+    current_sources = source_files(refs.source_file(r.source_file) for r in data.records)
     recorded = read_clinic_sources(stores.objects, aco_id, tin)
     needed = current_sources | source_files(e.source_file for e in stored_encounters)
     if recorded is None or not needed <= recorded:
         recorded = needed
         write_clinic_sources(stores.objects, aco_id, tin, needed)
-    written = state.put_aggregate_encounters(aco_id, [_encounter(r) for r in upserts]) if upserts else 0
-    deleted = (
-        state.delete_aggregate_encounters(aco_id, tin, list(diff.deleted_keys)) if diff.deleted_keys else 0
-    )
+    written = state.put_aggregate_encounters(aco_id, [_encounter(r, refs) for r in upserts]) if upserts else 0
+    deleted_refs = [ref_of.get(key, key) for key in diff.deleted_keys]
+    deleted = state.delete_aggregate_encounters(aco_id, tin, deleted_refs) if deleted_refs else 0
     if recorded != current_sources:
         write_clinic_sources(stores.objects, aco_id, tin, current_sources)
     snapshot_written = _write_snapshot_if_changed(stores, aco_id, tin, data)
@@ -178,12 +186,12 @@ def _summary_of_same_clinic(entry: SyncLogEntry, existing: list[SyncLogEntry]) -
     )
 
 
-def _encounter(record: PerformanceRecord) -> AggregateEncounter:
+def _encounter(record: PerformanceRecord, refs: EncounterRefs) -> AggregateEncounter:
     return AggregateEncounter(
         tin=record.tin,
-        source_key=record.source_key,
+        source_key=refs.source_key(record.source_key),
         content_hash=record.content_hash,
-        source_file=record.source_file,
+        source_file=refs.source_file(record.source_file),
         measure_id=record.measure_id,
         collection_type=record.collection_type.value,
     )

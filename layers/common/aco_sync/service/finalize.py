@@ -74,7 +74,9 @@ def finalize_member_sync(
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, PLAN_FILE), dumps(plan.to_dict()), content_type="application/json"
     )
-    result = aggregate_members(records, plan, catalog=catalog)
+    result = aggregate_members(
+        records, plan, catalog=catalog, pseudonym_key=stores.pseudonym_keys.pseudonym_key()
+    )
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE),
         aggregation_to_json(result.outcomes, result.stats, result.log),

@@ -37,7 +37,15 @@ def run_mcqm_roster_match(
     plan = MeasurePlan.from_dict(load_plan_dict(stores, aco_id, sync_id))
     synced, _failed = load_synced_tins(stores.objects, aco_id, sync_id)
     records, counts = load_clinic_inputs(stores.objects, aco_id, synced)
-    result = aggregate_mcqm(records, counts, plan, roster, settings=settings, catalog=catalog)
+    result = aggregate_mcqm(
+        records,
+        counts,
+        plan,
+        roster,
+        settings=settings,
+        catalog=catalog,
+        pseudonym_key=stores.pseudonym_keys.pseudonym_key(),
+    )
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, MCQM_RESULT_FILE),
         aggregation_to_json(result.outcomes, result.stats, result.log),
