@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 DEFAULT_REGION = "us-east-1"
+MAX_POLL_INTERVAL = 0.25  # seconds between two polls of wait_for_executions, at most
 _LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -512,9 +513,13 @@ class LocalAws:
     def wait_for_executions(
         self, timeout: float = 120.0, poll_interval: float = 0.05
     ) -> list[ExecutionSummary]:
-        """Poll until no execution of any state machine is RUNNING (new ones started meanwhile count)."""
+        """Poll until no execution of any state machine is RUNNING (new ones started meanwhile count).
+
+        The interval starts at ``poll_interval`` and doubles up to ``MAX_POLL_INTERVAL`` while
+        executions run (each poll lists and describes them through boto3: CPU the executions need)."""
         deadline = time.monotonic() + timeout
         finished = self._finished_executions
+        interval = poll_interval
         while True:
             running = []
             arns = list(self._execution_arns())
@@ -533,13 +538,15 @@ class LocalAws:
                     f"{len(running)} execution(s) still RUNNING after {timeout:g}s: {names}. "
                     "Retry intervals are real sleeps unless fast_retries=True."
                 )
-            time.sleep(poll_interval)
+            time.sleep(interval)
+            interval = min(max(interval, poll_interval) * 2, MAX_POLL_INTERVAL)
 
     def raw_history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = self.client("stepfunctions")
         events: list[dict[str, Any]] = []
         paginator = sfn.get_paginator("get_execution_history")
-        for page in paginator.paginate(executionArn=execution_arn):
+        # 1,000 events per page (the API's maximum): a Map of many clinics has thousands of events
+        for page in paginator.paginate(executionArn=execution_arn, PaginationConfig={"PageSize": 1000}):
             events.extend(page["events"])
         return events
 

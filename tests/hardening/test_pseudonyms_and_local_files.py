@@ -53,7 +53,7 @@ def test_ids_are_stable_across_syncs_of_one_deployment_and_differ_between_deploy
     key_file = state / PSEUDONYM_KEY_FILE
     key = key_file.read_text()
 
-    shutil.rmtree(state / "results")
+    shutil.rmtree(state / "bucket" / "results")  # the first sync's outputs (one patients.csv left)
     run_local_sync(folder, state_dir=state, timeout=120)
     assert _ids(state) == ids  # same deployment, same patients, same ids
     assert key_file.read_text() == key

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from aco_sync_local.commands._common import add_json, add_stack, add_state_dir, error, load_result, print_json
-from aco_sync_local.runner import LocalRunError, list_saved_results
+from aco_sync_local.runner import LocalRunError, list_saved_results, list_state_syncs
 from aco_sync_local.summary import render_history, sync_header, table
 
 
@@ -20,7 +20,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def main(args: argparse.Namespace) -> int:
     if args.all:
-        results = list_saved_results(args.state_dir)
+        try:
+            syncs = list_state_syncs(args.state_dir)
+        except LocalRunError as exc:
+            return error(str(exc))
+        if syncs:  # every sync recorded in the state file (skipped triggers included)
+            keys = ["started", "finished", "aco_id", "sync_id", "status", "trigger"]
+            if args.json:
+                print_json([{k: s.get(k) for k in keys} for s in syncs])
+            else:
+                cells = [[s.get(k) or "-" for k in keys] for s in syncs]
+                print(table([k.title() for k in keys], cells, indent=""))
+            return 0
+        results = list_saved_results(args.state_dir)  # a state folder from before the state file
         if not results:
             return error(f"No local sync found in {args.state_dir}")
         rows = [

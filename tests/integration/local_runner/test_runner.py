@@ -83,7 +83,7 @@ def test_whole_local_sync_through_the_real_template(tmp_path: Path) -> None:
     assert counts == [("M001", "CQM", 3, 1, 1, 1), ("M236", "CQM", 2, 1, 1, 0)]
     assert result.queue_messages_processed == 1  # the clinic-stats job reached its worker
     assert result.report_html is not None and Path(result.report_html).is_file()
-    assert Path(result.report_html).is_relative_to(state.resolve() / "results" / "DEMO1")
+    assert Path(result.report_html).is_relative_to(state.resolve() / "bucket" / "results" / "DEMO1")
     # Saved for later processes (aco-sync status/history/report).
     assert load_latest_result(state).to_dict() == json.loads(json.dumps(result.to_dict()))
 
