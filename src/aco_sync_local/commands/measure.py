@@ -14,17 +14,18 @@ import click
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.records import IngestIssue, PerformanceRecord
-from aco_sync.ecqm.engine import DEFAULT_PERIOD, evaluate_all, to_performance_record
-from aco_sync.ecqm.explain import AGE_RANGES, initial_population_criteria
+from aco_sync.ecqm.engine import evaluate_all, measurement_period, to_performance_record
 from aco_sync.ecqm.fhir import patient_from_fhir, read_fhir_dir
-from aco_sync.ecqm.logic import MeasurePopulations
 from aco_sync.ecqm.model import PatientModel
+from aco_sync.ecqm.populations import MeasurePopulations
+from aco_sync.ecqm.registry import supported_years
 from aco_sync.ecqm.valuesets import ValueSetLibrary, load_value_sets
 
 PLACEHOLDER_TIN = "000000000"
+DEFAULT_PERFORMANCE_YEAR = 2025
 
 
-@click.command("measure", short_help="One patient's eCQM populations, criterion by criterion.")
+@click.command("measure", short_help="One patient's eCQM populations.")
 @click.option(
     "--qrda",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -36,6 +37,12 @@ PLACEHOLDER_TIN = "000000000"
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     metavar="DIR",
     help="A folder of FHIR R4 JSON resources (one patient).",
+)
+@click.option(
+    "--performance-year",
+    type=click.Choice([str(year) for year in supported_years()]),
+    default=None,
+    help="The performance year whose eCQM specifications apply (default: the period's year, else 2025).",
 )
 @click.option("--period-start", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD")
 @click.option("--period-end", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD")
@@ -52,33 +59,38 @@ PLACEHOLDER_TIN = "000000000"
 def command(
     qrda: Path | None,
     fhir: Path | None,
+    performance_year: str | None,
     period_start: Any,
     period_end: Any,
     value_sets: tuple[Path, ...],
     tin: str | None,
     as_json: bool,
 ) -> int:
-    """Calculate the eCQM populations (CMS122/125/130/165/2) of one patient, criterion by criterion.
+    """Calculate the eCQM populations (CMS122/125/130/165/2) of one patient.
 
     Give --qrda FILE or --fhir DIR. Shows each population (initial population, denominator,
     exclusions, exceptions, numerator), why the patient is in it or not, and the performance record
-    the measure becomes. The measurement period defaults to 2025.
+    the measure becomes. The measurement period defaults to the
+    calendar year of --performance-year (default 2025).
     """
     if (qrda is None) == (fhir is None):
         raise click.UsageError("give exactly one of --qrda FILE or --fhir DIR")
+    year = int(performance_year) if performance_year else None
     try:
         period = _period(
-            period_start.date() if period_start else None, period_end.date() if period_end else None
+            period_start.date() if period_start else None, period_end.date() if period_end else None, year
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    if year is None:  # the period's year when it has specifications, else the default year
+        year = period[0].year if period[0].year in supported_years() else DEFAULT_PERFORMANCE_YEAR
     try:
         library = load_value_sets(*value_sets) if value_sets else None
         if qrda is not None:
-            result = _from_qrda(qrda, period, library, tin)
+            result = _from_qrda(qrda, period, year, library, tin)
         else:
             assert fhir is not None
-            result = _from_fhir(fhir, period, library, tin)
+            result = _from_fhir(fhir, period, year, library, tin)
     except (InvalidInputError, ValueError, OSError) as exc:
         click.echo(f"aco-sync measure: {exc}", err=True)
         return 1
@@ -89,9 +101,9 @@ def command(
     return 0
 
 
-def _period(start: date | None, end: date | None) -> tuple[date, date]:
+def _period(start: date | None, end: date | None, performance_year: int | None = None) -> tuple[date, date]:
     if start is None and end is None:
-        return DEFAULT_PERIOD
+        return measurement_period(performance_year or DEFAULT_PERFORMANCE_YEAR)
     if start is None or end is None:
         raise ValueError("give both --period-start and --period-end")
     if end < start:
@@ -100,7 +112,7 @@ def _period(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 def _from_qrda(
-    path: Path, period: tuple[date, date], value_sets: ValueSetLibrary | None, tin: str | None
+    path: Path, period: tuple[date, date], year: int, value_sets: ValueSetLibrary | None, tin: str | None
 ) -> dict:  # type: ignore[type-arg]
     from aco_sync.ecqm.qrda import calculate_qrda_detailed, patient_from_qrda
     from aco_sync.ingest.qrda import parse_qrda
@@ -111,37 +123,27 @@ def _from_qrda(
         doc,
         tin=tin,
         source_file=path.name,
-        performance_year=period[0].year,
+        performance_year=year,
         period=period,
         value_sets=value_sets,
     )
-    patient = patient_from_qrda(doc, value_sets) if doc.birth_date else None
+    patient = patient_from_qrda(doc, value_sets, performance_year=year) if doc.birth_date else None
     reporting = (
         {"start": doc.reporting_period_start.date(), "end": doc.reporting_period_end.date()}
         if doc.reporting_period_start and doc.reporting_period_end
         else None
     )
-    return _result(
-        "qrda",
-        path,
-        period,
-        patient,
-        results,
-        records,
-        issues,
-        reporting_period=reporting,
-        value_sets=value_sets,
-    )
+    return _result("qrda", path, period, patient, results, records, issues, reporting_period=reporting)
 
 
 def _from_fhir(
-    folder: Path, period: tuple[date, date], value_sets: ValueSetLibrary | None, tin: str | None
+    folder: Path, period: tuple[date, date], year: int, value_sets: ValueSetLibrary | None, tin: str | None
 ) -> dict:  # type: ignore[type-arg]
     if not folder.is_dir():
         raise InvalidInputError(f"{folder} is not a folder of FHIR JSON resources")
     resources = [r for r in read_fhir_dir(folder) if r.get("resourceType") != "MeasureReport"]
     patient = patient_from_fhir(resources)
-    results = evaluate_all(patient, period, value_sets=value_sets)
+    results = evaluate_all(patient, period, performance_year=year, value_sets=value_sets)
     tin = tin or PLACEHOLDER_TIN
     records = [
         record
@@ -158,7 +160,7 @@ def _from_fhir(
         )
         is not None
     ]
-    return _result("fhir", folder, period, patient, results, records, [], value_sets=value_sets)
+    return _result("fhir", folder, period, patient, results, records, [])
 
 
 def _result(
@@ -171,15 +173,8 @@ def _result(
     issues: list[IngestIssue],
     *,
     reporting_period: dict[str, date] | None = None,
-    value_sets: ValueSetLibrary | None = None,
 ) -> dict[str, Any]:
     catalog = default_catalog()
-    context = None
-    if patient is not None:
-        from aco_sync.ecqm.logic import MeasureContext
-        from aco_sync.ecqm.valuesets import default_value_sets
-
-        context = MeasureContext(patient, period, value_sets or default_value_sets())
     by_measure = {r.measure_id: r for r in records}
     measures = []
     for measure_id, populations in results.items():
@@ -195,14 +190,6 @@ def _result(
                 "performance": populations.performance,
                 "performance_date": populations.performance_date,
                 "note": populations.note,
-                "initial_population_criteria": [
-                    criterion.to_dict()
-                    for criterion in (
-                        initial_population_criteria(context, definition.ecqm_id)
-                        if context is not None and definition.ecqm_id in AGE_RANGES
-                        else []
-                    )
-                ],
                 "record": dataclasses.asdict(record) if record else None,
             }
         )
@@ -251,9 +238,6 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"{m['measure_id']} {m['ecqm_id']:<7} {pops}  ->  {outcome}{when}{inverse}")
         if m["note"]:
             lines.append(f"    {m['note']}")
-        for criterion in m.get("initial_population_criteria") or []:
-            mark = "yes" if criterion["met"] else "NO "
-            lines.append(f"    initial population: {mark} {criterion['criterion']} ({criterion['found']})")
         if m["record"]:
             r = m["record"]
             lines.append(

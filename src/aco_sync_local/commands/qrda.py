@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
+from aco_sync.domain.qrda_document import QrdaDocument
 from aco_sync.domain.records import IngestIssue
 from aco_sync.ingest.qrda import read_qrda_upload
-from aco_sync.ingest.qrda_model import QrdaDocument
 
 
 @click.command("qrda", short_help="What a sync reads from QRDA-I files.")

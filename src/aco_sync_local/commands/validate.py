@@ -75,6 +75,7 @@ def command(folder: Path, as_json: bool, strict: bool) -> int:
 
 def validate_folder(folder: Path) -> FolderReport:
     # imported here: the readers' loggers must be created after the CLI has configured Powertools
+    from aco_sync.ecqm import calculate_qrda
     from aco_sync.ingest.clinic import read_clinic_files
     from aco_sync.ingest.roster import read_roster
 
@@ -213,7 +214,11 @@ def validate_folder(folder: Path) -> FolderReport:
                 )
             )
         data = read_clinic_files(
-            tin, tin_files, performance_year=clinic_aco.performance_year, catalog=catalog
+            tin,
+            tin_files,
+            performance_year=clinic_aco.performance_year,
+            catalog=catalog,
+            calculate_qrda=calculate_qrda,
         )
         aco_records.setdefault(aco_id, []).extend(data.records)
         aco_counts.setdefault(aco_id, []).extend(data.denominator_counts)

@@ -63,3 +63,25 @@ def test_own_value_set_file_replaces_the_bundled_ones(capsys: pytest.CaptureFixt
     empty.write_text("oid\tvalueset_name\tcode_system\tcode\n", encoding="utf-8")
     assert run_cli("--fhir", str(folder), "--value-sets", str(empty)) == 1
     assert "value set" in capsys.readouterr().err
+
+
+def test_performance_year_chooses_the_specifications_and_the_period(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # a PY2026 CMS125 case: a woman of 42-51 is in the population only under the 2026 specifications
+    cases = shared_path("fixtures", "ecqm-tests-2026", "CMS125")
+    folder = next(cases.glob("c32eb7d1*"))  # "Patient 42yo w/ an Office Visit Encounter 1/1 during the MP"
+    assert run_cli("--fhir", str(folder), "--performance-year", "2026", "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["measurement_period"] == {"start": "2026-01-01", "end": "2026-12-31"}
+    by_id = {m["measure_id"]: m for m in result["measures"]}
+    assert by_id["M112"]["populations"]["initial-population"] == 1
+    assert (
+        run_cli("--fhir", str(folder), "--json", "--period-start", "2026-01-01", "--period-end", "2026-12-31")
+        == 0
+    )
+    by_id = {m["measure_id"]: m for m in json.loads(capsys.readouterr().out)["measures"]}
+    assert by_id["M112"]["populations"]["initial-population"] == 1  # the period's year: 2026
+    assert run_cli("--fhir", str(folder), "--performance-year", "2025", "--json") == 0
+    by_id = {m["measure_id"]: m for m in json.loads(capsys.readouterr().out)["measures"]}
+    assert by_id["M112"]["populations"]["initial-population"] == 0  # PY2025: from 52

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import CollectionType, Gender, IngestIssue, Performance
-from aco_sync.ingest import clinic as clinic_module
+from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import classify, read_clinic_files
 from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.roster import read_roster
@@ -330,7 +330,6 @@ def test_clinic_reads_every_kind_and_warns_about_unknown_files(monkeypatch: pyte
         calls.append((doc.file_name, tin, source_file, performance_year))
         return [], [IngestIssue(file=source_file, reason="calculated", severity="warning")]
 
-    monkeypatch.setattr(clinic_module, "_load_calculator", lambda: fake_calculate)
     files = [
         ("providers.csv", b"npi,name,active\n1234567893,Dr. A,Y\n"),
         (
@@ -344,7 +343,9 @@ def test_clinic_reads_every_kind_and_warns_about_unknown_files(monkeypatch: pyte
         ("readme.txt", b"hi"),
         ("qrda/", b""),
     ]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=fake_calculate
+    )
     assert data.files_read == 4 and len(data.providers) == 1 and len(data.records) == 1
     assert calls == [("qrda/p1.xml", TIN, "qrda/p1.xml", 2025)]
     codes = {(i.file, i.code) for i in data.issues}
@@ -352,20 +353,6 @@ def test_clinic_reads_every_kind_and_warns_about_unknown_files(monkeypatch: pyte
     assert ("qrda/bad.xml", "not_xml") in codes
     assert ("qrda/p1.xml", "tin_mismatch") in codes
     assert all(i.tin == TIN for i in data.issues)
-
-
-def test_clinic_without_ecqm_engine_warns_once_per_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(clinic_module, "_load_calculator", lambda: None)
-    zipped = io.BytesIO()
-    with zipfile.ZipFile(zipped, "w") as archive:
-        archive.writestr("a.xml", qrda_document())
-        archive.writestr("b.xml", qrda_document(given="Bo"))
-    data = read_clinic_files(
-        TIN, [("qrda/batch.zip", zipped.getvalue())], performance_year=2025, catalog=CATALOG
-    )
-    unavailable = [i for i in data.issues if i.code == "ecqm_unavailable"]
-    assert [i.file for i in unavailable] == ["qrda/batch.zip!a.xml", "qrda/batch.zip!b.xml"]
-    assert "eCQM calculation unavailable" in unavailable[0].reason
 
 
 # -- field parsers ---------------------------------------------------------------------------
@@ -432,7 +419,13 @@ def test_template_xlsx_in_a_clinic_folder() -> None:
     header = TEMPLATE_HEADER.strip().split(",")
     row = ["001", "CQM", "Ada", "Lovelace", date(1956, 4, 12), "F", date(2025, 3, 10), "MET", 1234567893]
     data = _xlsx([header, row + [""] * (len(header) - len(row))])
-    clinic = read_clinic_files(TIN, [("templates/q.xlsx", data)], performance_year=2025, catalog=CATALOG)
+    clinic = read_clinic_files(
+        TIN,
+        [("templates/q.xlsx", data)],
+        performance_year=2025,
+        catalog=CATALOG,
+        calculate_qrda=calculate_qrda,
+    )
     assert clinic.issues == []
     [record] = clinic.records
     assert record.birth_date == date(1956, 4, 12) and record.npi == "1234567893" and record.source_line == 2
@@ -444,9 +437,8 @@ def test_a_failing_ecqm_calculation_is_an_issue_not_a_crash(
     def broken(doc, **kwargs):  # type: ignore[no-untyped-def]
         raise KeyError(f"patient {doc.family_name}")
 
-    monkeypatch.setattr(clinic_module, "_load_calculator", lambda: broken)
     files = [("qrda/a.xml", qrda_document().encode()), ("providers.csv", b"npi,name\n1234567893,Dr A\n")]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=broken)
     assert [(i.file, i.code, i.severity) for i in data.issues] == [("qrda/a.xml", "ecqm_failed", "error")]
     assert "KeyError" in data.issues[0].reason and len(data.providers) == 1
     [failure] = [r for r in caplog.records if r.getMessage() == "eCQM calculation failed"]
@@ -492,7 +484,9 @@ def test_an_encounter_repeated_in_two_template_files_is_kept_once() -> None:
         ("templates/b.csv", (TEMPLATE_HEADER + row).encode()),
         ("templates/a.csv", (TEMPLATE_HEADER + row).encode()),
     ]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     assert [r.source_file for r in data.records] == ["templates/a.csv"]
     [issue] = data.issues
     assert (issue.file, issue.line, issue.code) == ("templates/b.csv", 2, "duplicate_row")

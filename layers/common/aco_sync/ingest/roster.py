@@ -27,19 +27,6 @@ ROSTER_COLUMNS: dict[str, tuple[str, ...]] = {
     "birth_date": ("date_of_birth", "dob", "birthdate", "bene_brth_dt", "bene_birth_dt"),
     "gender": ("sex", "bene_sex_cd", "bene_sex"),
 }
-# CMS Web Interface / sampling names of the catalog measures (roster columns such as DM_RANK, PREV_6_RANK).
-WEB_INTERFACE_NAMES = {
-    "dm": "M001",
-    "dm_2": "M001",
-    "htn": "M236",
-    "htn_2": "M236",
-    "prev_5": "M112",
-    "bcs": "M112",
-    "prev_6": "M113",
-    "crc": "M113",
-    "prev_12": "M134",
-    "dep": "M134",
-}
 FLAG_SUFFIXES = ("_eligible", "_eligibility", "_flag", "_rank", "_sample")
 LABELS = {
     "mbi": "MBI",
@@ -196,8 +183,8 @@ def _eligibility_measure(column: str, catalog: MeasureCatalog) -> str | None:
     measure = catalog.resolve(base)
     if measure is not None:
         return measure.id
-    found = WEB_INTERFACE_NAMES.get(base)
-    return found if found in catalog else None
+    found = catalog.by_web_interface_name(base)  # DM, HTN, PREV_5 ... (the measure registry's)
+    return found.id if found is not None else None
 
 
 def _eligible(text: str) -> bool:

@@ -25,6 +25,7 @@ from datetime import date, datetime
 from pathlib import PurePosixPath
 
 from aco_sync.domain.records import Gender, IngestIssue
+from aco_sync.domain.safe_echo import quoted_if_safe as quoted_if_safe  # re-exported for the readers
 
 MAX_TABLE_BYTES = 50 * 1024 * 1024
 MAX_XLSX_EXPANDED_BYTES = 200 * 1024 * 1024
@@ -464,18 +465,6 @@ def parse_flag(text: str) -> bool:
 # shape (M001, 001SSP, CMS122v13; not bare digits, which could be an age, a date or an identifier).
 # Digits are never echoed: a birth date (19500203), an SSN, a phone number, an MRN or an NPI-looking
 # number all have the shape of "digits".
-_ECHO_SAFE = {
-    "measure": re.compile(r"M\d{3}|\d{3}SSP|CMS\d{1,4}(?:V\d{1,2})?", re.IGNORECASE),
-}
-
-
-def quoted_if_safe(value: str, kind: str) -> str:
-    """``" 'M999'"`` when ``value`` has the shape of a ``kind`` value that cannot be PHI (only
-    ``"measure"``: a catalog-shaped measure id), else ``""``. Used to echo bad values in reasons safely."""
-    value = value.strip()
-    return f" {value!r}" if _ECHO_SAFE[kind].fullmatch(value) else ""
-
-
 def column_label(index: int) -> str:
     """How a reason names a column without its header text: ``"column 3 (C)"`` for index 2."""
     letters, number = "", index + 1

@@ -12,6 +12,7 @@ from typing import Any
 
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.errors import MeasureDataNotFoundError
+from aco_sync.domain.qpp_measures import qpp_measures
 from aco_sync.reports.csv_exports import gaps_csvs, measures_csv, patients_csv, probable_duplicates_csv
 from aco_sync.reports.html_report import render_html
 from aco_sync.reports.model import ReportInputs, ScoredSync
@@ -23,7 +24,6 @@ from aco_sync.scoring.app_plus import app_plus_score
 from aco_sync.scoring.benchmarks import BenchmarkSet, load_benchmarks_or_nearest
 from aco_sync.scoring.clinic_stats import compute_clinic_stats
 from aco_sync.scoring.points import score_measure
-from aco_sync.scoring.qpp_measures import qpp_measures
 from aco_sync.scoring.quality import aco_quality_score
 
 __all__ = ["ReportInputs", "ScoredSync", "build_reports", "quality_score_document", "score_sync"]
