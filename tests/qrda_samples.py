@@ -96,6 +96,9 @@ def qrda_document(
   <templateId root="2.16.840.1.113883.10.20.24.1.3" extension="2025-02-01"/>
   <id root="5b010313-eff2-432c-9909-6193d8416fac"/>
   <code code="55182-0" codeSystem="2.16.840.1.113883.6.1"/>
+  <title>QDM-based QRDA</title>
+  <effectiveTime value="20260115120000+0000"/>
+  <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
   <recordTarget><patientRole>
     <id root="2.16.840.1.113883.4.927" extension="{mbi}"/>
     <id root="1.2.3.4.5" extension="MRN-77"/>
@@ -107,6 +110,10 @@ def qrda_document(
       <ethnicGroupCode code="2186-5" codeSystem="2.16.840.1.113883.6.238"/>
     </patient>
   </patientRole></recordTarget>
+  <author><time value="20260115120000+0000"/><assignedAuthor><id root="1.2.3.4.5.6" extension="EHR-1"/>
+  </assignedAuthor></author>
+  <custodian><assignedCustodian><representedCustodianOrganization><id root="1.2.3.4.5.7" extension="ORG-1"/>
+  </representedCustodianOrganization></assignedCustodian></custodian>
   <documentationOf typeCode="DOC"><serviceEvent classCode="PCPR">
     <effectiveTime><low nullFlavor="UNK"/><high nullFlavor="UNK"/></effectiveTime>
     <performer typeCode="PRF"><assignedEntity>

@@ -115,6 +115,20 @@ _handler_modules: dict[FunctionCode, ModuleType] = {}
 _module_lock = threading.Lock()
 
 
+_invocation_listeners: list[Any] = []
+
+
+def add_invocation_listener(listener: Any) -> None:
+    """Call ``listener(function_name, event)`` when an in-process invocation starts (progress display).
+    A listener must be quick and must not raise; remove it with :func:`remove_invocation_listener`."""
+    _invocation_listeners.append(listener)
+
+
+def remove_invocation_listener(listener: Any) -> None:
+    if listener in _invocation_listeners:
+        _invocation_listeners.remove(listener)
+
+
 def register_function_code(function_name: str, code_dir: Path, handler: str) -> None:
     """Make invocations of the moto Lambda ``function_name`` run ``handler`` from ``code_dir``."""
     _function_code[function_name] = FunctionCode(Path(code_dir).resolve(), handler)
@@ -176,6 +190,11 @@ def invoke_in_process(function_name: str, function_arn: str, body: Any) -> tuple
         )
         return _error_payload(TimeoutError(message)), True
     try:
+        for listener in list(_invocation_listeners):
+            try:
+                listener(function_name, event)
+            except Exception:  # a progress display never breaks a sync
+                logger.debug("Invocation listener failed", exc_info=True)
         context = FakeLambdaContext(function_name=function_name, invoked_function_arn=function_arn)
         handler = _load_handler(code)
         result = handler(event, context)

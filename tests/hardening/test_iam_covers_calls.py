@@ -78,12 +78,11 @@ UNUSED_BY_DESIGN: dict[tuple[str, str, str], str] = {
     **{
         (function, "ListKeys", "s3:ListBucket"): "S3 answers a GetObject of a missing key with 404 "
         "(ObjectNotFoundError: not there yet) only to a caller that may list the bucket; else 403"
-        for function in (
+        for function in (  # UpdateStats lists results/<aco_id>/ (the previous sync), so it is not here
             "ValidateRosterFunction",
             "InitialSyncFunction",
             "FinalizeFunction",
             "McqmSyncFunction",
-            "UpdateStatsFunction",
             "ClinicStatsWorkerFunction",
             "IngestRosterFunction",
         )

@@ -28,6 +28,7 @@ from test_phi_in_logs import _Everything, every_log_record  # noqa: F401 - the f
 
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import IngestIssue
+from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.ingest.providers import PROVIDER_COLUMNS, read_providers
 from aco_sync.ingest.roster import ROSTER_COLUMNS, read_roster
@@ -182,7 +183,9 @@ def _qrda_variants() -> list[str]:
 
 def test_the_qrda_reader_and_the_ecqm_calculation_echo_no_probe() -> None:
     files = [(f"qrda/doc{i}.xml", d.encode()) for i, d in enumerate(_qrda_variants())]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     reasons = [issue.reason for issue in data.issues]
     assert len(reasons) > len(PROBES) * 5
     assert _hits(reasons) == {}

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.errors import QrdaRejectedError
 from aco_sync.domain.records import FileAccount
+from aco_sync.ecqm import calculate_qrda
 from aco_sync.ecqm.codes import Code
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.qrda import _during, link_observations_to_encounters
@@ -326,7 +327,13 @@ def test_a_zip_of_20000_junk_members_gives_a_bounded_number_of_issues() -> None:
     with zipfile.ZipFile(out, "w") as archive:
         for n in range(20_000):
             archive.writestr(f"junk{n}.xml", f"not xml {n}".encode())
-    data = read_clinic_files(TIN, [("qrda/junk.zip", out.getvalue())], performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN,
+        [("qrda/junk.zip", out.getvalue())],
+        performance_year=2025,
+        catalog=CATALOG,
+        calculate_qrda=calculate_qrda,
+    )
     [account] = data.files
     assert (account.read, account.accepted, account.rejected) == (20_000, 0, 20_000) and account.balanced
     assert len(data.issues) <= MAX_ISSUES_PER_FILE + 1
@@ -389,6 +396,7 @@ def test_a_qrda_birth_date_in_2052_or_1800_rejects_the_document_with_a_reason(bi
         [("qrda/p.xml", qrda_document(birth_time=birth).encode())],
         performance_year=2025,
         catalog=CATALOG,
+        calculate_qrda=calculate_qrda,
     )
     assert data.files == [
         FileAccount(file="qrda/p.xml", kind="qrda", read=1, accepted=0, rejected=1, tin=TIN)
@@ -402,7 +410,9 @@ COUNTS = "measure_id,collection_type,denominator_only_count\n001SSP,MCQM,5\n"
 
 def test_the_same_counts_under_two_names_are_counted_once() -> None:
     files = [("templates/counts.csv", COUNTS.encode()), ("templates/counts_copy.csv", COUNTS.encode())]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     assert [c.count for c in data.denominator_counts] == [5]
     first, second = data.files
     assert (first.read, first.accepted) == (1, 1) and second.duplicate_of == "templates/counts.csv"
@@ -412,7 +422,9 @@ def test_the_same_counts_under_two_names_are_counted_once() -> None:
 def test_the_same_count_in_two_different_files_is_counted_once_and_reported() -> None:
     other = COUNTS.replace("\n001SSP", "\n001SSP").replace(",5\n", ",5\n\n")  # not byte-identical
     files = [("templates/a.csv", COUNTS.encode()), ("templates/b.csv", other.encode())]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     assert [c.count for c in data.denominator_counts] == [5]
     a, b = data.files
     assert (a.read, a.accepted, a.rejected) == (1, 1, 0) and (b.read, b.accepted, b.rejected) == (1, 0, 1)
@@ -425,7 +437,9 @@ def test_an_identical_file_inside_and_outside_a_zip_is_counted_once() -> None:
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("p.xml", document)
     files = [("qrda/a.zip", out.getvalue()), ("qrda/p.xml", document)]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     zipped, loose = data.files
     assert (zipped.read, zipped.accepted) == (1, 1) and loose.duplicate_of == "qrda/a.zip!p.xml"
     assert (loose.read, loose.accepted, loose.rejected) == (0, 0, 0)
@@ -437,7 +451,9 @@ def test_the_same_row_in_two_template_files_is_counted_once() -> None:
     rows[0][9] = ""  # no encounter id: identity by content
     a = csv_text(TEMPLATE_COLUMNS, rows)
     files = [("templates/a.csv", a.encode()), ("templates/b.csv", (a + "\n").encode())]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     assert len(data.records) == 1
     assert [(f.read, f.accepted, f.rejected) for f in data.files] == [(1, 1, 0), (1, 0, 1)]
 
@@ -511,7 +527,9 @@ def test_every_file_of_a_clinic_is_accounted_for() -> None:
         ("templates/broken.xlsx", b"PK\x03\x04 not a workbook"),
         ("qrda/p.xml", qrda_document(tin=TIN).encode()),
     ]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     accounts = {f.file: f for f in data.files}
     assert all(f.balanced for f in data.files)
     assert (accounts["templates/t.csv"].read, accounts["templates/t.csv"].rejected) == (5, 1)

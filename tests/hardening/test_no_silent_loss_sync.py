@@ -4,7 +4,6 @@ validated at the door, the alarms and retries in the template, and the exit code
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from aco_sync.service.status import latest_sync_status
 from aco_sync.service.sync_status import record_sync_status
 from aco_sync.service.validation import clinic_batch, validate_sync
 from aco_sync_local.commands import run as run_command
-from aco_sync_local.commands.roster import main as roster_confirm
+from aco_sync_local.commands.roster_confirm import confirm as roster_confirm
 from aco_sync_local.commands.validate import validate_folder
 from aco_sync_local.runner import LocalSyncResult
 from aco_sync_local.summary import render_summary, terminal_safe
@@ -148,9 +147,8 @@ def test_aco_sync_run_exits_non_zero_when_a_clinic_failed(capsys: pytest.Capture
             },
         )
 
-    args = argparse.Namespace(json=True)
-    assert run_command.show(args, result(["Sync Complete", "Sync Complete (2 rows rejected)"])) == 0
-    assert run_command.show(args, result(["Sync Complete", "Sync Failed"])) == 1
+    assert run_command.show(result(["Sync Complete", "Sync Complete (2 rows rejected)"]), as_json=True) == 0
+    assert run_command.show(result(["Sync Complete", "Sync Failed"]), as_json=True) == 1
     capsys.readouterr()
 
 
@@ -205,8 +203,7 @@ def test_a_small_drop_under_the_threshold_is_activated_and_the_threshold_is_a_se
 
 def test_the_cli_confirms_a_held_roster_in_a_local_folder(tmp_path: Path) -> None:
     (tmp_path / "config").mkdir()
-    args = argparse.Namespace(file="b.csv", aco_id="A1", year=2025, folder=tmp_path, stack=None, region=None)
-    assert roster_confirm(args) == 0
+    assert roster_confirm(file="b.csv", aco_id="A1", year=2025, folder=tmp_path, stack=None, region=None) == 0
     assert (tmp_path / "rosters/A1/2025/confirm/b.csv").is_file()
 
 

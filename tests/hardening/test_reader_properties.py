@@ -16,11 +16,12 @@ from lxml import etree
 
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.errors import QrdaRejectedError
+from aco_sync.domain.qrda_document import QrdaDocument
 from aco_sync.domain.records import IngestIssue, PerformanceRecord, Provider, RosterEntry
+from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.qrda import parse_qrda, read_qrda_upload
-from aco_sync.ingest.qrda_model import QrdaDocument
 from aco_sync.ingest.roster import read_roster
 from aco_sync.ingest.templates import COUNT_COLUMNS, OPTIONAL_COLUMNS, TEMPLATE_COLUMNS, read_template
 from shared_fixtures import shared_path
@@ -330,7 +331,9 @@ def test_structurally_damaged_qrda_documents_are_read_or_rejected_and_calculated
         assert exc.reason.strip() and exc.code
     else:
         assert isinstance(document, QrdaDocument)
-    clinic = read_clinic_files(TIN, [("qrda/p.xml", data)], performance_year=2025, catalog=CATALOG)
+    clinic = read_clinic_files(
+        TIN, [("qrda/p.xml", data)], performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     assert all(isinstance(r, PerformanceRecord) for r in clinic.records)
     _check_issues(clinic.issues, "qrda/p.xml")
 
@@ -348,7 +351,9 @@ def test_structurally_damaged_qrda_documents_are_read_or_rejected_and_calculated
     )
 )
 def test_a_clinic_upload_of_any_files_gives_clinic_data(files: list[tuple[str, bytes]]) -> None:
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     assert all(isinstance(r, PerformanceRecord) for r in data.records)
     for issue in data.issues:
         assert issue.reason.strip() and issue.tin == TIN

@@ -2,39 +2,52 @@
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 
-from aco_sync_local.commands._common import add_json, add_stack, add_state_dir, error, load_result, print_json
-from aco_sync_local.runner import LocalRunError, list_saved_results, list_state_syncs
+import click
+
+from aco_sync_local.commands._common import (
+    error,
+    json_option,
+    load_result,
+    print_json,
+    stack_options,
+    state_dir_option,
+)
+from aco_sync_local.runner import list_saved_results, list_state_syncs
 from aco_sync_local.summary import render_history, sync_header, table
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("history", help="show the execution history of the latest local sync")
-    add_state_dir(parser)
-    add_stack(parser)
-    parser.add_argument("--all", action="store_true", help="list every saved local sync instead")
-    add_json(parser, "the executions and their histories")
-    parser.set_defaults(func=main)
+@click.command("history", short_help="The execution history of the latest sync.")
+@state_dir_option
+@stack_options
+@click.option("--all", "all_syncs", is_flag=True, help="List every saved local sync instead.")
+@json_option("the executions and their histories")
+def command(
+    state_dir: Path,
+    stack: str | None,
+    aco_id: str | None,
+    region: str | None,
+    all_syncs: bool,
+    as_json: bool,
+) -> int:
+    """Show the execution history of the latest sync, as the Step Functions console summarises it.
 
-
-def main(args: argparse.Namespace) -> int:
-    if args.all:
-        try:
-            syncs = list_state_syncs(args.state_dir)
-        except LocalRunError as exc:
-            return error(str(exc))
+    Every state of the main sync and of its MCQM job: type, status, retries, duration, error.
+    """
+    if all_syncs:
+        syncs = list_state_syncs(state_dir)
         if syncs:  # every sync recorded in the state file (skipped triggers included)
             keys = ["started", "finished", "aco_id", "sync_id", "status", "trigger"]
-            if args.json:
+            if as_json:
                 print_json([{k: s.get(k) for k in keys} for s in syncs])
             else:
                 cells = [[s.get(k) or "-" for k in keys] for s in syncs]
-                print(table([k.title() for k in keys], cells, indent=""))
+                click.echo(table([k.title() for k in keys], cells, indent=""))
             return 0
-        results = list_saved_results(args.state_dir)  # a state folder from before the state file
+        results = list_saved_results(state_dir)  # a state folder from before the state file
         if not results:
-            return error(f"No local sync found in {args.state_dir}")
+            return error(f"No local sync found in {state_dir}")
         rows = [
             (
                 r.finished_at,
@@ -45,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
             )
             for r in results
         ]
-        if args.json:
+        if as_json:
             print_json(
                 [
                     dict(zip(["finished_at", "aco_id", "sync_id", "status", "executions"], row, strict=True))
@@ -53,14 +66,11 @@ def main(args: argparse.Namespace) -> int:
                 ]
             )
         else:
-            print(table(["Finished", "ACO", "Sync", "Status", "Executions"], rows, indent=""))
+            click.echo(table(["Finished", "ACO", "Sync", "Status", "Executions"], rows, indent=""))
         return 0
-    try:
-        result = load_result(args)
-    except LocalRunError as exc:
-        return error(str(exc))
-    if args.json:
+    result = load_result(state_dir, stack, aco_id, region)
+    if as_json:
         print_json(result.executions)
     else:
-        print(sync_header(result) + "\n\n" + render_history(result))
+        click.echo(sync_header(result) + "\n\n" + render_history(result))
     return 0

@@ -3,74 +3,107 @@ FHIR R4 resources) and show the performance record each measure becomes."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import click
+
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.records import IngestIssue, PerformanceRecord
-from aco_sync.ecqm.engine import DEFAULT_PERIOD, evaluate_all, to_performance_record
+from aco_sync.ecqm.engine import evaluate_all, measurement_period, to_performance_record
 from aco_sync.ecqm.fhir import patient_from_fhir, read_fhir_dir
-from aco_sync.ecqm.logic import MeasurePopulations
 from aco_sync.ecqm.model import PatientModel
+from aco_sync.ecqm.populations import MeasurePopulations
+from aco_sync.ecqm.registry import supported_years
 from aco_sync.ecqm.valuesets import ValueSetLibrary, load_value_sets
 
 PLACEHOLDER_TIN = "000000000"
+DEFAULT_PERFORMANCE_YEAR = 2025
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "measure",
-        help="calculate eCQM populations (CMS122/125/130/165/2) for one patient",
-        description="Calculate the eCQM populations of one patient and the performance record each "
-        "measure becomes. The measurement period defaults to 2025.",
-    )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--qrda", type=Path, metavar="FILE", help="a QRDA Category I XML file")
-    source.add_argument(
-        "--fhir", type=Path, metavar="DIR", help="a folder of FHIR R4 JSON resources (one patient)"
-    )
-    parser.add_argument("--period-start", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
-    parser.add_argument("--period-end", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
-    parser.add_argument(
-        "--value-sets",
-        type=Path,
-        nargs="+",
-        metavar="TSV",
-        help="value set expansions in the bundled TSV format (e.g. your VSAC export), "
-        "used instead of the bundled ones",
-    )
-    parser.add_argument("--tin", default=None, help="TIN for the records (default: the QRDA file's TIN)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    parser.set_defaults(func=main)
+@click.command("measure", short_help="One patient's eCQM populations.")
+@click.option(
+    "--qrda",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A QRDA Category I XML file.",
+)
+@click.option(
+    "--fhir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="A folder of FHIR R4 JSON resources (one patient).",
+)
+@click.option(
+    "--performance-year",
+    type=click.Choice([str(year) for year in supported_years()]),
+    default=None,
+    help="The performance year whose eCQM specifications apply (default: the period's year, else 2025).",
+)
+@click.option("--period-start", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD")
+@click.option("--period-end", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD")
+@click.option(
+    "--value-sets",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    metavar="TSV",
+    help="Value set expansions in the bundled TSV format (e.g. your VSAC export), used instead of the "
+    "bundled ones (repeat for several files).",
+)
+@click.option("--tin", default=None, help="TIN for the records (default: the QRDA file's TIN).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+def command(
+    qrda: Path | None,
+    fhir: Path | None,
+    performance_year: str | None,
+    period_start: Any,
+    period_end: Any,
+    value_sets: tuple[Path, ...],
+    tin: str | None,
+    as_json: bool,
+) -> int:
+    """Calculate the eCQM populations (CMS122/125/130/165/2) of one patient.
 
-
-def main(args: argparse.Namespace) -> int:
+    Give --qrda FILE or --fhir DIR. Shows each population (initial population, denominator,
+    exclusions, exceptions, numerator), why the patient is in it or not, and the performance record
+    the measure becomes. The measurement period defaults to the
+    calendar year of --performance-year (default 2025).
+    """
+    if (qrda is None) == (fhir is None):
+        raise click.UsageError("give exactly one of --qrda FILE or --fhir DIR")
+    year = int(performance_year) if performance_year else None
     try:
-        period = _period(args.period_start, args.period_end)
-        value_sets = load_value_sets(*args.value_sets) if args.value_sets else None
-        if args.qrda is not None:
-            result = _from_qrda(args.qrda, period, value_sets, args.tin)
+        period = _period(
+            period_start.date() if period_start else None, period_end.date() if period_end else None, year
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if year is None:  # the period's year when it has specifications, else the default year
+        year = period[0].year if period[0].year in supported_years() else DEFAULT_PERFORMANCE_YEAR
+    try:
+        library = load_value_sets(*value_sets) if value_sets else None
+        if qrda is not None:
+            result = _from_qrda(qrda, period, year, library, tin)
         else:
-            result = _from_fhir(args.fhir, period, value_sets, args.tin)
+            assert fhir is not None
+            result = _from_fhir(fhir, period, year, library, tin)
     except (InvalidInputError, ValueError, OSError) as exc:
-        print(f"aco-sync measure: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result, indent=2, default=str))
+        click.echo(f"aco-sync measure: {exc}", err=True)
+        return 1
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
     else:
-        print(render(result), end="")
+        click.echo(render(result), nl=False)
     return 0
 
 
-def _period(start: date | None, end: date | None) -> tuple[date, date]:
+def _period(start: date | None, end: date | None, performance_year: int | None = None) -> tuple[date, date]:
     if start is None and end is None:
-        return DEFAULT_PERIOD
+        return measurement_period(performance_year or DEFAULT_PERFORMANCE_YEAR)
     if start is None or end is None:
         raise ValueError("give both --period-start and --period-end")
     if end < start:
@@ -79,7 +112,7 @@ def _period(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 def _from_qrda(
-    path: Path, period: tuple[date, date], value_sets: ValueSetLibrary | None, tin: str | None
+    path: Path, period: tuple[date, date], year: int, value_sets: ValueSetLibrary | None, tin: str | None
 ) -> dict:  # type: ignore[type-arg]
     from aco_sync.ecqm.qrda import calculate_qrda_detailed, patient_from_qrda
     from aco_sync.ingest.qrda import parse_qrda
@@ -90,11 +123,11 @@ def _from_qrda(
         doc,
         tin=tin,
         source_file=path.name,
-        performance_year=period[0].year,
+        performance_year=year,
         period=period,
         value_sets=value_sets,
     )
-    patient = patient_from_qrda(doc, value_sets) if doc.birth_date else None
+    patient = patient_from_qrda(doc, value_sets, performance_year=year) if doc.birth_date else None
     reporting = (
         {"start": doc.reporting_period_start.date(), "end": doc.reporting_period_end.date()}
         if doc.reporting_period_start and doc.reporting_period_end
@@ -104,13 +137,13 @@ def _from_qrda(
 
 
 def _from_fhir(
-    folder: Path, period: tuple[date, date], value_sets: ValueSetLibrary | None, tin: str | None
+    folder: Path, period: tuple[date, date], year: int, value_sets: ValueSetLibrary | None, tin: str | None
 ) -> dict:  # type: ignore[type-arg]
     if not folder.is_dir():
         raise InvalidInputError(f"{folder} is not a folder of FHIR JSON resources")
     resources = [r for r in read_fhir_dir(folder) if r.get("resourceType") != "MeasureReport"]
     patient = patient_from_fhir(resources)
-    results = evaluate_all(patient, period, value_sets=value_sets)
+    results = evaluate_all(patient, period, performance_year=year, value_sets=value_sets)
     tin = tin or PLACEHOLDER_TIN
     records = [
         record

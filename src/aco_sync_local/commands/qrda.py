@@ -8,38 +8,30 @@ never logged. Exit code 1 when any document was rejected or a file could not be 
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
+import click
+
+from aco_sync.domain.qrda_document import QrdaDocument
 from aco_sync.domain.records import IngestIssue
 from aco_sync.ingest.qrda import read_qrda_upload
-from aco_sync.ingest.qrda_model import QrdaDocument
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "qrda",
-        help="show what is extracted from QRDA Category I files (or why they are rejected)",
-        description="Reads each QRDA-I file (.xml, or a .zip of many) exactly as a sync would and prints "
-        "the patient, identifiers, TIN/NPIs, reporting period, measures, entry counts and warnings.",
-    )
-    parser.add_argument(
-        "files",
-        nargs="+",
-        type=Path,
-        metavar="FILE",
-        help="QRDA-I .xml or .zip files (a folder: its .xml/.zip files)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the extracted data as JSON")
-    parser.set_defaults(func=main)
+@click.command("qrda", short_help="What a sync reads from QRDA-I files.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE...")
+@click.option("--json", "as_json", is_flag=True, help="Print the extracted data as JSON.")
+def command(files: tuple[Path, ...], as_json: bool) -> int:
+    """Show what is extracted from QRDA Category I files (or why they are rejected).
 
-
-def main(args: argparse.Namespace) -> int:
+    Reads each FILE (.xml, a .zip of many, or a folder of them) exactly as a sync would and prints the
+    patient, identifiers, TIN/NPIs, reporting period, measures, entry counts and warnings. Exit code 1
+    when a document was rejected or a file could not be read.
+    """
     results: list[dict[str, Any]] = []
     paths: list[Path] = []
-    for path in args.files:
+    for path in files:
         if path.is_dir():
             paths.extend(
                 sorted(p for p in path.rglob("*") if p.suffix.lower() in (".xml", ".zip") and p.is_file())
@@ -56,10 +48,10 @@ def main(args: argparse.Namespace) -> int:
             continue
         for item in read_qrda_upload(path.name, data):
             results.append(describe(item))
-    if args.json:
-        print(json.dumps(results, indent=2, default=str))
+    if as_json:
+        click.echo(json.dumps(results, indent=2, default=str))
     else:
-        print("\n\n".join(render(result) for result in results))
+        click.echo("\n\n".join(render(result) for result in results))
     return 1 if any(r["status"] == "rejected" for r in results) else 0
 
 

@@ -6,57 +6,61 @@ downloaded from the data bucket first (default ``./.aco-sync/stack-results/<aco_
 
 from __future__ import annotations
 
-import argparse
 import webbrowser
 from pathlib import Path
 
-from aco_sync_local.commands._common import add_stack, add_state_dir, error
-from aco_sync_local.runner import LocalRunError, LocalSyncResult, load_latest_result
+import click
+
+from aco_sync_local.commands._common import error, stack_options, state_dir_option
+from aco_sync_local.runner import LocalSyncResult, load_latest_result
 from aco_sync_local.summary import quality_score_lines
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "report", help="print the path of the latest sync's report.html (and the score)"
-    )
-    add_state_dir(parser)
-    add_stack(parser)
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        type=Path,
-        help="with --stack: where to download the sync's results "
-        "(default: ./.aco-sync/stack-results/<aco_id>/<sync_id>/)",
-    )
-    parser.add_argument("--open", action="store_true", help="open the report in the default browser")
-    parser.set_defaults(func=main)
+@click.command("report", short_help="The latest report's path and the quality score.")
+@state_dir_option
+@stack_options
+@click.option(
+    "--out",
+    metavar="DIR",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="With --stack: where to download the sync's results "
+    "(default: ./.aco-sync/stack-results/<aco_id>/<sync_id>/).",
+)
+@click.option("--open", "open_report", is_flag=True, help="Open the report in the default browser.")
+def command(
+    state_dir: Path,
+    stack: str | None,
+    aco_id: str | None,
+    region: str | None,
+    out: Path | None,
+    open_report: bool,
+) -> int:
+    """Print the path of the latest sync's HTML report and the ACO quality score.
 
-
-def main(args: argparse.Namespace) -> int:
-    if args.out is not None and not args.stack:
+    The report prints on Letter or A4 (File > Print in the browser). With --stack the sync's result
+    files are downloaded from the deployed stack first.
+    """
+    if out is not None and not stack:
         return error("--out needs --stack (a local sync's report is already in the state folder)")
-    try:
-        result = _load_report(args)
-    except LocalRunError as exc:
-        return error(str(exc))
+    result = _load_report(state_dir, stack, aco_id, region, out)
     if not result.report_html or not Path(result.report_html).is_file():
-        where = result.results_dir or args.state_dir
+        where = result.results_dir or state_dir
         return error(f"the latest sync ({result.aco_id}) wrote no report.html (results: {where})")
-    print(result.report_html)
+    click.echo(result.report_html)
     for line in quality_score_lines(result):
-        print(line)
-    if args.open:
+        click.echo(line)
+    if open_report:
         webbrowser.open(Path(result.report_html).resolve().as_uri())
     return 0
 
 
-def _load_report(args: argparse.Namespace) -> LocalSyncResult:
-    if args.stack:
+def _load_report(
+    state_dir: Path, stack: str | None, aco_id: str | None, region: str | None, out: Path | None
+) -> LocalSyncResult:
+    if stack:
         import boto3
 
         from aco_sync_local.deployed_stack import download_stack_results
 
-        return download_stack_results(
-            args.stack, args.aco_id, out_dir=args.out, session=boto3.Session(region_name=args.region)
-        )
-    return load_latest_result(args.state_dir)
+        return download_stack_results(stack, aco_id, out_dir=out, session=boto3.Session(region_name=region))
+    return load_latest_result(state_dir)

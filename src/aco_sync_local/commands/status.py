@@ -1,36 +1,40 @@
-"""``aco-sync status``: the latest sync (when, status, per-TIN status, measures)."""
+"""``aco-sync status``: the latest sync (when, status, per-TIN status and completeness, measures)."""
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 from typing import Any
 
-from aco_sync_local.commands._common import add_json, add_stack, add_state_dir, error, load_result, print_json
-from aco_sync_local.runner import LocalRunError, list_state_syncs
+import click
+
+from aco_sync_local.commands._common import (
+    json_option,
+    load_result,
+    print_json,
+    stack_options,
+    state_dir_option,
+)
+from aco_sync_local.runner import list_state_syncs
 from aco_sync_local.summary import render_status, summary_json, table
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "status", help="show the latest local sync: status, per-TIN status, measures"
-    )
-    add_state_dir(parser)
-    add_stack(parser)
-    add_json(parser, "the aggregated measure results and per-TIN status")
-    parser.set_defaults(func=main)
+@click.command("status", short_help="The latest sync: result, per-TIN status, measures.")
+@state_dir_option
+@stack_options
+@json_option("the aggregated measure results and per-TIN status")
+def command(state_dir: Path, stack: str | None, aco_id: str | None, region: str | None, as_json: bool) -> int:
+    """Show the latest sync: result, per-TIN status and data completeness, aggregated measures.
 
-
-def main(args: argparse.Namespace) -> int:
-    try:
-        result = load_result(args)
-    except LocalRunError as exc:
-        return error(str(exc))
-    if args.json:
+    Reads the latest local sync (saved by `run`/`demo`), or with --stack the ACO's latest sync in a
+    deployed stack.
+    """
+    result = load_result(state_dir, stack, aco_id, region)
+    if as_json:
         print_json(summary_json(result))
     else:
-        print(render_status(result), end="")
-        if not getattr(args, "stack", None):
-            print(render_syncs(result.aco_id, list_state_syncs(args.state_dir)), end="")
+        click.echo(render_status(result), nl=False)
+        if not stack:
+            click.echo(render_syncs(result.aco_id, list_state_syncs(state_dir)), nl=False)
     return 0
 
 

@@ -1,25 +1,29 @@
-"""``aco-sync validate <folder> [--json] [--strict]``: check an upload folder without syncing.
+"""``aco-sync validate <folder> [--json] [--strict]``: ``run``'s checks, without syncing.
 
 The folder is laid out like the data bucket (``config/acos/``, ``rosters/<aco>/<py>/``,
 ``members/<aco>/<tin>/``). Every file is read exactly as a sync reads it (QRDA-I files also go
-through the eCQM engine), and every problem is reported with file and row/line. Exit code 1 when
-errors were found (with ``--strict``, warnings too).
+through the eCQM engine), the settings are checked as the start-sync step checks them (unknown keys are
+errors), the roster as data validation checks it (a required roster that is missing aborts a sync), and
+the measure plan is made as the initial sync makes it (halts, collection-type decisions). Every problem
+is reported with file and row/line. Exit code 1 when errors were found (with ``--strict``, warnings too).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import click
 from pydantic import ValidationError
 
 from aco_sync.domain.catalog import default_catalog
-from aco_sync.domain.records import IngestIssue
-from aco_sync.domain.settings import AcoSettings
+from aco_sync.domain.records import DenominatorCount, IngestIssue, PerformanceRecord
+from aco_sync.domain.settings import AcoSettings, settings_problems
+from aco_sync.ingest.duplicate_reviews import DECISIONS_FILE, read_duplicate_decisions
+from aco_sync_local.commands._common import plural
 from aco_sync_local.summary import terminal_safe
 
 
@@ -39,28 +43,21 @@ class FolderReport:
         return sum(1 for i in self.issues if i.severity != "error")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "validate",
-        help="check an upload folder (rosters, templates, provider lists, QRDA-I) without syncing",
-        description="Reads every file of FOLDER (laid out like the data bucket: config/acos/<aco>.json, "
-        "rosters/<aco>/<py>/, members/<aco>/<tin>/) as a sync would and reports every problem with "
-        "file and row. Nothing is uploaded or synced.",
-    )
-    parser.add_argument("folder", type=Path, help="folder laid out like the data bucket")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    parser.set_defaults(func=main)
+@click.command("validate", short_help="Check a folder with run's checks, without syncing.")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="FOLDER")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+def command(folder: Path, as_json: bool, strict: bool) -> int:
+    """Check an upload folder with the checks `run` makes, without syncing.
 
-
-def main(args: argparse.Namespace) -> int:
-    folder: Path = args.folder
-    if not folder.is_dir():
-        print(f"aco-sync: error: {folder} is not a folder")
-        return 2
+    Reads every file of FOLDER (laid out like the data bucket: config/acos/<aco>.json,
+    rosters/<aco>/<year>/, members/<aco>/<tin>/) as a sync would, checks the settings (unknown keys
+    are errors), the roster a sync needs and the measure plan, and reports every problem with file and
+    row. Nothing is uploaded or synced. Exit code 1 on errors (with --strict, on warnings too).
+    """
     report = validate_folder(folder)
-    if args.json:
-        print(
+    if as_json:
+        click.echo(
             json.dumps(
                 {
                     "folder": report.folder,
@@ -74,13 +71,14 @@ def main(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(terminal_safe(render(report)))
-    failed = report.errors or (args.strict and report.warnings)
+        click.echo(terminal_safe(render(report)))
+    failed = report.errors or (strict and report.warnings)
     return 1 if failed else 0
 
 
 def validate_folder(folder: Path) -> FolderReport:
     # imported here: the readers' loggers must be created after the CLI has configured Powertools
+    from aco_sync.ecqm import calculate_qrda
     from aco_sync.ingest.clinic import read_clinic_files
     from aco_sync.ingest.roster import read_roster
 
@@ -98,13 +96,13 @@ def validate_folder(folder: Path) -> FolderReport:
             try:
                 aco = AcoSettings.model_validate_json(path.read_bytes())
             except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
-                )
-                report.issues.append(
+                report.issues.extend(
                     IngestIssue(
-                        file=name, reason=f"Invalid ACO settings: {problems}.", code="invalid_settings"
+                        file=name,
+                        reason=f"Invalid ACO settings: {problem}; a sync of this ACO would not start.",
+                        code="invalid_settings",
                     )
+                    for problem in settings_problems(exc)
                 )
                 continue
             if aco.aco_id != parts[2].removesuffix(".json"):
@@ -126,10 +124,13 @@ def validate_folder(folder: Path) -> FolderReport:
                         code="duplicate_tin",
                     )
                 )
-            report.summary.append(f"{name}: ACO {aco.aco_id}, performance year {aco.performance_year}, "
-                                  f"{len(aco.member_clinics)} member clinics")  # fmt: skip
+            report.summary.append(
+                f"{name}: ACO {aco.aco_id}, performance year {aco.performance_year}, "
+                f"{plural(len(aco.member_clinics), 'member clinic')}"
+            )
 
     members: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
+    rosters_accepted: dict[tuple[str, int], int] = {}  # (aco, year) -> rows accepted over its files
     for name, path in files.items():
         parts = name.split("/")
         if parts[0] == "config" and len(parts) == 3:
@@ -166,6 +167,9 @@ def validate_folder(folder: Path) -> FolderReport:
                 )
             result = read_roster(name, path.read_bytes(), catalog=catalog)
             report.issues.extend(result.issues)
+            rosters_accepted[(aco_id, int(year))] = (
+                rosters_accepted.get((aco_id, int(year)), 0) + result.rows_accepted
+            )
             report.summary.append(
                 f"{name}: {result.rows_total} rows read, {result.rows_accepted} accepted, "
                 f"{result.rows_rejected} rejected"
@@ -185,6 +189,10 @@ def validate_folder(folder: Path) -> FolderReport:
             )
         elif parts[0] == "members" and len(parts) >= 4:
             members.setdefault((parts[1], parts[2]), []).append(("/".join(parts[3:]), path.read_bytes()))
+        elif parts[0] == "reviews" and len(parts) == 3 and parts[2] == DECISIONS_FILE:
+            decisions = read_duplicate_decisions(name, path.read_bytes())
+            report.issues.extend(decisions.issues)
+            report.summary.append(f"{name}: {plural(len(decisions.decisions), 'reviewed pair')}")
         elif parts[0] in ("store", "results"):
             continue  # written by syncs, not uploads
         else:
@@ -192,12 +200,14 @@ def validate_folder(folder: Path) -> FolderReport:
                 IngestIssue(
                     file=name,
                     reason="Not in a place ACO Sync reads (config/acos/, rosters/<aco>/<year>/, "
-                    "members/<aco>/<tin>/); ignored.",
+                    f"members/<aco>/<tin>/, reviews/<aco>/{DECISIONS_FILE}); ignored.",
                     severity="warning",
                     code="misplaced_file",
                 )
             )
 
+    aco_records: dict[str, list[PerformanceRecord]] = {}
+    aco_counts: dict[str, list[DenominatorCount]] = {}
     for (aco_id, tin), tin_files in sorted(members.items()):
         clinic_aco = settings.get(aco_id)
         if clinic_aco is None:
@@ -230,8 +240,14 @@ def validate_folder(folder: Path) -> FolderReport:
                 )
             )
         data = read_clinic_files(
-            tin, tin_files, performance_year=clinic_aco.performance_year, catalog=catalog
+            tin,
+            tin_files,
+            performance_year=clinic_aco.performance_year,
+            catalog=catalog,
+            calculate_qrda=calculate_qrda,
         )
+        aco_records.setdefault(aco_id, []).extend(data.records)
+        aco_counts.setdefault(aco_id, []).extend(data.denominator_counts)
         prefix = f"members/{aco_id}/{tin}/"
         report.issues.extend(
             IngestIssue(
@@ -259,8 +275,8 @@ def validate_folder(folder: Path) -> FolderReport:
         by_type = Counter(str(r.collection_type) for r in data.records)
         kinds = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items())) or "no"
         report.summary.append(
-            f"{prefix}: {data.files_read} files, {len(data.providers)} providers, {kinds} records, "
-            f"{len(data.denominator_counts)} denominator-only counts"
+            f"{prefix}: {plural(data.files_read, 'file')}, {plural(len(data.providers), 'provider')}, "
+            f"{kinds} records, {plural(len(data.denominator_counts), 'denominator-only count')}"
         )
     for aco in settings.values():
         for clinic in aco.member_clinics:
@@ -274,6 +290,12 @@ def validate_folder(folder: Path) -> FolderReport:
                         tin=clinic.tin,
                     )
                 )
+    for aco in settings.values():
+        has_roster = rosters_accepted.get((aco.aco_id, aco.performance_year), 0) > 0
+        _check_roster(report, aco, has_roster)
+        if not has_roster and aco.roster_required:
+            continue  # the sync aborts before it plans the measures
+        _check_plan(report, aco, aco_records.get(aco.aco_id, []), aco_counts.get(aco.aco_id, []), has_roster)
     if not files:
         report.issues.append(
             IngestIssue(file=str(folder), reason="The folder is empty.", code="empty_folder")
@@ -281,17 +303,96 @@ def validate_folder(folder: Path) -> FolderReport:
     return report
 
 
-def render(report: FolderReport) -> str:
-    lines = [f"Validated {report.folder}", ""]
-    lines += [f"  {line}" for line in report.summary]
-    if report.issues:
-        lines.append("")
-        for issue in sorted(report.issues, key=lambda i: (i.file, i.line or 0)):
-            where = f"{issue.file}:{issue.line}" if issue.line else issue.file
-            lines.append(f"{where}: {issue.severity}: {issue.reason}")
-    lines.append("")
-    lines.append(
-        f"{report.errors} error(s), {report.warnings} warning(s)"
-        + ("" if report.issues else ": all files are valid")
+def _check_roster(report: FolderReport, aco: AcoSettings, has_roster: bool) -> None:
+    """Data validation's check: without an active roster of the performance year a sync aborts (when
+    ``roster_required``) or halts the measures that need it."""
+    if has_roster:
+        return
+    where = f"rosters/{aco.aco_id}/{aco.performance_year}/"
+    if aco.roster_required:
+        report.issues.append(
+            IngestIssue(
+                file=where,
+                reason=f"No usable Medicare roster for {aco.performance_year}: the sync would abort "
+                "(MissingRosterError, roster_required is true). Add the roster file here, or set "
+                '"roster_required": false in the settings.',
+                code="missing_roster",
+            )
+        )
+    else:
+        report.issues.append(
+            IngestIssue(
+                file=where,
+                reason=f"No usable Medicare roster for {aco.performance_year}: measures that need one "
+                "(MCQM) are halted.",
+                severity="warning",
+                code="missing_roster",
+            )
+        )
+
+
+def _check_plan(
+    report: FolderReport,
+    aco: AcoSettings,
+    records: list[PerformanceRecord],
+    counts: list[DenominatorCount],
+    has_roster: bool,
+) -> None:
+    """The measure plan the initial sync would make: halts are errors, instance changes warnings."""
+    from aco_sync.domain.collection_types import plan_measures, plan_submissions
+
+    if not records and not counts:
+        return
+    plan = plan_measures(
+        plan_submissions(records, counts),
+        has_active_roster=has_roster,
+        settings=aco,
+        catalog=default_catalog(),
+        denominator_count_measures={c.measure_id for c in counts},
     )
+    where = f"config/acos/{aco.aco_id}.json"
+    for entry in plan.log:
+        if entry.level not in ("warning", "error"):
+            continue
+        report.issues.append(
+            IngestIssue(
+                file=entry.file or where,
+                reason=f"Measure plan: {entry.message}.".replace("..", "."),
+                line=entry.line,
+                severity="error" if entry.level == "error" or entry.kind == "halt" else "warning",
+                code=f"plan_{entry.kind}",
+                tin=entry.tin,
+            )
+        )
+    report.summary.append(
+        f"measure plan of {aco.aco_id}: "
+        + (", ".join(f"{m} {t.value}" for m, t in plan.instances()) or "no measure instance")
+    )
+
+
+def render(report: FolderReport) -> str:
+    """Result first, then the errors (what would stop or change the sync), the warnings, what was read."""
+    verdict = (
+        "all files are valid"
+        if not report.issues
+        else "fix the errors before syncing"
+        if report.errors
+        else "a sync would run; review the warnings"
+    )
+    lines = [
+        f"Validated {report.folder}: {plural(report.errors, 'error')}, "
+        f"{plural(report.warnings, 'warning')}: {verdict}"
+    ]
+    for severity, title in (("error", "Errors"), ("warning", "Warnings")):
+        group = [i for i in report.issues if (i.severity == "error") == (severity == "error")]
+        if not group:
+            continue
+        lines += ["", f"{title} ({len(group)})"]
+        for issue in sorted(group, key=lambda i: (i.file, i.line or 0)):
+            where = f"{issue.file}:{issue.line}" if issue.line else issue.file
+            lines.append(f"  {where}: {issue.reason}")
+    lines += ["", "Read"]
+    lines += [f"  {line}" for line in report.summary] or ["  (nothing)"]
+    if not report.errors:
+        lines += ["", f"Next: aco-sync run {report.folder}"]
     return "\n".join(lines)

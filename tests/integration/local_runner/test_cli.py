@@ -132,26 +132,51 @@ def make_result(tmp_path: Path, *, with_report: bool = True) -> LocalSyncResult:
     )
 
 
-def test_summary_has_history_clinics_measures_decisions_and_report(tmp_path: Path) -> None:
+def test_summary_reads_top_down_result_fixes_details_files_next_steps(tmp_path: Path) -> None:
     result = make_result(tmp_path)
     result.extra["rosters_ingested"] = [
         {"key": "rosters/A1/2025/old.csv", "activated": False, "error": "InvalidInputError: no valid rows"}
     ]
+    result.status["log"] += [
+        {"kind": "aggregation", "message": f"entry {n}", "measure_id": None, "tin": None, "file": None}
+        for n in range(60)
+    ]
+    sync_dir = Path(str(result.report_html)).parent
+    (sync_dir / "patients.csv").write_text("master_pat_id\n")
+    (sync_dir / "gaps-222222222.csv").write_text("tin\n")
+    (sync_dir / "probable-duplicates.csv").write_text("master_pat_id_a\n")
     text = render_summary(result)
 
-    assert "ACO A1 - sync s-1: Sync Complete" in text
+    sections = [line for line in text.splitlines() if line and not line.startswith(" ")]
+    assert sections == [
+        "Result: Sync Complete (ACO A1, sync s-1)",
+        "Aggregated measures",
+        "What to fix",
+        "Member clinics (TINs)",
+        "Decisions (sync log)",
+        "Execution history",
+        "Files written",
+        "Next steps",
+    ]
+    assert "ACO quality score 71.25 of 100" in text and "1 of 2 member clinics synced" in text
+    fixes = text.split("What to fix")[1].split("Member clinics")[0]
+    assert "TIN 222222222 did not sync: templates/a.csv line 3: bad date" in fixes
+    assert "Roster rosters/A1/2025/old.csv was not ingested: InvalidInputError: no valid rows" in fixes
+    assert "ACO aggregation for measure 001 cannot proceed due to missing Medicare roster (M001)" in fixes
     assert "Validate Roster  Task  Succeeded after 1 retry" in text
     assert "Sync Clinic      Task  Caught" in text
     assert "InvalidInputError: templates/a.csv line 3: bad date" in text
-    assert "222222222  South  Sync Failed    templates/a.csv line 3: bad date" in text
-    assert "M001 CQM         3    2        1           0           0  66.67%" in text
-    assert (
-        "[halt] ACO aggregation for measure 001 cannot proceed due to missing Medicare roster (M001)" in text
-    )
+    assert "222222222  South  Sync Failed" in text
+    assert "M001 CQM         3    2        1      0       0  66.67%" in text
     assert "[skipped trigger] schedule at t2: Skipped: Already Running" in text
-    assert "[roster] rosters/A1/2025/old.csv was not ingested: InvalidInputError: no valid rows" in text
-    assert "ACO quality score: 71.25" in text
-    assert "report.html" in text
+    assert "[aggregation] entry 59" in text  # the decision log is never cut
+    files = text.split("Files written")[1].split("Next steps")[0]
+    for name in ("report.html", "patients.csv", "gaps-222222222.csv", "probable-duplicates.csv"):
+        assert name in files
+    assert "TIN 222222222: patients who count against a measure" in files
+    steps = text.split("Next steps")[1]
+    assert "aco-sync report --open" in steps and "aco-sync validate" in steps
+    assert "reviews/A1/duplicate-decisions.csv" in steps
 
 
 def test_status_json_is_measures_and_clinics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,8 +38,9 @@ def test_several_acos_need_a_choice(tmp_path: Path) -> None:
 def test_run_of_a_missing_folder_is_a_clear_cli_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["run", str(tmp_path / "nope"), "--state-dir", str(tmp_path / "state")]) == 1
-    assert "is not a folder" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "nope"), "--state-dir", str(tmp_path / "state")]) == 2  # usage
+    err = capsys.readouterr().err
+    assert "Directory" in err and "does not exist" in err and "Traceback" not in err
 
 
 def test_whole_local_sync_through_the_real_template(tmp_path: Path) -> None:
@@ -132,7 +133,7 @@ def test_an_invalid_configuration_is_reported_not_raised(
         run_local_sync(folder, state_dir=tmp_path / "state", timeout=60)
     assert str(raised.value) == (
         "The sync of DEMO1 could not start: InvalidInputError: config/acos/DEMO1.json: "
-        "invalid ACO configuration (performance_year: Field required)"
+        "invalid ACO configuration (`performance_year` is missing)"
     )
     assert main(["run", str(folder), "--state-dir", str(tmp_path / "state")]) == 1
     assert "aco-sync: error: The sync of DEMO1 could not start" in capsys.readouterr().err

@@ -15,7 +15,7 @@ PERIOD_2025 = (date(2025, 1, 1), date(2025, 12, 31))
 
 def vs_code(value_set: str, system: str | None = None) -> Code:
     """A deterministic member of a bundled value set (optionally of one code system)."""
-    members = sorted(default_value_sets().codes(value_set), key=lambda code: (code.system, code.code))
+    members = sorted(default_value_sets(2025).codes(value_set), key=lambda code: (code.system, code.code))
     return next(code for code in members if system is None or code.system == system)
 
 

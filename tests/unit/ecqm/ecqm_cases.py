@@ -1,4 +1,5 @@
-"""The published eCQM test cases (../shared/fixtures/ecqm-tests/<CMS id>/<case>/) as data."""
+"""The published eCQM test cases as data: ../shared/fixtures/ecqm-tests/<CMS id>/<case>/ (2025
+measurement period, PY2025 specifications) and ../shared/fixtures/ecqm-tests-2026/ (PY2026)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 from shared_fixtures import SHARED_DIR
 
-CASES_DIR = SHARED_DIR / "fixtures" / "ecqm-tests"
+SUITES = {2025: "ecqm-tests", 2026: "ecqm-tests-2026"}  # performance year -> fixtures folder
+CASE_COUNTS = {2025: 144, 2026: 161}
 MEASURE_BY_CMS = {"CMS122": "M001", "CMS125": "M112", "CMS130": "M113", "CMS165": "M236", "CMS2": "M134"}
 POPULATIONS = (
     "initial-population",
@@ -38,11 +40,16 @@ class PublishedCase:
     def case_id(self) -> str:
         return f"{self.cms_id}-{self.folder.name[:8]}"
 
+    @property
+    def performance_year(self) -> int:
+        return self.period[0].year
 
-def case_folders() -> list[Path]:
-    if not CASES_DIR.exists():
+
+def case_folders(performance_year: int = 2025) -> list[Path]:
+    cases_dir = SHARED_DIR / "fixtures" / SUITES[performance_year]
+    if not cases_dir.exists():
         return []
-    return sorted(p for cms in MEASURE_BY_CMS for p in (CASES_DIR / cms).iterdir() if p.is_dir())
+    return sorted(p for cms in MEASURE_BY_CMS for p in (cases_dir / cms).iterdir() if p.is_dir())
 
 
 def load_case(folder: Path) -> PublishedCase:
@@ -56,7 +63,10 @@ def load_case(folder: Path) -> PublishedCase:
     description = next(
         (e.get("valueMarkdown", "") for e in report.get("extension", []) if "Description" in e["url"]), ""
     )
-    period = (date.fromisoformat(report["period"]["start"]), date.fromisoformat(report["period"]["end"]))
+    period = (
+        date.fromisoformat(report["period"]["start"][:10]),
+        date.fromisoformat(report["period"]["end"][:10]),
+    )
     return PublishedCase(
         cms_id=folder.parent.name,
         folder=folder,

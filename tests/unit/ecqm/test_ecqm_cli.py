@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from aco_sync_local.commands import measure
+from aco_sync_local.cli import main
 from shared_fixtures import shared_path
 
 
 def run_cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="aco-sync")
-    measure.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["measure", *argv])
-    return int(args.func(args))
+    return main(["measure", *argv])
 
 
 def test_fhir_case_as_json_shows_populations_and_record(capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,12 +46,13 @@ def test_qrda_default_period_warns_about_an_old_reporting_period(capsys: pytest.
     )
 
 
-def test_unreadable_input_exits_2_with_the_reason(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_input_exits_1_and_usage_errors_2(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.xml"
     bad.write_bytes(b"<ClinicalDocument><unclosed></ClinicalDocument>")
-    assert run_cli("--qrda", str(bad)) == 2
+    assert run_cli("--qrda", str(bad)) == 1
     assert "not well-formed" in capsys.readouterr().err
     assert run_cli("--fhir", str(tmp_path / "missing")) == 2
+    assert "does not exist" in capsys.readouterr().err
     assert run_cli("--fhir", str(tmp_path), "--period-start", "2025-01-01") == 2
     assert "both --period-start and --period-end" in capsys.readouterr().err
 
@@ -64,5 +61,27 @@ def test_own_value_set_file_replaces_the_bundled_ones(capsys: pytest.CaptureFixt
     folder = next(shared_path("fixtures", "ecqm-tests", "CMS165").glob("f2d1fd7e*"))
     empty = tmp_path / "vs.tsv"
     empty.write_text("oid\tvalueset_name\tcode_system\tcode\n", encoding="utf-8")
-    assert run_cli("--fhir", str(folder), "--value-sets", str(empty)) == 2
+    assert run_cli("--fhir", str(folder), "--value-sets", str(empty)) == 1
     assert "value set" in capsys.readouterr().err
+
+
+def test_performance_year_chooses_the_specifications_and_the_period(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # a PY2026 CMS125 case: a woman of 42-51 is in the population only under the 2026 specifications
+    cases = shared_path("fixtures", "ecqm-tests-2026", "CMS125")
+    folder = next(cases.glob("c32eb7d1*"))  # "Patient 42yo w/ an Office Visit Encounter 1/1 during the MP"
+    assert run_cli("--fhir", str(folder), "--performance-year", "2026", "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["measurement_period"] == {"start": "2026-01-01", "end": "2026-12-31"}
+    by_id = {m["measure_id"]: m for m in result["measures"]}
+    assert by_id["M112"]["populations"]["initial-population"] == 1
+    assert (
+        run_cli("--fhir", str(folder), "--json", "--period-start", "2026-01-01", "--period-end", "2026-12-31")
+        == 0
+    )
+    by_id = {m["measure_id"]: m for m in json.loads(capsys.readouterr().out)["measures"]}
+    assert by_id["M112"]["populations"]["initial-population"] == 1  # the period's year: 2026
+    assert run_cli("--fhir", str(folder), "--performance-year", "2025", "--json") == 0
+    by_id = {m["measure_id"]: m for m in json.loads(capsys.readouterr().out)["measures"]}
+    assert by_id["M112"]["populations"]["initial-population"] == 0  # PY2025: from 52

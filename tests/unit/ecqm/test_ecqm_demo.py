@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import CollectionType, Performance
+from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync_local.demo_data import write_demo_aco
 
@@ -19,7 +20,13 @@ def test_demo_qrda_files_become_ecqm_performances(tmp_path: Path) -> None:
         files = [
             (str(p.relative_to(tin_dir)), p.read_bytes()) for p in sorted(tin_dir.rglob("*")) if p.is_file()
         ]
-        clinic = read_clinic_files(tin_dir.name, files, performance_year=2025, catalog=default_catalog())
+        clinic = read_clinic_files(
+            tin_dir.name,
+            files,
+            performance_year=2025,
+            catalog=default_catalog(),
+            calculate_qrda=calculate_qrda,
+        )
         ecqm = [r for r in clinic.records if r.collection_type is CollectionType.ECQM]
         assert len(ecqm) >= 10
         assert {r.measure_id for r in ecqm} >= {"M001", "M113", "M236"}

@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
+from aco_sync.domain import qrda_document as q
 from aco_sync.domain.records import CollectionType, Gender, Performance
 from aco_sync.ecqm import calculate_qrda
 from aco_sync.ecqm.qrda import calculate_qrda_detailed, patient_from_qrda
-from aco_sync.ingest import qrda_model as q
 from shared_fixtures import shared_path
 
 TIN = "123456789"
@@ -34,7 +34,7 @@ def period_of(doc: q.QrdaDocument) -> tuple[date, date]:
 def run(doc: q.QrdaDocument, period: tuple[date, date] | None = None):  # type: ignore[no-untyped-def]
     period = period or period_of(doc)
     return calculate_qrda_detailed(
-        doc, tin=TIN, source_file=doc.file_name, performance_year=period[0].year, period=period
+        doc, tin=TIN, source_file=doc.file_name, performance_year=2025, period=period
     )
 
 
@@ -294,7 +294,7 @@ def test_null_flavored_code_with_value_set_stands_for_the_value_set() -> None:
     from aco_sync.ecqm.qrda import to_entry
     from aco_sync.ecqm.valuesets import default_value_sets
 
-    assert to_entry(not_done, default_value_sets()) is None  # a procedure not done is no procedure
+    assert to_entry(not_done, default_value_sets(2025)) is None  # a procedure not done is no procedure
     assert patient_from_qrda(doc).entries == []
 
 
@@ -309,12 +309,15 @@ def test_breast_cancer_screening_is_not_calculated_for_men_or_unknown_gender(gen
 def test_a_failing_measure_is_reported_and_the_others_still_calculate(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from aco_sync.ecqm import logic
+    from aco_sync.ecqm import registry
+    from aco_sync.ecqm.context import MeasureContext
+    from aco_sync.ecqm.populations import Criteria
 
-    def broken(ctx: logic.MeasureContext) -> logic._Criteria:
+    def broken(ctx: MeasureContext) -> Criteria:
         raise ValueError("boom")
 
-    monkeypatch.setitem(logic.MEASURE_LOGIC, "M112", broken)
+    spec = registry.specification("M112", 2025)
+    monkeypatch.setitem(registry._SPECIFICATIONS, ("M112", 2025), dataclasses.replace(spec, logic=broken))
     doc = make_doc(
         OFFICE_VISIT,
         MAMMOGRAM,
@@ -334,12 +337,15 @@ def test_a_failing_measure_logs_no_exception_text(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The exception's message may quote patient data: the log names its type and place only."""
-    from aco_sync.ecqm import logic
+    from aco_sync.ecqm import registry
+    from aco_sync.ecqm.context import MeasureContext
+    from aco_sync.ecqm.populations import Criteria
 
-    def broken(ctx: logic.MeasureContext) -> logic._Criteria:
+    def broken(ctx: MeasureContext) -> Criteria:
         raise ValueError(f"bad birth date {ctx.patient.birth_date} of patient Lee")
 
-    monkeypatch.setitem(logic.MEASURE_LOGIC, "M112", broken)
+    spec = registry.specification("M112", 2025)
+    monkeypatch.setitem(registry._SPECIFICATIONS, ("M112", 2025), dataclasses.replace(spec, logic=broken))
     doc = make_doc(
         OFFICE_VISIT,
         MAMMOGRAM,

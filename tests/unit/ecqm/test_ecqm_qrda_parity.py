@@ -25,14 +25,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aco_sync.domain import qrda_document as q
 from aco_sync.domain.records import Performance
 from aco_sync.ecqm import calculate_fhir, calculate_qrda
 from aco_sync.ecqm.engine import evaluate_all
 from aco_sync.ecqm.fhir import patient_from_fhir
-from aco_sync.ecqm.logic import MeasurePopulations
 from aco_sync.ecqm.model import EntryKind
+from aco_sync.ecqm.populations import MeasurePopulations
 from aco_sync.ecqm.qrda import calculate_qrda_detailed, patient_from_qrda
-from aco_sync.ingest import qrda_model as q
 from aco_sync.ingest.qrda import parse_qrda
 from qrda_samples import qrda_document
 

@@ -11,16 +11,18 @@ from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.records import Gender
 from aco_sync.ecqm.codes import Code, normalise_system
 from aco_sync.ecqm.fhir import parse_datetime, patient_from_fhir
-from aco_sync.ecqm.logic import medication_request_period, prevalence
+from aco_sync.ecqm.libraries.qicore_common import medication_request_period, prevalence
 from aco_sync.ecqm.model import EntryKind
 from aco_sync.ecqm.timing import Interval, add_years, age_in_years_at
 from aco_sync.ecqm.valuesets import default_value_sets, load_value_sets
+
+PERIOD_2025 = (date(2025, 1, 1), date(2025, 12, 31))
 
 HEADER = "oid\tvalueset_name\tvs_version\tused_by_libraries\tcode_system\tcode\tdisplay\tsource_path\n"
 
 
 def test_bundled_value_sets_cover_the_measures_and_address_by_name_or_oid() -> None:
-    library = default_value_sets()
+    library = default_value_sets(2025)
     office = library.codes("Office Visit")
     assert Code("CPT", "99213") in office
     assert library.codes("2.16.840.1.113883.3.464.1003.101.12.1001") == office
@@ -201,14 +203,14 @@ def test_deployment_value_sets_from_the_environment(monkeypatch: pytest.MonkeyPa
     try:
         monkeypatch.setenv(VALUE_SETS_ENV, __import__("os").pathsep.join(map(str, complete)))
         default_value_sets.cache_clear()
-        library = default_value_sets()
-        assert library is not bundled_value_sets() and library.names == bundled_value_sets().names
-        assert evaluate(patient, "M001").performance is None
+        library = default_value_sets(2025)
+        assert library is not bundled_value_sets(2025) and library.names == bundled_value_sets(2025).names
+        assert evaluate(patient, "M001", PERIOD_2025).performance is None
         monkeypatch.setenv(VALUE_SETS_ENV, str(partial))
         default_value_sets.cache_clear()
         with pytest.raises(InvalidInputError, match=r"value sets missing .*Office Visit"):
-            evaluate(patient, "M001")
+            evaluate(patient, "M001", PERIOD_2025)
     finally:
         monkeypatch.delenv(VALUE_SETS_ENV)
         default_value_sets.cache_clear()
-    assert default_value_sets() is bundled_value_sets()
+    assert default_value_sets(2025) is bundled_value_sets(2025)

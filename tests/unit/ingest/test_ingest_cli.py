@@ -75,11 +75,12 @@ def test_validate_clean_folder_and_misplaced_files(
     quality = next(tmp_path.rglob("quality_export.csv"))
     quality.write_text(template.read_text())
     assert main(["validate", str(tmp_path)]) == 0
-    assert "0 error(s), 0 warning(s): all files are valid" in capsys.readouterr().out
+    assert "0 errors, 0 warnings: all files are valid" in capsys.readouterr().out
     (tmp_path / "notes.txt").write_text("hello")
     assert main(["validate", str(tmp_path)]) == 0
     assert main(["validate", str(tmp_path), "--strict"]) == 1
-    assert "notes.txt: warning: Not in a place ACO Sync reads" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Warnings (1)\n  notes.txt: Not in a place ACO Sync reads" in out
 
 
 def test_validate_bad_settings_and_unknown_aco(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,7 +90,7 @@ def test_validate_bad_settings_and_unknown_aco(tmp_path: Path, capsys: pytest.Ca
     (tmp_path / "members/other/123456789/providers.csv").write_text("npi,name\n1234567893,Dr A\n")
     assert main(["validate", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "Invalid ACO settings: performance_year" in out
+    assert "Invalid ACO settings: `performance_year` must be a year between 2017 and 2100" in out
     assert "No config/acos/other.json" in out
 
 

@@ -10,6 +10,7 @@ import pytest
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import ClinicData, CollectionType
 from aco_sync.domain.settings import AcoSettings
+from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.ingest.qrda import parse_qrda
 from aco_sync.ingest.roster import read_roster
@@ -40,7 +41,9 @@ def _files(folder: Path) -> dict[str, bytes]:
 def _clinic(demo: Path, tin: str) -> ClinicData:
     base = demo / "members" / "demo-aco" / tin
     files = [(str(p.relative_to(base)), p.read_bytes()) for p in base.rglob("*") if p.is_file()]
-    return read_clinic_files(tin, files, performance_year=2025, catalog=CATALOG)
+    return read_clinic_files(
+        tin, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
 
 
 def test_layout_and_settings(demo: Path) -> None:

@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 
 from aco_sync.domain.errors import InvalidInputError, QrdaRejectedError
+from aco_sync.domain.qrda_document import Code, EntryKind, QrdaDocument, Quantity
 from aco_sync.domain.records import Gender, IngestIssue
 from aco_sync.ingest import qrda as qrda_module
 from aco_sync.ingest.hl7_time import parse_hl7_timestamp
 from aco_sync.ingest.qrda import parse_qrda, read_qrda_upload
-from aco_sync.ingest.qrda_model import Code, EntryKind, QrdaDocument, Quantity
 from qrda_samples import (
     DIAGNOSIS_ENTRY,
     GENDER_2026_FEMALE,

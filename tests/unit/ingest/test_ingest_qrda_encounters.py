@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from aco_sync.ingest import qrda_model as q
+from aco_sync.domain import qrda_document as q
 from aco_sync.ingest.qrda import parse_qrda
 from qrda_samples import qrda_document
 from shared_fixtures import shared_path

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import CollectionType, Gender, IngestIssue, Performance
-from aco_sync.ingest import clinic as clinic_module
+from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import classify, read_clinic_files
 from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.roster import read_roster
@@ -102,14 +102,28 @@ def test_roster_bom_semicolons_and_unknown_column_warning() -> None:
     assert [i.code for i in result.issues] == ["unknown_column"] and result.issues[0].severity == "warning"
 
 
-def test_roster_non_utf8_line_is_reported_and_other_rows_kept() -> None:
+def test_roster_in_cp1252_is_decoded_with_a_warning() -> None:
     data = (
         b"mbi,first_name,last_name,birth_date,gender\n"
         b"1EG4TE5MK73,Ada,Lovelace,1956-04-12,F\n"
         b"2EG4TE5MK73,Jos\xe9,Mu\xf1oz,1950-01-01,M\n"
+        b"3EG4TE5MK73,Fran\xe7oise,D\xfcrr,1949-02-03,F\n"
     )
     result = read_roster("r.csv", data, catalog=CATALOG)
-    assert result.rows_accepted == 1 and result.rows_rejected == 1
+    assert result.rows_accepted == 3 and result.rows_rejected == 0
+    names = [(e.first_name, e.last_name) for e in result.entries]
+    assert names[1:] == [("José", "Muñoz"), ("Françoise", "Dürr")]
+    [issue] = result.issues
+    assert issue.code == "decoded_cp1252" and issue.severity == "warning" and "Windows-1252" in issue.reason
+
+
+def test_roster_non_utf8_line_in_a_utf8_file_is_reported_and_other_rows_kept() -> None:
+    data = (
+        "mbi,first_name,last_name,birth_date,gender\n1EG4TE5MK73,Zoë,Lovelace,1956-04-12,F\n".encode()
+        + b"2EG4TE5MK73,Jos\xe9,Mu\xf1oz,1950-01-01,M\n"
+    )
+    result = read_roster("r.csv", data, catalog=CATALOG)
+    assert result.rows_accepted == 1 and result.rows_rejected == 1  # mixed: not unambiguously CP1252
     [issue] = result.issues
     assert issue.code == "bad_encoding" and issue.line == 3 and "UTF-8" in issue.reason
 
@@ -316,7 +330,6 @@ def test_clinic_reads_every_kind_and_warns_about_unknown_files(monkeypatch: pyte
         calls.append((doc.file_name, tin, source_file, performance_year))
         return [], [IngestIssue(file=source_file, reason="calculated", severity="warning")]
 
-    monkeypatch.setattr(clinic_module, "_load_calculator", lambda: fake_calculate)
     files = [
         ("providers.csv", b"npi,name,active\n1234567893,Dr. A,Y\n"),
         (
@@ -330,7 +343,9 @@ def test_clinic_reads_every_kind_and_warns_about_unknown_files(monkeypatch: pyte
         ("readme.txt", b"hi"),
         ("qrda/", b""),
     ]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=fake_calculate
+    )
     assert data.files_read == 4 and len(data.providers) == 1 and len(data.records) == 1
     assert calls == [("qrda/p1.xml", TIN, "qrda/p1.xml", 2025)]
     codes = {(i.file, i.code) for i in data.issues}
@@ -338,20 +353,6 @@ def test_clinic_reads_every_kind_and_warns_about_unknown_files(monkeypatch: pyte
     assert ("qrda/bad.xml", "not_xml") in codes
     assert ("qrda/p1.xml", "tin_mismatch") in codes
     assert all(i.tin == TIN for i in data.issues)
-
-
-def test_clinic_without_ecqm_engine_warns_once_per_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(clinic_module, "_load_calculator", lambda: None)
-    zipped = io.BytesIO()
-    with zipfile.ZipFile(zipped, "w") as archive:
-        archive.writestr("a.xml", qrda_document())
-        archive.writestr("b.xml", qrda_document(given="Bo"))
-    data = read_clinic_files(
-        TIN, [("qrda/batch.zip", zipped.getvalue())], performance_year=2025, catalog=CATALOG
-    )
-    unavailable = [i for i in data.issues if i.code == "ecqm_unavailable"]
-    assert [i.file for i in unavailable] == ["qrda/batch.zip!a.xml", "qrda/batch.zip!b.xml"]
-    assert "eCQM calculation unavailable" in unavailable[0].reason
 
 
 # -- field parsers ---------------------------------------------------------------------------
@@ -418,7 +419,13 @@ def test_template_xlsx_in_a_clinic_folder() -> None:
     header = TEMPLATE_HEADER.strip().split(",")
     row = ["001", "CQM", "Ada", "Lovelace", date(1956, 4, 12), "F", date(2025, 3, 10), "MET", 1234567893]
     data = _xlsx([header, row + [""] * (len(header) - len(row))])
-    clinic = read_clinic_files(TIN, [("templates/q.xlsx", data)], performance_year=2025, catalog=CATALOG)
+    clinic = read_clinic_files(
+        TIN,
+        [("templates/q.xlsx", data)],
+        performance_year=2025,
+        catalog=CATALOG,
+        calculate_qrda=calculate_qrda,
+    )
     assert clinic.issues == []
     [record] = clinic.records
     assert record.birth_date == date(1956, 4, 12) and record.npi == "1234567893" and record.source_line == 2
@@ -430,9 +437,8 @@ def test_a_failing_ecqm_calculation_is_an_issue_not_a_crash(
     def broken(doc, **kwargs):  # type: ignore[no-untyped-def]
         raise KeyError(f"patient {doc.family_name}")
 
-    monkeypatch.setattr(clinic_module, "_load_calculator", lambda: broken)
     files = [("qrda/a.xml", qrda_document().encode()), ("providers.csv", b"npi,name\n1234567893,Dr A\n")]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=broken)
     assert [(i.file, i.code, i.severity) for i in data.issues] == [("qrda/a.xml", "ecqm_failed", "error")]
     assert "KeyError" in data.issues[0].reason and len(data.providers) == 1
     [failure] = [r for r in caplog.records if r.getMessage() == "eCQM calculation failed"]
@@ -468,7 +474,8 @@ def test_roster_cms_rank_columns_name_measures() -> None:
     result = read_roster("r.csv", data, catalog=CATALOG)
     assert result.eligibility_columns == {"dm_rank": "M001", "htn_2_rank": "M236", "prev_6_rank": "M113"}
     assert result.entries[0].eligible_measures == frozenset({"M001"})
-    assert [i.code for i in result.issues] == ["unknown_column"]  # CARE_2 is not in the catalog
+    # CARE_2 is not in the catalog; PREV_6 is blank in every row (nobody eligible for M113)
+    assert [i.code for i in result.issues] == ["unknown_column", "blank_eligibility_column"]
 
 
 def test_an_encounter_repeated_in_two_template_files_is_kept_once() -> None:
@@ -477,7 +484,9 @@ def test_an_encounter_repeated_in_two_template_files_is_kept_once() -> None:
         ("templates/b.csv", (TEMPLATE_HEADER + row + "\n").encode()),  # not byte-identical to a.csv
         ("templates/a.csv", (TEMPLATE_HEADER + row).encode()),
     ]
-    data = read_clinic_files(TIN, files, performance_year=2025, catalog=CATALOG)
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
     assert [r.source_file for r in data.records] == ["templates/a.csv"]
     [issue] = data.issues
     assert (issue.file, issue.line, issue.code) == ("templates/b.csv", 2, "duplicate_row")

@@ -43,8 +43,8 @@ def test_report_shows_score_measures_tins_log_and_roster(html: str) -> None:
         "templates/m236.csv line 17",
         "1,250 Medicare beneficiaries",
         "41.50%",
-        "To reach decile 8 on M112 (eCQM) you need 73.37%, i.e. 2 more patients met.",
-        "Scored, not counted",
+        "To reach decile 8 on M112 (eCQM) you need 73.37%, i.e. 2 more patients met: <strong>+",
+        "Scored; another instance counts",
         "Not counted: M236 MCQM scores higher (8.8947 points)",  # rate 150/190 from the submitted counts
     ):
         assert text in html, text

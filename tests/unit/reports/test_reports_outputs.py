@@ -24,6 +24,9 @@ ALL_FILES = {
     "quality-score.json",
     "qpp-submission.json",
     "qrda3-ecqm.xml",
+    "gaps-111111111.csv",
+    "gaps-222222222.csv",
+    "gaps-333333333.csv",
 }
 
 
@@ -67,7 +70,8 @@ def test_patients_csv_is_the_patient_level_aggregate(files: dict[str, bytes]) ->
     inputs = sample_inputs()
     rows = list(csv.DictReader(io.StringIO(files["patients.csv"].decode())))
     assert list(rows[0]) == ["master_pat_id", "measure_id", "collection_type", "outcome", "performance_date",
-                             "source_tins"]  # fmt: skip
+                             "source_tins", "deciding_tin", "source_file", "source_row", "encounter_id",
+                             "records"]  # fmt: skip
     assert len(rows) == len(inputs.outcomes)
     shared = [r for r in rows if ";" in r["source_tins"]]
     assert shared and all(r["source_tins"] == f"{TINS[0]};{TINS[1]}" for r in shared)

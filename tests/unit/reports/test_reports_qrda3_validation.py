@@ -18,11 +18,11 @@ import pytest
 from lxml import etree
 from report_samples import SETTINGS, sample_inputs
 
+from aco_sync.domain.qpp_measures import QppMeasureSet, qpp_measures
 from aco_sync.domain.records import CollectionType, Gender, MeasureStats, PatientOutcome, Performance
 from aco_sync.reports import ReportInputs, build_reports, score_sync
 from aco_sync.reports.qrda3 import PROGRAM_CODES, TEMPLATE_VERSIONS, qrda3_document
 from aco_sync.reports.submission import plan_submission
-from aco_sync.scoring.qpp_measures import QppMeasureSet, qpp_measures
 from qrda3_validation import schematron_errors, validate_qrda3
 
 NS = {"h": "urn:hl7-org:v3"}

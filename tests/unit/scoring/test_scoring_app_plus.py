@@ -257,7 +257,7 @@ def test_the_7_point_cap_is_lifted_where_cms_removed_it(monkeypatch: pytest.Monk
     from dataclasses import replace
 
     import aco_sync.reports as reports
-    from aco_sync.scoring.qpp_measures import QppMeasureSet, qpp_measures
+    from aco_sync.domain.qpp_measures import QppMeasureSet, qpp_measures
 
     benchmarks = load_benchmarks(2025)
     capped = benchmarks.get("134", "registry")

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from aco_sync.domain.errors import BenchmarksNotFoundError, MeasureDataNotFoundError
+from aco_sync.domain.qpp_measures import qpp_measures
 from aco_sync.scoring.benchmarks import (
     bundled_years,
     load_benchmarks,
     load_benchmarks_or_nearest,
     parse_benchmark,
 )
-from aco_sync.scoring.qpp_measures import qpp_measures
 from shared_fixtures import shared_path
 
 
@@ -89,7 +89,7 @@ def test_missing_year_raises_and_nearest_falls_back_with_a_note() -> None:
 
 
 def test_measure_uuids_for_qrda3() -> None:
-    """The year's submission facts come from one accessor (aco_sync.scoring.qpp_measures)."""
+    """The year's submission facts come from one accessor (aco_sync.domain.qpp_measures)."""
     measures = qpp_measures(2025)
     cms2 = measures.get("134")
     assert cms2 is not None and cms2.e_measure_uuid == "2c928083-8907-ce68-0189-40f8279a0a19"

@@ -19,7 +19,7 @@ import hmac
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from itertools import compress
@@ -27,7 +27,7 @@ from operator import itemgetter
 from typing import Any
 
 from aco_sync.domain.bulk import gc_paused
-from aco_sync.domain.records import Gender
+from aco_sync.domain.records import Gender, PerformanceRecord
 
 MASTER_PAT_ID_PREFIX = "MP"
 PSEUDONYM_KEY_MIN_BYTES = 32  # 256 bits: the key, not the patient data, must carry the entropy
@@ -304,3 +304,61 @@ def _is_one_edit(a: str, b: str) -> bool:
         return False
     shorter, longer = (a, b) if la < lb else (b, a)
     return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# A reviewer's decisions on probable duplicates (reviews/<aco_id>/duplicate-decisions.csv).
+
+
+def merge_same_person(
+    records: Iterable[PerformanceRecord], same: Iterable[tuple[str, str]], *, pseudonym_key: PseudonymKey
+) -> tuple[list[PerformanceRecord] | None, dict[str, str]]:
+    """Records with every pair a reviewer decided is one person merged under one MASTER_PAT_ID (the
+    smallest of the group that has records): the other ids' records take its identity (names, birth
+    date, gender; everything else is kept). Returns (records or None when nothing changes,
+    {merged id: kept id})."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for a, b in same:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    if not parent:
+        return None, {}
+    with gc_paused():
+        items = list(records)
+        ids = [
+            master_patient_id(r.first_name, r.last_name, r.birth_date, r.gender, pseudonym_key=pseudonym_key)
+            for r in items
+        ]
+        identity: dict[str, PerformanceRecord] = {}
+        for record, master_id in zip(items, ids, strict=True):
+            identity.setdefault(master_id, record)
+        groups: dict[str, list[str]] = defaultdict(list)
+        for member in {*parent, *parent.values()}:
+            groups[find(member)].append(member)
+        target: dict[str, str] = {}
+        for members in groups.values():
+            present = sorted(m for m in members if m in identity)
+            for member in present[1:]:
+                target[member] = present[0]
+        if not target:
+            return None, {}
+        merged = [
+            record
+            if master_id not in target
+            else replace(
+                record,
+                first_name=identity[target[master_id]].first_name,
+                last_name=identity[target[master_id]].last_name,
+                birth_date=identity[target[master_id]].birth_date,
+                gender=identity[target[master_id]].gender,
+            )
+            for record, master_id in zip(items, ids, strict=True)
+        ]
+    return merged, target

@@ -229,13 +229,17 @@ def aggregate_members(
     catalog: MeasureCatalog,
     pseudonym_key: PseudonymKey,
     report_probable_duplicates: bool = True,
+    not_the_same: frozenset[tuple[str, str]] = frozenset(),
 ) -> AggregationResult:
     """Finalize step: de-duplicate, then resolve every non-MCQM instance of the plan (eCQM, or CQM with
     QRDA-I performances synced into it). Records of halted or unplanned measures are counted and
     logged, never silently dropped. MCQM instances are left to :func:`aggregate_mcqm`. The MASTER_PAT_IDs
-    are keyed with ``pseudonym_key`` (the deployment's key; see :mod:`aco_sync.domain.dedup`)."""
+    are keyed with ``pseudonym_key`` (the deployment's key; see :mod:`aco_sync.domain.dedup`).
+    ``not_the_same``: (smaller id, larger id) pairs a reviewer decided are two people; not reported."""
     with gc_paused():
-        return _aggregate_members(records, plan, catalog, pseudonym_key, report_probable_duplicates)
+        return _aggregate_members(
+            records, plan, catalog, pseudonym_key, report_probable_duplicates, not_the_same
+        )
 
 
 def _aggregate_members(
@@ -244,6 +248,7 @@ def _aggregate_members(
     catalog: MeasureCatalog,
     pseudonym_key: PseudonymKey,
     report_probable_duplicates: bool,
+    not_the_same: frozenset[tuple[str, str]] = frozenset(),
 ) -> AggregationResult:
     """:func:`aggregate_members` with the garbage collector paused."""
     index = _patient_index(records, pseudonym_key)
@@ -307,13 +312,15 @@ def _aggregate_members(
         if report_probable_duplicates
         else []
     )
+    duplicates = [d for d in duplicates if (d.master_pat_id_a, d.master_pat_id_b) not in not_the_same]
     if duplicates:
         log.append(
             SyncLogEntry(
                 kind="probable_duplicates",
                 level="warning",
                 message=f"{len(duplicates)} pairs of patients look like the same person (typo, nickname, "
-                f"initial or swapped day/month); they were not merged: review the probable duplicates report",
+                f"initial or swapped day/month); they were not merged: review probable-duplicates.csv "
+                "in the sync's results",
             )
         )
         for pair in duplicates[:PROBABLE_DUPLICATES_LOGGED]:
@@ -328,8 +335,8 @@ def _aggregate_members(
             log.append(
                 SyncLogEntry(
                     kind="probable_duplicates",
-                    message=f"{len(duplicates) - PROBABLE_DUPLICATES_LOGGED} more pairs are in the probable "
-                    f"duplicates report",
+                    message=f"{len(duplicates) - PROBABLE_DUPLICATES_LOGGED} more pairs are in "
+                    "probable-duplicates.csv",
                 )
             )
     counts = {

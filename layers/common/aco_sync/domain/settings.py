@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from collections import Counter
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 def has_control_characters(text: str) -> bool:
@@ -20,6 +21,72 @@ def _printable(value: str) -> str:
         raise ValueError("must not contain control characters (tabs, line breaks, escape codes)")
     return value
 
+_MESSAGES = {
+    "missing": "is missing",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text in double quotes",
+    "list_type": "must be a list ([...])",
+    "model_type": "must be an object ({...})",
+    "dict_type": "must be an object ({...})",
+}
+_PATTERNS = {
+    "tin": "must be the clinic's 9-digit TIN",
+    "aco_id": "may hold only letters, digits, '-' and '_' (up to 64, starting with a letter or digit)",
+    "apm_entity_id": "must be the CMS APM Entity ID (4 to 20 capital letters or digits, e.g. A1234)",
+    "cehrt_id": "must be a CEHRT ID (2025CXXXXXXXXXX or XX15CXXXXXXXXXX)",
+    "program_name": "must be appPlus, app1, mips or an MVP id such as G0053",
+}
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = MemberClinic if "member_clinics" in loc else AcoSettings
+    return list(model.model_fields)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts)
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """The problems of an invalid ``config/acos/<aco_id>.json``, one plain sentence each (no pydantic
+    wording): an unknown key gets a "did you mean" with the closest setting name."""
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        key = str(loc[-1]) if loc else ""
+        kind = error.get("type", "")
+        where = _where(loc) or "the file"
+        if kind == "extra_forbidden":
+            known = _known_keys(loc[:-1])
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else f"; the settings are {', '.join(known)}"
+            problems.append(f"`{where}` is not a setting{hint}")
+        elif kind == "string_pattern_mismatch":
+            problems.append(f"`{where}` {_PATTERNS.get(key, 'has the wrong format')}")
+        elif kind in ("greater_than_equal", "less_than_equal") and key == "performance_year":
+            problems.append(f"`{where}` must be a year between 2017 and 2100")
+        elif kind == "literal_error":
+            allowed = str(error.get("ctx", {}).get("expected", "")).replace("'", "`")
+            problems.append(f"`{where}` must be one of {allowed}")
+        elif kind == "value_error":
+            problems.append(f"`{where}` {str(error.get('msg', '')).removeprefix('Value error, ')}")
+        elif kind in ("json_invalid", "json_type"):
+            detail = str(error.get("msg", "")).removeprefix("Invalid JSON: ")
+            problems.append(f"the file is not valid JSON ({detail})")
+        else:
+            problems.append(f"`{where}` {_MESSAGES.get(kind, 'is not valid')}")
+    return problems
+
 
 # QPP Submissions API measurementSet.programName (qpp-submissions-docs data.ts): the APM Performance
 # Pathway Plus, the legacy APP, traditional MIPS, or an MVP id (G0053, M1366, ...).
@@ -32,7 +99,7 @@ APM_ENTITY_ID_PATTERN = r"^[A-Z0-9]{4,20}$"
 
 
 class MemberClinic(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")  # a misspelt key is an error, never ignored
 
     tin: str = Field(pattern=r"^[0-9]{9}$")  # ASCII digits only (\d would accept other scripts' digits)
     name: str = Field(default="", max_length=200)
@@ -41,7 +108,7 @@ class MemberClinic(BaseModel):
 
 
 class AcoSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")  # `mcqm_optin` must not silently drop MCQM
 
     aco_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
     name: str = Field(default="", max_length=200)

@@ -29,6 +29,7 @@ _SYSTEM_ALIASES: dict[str, str] = {
     "2.16.840.1.113883.6.285": "HCPCS",
     "2.16.840.1.113883.6.14": "HCPCS",
     "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "HCPCS",
+    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "HCPCS",
     "HCPCS": "HCPCS",
     # ICD-10-CM / ICD-10-PCS / ICD-9-CM
     "http://hl7.org/fhir/sid/icd-10-cm": "ICD10CM",
@@ -84,6 +85,16 @@ class Code:
 
 
 # Codes the measures reference directly (CQL ``code`` declarations).
+FEMALE_FINDING = Code("SNOMEDCT", "248152002")  # PY2026 CMS125: Patient.sex (us-core-sex)
+MEDICAL_NUTRITION_THERAPY = frozenset(  # PY2026 CMS122 "Qualifying Encounters"
+    {
+        Code("CPT", "97802"),
+        Code("CPT", "97803"),
+        Code("CPT", "97804"),
+        Code("HCPCS", "G0270"),
+        Code("HCPCS", "G0271"),
+    }
+)
 GLUCOSE_MANAGEMENT_INDICATOR = Code("LOINC", "97506-0")
 SYSTOLIC_BP = Code("LOINC", "8480-6")
 DIASTOLIC_BP = Code("LOINC", "8462-4")

@@ -9,52 +9,68 @@ from typing import Any
 
 from aco_sync.domain.encounters import record_content_hash
 from aco_sync.domain.records import CollectionType, PerformanceRecord
+from aco_sync.ecqm.context import MeasureContext
 from aco_sync.ecqm.fhir import patient_from_fhir
-from aco_sync.ecqm.logic import SUPPORTED_MEASURES, MeasureContext, MeasurePopulations
-from aco_sync.ecqm.logic import evaluate as _evaluate
 from aco_sync.ecqm.model import PatientModel
-from aco_sync.ecqm.valuesets import ValueSetLibrary, default_value_sets
+from aco_sync.ecqm.populations import MeasurePopulations, populations
+from aco_sync.ecqm.registry import required_value_sets, specification, supported_measures
+from aco_sync.ecqm.valuesets import ValueSetLibrary
 
 
-def default_period(performance_year: int) -> tuple[date, date]:
+def measurement_period(performance_year: int) -> tuple[date, date]:
     """The calendar-year measurement period of a performance year."""
     return date(performance_year, 1, 1), date(performance_year, 12, 31)
-
-
-DEFAULT_PERIOD = default_period(2025)
 
 
 def evaluate(
     patient: PatientModel,
     measure_id: str,
-    period: tuple[date, date] = DEFAULT_PERIOD,
+    period: tuple[date, date],
     *,
+    performance_year: int | None = None,
     value_sets: ValueSetLibrary | None = None,
+    context: MeasureContext | None = None,
 ) -> MeasurePopulations:
-    """The populations of one patient on one measure (catalog id: M001, M112, M113, M134, M236)."""
-    return _evaluate(patient, measure_id, period, value_sets=value_sets)
+    """The populations of one patient on one measure (catalog id: M001, M112, M113, M134, M236) with
+    the logic of ``performance_year`` (default: the year the period starts in)."""
+    year = period[0].year if performance_year is None else performance_year
+    spec = specification(measure_id, year)
+    ctx = context or MeasureContext(
+        patient, period, value_sets, performance_year=year, required_value_sets=spec.value_sets
+    )
+    return populations(measure_id, spec.logic(ctx))
 
 
 def evaluate_all(
     patient: PatientModel,
-    period: tuple[date, date] = DEFAULT_PERIOD,
+    period: tuple[date, date],
     *,
-    measure_ids: Iterable[str] = SUPPORTED_MEASURES,
+    performance_year: int | None = None,
+    measure_ids: Iterable[str] | None = None,
     value_sets: ValueSetLibrary | None = None,
 ) -> dict[str, MeasurePopulations]:
-    """Several measures over one patient, sharing one evaluation context (shared-library results)."""
-    context = MeasureContext(patient, period, default_value_sets() if value_sets is None else value_sets)
-    return {m: _evaluate(patient, m, period, context=context) for m in measure_ids}
+    """Several measures (default: every measure with logic for the year) over one patient, sharing
+    one evaluation context (shared-library results)."""
+    year = period[0].year if performance_year is None else performance_year
+    ids = list(supported_measures(year) if measure_ids is None else measure_ids)
+    context = MeasureContext(
+        patient, period, value_sets, performance_year=year, required_value_sets=required_value_sets(ids, year)
+    )
+    return {m: evaluate(patient, m, period, performance_year=year, context=context) for m in ids}
 
 
 def calculate_fhir(
     resources: list[dict[str, Any]] | list[Mapping[str, Any]],
     *,
-    period: tuple[date, date] = DEFAULT_PERIOD,
+    period: tuple[date, date],
+    performance_year: int | None = None,
     value_sets: ValueSetLibrary | None = None,
 ) -> dict[str, MeasurePopulations]:
-    """FHIR R4 resources of one patient -> measure id (M001 ...) -> populations, for all five measures."""
-    return evaluate_all(patient_from_fhir(resources), period, value_sets=value_sets)
+    """FHIR R4 resources of one patient -> measure id (M001 ...) -> populations, for every measure
+    with logic for the performance year (default: the year the period starts in)."""
+    return evaluate_all(
+        patient_from_fhir(resources), period, performance_year=performance_year, value_sets=value_sets
+    )
 
 
 def to_performance_record(

@@ -21,6 +21,7 @@ DO_NOT_PERFORM_URL = "http://hl7.org/fhir/us/qicore/StructureDefinition/qicore-d
 NOT_DONE_REASON_URL = "http://hl7.org/fhir/us/qicore/StructureDefinition/qicore-notDoneReason"
 NOT_DONE_URL = "http://hl7.org/fhir/us/qicore/StructureDefinition/qicore-notDone"
 MBI_SYSTEM = "http://hl7.org/fhir/sid/us-mbi"
+US_CORE_SEX_URL = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex"
 
 _KINDS = {
     "Encounter": EntryKind.ENCOUNTER,
@@ -229,6 +230,7 @@ def to_entry(
             start=onset,
             end=abatement_end if abatement_end is not None else abatement_start,
             clinical_status=next(iter(_code_values([resource.get("clinicalStatus") or {}])), ""),
+            verification_status=next(iter(_code_values([resource.get("verificationStatus") or {}])), ""),
             body_sites=_codes_of_list(resource.get("bodySite")),
         )
     if kind == EntryKind.OBSERVATION:
@@ -327,6 +329,8 @@ def patient_from_fhir(resources: Iterable[Mapping[str, Any]]) -> PatientModel:
         str(r.get("id")): _codes(r.get("code")) for r in flat if r.get("resourceType") == "Medication"
     }
     entries = [entry for entry in (to_entry(r, medications) for r in flat) if entry is not None]
+    sex_ext = _extension(patient, US_CORE_SEX_URL) or {}
+    sex = sex_ext.get("valueCode") or (sex_ext.get("valueCoding") or {}).get("code") or ""
     return PatientModel(
         patient_id=str(patient.get("id", "")),
         birth_date=birth.date(),
@@ -336,6 +340,7 @@ def patient_from_fhir(resources: Iterable[Mapping[str, Any]]) -> PatientModel:
         first_name=" ".join(names[0].get("given", []) or []),
         last_name=str(names[0].get("family", "")),
         mbi=mbi,
+        sex=str(sex),
         entries=entries,
     )
 

@@ -83,6 +83,7 @@ class ClinicalEntry:
     negated: bool = False  # "not done" (ObservationNotDone, QRDA negationInd)
     not_done_reason: frozenset[Code] = frozenset()
     clinical_status: str = ""  # conditions: active, recurrence, relapse, inactive, remission, resolved
+    verification_status: str = ""  # conditions: confirmed, provisional, refuted, entered-in-error, ...
     body_sites: frozenset[Code] = frozenset()
     encounter_class: str = ""  # encounters: AMB, EMER, IMP, ...
     discharge_disposition: frozenset[Code] = frozenset()
@@ -106,4 +107,5 @@ class PatientModel:
     first_name: str = field(default="", repr=False)
     last_name: str = field(default="", repr=False)
     mbi: str | None = field(default=None, repr=False)
+    sex: str = ""  # SNOMED CT code of the us-core-sex extension (PY2026 CMS125), e.g. 248152002 female
     entries: list[ClinicalEntry] = field(default_factory=list)

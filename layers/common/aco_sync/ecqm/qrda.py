@@ -1,4 +1,4 @@
-"""QRDA Category I adapter: a parsed :class:`~aco_sync.ingest.qrda_model.QrdaDocument` ->
+"""QRDA Category I adapter: a parsed :class:`~aco_sync.domain.qrda_document.QrdaDocument` ->
 :class:`PatientModel`, and :func:`calculate_qrda`, which turns one document into the eCQM
 performance records the aggregation engine consumes.
 
@@ -44,21 +44,19 @@ from datetime import UTC, date, datetime
 
 from aws_lambda_powertools import Logger
 
+from aco_sync.domain import qrda_document as q
 from aco_sync.domain.catalog import default_catalog
-from aco_sync.domain.records import IngestIssue, PerformanceRecord
+from aco_sync.domain.records import Gender, IngestIssue, PerformanceRecord
+from aco_sync.domain.safe_echo import quoted_if_safe
+from aco_sync.ecqm import codes as c
 from aco_sync.ecqm.codes import Code
-from aco_sync.ecqm.engine import default_period, to_performance_record
-from aco_sync.ecqm.logic import (
-    NON_OUTPATIENT_BP_ENCOUNTER_CLASSES,
-    SUPPORTED_MEASURES,
-    MeasureContext,
-    MeasurePopulations,
-    evaluate,
-)
+from aco_sync.ecqm.context import MeasureContext
+from aco_sync.ecqm.engine import evaluate, measurement_period, to_performance_record
+from aco_sync.ecqm.measures.cms165 import NON_OUTPATIENT_BP_ENCOUNTER_CLASSES
 from aco_sync.ecqm.model import ClinicalEntry, Component, EntryKind, MedicationSupply, PatientModel, Quantity
+from aco_sync.ecqm.populations import MeasurePopulations
+from aco_sync.ecqm.registry import required_value_sets, supported_measures, supported_years
 from aco_sync.ecqm.valuesets import ValueSetLibrary, default_value_sets
-from aco_sync.ingest import qrda_model as q
-from aco_sync.ingest.tabular import quoted_if_safe
 
 logger = Logger(child=True)  # counts and measure ids only: never names, birth dates, MBIs or file names
 
@@ -362,11 +360,19 @@ def _first_encounter_during(
             yield index, encounters[started[0][0]]
 
 
-def patient_from_qrda(doc: q.QrdaDocument, value_sets: ValueSetLibrary | None = None) -> PatientModel:
-    """The patient model of one QRDA-I document. Raises ValueError without a birth date."""
+def patient_from_qrda(
+    doc: q.QrdaDocument, value_sets: ValueSetLibrary | None = None, *, performance_year: int | None = None
+) -> PatientModel:
+    """The patient model of one QRDA-I document (codes given as a value set are expanded with the
+    performance year's value sets; default: the year of the document's reporting period). Raises
+    ValueError without a birth date."""
     if doc.birth_date is None:
         raise ValueError(f"{doc.file_name}: the patient has no birth date (recordTarget birthTime)")
-    library = default_value_sets() if value_sets is None else value_sets
+    if value_sets is None:
+        year = performance_year or (doc.reporting_period_start.year if doc.reporting_period_start else None)
+        library = default_value_sets(year if year in supported_years() else max(supported_years()))
+    else:
+        library = value_sets
     entries: list[ClinicalEntry] = []
     for qrda_entry in doc.entries:
         entry = to_entry(qrda_entry, library)
@@ -382,6 +388,7 @@ def patient_from_qrda(doc: q.QrdaDocument, value_sets: ValueSetLibrary | None = 
         patient_id=doc.document_id or doc.file_name,
         birth_date=doc.birth_date,
         gender=doc.gender,
+        sex=_SEX_BY_GENDER.get(doc.gender, ""),
         first_name=doc.first_name or "",
         last_name=doc.family_name or "",
         mbi=doc.mbi,
@@ -389,13 +396,18 @@ def patient_from_qrda(doc: q.QrdaDocument, value_sets: ValueSetLibrary | None = 
     )
 
 
-def measures_to_calculate(doc: q.QrdaDocument) -> tuple[list[str], list[str]]:
+# QDM administrative sex -> the SNOMED CT sex code the PY2026 QI-Core logic reads (us-core-sex)
+_SEX_BY_GENDER = {Gender.FEMALE: c.FEMALE_FINDING.code, Gender.MALE: "248153007"}
+
+
+def measures_to_calculate(doc: q.QrdaDocument, performance_year: int) -> tuple[list[str], list[str]]:
     """(measure ids to calculate, measures referenced that ACO Sync does not calculate)."""
-    in_scope = [m for m in doc.catalog_measure_ids if m in SUPPORTED_MEASURES]
+    supported = supported_measures(performance_year)
+    in_scope = [m for m in doc.catalog_measure_ids if m in supported]
     others = [
         m.ecqm_id or m.title or m.set_id or m.version_specific_id or "?"
         for m in doc.measures
-        if m.catalog_measure_id not in SUPPORTED_MEASURES
+        if m.catalog_measure_id not in supported
     ]
     return in_scope, others
 
@@ -432,12 +444,20 @@ def calculate_qrda_detailed(
     value_sets: ValueSetLibrary | None = None,
 ) -> tuple[list[PerformanceRecord], list[IngestIssue], dict[str, MeasurePopulations]]:
     """:func:`calculate_qrda` plus the populations of every measure calculated (for the CLI)."""
-    measurement_period = period or default_period(performance_year)
+    period_of_year = period or measurement_period(performance_year)
     issues: list[IngestIssue] = []
 
     def issue(reason: str, code: str, severity: str = "warning") -> None:
         issues.append(IngestIssue(file=source_file, reason=reason, severity=severity, code=code, tin=tin))
 
+    if performance_year not in supported_years():
+        issue(
+            f"eCQM performances not calculated: ACO Sync has the eCQM specifications of performance years "
+            f"{', '.join(map(str, supported_years()))}, not {performance_year}",
+            "ecqm_year_not_supported",
+            severity="error",
+        )
+        return [], issues, {}
     missing = [
         label
         for label, present in (
@@ -456,7 +476,8 @@ def calculate_qrda_detailed(
         )
         return [], issues, {}
 
-    measure_ids, others = measures_to_calculate(doc)
+    supported = supported_measures(performance_year)
+    measure_ids, others = measures_to_calculate(doc, performance_year)
     if others:
         # only references of a measure id's shape are named: a title or set id is document text
         named = [o for o in others if quoted_if_safe(o, "measure")]
@@ -464,32 +485,40 @@ def calculate_qrda_detailed(
         listed = ", ".join([*named, *([f"{unnamed} other measure reference(s)"] if unnamed else [])])
         issue(
             f"Measure(s) {listed} referenced by the document are not calculated by ACO Sync "
-            f"(eCQM measures in scope: {', '.join(_ecqm_names(SUPPORTED_MEASURES))})",
+            f"(eCQM measures in scope: {', '.join(_ecqm_names(supported))})",
             "ecqm_measure_not_in_scope",
         )
     if not measure_ids:
-        measure_ids = list(SUPPORTED_MEASURES)
+        measure_ids = list(supported)
         issue(
             "The document references none of the measures in scope; calculated all of them: "
             + ", ".join(_ecqm_names(measure_ids)),
             "ecqm_no_measure_referenced",
         )
     start, end = doc.reporting_period_start, doc.reporting_period_end
-    if start is not None and end is not None and not (start.year == end.year == measurement_period[0].year):
+    if start is not None and end is not None and not (start.year == end.year == period_of_year[0].year):
         issue(
             # the document's own dates are not quoted: in a damaged file they can be any date
             "The document's reporting period is not the measurement "
-            f"period {measurement_period[0]} to {measurement_period[1]}; data outside it does not count",
+            f"period {period_of_year[0]} to {period_of_year[1]}; data outside it does not count",
             "ecqm_period_mismatch",
         )
 
-    patient = patient_from_qrda(doc, value_sets)
-    library = default_value_sets() if value_sets is None else value_sets
-    context = MeasureContext(patient, measurement_period, library)
+    library = default_value_sets(performance_year) if value_sets is None else value_sets
+    patient = patient_from_qrda(doc, library)
+    context = MeasureContext(
+        patient,
+        period_of_year,
+        library,
+        performance_year=performance_year,
+        required_value_sets=required_value_sets(measure_ids, performance_year),
+    )
     results: dict[str, MeasurePopulations] = {}
     for measure_id in measure_ids:
         try:
-            results[measure_id] = evaluate(patient, measure_id, measurement_period, context=context)
+            results[measure_id] = evaluate(
+                patient, measure_id, period_of_year, performance_year=performance_year, context=context
+            )
         except (ArithmeticError, TypeError, ValueError, KeyError) as exc:  # one measure, not the file
             # no traceback/message in the log: they may quote patient data; the frame locates the bug
             frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None

@@ -20,11 +20,8 @@ from pathlib import Path
 
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.ecqm.codes import Code
+from aco_sync.ecqm.editions import edition
 
-BUNDLED_VALUE_SET_FILES = (
-    "data/valuesets/target_measures_valueset_codes_qicore2024.tsv",
-    "data/valuesets/adult_outpatient_encounters_valueset_codes_qicore2024.tsv",
-)
 REQUIRED_COLUMNS = ("oid", "valueset_name", "code_system", "code")
 
 
@@ -93,9 +90,7 @@ class ValueSetLibrary:
 
 
 def load_value_sets(*paths: Path) -> ValueSetLibrary:
-    """Load value sets from TSV files (merged in order), or the default ones without paths."""
-    if not paths:
-        return default_value_sets()
+    """Load value sets from TSV files (merged in order)."""
     library = ValueSetLibrary({}, {})
     for path in paths:
         library = library.merged(
@@ -108,21 +103,22 @@ VALUE_SETS_ENV = "ACO_SYNC_ECQM_VALUE_SETS"
 
 
 @cache
-def default_value_sets() -> ValueSetLibrary:
-    """The value sets the engine uses unless told otherwise: the TSV files named in the environment
-    variable ``ACO_SYNC_ECQM_VALUE_SETS`` (paths separated by ``os.pathsep``; e.g. licensed VSAC
-    expansions shipped with the deployment), else the bundled 2025 expansions."""
+def default_value_sets(performance_year: int) -> ValueSetLibrary:
+    """The value sets the engine uses for a performance year unless told otherwise: the TSV files
+    named in the environment variable ``ACO_SYNC_ECQM_VALUE_SETS`` (paths separated by
+    ``os.pathsep``; e.g. licensed VSAC expansions shipped with the deployment), else the expansions
+    bundled for that year (:mod:`aco_sync.ecqm.editions`)."""
     configured = os.environ.get(VALUE_SETS_ENV, "").strip()
     if configured:
         return load_value_sets(*(Path(p) for p in configured.split(os.pathsep) if p.strip()))
-    return bundled_value_sets()
+    return bundled_value_sets(performance_year)
 
 
 @cache
-def bundled_value_sets() -> ValueSetLibrary:
-    """The 2025 expansions bundled in ``aco_sync/data/valuesets/``."""
+def bundled_value_sets(performance_year: int) -> ValueSetLibrary:
+    """The expansions bundled in ``aco_sync/data/valuesets/`` for the year's measurement period."""
     library = ValueSetLibrary({}, {})
-    for name in BUNDLED_VALUE_SET_FILES:
+    for name in edition(performance_year).value_set_files:
         text = resources.files("aco_sync").joinpath(name).read_text(encoding="utf-8")
         library = library.merged(ValueSetLibrary.from_tsv(text, source=name))
     return library

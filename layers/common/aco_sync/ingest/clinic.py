@@ -1,32 +1,39 @@
 """Read everything one member clinic (TIN) uploaded: ``providers.csv``, ``templates/*.csv|xlsx`` and
 ``qrda/*.xml|zip`` (paths relative to ``members/<aco_id>/<tin>/``). QRDA-I documents become eCQM
-records through the eCQM engine (``aco_sync.ecqm.calculate_qrda``)."""
+records through the QRDA-I calculator the caller passes (the service and ``validate`` pass
+``aco_sync.ecqm.calculate_qrda``): the ingest package never imports the eCQM engine."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
 from aco_sync.domain.catalog import MeasureCatalog
+from aco_sync.domain.qrda_document import QrdaDocument
 from aco_sync.domain.records import ClinicData, DenominatorCount, FileAccount, IngestIssue, PerformanceRecord
 from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.qrda import read_qrda_upload
-from aco_sync.ingest.qrda_model import QrdaDocument
 from aco_sync.ingest.templates import read_template
 
 PROVIDERS_FILE = "providers.csv"
-TEMPLATE_SUFFIXES = (".csv", ".xlsx")
+TEMPLATE_SUFFIXES = (".csv", ".xlsx", ".xls")  # .xls: read_table explains how to convert it
 QRDA_SUFFIXES = (".xml", ".zip")
 
 logger = Logger(child=True)
 
-QrdaCalculator = Callable[..., tuple[list[PerformanceRecord], list[IngestIssue]]]
+
+class QrdaCalculator(Protocol):
+    """Turns one QRDA-I document into eCQM records and issues (``aco_sync.ecqm.calculate_qrda``)."""
+
+    def __call__(
+        self, doc: QrdaDocument, *, tin: str, source_file: str, performance_year: int
+    ) -> tuple[list[PerformanceRecord], list[IngestIssue]]: ...
 
 
 def classify(path: str) -> str | None:
@@ -43,11 +50,17 @@ def classify(path: str) -> str | None:
 
 
 def read_clinic_files(
-    tin: str, files: Iterable[tuple[str, bytes]], *, performance_year: int, catalog: MeasureCatalog
+    tin: str,
+    files: Iterable[tuple[str, bytes]],
+    *,
+    performance_year: int,
+    catalog: MeasureCatalog,
+    calculate_qrda: QrdaCalculator,
 ) -> ClinicData:
-    """Read one member clinic's files (paths relative to ``members/<aco_id>/<tin>/``), in path order."""
+    """Read one member clinic's files (paths relative to ``members/<aco_id>/<tin>/``), in path order;
+    QRDA-I documents go through ``calculate_qrda``."""
     data = ClinicData(tin=tin)
-    qrda = _QrdaFiles(tin, performance_year, catalog)
+    qrda = _QrdaFiles(tin, performance_year, catalog, calculate_qrda)
     seen: dict[str, str] = {}  # sha256 of a file's bytes -> the first file (or zip member) with them
     for path, content in sorted(files, key=lambda item: item[0]):
         name = PurePosixPath(path).name
@@ -200,19 +213,18 @@ def _move_to_rejected(account: FileAccount | None) -> None:
 
 
 class _QrdaFiles:
-    """QRDA-I uploads of one clinic -> eCQM records through the eCQM engine (loaded on first use)."""
+    """QRDA-I uploads of one clinic -> eCQM records through the given calculator."""
 
-    def __init__(self, tin: str, performance_year: int, catalog: MeasureCatalog) -> None:
+    def __init__(
+        self, tin: str, performance_year: int, catalog: MeasureCatalog, calculator: QrdaCalculator
+    ) -> None:
         self.tin = tin
         self.performance_year = performance_year
         self.catalog = catalog
-        self.calculator: QrdaCalculator | None = None
-        self.loaded = False
+        self.calculator = calculator
 
     def read(self, path: str, content: bytes, data: ClinicData, seen: dict[str, str]) -> FileAccount:
         """Read one upload (an .xml document or a .zip of them); its documents are what is counted."""
-        if not self.loaded:
-            self.calculator, self.loaded = _load_calculator(), True
         account = FileAccount(file=path, kind="qrda", tin=self.tin)
         for item in read_qrda_upload(path, content, catalog=self.catalog, seen=seen):
             if isinstance(item, IngestIssue):
@@ -226,9 +238,7 @@ class _QrdaFiles:
                 account.rejected += item.covers
                 continue
             account.read += 1
-            data.issues.extend(
-                _document_issues(item, self.tin, ecqm_reports_measures=self.calculator is not None)
-            )
+            data.issues.extend(_document_issues(item, self.tin))
             errors_before = len(data.issues)
             data.records.extend(self._calculate(item, data.issues))
             failed = any(i.code == "ecqm_failed" for i in data.issues[errors_before:])
@@ -240,17 +250,6 @@ class _QrdaFiles:
 
     def _calculate(self, document: QrdaDocument, issues: list[IngestIssue]) -> list[PerformanceRecord]:
         tin = self.tin
-        if self.calculator is None:
-            issues.append(
-                IngestIssue(
-                    file=document.file_name,
-                    reason="eCQM calculation unavailable: the file was read but produced no records.",
-                    severity="warning",
-                    code="ecqm_unavailable",
-                    tin=tin,
-                )
-            )
-            return []
         try:
             records, found = self.calculator(
                 document, tin=tin, source_file=document.file_name, performance_year=self.performance_year
@@ -280,25 +279,16 @@ class _QrdaFiles:
         return list(records)
 
 
-def _load_calculator() -> QrdaCalculator | None:
-    try:
-        from aco_sync.ecqm import calculate_qrda
-    except (ImportError, AttributeError):
-        return None
-    found: Any = calculate_qrda
-    return found  # type: ignore[no-any-return]
-
-
 def _with_tin(issue: IngestIssue, tin: str) -> IngestIssue:
     if issue.tin == tin:
         return issue
     return dataclasses.replace(issue, tin=tin)
 
 
-def _document_issues(document: QrdaDocument, tin: str, *, ecqm_reports_measures: bool) -> list[IngestIssue]:
+def _document_issues(document: QrdaDocument, tin: str) -> list[IngestIssue]:
     """The reader's warnings as issues. The folder decides the TIN (a mismatch is reported); the eCQM
     engine reports measures and reporting periods it cannot use, so those are left to it."""
-    left_to_ecqm = {"unknown_measure", "no_measure"} if ecqm_reports_measures else set()
+    left_to_ecqm = {"unknown_measure", "no_measure"}
     issues = [
         IngestIssue(
             file=document.file_name,

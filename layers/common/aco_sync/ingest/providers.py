@@ -9,6 +9,7 @@ from aco_sync.ingest.tabular import (
     Table,
     TableError,
     TableRow,
+    did_you_mean,
     find_columns,
     normalise_name,
     parse_flag,
@@ -59,7 +60,8 @@ def _read_rows(table: Table, result: ProvidersReadResult, tin: str) -> None:
                 file=file_name,
                 line=1,
                 reason=f"The provider list has no {' or '.join(missing)} column; "
-                "expected columns: npi, name, active.",
+                "expected columns: npi, name, active."
+                + did_you_mean(table.header, {**PROVIDER_COLUMNS, **OPTIONAL_COLUMNS}, missing),
                 code="missing_column",
                 tin=tin,
             )

@@ -26,10 +26,7 @@ from lxml import etree
 
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.errors import QrdaRejectedError
-from aco_sync.domain.records import Gender, IngestIssue
-from aco_sync.ingest.hl7_time import parse_hl7_timestamp
-from aco_sync.ingest.measure_refs import ECQM_NUMBER_ROOT, recognise_ecqm
-from aco_sync.ingest.qrda_model import (
+from aco_sync.domain.qrda_document import (
     EMEASURE_VERSION_ID_ROOT,
     NPI_ROOT,
     SNOMED_FEMALE,
@@ -49,6 +46,10 @@ from aco_sync.ingest.qrda_model import (
     TemplateId,
     TextValue,
 )
+from aco_sync.domain.records import Gender, IngestIssue
+from aco_sync.ingest.cda_header import header_problems
+from aco_sync.ingest.hl7_time import parse_hl7_timestamp
+from aco_sync.ingest.measure_refs import ECQM_NUMBER_ROOT, recognise_ecqm
 from aco_sync.ingest.tabular import MAX_ISSUES_PER_FILE
 from aco_sync.ingest.xml_checks import dtd_markup_line, xml_declares_dtd, xml_encoding_family
 
@@ -632,6 +633,8 @@ class _DocumentReader:
             )
         templates = _template_ids(root)
         roots = {t.root for t in templates}
+        for message, line in header_problems(root):  # schema-invalid documents are not called OK
+            self.warnings.append(QrdaWarning(message, line, "cda_schema"))
         if QRDA_III_DOCUMENT_TEMPLATE in roots:
             raise QrdaRejectedError(
                 "This is a QRDA Category III (aggregate) file; upload QRDA Category I files "
@@ -852,7 +855,11 @@ class _DocumentReader:
             title_text = document.findtext(_v3("text"))
             title = " ".join(title_text.split()) if title_text else None
             ecqm_id = recognise_ecqm(
-                ecqm_number=ecqm_number, set_id=set_id, version_specific_id=version_id, title=title
+                ecqm_number=ecqm_number,
+                set_id=set_id,
+                version_specific_id=version_id,
+                title=title,
+                catalog=self.catalog,
             )
             catalog_entry = self.catalog.resolve(ecqm_id) if ecqm_id else None
             measures.append(

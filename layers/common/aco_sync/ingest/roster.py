@@ -12,6 +12,7 @@ from aco_sync.ingest.tabular import (
     TableError,
     TableRow,
     column_label,
+    did_you_mean,
     find_columns,
     normalise_name,
     parse_birth_date,
@@ -27,19 +28,6 @@ ROSTER_COLUMNS: dict[str, tuple[str, ...]] = {
     "last_name": ("lastname", "last", "family_name", "surname", "bene_last_name"),
     "birth_date": ("date_of_birth", "dob", "birthdate", "bene_brth_dt", "bene_birth_dt"),
     "gender": ("sex", "bene_sex_cd", "bene_sex"),
-}
-# CMS Web Interface / sampling names of the catalog measures (roster columns such as DM_RANK, PREV_6_RANK).
-WEB_INTERFACE_NAMES = {
-    "dm": "M001",
-    "dm_2": "M001",
-    "htn": "M236",
-    "htn_2": "M236",
-    "prev_5": "M112",
-    "bcs": "M112",
-    "prev_6": "M113",
-    "crc": "M113",
-    "prev_12": "M134",
-    "dep": "M134",
 }
 FLAG_SUFFIXES = ("_eligible", "_eligibility", "_flag", "_rank", "_sample")
 LABELS = {
@@ -106,7 +94,8 @@ def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) 
                 file=file_name,
                 line=1,
                 reason=f"The roster has no {', '.join(missing)} column; expected columns: "
-                "mbi, first_name, last_name, birth_date, gender (plus optional measure columns).",
+                "mbi, first_name, last_name, birth_date, gender (plus optional measure columns)."
+                + did_you_mean(table.header, ROSTER_COLUMNS, [c for c in ROSTER_COLUMNS if c not in columns]),
                 code="missing_column",
             )
         )
@@ -132,7 +121,11 @@ def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) 
                 )
             )
     first_row_of_mbi: dict[str, int] = {}
+    filled: set[str] = set()  # eligibility columns with a value in at least one row
+    any_rows = False
     for row in table.rows:
+        any_rows = True
+        filled.update(c for c in result.eligibility_columns if row.values.get(c, "").strip())
         try:
             errors, entry = _read_row(row, columns, result, first_row_of_mbi)
         except Exception as exc:  # the per-row barrier: no cell value can stop the roster
@@ -150,6 +143,19 @@ def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) 
             continue
         first_row_of_mbi[entry.mbi] = row.line
         result.entries.append(entry)
+    for column, measure_id in result.eligibility_columns.items():
+        if any_rows and column not in filled:
+            table.issues.add(
+                IngestIssue(
+                    file=file_name,
+                    line=1,
+                    reason=f"The eligibility column for measure {measure_id} is blank in every row, so no "
+                    f"beneficiary counts as eligible for {measure_id} and its MCQM instance stays empty; "
+                    "fill it (Y/N) or remove the column.",
+                    severity="warning",
+                    code="blank_eligibility_column",
+                )
+            )
 
 
 def _read_row(
@@ -206,8 +212,8 @@ def _eligibility_measure(column: str, catalog: MeasureCatalog) -> str | None:
     measure = catalog.resolve(base)
     if measure is not None:
         return measure.id
-    found = WEB_INTERFACE_NAMES.get(base)
-    return found if found in catalog else None
+    found = catalog.by_web_interface_name(base)  # DM, HTN, PREV_5 ... (the measure registry's)
+    return found.id if found is not None else None
 
 
 def _eligible(text: str) -> bool:

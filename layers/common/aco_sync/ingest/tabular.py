@@ -2,26 +2,32 @@
 roster, template and provider readers share.
 
 Rules every reader follows: header names match case- and space-insensitively (``First Name``,
-``first_name`` and ``FIRST-NAME`` are the same column); a UTF-8 byte order mark is accepted; a line
-that is not UTF-8 is reported and skipped while the rest of the file is read; reasons never contain
-patient data (names, birth dates, MBIs), only column names, row numbers and non-PHI values.
+``first_name`` and ``FIRST-NAME`` are the same column); a UTF-8 byte order mark is accepted; a file
+that is not UTF-8 but whose bytes are unambiguously Windows-1252/Latin-1 (charset detection) is decoded
+as such with a warning; otherwise a line that is not UTF-8 is reported and skipped while the rest of
+the file is read; reasons never contain patient data (names, birth dates, MBIs), only column names,
+row numbers and non-PHI values. A header cell is never echoed either (a header-less file's first row
+is patient data): unknown columns are named by position, with the known column they resemble.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
+import unicodedata
 import zipfile
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
 from aco_sync.domain.records import Gender, IngestIssue
+from aco_sync.domain.safe_echo import quoted_if_safe as quoted_if_safe  # re-exported for the readers
 from aco_sync.ingest.xml_checks import xml_declares_dtd
 
 MAX_TABLE_BYTES = 50 * 1024 * 1024
@@ -36,6 +42,8 @@ MAX_RECORD_LINES = 20  # physical lines one CSV row may span (a quoted value wit
 MAX_ISSUES_PER_FILE = 200  # listed one by one; further problems of the file are counted, not kept
 
 _NOT_XML_PARTS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".emf", ".wmf", ".tif", ".tiff", ".bin")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File Binary: .xls (and .doc)
+_WESTERN_PUNCTUATION = set("\u00a0\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00b4\u00b7\u00ba\u00aa")
 
 
 class TableError(Exception):
@@ -131,6 +139,12 @@ def read_table(file_name: str, data: bytes, *, tin: str | None = None) -> Table:
             f"The file is over {MAX_TABLE_BYTES // 1_048_576} MB and is refused.", code="file_too_large"
         )
     suffix = PurePosixPath(file_name).suffix.lower()
+    if suffix == ".xls" or data[:8] == _OLE_MAGIC:
+        raise TableError(
+            "The file is an Excel 97-2003 workbook (.xls), which ACO Sync does not read: open it in Excel "
+            "and save it as Excel Workbook (.xlsx) or CSV UTF-8.",
+            code="unsupported_xls",
+        )
     issues = FileIssues(file_name, tin=tin)
     if suffix in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
         if len(data) > MAX_XLSX_BYTES:
@@ -144,7 +158,18 @@ def read_table(file_name: str, data: bytes, *, tin: str | None = None) -> Table:
         raise TableError(
             f"Unsupported file type {suffix!r}: upload CSV (UTF-8) or XLSX.", code="unknown_file_type"
         )
-    text, bad_lines = _decode_lines(data)
+    text, bad_lines, western = _decode_lines(data)
+    if western:
+        issues.add(
+            IngestIssue(
+                file=file_name,
+                reason="The file is not UTF-8; its characters were read as Windows-1252 (Western European, "
+                "Excel's 'CSV (Comma delimited)'). Check accented names, or save it as CSV UTF-8.",
+                severity="warning",
+                code="decoded_cp1252",
+                tin=tin,
+            )
+        )
     dialect = _sniff_dialect(text, suffix)
     first_line = text.split("\n", 1)[0].strip().lower()
     if first_line.startswith("sep=") and len(first_line) == 5:  # Excel's "sep=;" hint line
@@ -249,8 +274,9 @@ def _sniff_dialect(text: str, suffix: str) -> type[csv.Dialect] | csv.Dialect:
     return csv.excel
 
 
-def _decode_lines(data: bytes) -> tuple[str, set[int]]:
-    """The text, and the physical lines that are not UTF-8 (each replaced by an empty line)."""
+def _decode_lines(data: bytes) -> tuple[str, set[int], bool]:
+    """The text, the physical lines that are not UTF-8 (each replaced by an empty line), and whether the
+    whole file was decoded as Windows-1252 instead (see :func:`_western_text`)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00"):
         raise TableError(
             "The file is UTF-16 text; save it as CSV UTF-8 (Excel: 'CSV UTF-8 (Comma delimited)').",
@@ -259,9 +285,12 @@ def _decode_lines(data: bytes) -> tuple[str, set[int]]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8"), set()
+        return data.decode("utf-8"), set(), False
     except UnicodeDecodeError:
         pass
+    western = _western_text(data)
+    if western is not None:
+        return western, set(), True
     bad: set[int] = set()
     lines: list[str] = []
     for number, raw in enumerate(_physical_lines(data), start=1):
@@ -277,12 +306,49 @@ def _decode_lines(data: bytes) -> tuple[str, set[int]]:
                     line=min(bad),
                     code="bad_encoding",
                 ) from None
-    return "".join(lines), bad
+    return "".join(lines), bad, False
 
 
 def _physical_lines(data: bytes) -> list[bytes]:
     """Lines as the CSV reader counts them (``\\r\\n``, ``\\n`` or ``\\r`` end a line), terminators kept."""
     return [line for line in re.split(rb"(?<=\r\n)|(?<=\n)|(?<=\r)(?!\n)", data) if line]
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _western_text(data: bytes) -> str | None:
+    """``data`` decoded as CP1252 when the bytes say so unambiguously: no UTF-8 line among them, the whole
+    file decodes as CP1252, every non-ASCII character it gives is a Latin letter or Western punctuation
+    (``é``, ``ñ``, ``ü``, curly quotes, dashes), and charset detection (charset-normalizer) finds text,
+    not binary. Else None (rows are then checked one by one and the bad ones reported)."""
+    for line in data.splitlines():
+        if not line.isascii() and _is_utf8(line):
+            return None  # UTF-8 lines mixed with others: ambiguous, check the rows one by one
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None  # bytes CP1252 leaves undefined: not CP1252
+    for char in set(text):
+        if char.isascii():
+            if not char.isprintable() and char not in "\t\r\n":
+                return None  # control characters: binary, not text
+        elif not (_is_latin_letter(char) or char in _WESTERN_PUNCTUATION):
+            return None
+    from charset_normalizer import from_bytes  # imported lazily: only non-UTF-8 uploads need it
+
+    if from_bytes(data[:65536]).best() is None:
+        return None  # the detector finds no text encoding at all
+    return text
+
+
+def _is_latin_letter(char: str) -> bool:
+    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
 
 
 def _xlsx_rows(data: bytes) -> Iterator[SourceRow]:
@@ -486,9 +552,58 @@ def _table_from_rows(file_name: str, rows: Iterable[SourceRow], issues: FileIssu
             yield TableRow(
                 line=line, values={name: cells[index].strip() for index, name in used if index < width}
             )
+        if not table.rows_read:
+            table.issues.add(
+                IngestIssue(
+                    file=file_name,
+                    line=header_line,
+                    reason="The file has a header but no data rows; nothing was read from it.",
+                    severity="warning",
+                    code="no_rows",
+                    tin=issues.tin,
+                )
+            )
 
     table.rows = data_rows()
     return table
+
+
+def _similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def unknown_columns(header: list[str], known: Mapping[str, tuple[str, ...]]) -> list[int]:
+    """0-based positions of the header's non-empty columns that no known field (or alias) names."""
+    names = {name for canonical, aliases in known.items() for name in (canonical, *aliases)}
+    return [i for i, name in enumerate(header) if name and name not in names]
+
+
+def closest_field(
+    name: str, known: Mapping[str, tuple[str, ...]], fields: Iterable[str] | None = None
+) -> str | None:
+    """The known field whose name or alias ``name`` most resembles (a misspelling), or None."""
+    best, score = None, 0.0
+    for canonical in fields if fields is not None else known:
+        for candidate in (canonical, *known.get(canonical, ())):
+            ratio = _similarity(name, candidate)
+            if ratio > score:
+                best, score = canonical, ratio
+    return best if score >= 0.8 else None
+
+
+def did_you_mean(header: list[str], known: Mapping[str, tuple[str, ...]], missing: Iterable[str]) -> str:
+    """For missing fields: `` Did you mean `performance_date`? An unknown column (column 4) looks like
+    a misspelling of it.`` (or ""). Columns are named by position: a header cell may be PHI."""
+    unknown = unknown_columns(header, known)
+    hints = []
+    for field_name in missing:
+        matches = [i for i in unknown if closest_field(header[i], known, [field_name]) == field_name]
+        if matches:
+            hints.append(
+                f" Did you mean `{field_name}`? An unknown column (column {matches[0] + 1}) looks like a "
+                "misspelling of it."
+            )
+    return "".join(hints)
 
 
 def find_columns(header: list[str], aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -576,18 +691,6 @@ def parse_flag(text: str) -> bool:
 # shape (M001, 001SSP, CMS122v13; not bare digits, which could be an age, a date or an identifier).
 # Digits are never echoed: a birth date (19500203), an SSN, a phone number, an MRN or an NPI-looking
 # number all have the shape of "digits".
-_ECHO_SAFE = {
-    "measure": re.compile(r"M[0-9]{3}|[0-9]{3}SSP|CMS[0-9]{1,4}(?:V[0-9]{1,2})?", re.IGNORECASE),
-}
-
-
-def quoted_if_safe(value: str, kind: str) -> str:
-    """``" 'M999'"`` when ``value`` has the shape of a ``kind`` value that cannot be PHI (only
-    ``"measure"``: a catalog-shaped measure id), else ``""``. Used to echo bad values in reasons safely."""
-    value = value.strip()
-    return f" {value!r}" if _ECHO_SAFE[kind].fullmatch(value) else ""
-
-
 def column_label(index: int) -> str:
     """How a reason names a column without its header text: ``"column 3 (C)"`` for index 2."""
     letters, number = "", index + 1

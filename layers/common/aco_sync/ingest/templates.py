@@ -22,6 +22,8 @@ from aco_sync.ingest.tabular import (
     Table,
     TableError,
     TableRow,
+    closest_field,
+    did_you_mean,
     find_columns,
     normalise_name,
     parse_birth_date,
@@ -32,6 +34,7 @@ from aco_sync.ingest.tabular import (
     parse_tin,
     quoted_if_safe,
     read_table,
+    unknown_columns,
 )
 
 TEMPLATE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -135,15 +138,17 @@ def _missing_columns(
     table: Table, columns: dict[str, tuple[str, ...]], result: TemplateReadResult, tin: str, kind: str
 ) -> dict[str, str] | None:
     found = find_columns(table.header, columns)
-    missing = [LABELS[c] for c in columns if c not in found]
+    missing_fields = [c for c in columns if c not in found]
+    missing = [LABELS[c] for c in missing_fields]
     if not missing:
         return found
+    known = {**TEMPLATE_COLUMNS, **OPTIONAL_COLUMNS, **COUNT_COLUMNS}
     result.sink.add(
         IngestIssue(
             file=table.file_name,
             line=1,
             reason=f"The {kind} has no {', '.join(missing)} column; "
-            "see docs/INPUT_FORMATS.md for the columns.",
+            "see docs/INPUT_FORMATS.md for the columns." + did_you_mean(table.header, known, missing_fields),
             code="missing_column",
             tin=tin,
         )
@@ -210,6 +215,24 @@ def _reject(
             file=file_name, line=line, reason=f"Row {line} rejected: {'; '.join(errors)}.", code=code, tin=tin
         )
     )
+
+
+def _warn_unknown_columns(table: Table, result: TemplateReadResult, tin: str) -> None:
+    """One warning per unknown template column, by position, with the known column it resembles."""
+    known = {**TEMPLATE_COLUMNS, **OPTIONAL_COLUMNS}
+    for index in unknown_columns(table.header, known):
+        close = closest_field(table.header[index], known)
+        hint = f"; did you mean `{close}`?" if close else " (see docs/INPUT_FORMATS.md for the columns)."
+        result.sink.add(
+            IngestIssue(
+                file=table.file_name,
+                line=1,
+                reason=f"An unknown column (column {index + 1}) was ignored{hint}",
+                severity="warning",
+                code="unknown_column",
+                tin=tin,
+            )
+        )
 
 
 def _read_counts(table: Table, result: TemplateReadResult, *, tin: str, catalog: MeasureCatalog) -> None:
@@ -279,6 +302,7 @@ def _read_rows(
     if columns is None:
         return
     columns.update(find_columns(table.header, OPTIONAL_COLUMNS))
+    _warn_unknown_columns(table, result, tin)
     if "collection_type" not in columns:
         result.sink.add(
             IngestIssue(

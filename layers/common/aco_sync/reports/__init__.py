@@ -12,17 +12,18 @@ from typing import Any
 
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.errors import MeasureDataNotFoundError
-from aco_sync.reports.csv_exports import measures_csv, patients_csv
+from aco_sync.domain.qpp_measures import qpp_measures
+from aco_sync.reports.csv_exports import gaps_csvs, measures_csv, patients_csv, probable_duplicates_csv
 from aco_sync.reports.html_report import render_html
 from aco_sync.reports.model import ReportInputs, ScoredSync
 from aco_sync.reports.qpp_json import submission_json
 from aco_sync.reports.qrda3 import Qrda3Refused, qrda3_document
 from aco_sync.reports.submission import QPP_JSON_FILE, QRDA3_FILE, SubmissionPlan, plan_submission
+from aco_sync.reports.targets import ranked_targets
 from aco_sync.scoring.app_plus import app_plus_score
 from aco_sync.scoring.benchmarks import BenchmarkSet, load_benchmarks_or_nearest
 from aco_sync.scoring.clinic_stats import compute_clinic_stats
 from aco_sync.scoring.points import score_measure
-from aco_sync.scoring.qpp_measures import qpp_measures
 from aco_sync.scoring.quality import aco_quality_score
 
 __all__ = ["ReportInputs", "ScoredSync", "build_reports", "quality_score_document", "score_sync"]
@@ -88,6 +89,8 @@ def quality_score_document(scored: ScoredSync) -> dict:  # type: ignore[type-arg
         "counted": scored.quality.counted_instances,
         "not_counted": scored.quality.to_dict()["not_counted"],
         "targets": list(scored.quality.targets),
+        "ranked_targets": [target.to_dict() for target in ranked_targets(scored)],
+        "aco_patients": len({o.master_pat_id for o in inputs.outcomes}),
         "measures": [
             {**score.to_dict(), "counted": scored.quality.is_counted(score)} for score in scored.scores
         ],
@@ -122,8 +125,13 @@ def build_reports(inputs: ReportInputs) -> dict[str, bytes]:
     files: dict[str, bytes] = {
         "report.html": render_html(scored),
         "measures.csv": measures_csv(scored),
-        "patients.csv": patients_csv(inputs.outcomes),
+        "patients.csv": patients_csv(inputs.outcomes, inputs.record_sources),
         "quality-score.json": (json.dumps(quality_score_document(scored), indent=2) + "\n").encode("utf-8"),
     }
+    if inputs.probable_duplicates:  # the sync log links to it
+        files["probable-duplicates.csv"] = probable_duplicates_csv(
+            inputs.probable_duplicates, inputs.outcomes, inputs.record_sources
+        )
+    files.update(gaps_csvs(scored))
     files.update(submission_files)
     return files

@@ -1,4 +1,6 @@
-"""CSV exports for audit: the aggregate measure table and the patient-level aggregate (no PHI)."""
+"""CSV exports for audit and follow-up (no PHI: MASTER_PAT_IDs, TINs, files, rows, encounter ids):
+the aggregate measure table, the patient-level aggregate with the deciding record of each outcome,
+per-TIN gap lists and the probable duplicates for review."""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from aco_sync.domain.records import PatientOutcome
-from aco_sync.reports.model import ScoredSync
+from aco_sync.domain.records import PatientOutcome, Performance
+from aco_sync.reports.model import RecordSource, ScoredSync
 
 MEASURE_COLUMNS = (
     "measure_id",
@@ -40,7 +42,41 @@ PATIENT_COLUMNS = (
     "outcome",
     "performance_date",
     "source_tins",
+    "deciding_tin",
+    "source_file",
+    "source_row",
+    "encounter_id",
+    "records",
 )
+GAP_COLUMNS = (
+    "tin",
+    "measure_id",
+    "collection_type",
+    "master_pat_id",
+    "gap",
+    "performance_date",
+    "source_file",
+    "source_row",
+    "encounter_id",
+    "also_seen_by_tins",
+)
+DUPLICATE_COLUMNS = (
+    "master_pat_id_a",
+    "master_pat_id_b",
+    "why",
+    "tins_a",
+    "source_rows_a",
+    "tins_b",
+    "source_rows_b",
+    "decision",
+)
+DUPLICATE_REASONS = {
+    "one_edit_first_name": "first names one letter apart",
+    "one_edit_last_name": "last names one letter apart",
+    "nickname": "nickname",
+    "initial": "initial",
+    "swapped_day_month": "day and month of birth swapped",
+}
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -88,7 +124,28 @@ def measures_csv(scored: ScoredSync) -> bytes:
     return _csv(MEASURE_COLUMNS, rows)
 
 
-def patients_csv(outcomes: Sequence[PatientOutcome]) -> bytes:
+def deciding_source(outcome: PatientOutcome, sources: dict[str, RecordSource]) -> RecordSource | None:
+    """The record that decided the outcome: one with the outcome's performance and date (the latest such
+    when several), else the latest record behind it."""
+    candidates = [sources[key] for key in outcome.source_keys if key in sources]
+    if not candidates:
+        return None
+    day = outcome.performance_date.isoformat() if outcome.performance_date else None
+    exact = [c for c in candidates if c.performance == outcome.outcome.value and c.performance_date == day]
+    pool = exact or candidates
+    return max(pool, key=lambda c: (c.performance_date or "", c.tin, c.source_file, c.source_line or 0))
+
+
+def _where(source: RecordSource | None) -> list[Any]:
+    if source is None:
+        return [None, None, None, None]
+    return [source.tin, source.source_file, source.source_line, source.encounter_id]
+
+
+def patients_csv(outcomes: Sequence[PatientOutcome], sources: dict[str, RecordSource] | None = None) -> bytes:
+    """One row per patient and measure instance, with the deciding record's TIN, file, row (or QRDA-I
+    document) and encounter id, so a result can be traced to the chart."""
+    sources = sources or {}
     ordered = sorted(outcomes, key=lambda o: (o.master_pat_id, o.measure_id, o.collection_type.value))
     rows = (
         [
@@ -98,7 +155,85 @@ def patients_csv(outcomes: Sequence[PatientOutcome]) -> bytes:
             outcome.outcome.value,
             outcome.performance_date.isoformat() if outcome.performance_date else None,
             ";".join(outcome.source_tins),
+            *_where(deciding_source(outcome, sources)),
+            len(outcome.source_keys),
         ]
         for outcome in ordered
     )
     return _csv(PATIENT_COLUMNS, rows)
+
+
+def gap_of(outcome: PatientOutcome, *, inverse: bool) -> str | None:
+    """Why the outcome counts against its measure instance, or None when it does not."""
+    if outcome.outcome is Performance.DENOMINATOR_ONLY:
+        return "no performance reported (lowers data completeness)"
+    if outcome.outcome is Performance.NOT_MET and not inverse:
+        return "not met"
+    if outcome.outcome is Performance.MET and inverse:
+        return "met on an inverse measure (e.g. HbA1c > 9% or missing)"
+    return None
+
+
+def gaps_csvs(scored: ScoredSync) -> dict[str, bytes]:
+    """``gaps-<tin>.csv`` per TIN: the patients of that TIN who count against a measure instance, with the
+    deciding record (file, row, encounter id) to find the chart."""
+    inverse = {(s.measure_id, s.collection_type.value): s.inverse for s in scored.inputs.stats}
+    sources = scored.inputs.record_sources
+    by_tin: dict[str, list[list[Any]]] = {}
+    for outcome in scored.inputs.outcomes:
+        gap = gap_of(outcome, inverse=inverse.get((outcome.measure_id, outcome.collection_type.value), False))
+        if gap is None:
+            continue
+        source = deciding_source(outcome, sources)
+        tin = source.tin if source else (outcome.source_tins[0] if outcome.source_tins else "unknown")
+        by_tin.setdefault(tin, []).append(
+            [
+                tin,
+                outcome.measure_id,
+                outcome.collection_type.value,
+                outcome.master_pat_id,
+                gap,
+                outcome.performance_date.isoformat() if outcome.performance_date else None,
+                *_where(source)[1:],
+                ";".join(t for t in outcome.source_tins if t != tin),
+            ]
+        )
+    return {
+        f"gaps-{tin}.csv": _csv(GAP_COLUMNS, sorted(rows, key=lambda r: (r[1], r[2], r[3])))
+        for tin, rows in sorted(by_tin.items())
+    }
+
+
+def probable_duplicates_csv(
+    pairs: Sequence[dict[str, str]], outcomes: Sequence[PatientOutcome], sources: dict[str, RecordSource]
+) -> bytes:
+    """The pairs of patients that look alike (never merged), with their TINs and source rows, and an
+    empty ``decision`` column a reviewer fills with ``same`` or ``not_same`` (docs/LOCAL.md)."""
+    tins: dict[str, set[str]] = {}
+    rows_of: dict[str, set[str]] = {}
+    wanted = {p["master_pat_id_a"] for p in pairs} | {p["master_pat_id_b"] for p in pairs}
+    for outcome in outcomes:
+        if outcome.master_pat_id not in wanted:
+            continue
+        tins.setdefault(outcome.master_pat_id, set()).update(outcome.source_tins)
+        for key in outcome.source_keys:
+            source = sources.get(key)
+            if source is not None:
+                where = source.source_file + (f":{source.source_line}" if source.source_line else "")
+                rows_of.setdefault(outcome.master_pat_id, set()).add(f"{source.tin} {where}")
+
+    def cells(master_id: str) -> list[str]:
+        return [";".join(sorted(tins.get(master_id, ()))), ";".join(sorted(rows_of.get(master_id, ())))]
+
+    rows = [
+        [
+            pair["master_pat_id_a"],
+            pair["master_pat_id_b"],
+            DUPLICATE_REASONS.get(pair.get("reason", ""), pair.get("reason", "")),
+            *cells(pair["master_pat_id_a"]),
+            *cells(pair["master_pat_id_b"]),
+            "",
+        ]
+        for pair in pairs
+    ]
+    return _csv(DUPLICATE_COLUMNS, rows)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
+from typing import Any
 
 from aco_sync.domain.records import CollectionType, SyncLogEntry
 from aco_sync.reports.model import ScoredSync
+from aco_sync.reports.targets import ranked_targets
 from aco_sync.scoring.benchmarks import Benchmark
 from aco_sync.scoring.clinic_stats import ClinicMeasureStats
 from aco_sync.scoring.points import ScoreStatus
@@ -18,6 +21,7 @@ DECILE_COLOURS = (
     "#eef4fb", "#dde9f6", "#c9dcf0", "#b2cde9", "#98bce0",
     "#7ea9d6", "#6396ca", "#4a82bd", "#336fae", "#1f5c9c",
 )  # fmt: skip
+TIN_COLUMNS_PER_TABLE = 4  # measure instances per per-TIN table: wide ACOs wrap into several tables
 CHART_WIDTH = 720
 BAR_LEFT = 24
 BAR_WIDTH = CHART_WIDTH - 2 * BAR_LEFT
@@ -49,7 +53,8 @@ header h1 { margin:0 0 4px; font-size:26px; font-weight:600; letter-spacing:.2px
 header .meta { opacity:.85; font-size:13px; }
 header .meta span { margin-right:18px; }
 main { max-width:1200px; margin:-56px auto 40px; padding:0 32px; }
-.cards { display:grid; grid-template-columns: 1.4fr 1fr 1fr 1fr; gap:16px; margin-bottom:20px; }
+.cards { display:grid; grid-template-columns: minmax(0, 1.4fr) repeat(3, minmax(0, 1fr)); gap:16px;
+  margin-bottom:20px; }
 .card { background:var(--card); border-radius:10px; padding:18px 20px;
   box-shadow:0 1px 3px rgba(16,36,64,.12); }
 .card .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.6px; }
@@ -95,6 +100,34 @@ tr:last-child td { border-bottom:none; }
 .empty { color:var(--muted); font-style:italic; }
 footer { color:var(--muted); font-size:12px; max-width:1200px; margin:0 auto 32px; padding:0 32px; }
 svg text { font-family: inherit; }
+.table-wrap { overflow-x: auto; }
+.table-wrap + .table-wrap { margin-top: 14px; }
+.delta-up { color: var(--ok); } .delta-down { color: var(--bad); } .delta-same { color: var(--muted); }
+dl.glossary { display:grid; grid-template-columns: 190px 1fr; gap:6px 16px; margin:0; font-size:13px; }
+dl.glossary dt { font-weight:600; } dl.glossary dd { margin:0; color:var(--ink); }
+@page { margin: 12mm; }
+@media print {
+  /* Letter and A4 alike: the content fits the narrower printable width (A4: 186 mm). */
+  body { background:#fff; font-size:10.5pt; -webkit-print-color-adjust:exact; print-color-adjust:exact; }
+  header { padding:0 0 10px; background:none; color:var(--ink); border-bottom:2px solid var(--accent); }
+  header .meta { opacity:1; color:var(--muted); }
+  main { max-width:none; margin:10px 0 0; padding:0; }
+  footer { max-width:none; padding:0; margin:8px 0 0; }
+  .cards { grid-template-columns: repeat(4, minmax(0, 1fr)); gap:8px; }
+  .card, section.panel { box-shadow:none; border:1px solid var(--line); break-inside:avoid; }
+  .card { padding:8px 10px; } .card .value { font-size:20pt; } .card.score .value { font-size:26pt; }
+  section.panel { padding:10px 12px; margin-bottom:10px; }
+  section.panel.long { break-inside:auto; }
+  section.panel h2 { break-after:avoid; }
+  table { font-size:8.5pt; break-inside:avoid; } th, td { padding:3px 4px; }
+  th { font-size:7pt; letter-spacing:0; } td.num, th.num, .badge.ct { white-space:nowrap; }
+  .badge { white-space:normal; } .reason { font-size:7.5pt; }
+  tr { break-inside:avoid; }
+  .table-wrap { overflow:visible; }
+  .chart-row { grid-template-columns: 150px 1fr; padding:4px 0; break-inside:avoid; }
+  .log-group { break-inside:avoid; }
+  dl.glossary { grid-template-columns: 150px 1fr; font-size:9pt; }
+}
 """
 
 
@@ -106,10 +139,46 @@ def _badge(text: str, kind: str) -> str:
     return f'<span class="badge {kind}">{escape(text)}</span>'
 
 
-def _x(rate: float, inverse: bool) -> float:
-    """Chart x of a rate: better always to the right (inverse measures drawn 100 -> 0)."""
+def _x(rate: float, inverse: bool, floor: float = 0.0) -> float:
+    """Chart x of a rate: better always to the right (inverse measures drawn 100 -> 0). ``floor``: the
+    axis starts there (0, or higher when the deciles crowd near the top: topped-out measures)."""
     position = (100 - rate) if inverse else rate
-    return BAR_LEFT + BAR_WIDTH * max(0.0, min(100.0, position)) / 100
+    span = 100.0 - floor
+    return BAR_LEFT + BAR_WIDTH * max(0.0, min(span, position - floor)) / span
+
+
+def axis_floor(rate: float | None, benchmark: Benchmark | None) -> float:
+    """Where the axis starts, in "better" units (0 for most measures). When the upper deciles crowd near
+    the top (decile 5 starts in the top tenth: a topped-out measure), the axis starts 10 points below the
+    lowest of decile 2's bound and the rate, rounded down to 10, so the bands are readable."""
+    if benchmark is None:
+        return 0.0
+
+    def better(value: float) -> float:
+        return (100 - value) if benchmark.inverse else value
+
+    if better(benchmark.lower_bound(5)) < 90:
+        return 0.0
+    lowest = better(benchmark.lower_bound(2))
+    if rate is not None:
+        lowest = min(lowest, better(rate))
+    return max(0.0, (lowest - 10) // 10 * 10)
+
+
+def crowded_deciles(benchmark: Benchmark | None) -> str:
+    """A sentence when several deciles share less than one point of the scale (else "")."""
+    if benchmark is None:
+        return ""
+    end = 0.0 if benchmark.inverse else 100.0
+    for first in range(2, 10):
+        if abs(end - benchmark.lower_bound(first)) < 1.0:
+            if first == 10:
+                return ""
+            return (
+                f"deciles {first}–10 all start within 1 point of {end:.0f}%: "
+                f"from {benchmark.lower_bound(first):.2f}%"
+            )
+    return ""
 
 
 def decile_chart(rate: float | None, benchmark: Benchmark | None, *, inverse: bool, label: str) -> str:
@@ -121,12 +190,13 @@ def decile_chart(rate: float | None, benchmark: Benchmark | None, *, inverse: bo
         f'aria-label="{escape(label)}">'
     ]
     bar_top, bar_height = 24, 22
+    floor = axis_floor(rate, benchmark)
     if benchmark is not None:
         end = 0.0 if inverse else 100.0
         for decile in range(1, 11):
             low = benchmark.lower_bound(decile)
             high = benchmark.lower_bound(decile + 1) if decile < 10 else end
-            x1, x2 = sorted((_x(low, inverse), _x(high, inverse)))
+            x1, x2 = sorted((_x(low, inverse, floor), _x(high, inverse, floor)))
             if x2 - x1 <= 0:
                 continue
             parts.append(
@@ -150,14 +220,19 @@ def decile_chart(rate: float | None, benchmark: Benchmark | None, *, inverse: bo
         f'<rect x="{BAR_LEFT}" y="{bar_top}" width="{BAR_WIDTH}" height="{bar_height}" fill="none" '
         'stroke="#c3ccd6"/>'
     )
-    for tick in (0, 25, 50, 75, 100):
-        x = _x(tick, inverse)
+    if floor:
+        ticks = [int(floor + (100 - floor) * k / 4) for k in range(5)]
+        ticks = [100 - t for t in ticks] if inverse else ticks
+    else:
+        ticks = [0, 25, 50, 75, 100]
+    for tick in ticks:
+        x = _x(tick, inverse, floor)
         parts.append(
             f'<text x="{x:.1f}" y="{bar_top + bar_height + 14}" font-size="10" text-anchor="middle" '
             f'fill="#5b6b7c">{tick}%</text>'
         )
     if rate is not None:
-        x = _x(rate, inverse)
+        x = _x(rate, inverse, floor)
         anchor = "start" if x < BAR_LEFT + 40 else "end" if x > BAR_LEFT + BAR_WIDTH - 40 else "middle"
         parts.append(
             f'<line x1="{x:.1f}" y1="{bar_top - 4}" x2="{x:.1f}" y2="{bar_top + bar_height + 3}" '
@@ -165,6 +240,11 @@ def decile_chart(rate: float | None, benchmark: Benchmark | None, *, inverse: bo
             f'<circle cx="{x:.1f}" cy="{bar_top - 5}" r="4" fill="#d9480f"/>'
             f'<text x="{x:.1f}" y="{bar_top - 11}" font-size="11.5" font-weight="700" '
             f'text-anchor="{anchor}" fill="#d9480f">{rate:.2f}%</text>'
+        )
+    if floor:
+        parts.append(
+            f'<text x="{BAR_LEFT}" y="{bar_top - 11}" font-size="10" fill="#5b6b7c">axis zoomed: '
+            f"deciles crowd near {'0' if inverse else '100'}%</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -216,7 +296,7 @@ def _score_cards(scored: ScoredSync) -> str:
             f"{quality.total_points:.4f} of {10 * quality.measures_scored} points · {escape(counted)}",
         ),
         ("", "Measures scored", str(quality.measures_scored), f"of {len(scored.scores)} measure instances"),
-        ("", "ACO patients", f"{patients:,}", "de-duplicated MASTER_PAT_IDs"),
+        ("", "ACO patients", f"{patients:,}", "one per person across TINs (ACO patient ids)"),
         (
             "",
             "Roster coverage",
@@ -246,7 +326,7 @@ def _measure_table(scored: ScoredSync) -> str:
             status_label = "Scored (capped at 7)"
         reason = escape(score.reason) if score else ""
         if score and score.counts_in_quality_score and not scored.quality.is_counted(score):
-            status_label, status_kind = "Scored, not counted", "muted"
+            status_label, status_kind = "Scored; another instance counts", "muted"
             reason += " " + escape(scored.quality.why_not_counted(score) or "")
         qpp_id = escape(score.qpp_measure_id) if score else ""
         rows.append(
@@ -291,6 +371,9 @@ def _charts(scored: ScoredSync) -> str:
                 detail += " · flat benchmark"
             if benchmark.topped_out_by_program:
                 detail += " · topped out"
+            crowded = crowded_deciles(benchmark)
+            if crowded:
+                detail += f" · {crowded}"
         rows.append(
             f'<div class="chart-row"><div class="name">{escape(label)}<small>{escape(detail)}</small></div>'
             f"<div>{decile_chart(stats.performance_rate, benchmark, inverse=inverse, label=label)}</div>"
@@ -306,16 +389,29 @@ def _charts(scored: ScoredSync) -> str:
 
 
 def _tin_table(scored: ScoredSync) -> str:
+    """Per TIN: status, share of the ACO's patients, and per measure instance its patients (share of the
+    instance), its own rate and data completeness. Instances are split over several tables of at most
+    TIN_COLUMNS_PER_TABLE columns, so the table fits the page (screen at 1024 px, Letter and A4)."""
     inputs = scored.inputs
     names = {c.tin: c.name for c in inputs.settings.member_clinics}
     statuses = {str(c.get("tin")): c for c in inputs.clinic_statuses}
     instances = [s for s in inputs.stats if s.patients_by_tin or inputs.clinic_stats]
     clinic_rates: dict[tuple[str, str, str], ClinicMeasureStats] = {}
     clinic_share: dict[str, float | None] = {}
+    clinic_completeness: dict[str, float | None] = {}
     for clinic in inputs.clinic_stats or []:
         clinic_share[clinic.tin] = clinic.share_of_aco_patients
+        eligible = reported = 0
         for measure in clinic.measures:
             clinic_rates[(clinic.tin, measure.measure_id, measure.collection_type.value)] = measure
+            eligible += measure.eligible_population
+            reported += (
+                measure.performance_met
+                + measure.performance_not_met
+                + measure.eligible_population_exclusion
+                + measure.eligible_population_exception
+            )
+        clinic_completeness[clinic.tin] = 100 * reported / eligible if eligible else None
     tins = sorted(
         set(statuses)
         | set(names)
@@ -324,11 +420,10 @@ def _tin_table(scored: ScoredSync) -> str:
     )
     if not tins:
         return '<p class="empty">No member clinics.</p>'
-    header = ["<tr><th>TIN</th><th>Clinic</th><th>Status</th><th>Last synced</th><th class='num'>Share</th>"]
-    header += [
-        f"<th class='num'>{escape(s.measure_id)} {escape(s.collection_type.value)}</th>" for s in instances
-    ]
-    header.append("</tr>")
+    header = (
+        "<tr><th>TIN</th><th>Clinic</th><th>Status</th><th>Last synced</th><th class='num'>Share of "
+        "patients</th><th class='num'>Data completeness</th></tr>"
+    )
     rows = []
     for tin in tins:
         status = statuses.get(tin, {})
@@ -343,30 +438,46 @@ def _tin_table(scored: ScoredSync) -> str:
             else "muted"
         )
         reason = status.get("reason")
-        cells = [
-            f"<td><strong>{escape(tin)}</strong></td>",
-            f"<td>{escape(str(status.get('name') or names.get(tin) or ''))}</td>",
+        rows.append(
+            "<tr>"
+            f"<td><strong>{escape(tin)}</strong></td>"
+            f"<td>{escape(str(status.get('name') or names.get(tin) or ''))}</td>"
             f"<td>{_badge(status_text, kind)}"
             + (f"<div class='reason'>{escape(str(reason))}</div>" if reason else "")
-            + "</td>",
-            f"<td>{escape(_when(status.get('last_synced')))}</td>",
-            f"<td class='num'>{_fmt(clinic_share.get(tin))}</td>",
-        ]
-        for stats in instances:
-            patients = stats.patients_by_tin.get(tin, 0)
-            total = stats.eligible_population or sum(stats.patients_by_tin.values())
-            tin_measure = clinic_rates.get((tin, stats.measure_id, stats.collection_type.value))
-            if tin_measure is not None:
-                patients = tin_measure.eligible_population
-            share = f"{100 * patients / total:.0f}%" if total else "—"
-            rate = ""
-            if tin_measure is not None:
-                rate = f"<div class='reason'>rate {_fmt(tin_measure.performance_rate)}</div>"
-            cells.append(
-                f"<td class='num'>{patients:,} <span class='measure-title'>({share})</span>{rate}</td>"
-            )
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table>{''.join(header)}{''.join(rows)}</table>"
+            + "</td>"
+            f"<td>{escape(_when(status.get('last_synced')))}</td>"
+            f"<td class='num'>{_fmt(clinic_share.get(tin))}</td>"
+            f"<td class='num'>{_fmt(clinic_completeness.get(tin))}</td>"
+            "</tr>"
+        )
+    tables = [f"<div class='table-wrap'><table>{header}{''.join(rows)}</table></div>"]
+    for start in range(0, len(instances), TIN_COLUMNS_PER_TABLE):
+        chunk = instances[start : start + TIN_COLUMNS_PER_TABLE]
+        head = "<tr><th>TIN</th>" + "".join(
+            f"<th class='num'>{escape(s.measure_id)} {escape(s.collection_type.value)}</th>" for s in chunk
+        )
+        body = []
+        for tin in tins:
+            cells = [f"<td><strong>{escape(tin)}</strong></td>"]
+            for stats in chunk:
+                patients = stats.patients_by_tin.get(tin, 0)
+                total = stats.eligible_population or sum(stats.patients_by_tin.values())
+                tin_measure = clinic_rates.get((tin, stats.measure_id, stats.collection_type.value))
+                if tin_measure is not None:
+                    patients = tin_measure.eligible_population
+                share = f"{100 * patients / total:.0f}%" if total else "—"
+                detail = ""
+                if tin_measure is not None:
+                    detail = (
+                        f"<div class='reason'>rate {_fmt(tin_measure.performance_rate)} · complete "
+                        f"{_fmt(tin_measure.data_completeness, digits=0)}</div>"
+                    )
+                cells.append(
+                    f"<td class='num'>{patients:,} <span class='measure-title'>({share})</span>{detail}</td>"
+                )
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        tables.append(f"<div class='table-wrap'><table>{head}</tr>{''.join(body)}</table></div>")
+    return "".join(tables)
 
 
 def _roster(scored: ScoredSync) -> str:
@@ -413,23 +524,33 @@ def _log(entries: Sequence[SyncLogEntry]) -> str:
     return f'<p class="hint">{len(entries)} log entries ({summary})</p>' + "".join(html)
 
 
+_REPEATED_ROW = re.compile(r", (row|line) (\d+): (Row|Line) \2 ")
+
+
+def located_once(message: str) -> str:
+    """``"t.csv, row 44: Row 44 rejected: ..."`` -> ``"t.csv, row 44: rejected: ..."`` (the location once)."""
+    return _REPEATED_ROW.sub(lambda m: f", {m.group(1)} {m.group(2)}: ", message)
+
+
 def _log_group(title: str, entries: Iterable[SyncLogEntry], *, empty: str, limit: int = 200) -> str:
     items = list(entries)
     if not items:
         return f'<div class="log-group"><h3>{escape(title)}</h3><p class="empty">{escape(empty)}</p></div>'
     lis = []
     for entry in items[:limit]:
+        message = located_once(entry.message)
+        file_part = (f"{entry.file}" + (f" line {entry.line}" if entry.line else "")) if entry.file else ""
         where = ", ".join(
             part
             for part in (
-                f"measure {entry.measure_id}" if entry.measure_id else "",
-                f"TIN {entry.tin}" if entry.tin else "",
-                f"{entry.file}" + (f" line {entry.line}" if entry.line else "") if entry.file else "",
+                f"measure {entry.measure_id}" if entry.measure_id and entry.measure_id not in message else "",
+                f"TIN {entry.tin}" if entry.tin and entry.tin not in message else "",
+                file_part if entry.file and entry.file.rsplit("/", 1)[-1] not in message else "",
             )
             if part
         )
         lis.append(
-            f'<li class="level-{escape(entry.level)}">{escape(entry.message)}'
+            f'<li class="level-{escape(entry.level)}">{escape(message)}'
             + (f" <span class='measure-title'>({escape(where)})</span>" if where else "")
             + "</li>"
         )
@@ -440,10 +561,113 @@ def _log_group(title: str, entries: Iterable[SyncLogEntry], *, empty: str, limit
 
 
 def _targets(scored: ScoredSync) -> str:
-    if not scored.quality.targets:
+    targets = ranked_targets(scored)
+    if not targets:
         return '<p class="empty">No scored measure below decile 10.</p>'
-    items = "".join(f"<li>{escape(t[:1].upper() + t[1:])}.</li>" for t in scored.quality.targets)
-    return f'<ul class="targets">{items}</ul>'
+    items = "".join(
+        f"<li>{escape(t.message[:1].upper() + t.message[1:])}: "
+        f"<strong>+{t.points_gained:.2f} points</strong> "
+        f"<span class='measure-title'>({t.points_per_patient:.2f} per patient, "
+        f"+{t.score_gained:.2f} on the quality score)</span></li>"
+        for t in targets
+    )
+    return f'<ol class="targets">{items}</ol>'
+
+
+def _delta(now: float | None, before: Any, digits: int = 2, suffix: str = "") -> str:
+    if now is None or not isinstance(before, int | float) or isinstance(before, bool):
+        return "<span class='delta-same'>new</span>" if now is not None and before is None else ""
+    change = now - float(before)
+    kind = "delta-same" if abs(change) < 10**-digits / 2 else "delta-up" if change > 0 else "delta-down"
+    return f"<span class='{kind}'>{change:+.{digits}f}{suffix}</span>"
+
+
+def _since_last_sync(scored: ScoredSync) -> str:
+    """Rates, points and patients against the previous sync of the same ACO and year, when there is one."""
+    previous = scored.inputs.previous
+    if not previous:
+        return ""
+    before = {
+        (m.get("measure_id"), m.get("collection_type")): m
+        for m in previous.get("measures") or []
+        if isinstance(m, dict)
+    }
+    rows = []
+    for score in scored.scores:
+        old = before.get((score.measure_id, score.collection_type.value), {})
+        inverse_note = " <span class='measure-title'>(lower is better)</span>" if score.inverse else ""
+        rows.append(
+            f"<tr><td><strong>{escape(score.instance)}</strong>{inverse_note}</td>"
+            f"<td class='num'>{_fmt(score.performance_rate)} "
+            f"{_delta(score.performance_rate, old.get('performance_rate'), suffix=' pts')}</td>"
+            f"<td class='num'>{_fmt(score.points, '', 2)} {_delta(score.points, old.get('points'))}</td>"
+            f"<td class='num'>{score.eligible_population:,} "
+            f"{_delta(float(score.eligible_population), old.get('eligible_population'), 0)}</td></tr>"
+        )
+    patients = len({o.master_pat_id for o in scored.inputs.outcomes})
+    summary = (
+        f"Quality score {_fmt(scored.quality.score, '', 2)} "
+        f"{_delta(scored.quality.score, previous.get('quality_score'))} · ACO patients {patients:,} "
+        f"{_delta(float(patients), previous.get('aco_patients'), 0)}"
+    )
+    return (
+        '<section class="panel"><h2>Since the last sync</h2>'
+        f"<p class='hint'>Compared with sync {escape(str(previous.get('sync_id', '')))} of "
+        f"{escape(_when(previous.get('generated_at')))} (same ACO and performance year).</p>"
+        f"<p>{summary}</p><div class='table-wrap'><table><tr><th>Measure instance</th><th class='num'>Rate"
+        "</th><th class='num'>Points</th><th class='num'>Eligible patients</th></tr>"
+        f"{''.join(rows)}</table></div></section>"
+    )
+
+
+GLOSSARY = (
+    ("Measure instance", "A measure as the ACO reports it through one collection type, e.g. M236 CQM."),
+    (
+        "Collection type",
+        "How the clinics submitted the data: eCQM (electronic, from QRDA I files), CQM (registry "
+        "templates) or MCQM (Medicare CQM: the CQM restricted to the ACO's Medicare roster).",
+    ),
+    ("Eligible population", "The patients the measure applies to (its denominator)."),
+    ("Met / Not met", "Patients who did / did not meet the measure's numerator."),
+    (
+        "Exclusions / Exceptions",
+        "Patients taken out of the denominator (exclusion) or excused for a documented reason (exception).",
+    ),
+    (
+        "Performance rate",
+        "Met ÷ (met + not met). For an inverse measure (e.g. HbA1c poor control) lower is better.",
+    ),
+    (
+        "Data completeness",
+        "Share of eligible patients whose performance was reported (met, not met, exclusion or exception)."
+        " Below 75% a measure earns 0 points.",
+    ),
+    ("Case minimum", "A measure needs at least 20 eligible patients to be scored."),
+    ("Benchmark decile", "Where the rate falls among CMS's benchmark deciles 1 (lowest) to 10 (highest)."),
+    ("Points", "Decile k plus the share of the decile reached (1 to 10 per measure)."),
+    (
+        "Topped out",
+        "A measure most reporters already score very high on; CMS caps its points at 7. Its chart axis is"
+        " zoomed so the crowded deciles stay readable.",
+    ),
+    (
+        "Scored; another instance counts",
+        "The measure was scored through two collection types; only the higher-scoring one counts in the"
+        " quality score.",
+    ),
+    (
+        "ACO patient (MASTER_PAT_ID)",
+        "One person across all TINs: records with the same first name, last name, birth date and gender"
+        " share an ACO patient id. Probable duplicates (typos, nicknames) are listed for review, never"
+        " merged.",
+    ),
+    ("Roster coverage", "Share of the Medicare roster's beneficiaries found in the clinics' data."),
+)
+
+
+def _glossary() -> str:
+    items = "".join(f"<dt>{escape(term)}</dt><dd>{escape(text)}</dd>" for term, text in GLOSSARY)
+    return f'<section class="panel"><h2>Words in this report</h2><dl class="glossary">{items}</dl></section>'
 
 
 def _app_plus(scored: ScoredSync) -> str:
@@ -555,9 +779,10 @@ def render_html(scored: ScoredSync) -> bytes:
 <main>
 {_score_cards(scored)}
 {note}
+{_since_last_sync(scored)}
 <section class="panel"><h2>What would lift the score</h2>
-<p class="hint">The next decile of each measure that counts (with the same patients in the denominator), and
-the patients to report for measures below 75% data completeness.</p>
+<p class="hint">Most points per patient first: the next decile of each measure that counts (with the same
+patients in the denominator), and the patients to report for measures below 75% data completeness.</p>
 {_targets(scored)}</section>
 <section class="panel"><h2>APP Plus quality score and shared savings</h2>{_app_plus(scored)}</section>
 <section class="panel"><h2>Submission to CMS</h2>{_submission(scored)}</section>
@@ -566,16 +791,18 @@ the patients to report for measures below 75% data completeness.</p>
 patients; below 75% data completeness a measure earns 0 points.</p>
 {_measure_table(scored)}</section>
 <section class="panel"><h2>Rates against CMS benchmark deciles</h2>{_charts(scored)}</section>
-<section class="panel"><h2>Member clinics (TINs)</h2>
-<p class="hint">Patients each TIN contributed to each measure instance (share of the instance); a patient
-seen by several TINs counts for each.</p>
+<section class="panel long"><h2>Member clinics (TINs)</h2>
+<p class="hint">Each TIN's status, share of the ACO's patients and data completeness; then, per measure
+instance, the patients it contributed (share of the instance; a patient seen by several TINs counts for
+each), its own rate and data completeness. Each TIN's patients to chase are in gaps-&lt;TIN&gt;.csv.</p>
 {_tin_table(scored)}</section>
 <section class="panel"><h2>Medicare roster</h2>{_roster(scored)}</section>
-<section class="panel"><h2>Sync log: halts, skips, removals</h2>{_log(inputs.log)}</section>
+<section class="panel long"><h2>Sync log: halts, skips, removals</h2>{_log(inputs.log)}</section>
+{_glossary()}
 </main>
 <footer>Quality score = 100 × points ÷ (10 × measures scored). Points per measure: decile k plus the share
 of the decile reached, 10 in decile 10, at least 1, topped-out measures capped at 7. This report contains
-MASTER_PAT_IDs and counts only. Generated by ACO Sync.</footer>
+ACO patient ids (MASTER_PAT_IDs) and counts only, no names or birth dates. Generated by ACO Sync.</footer>
 </body></html>
 """
     return body.encode("utf-8")

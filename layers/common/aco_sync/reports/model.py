@@ -18,6 +18,18 @@ if TYPE_CHECKING:
     from aco_sync.reports.submission import SubmissionPlan
 
 
+@dataclass(frozen=True)
+class RecordSource:
+    """Where a member record came from, so a gap can be traced to a chart (no PHI: TIN, file, row)."""
+
+    tin: str
+    source_file: str
+    source_line: int | None  # template row; None for a QRDA-I document
+    encounter_id: str | None  # the template's encounter_id, when given
+    performance: str
+    performance_date: str | None  # ISO date
+
+
 @dataclass
 class ReportInputs:
     settings: AcoSettings
@@ -33,6 +45,9 @@ class ReportInputs:
     benchmarks: BenchmarkSet | None = None  # None: the bundled year (or the nearest one, with a note)
     cms_results: CmsResults | None = None  # config/cms-results/<aco_id>.json (CAHPS, claims measures, HEA)
     cms_results_problem: str | None = None  # why the CMS results file was not used (invalid), if so
+    record_sources: dict[str, RecordSource] = field(default_factory=dict)  # source_key -> where it came from
+    probable_duplicates: list[dict[str, str]] = field(default_factory=list)  # master_pat_id_a/_b, reason
+    previous: dict[str, Any] | None = None  # quality-score.json of the previous sync (same ACO and year)
 
 
 @dataclass(frozen=True)

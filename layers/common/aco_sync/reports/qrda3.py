@@ -36,10 +36,10 @@ from typing import Any
 
 from lxml import etree
 
+from aco_sync.domain.qpp_measures import QppMeasure, QppMeasureSet
 from aco_sync.domain.records import CollectionType, Gender, MeasureStats, PatientOutcome, Performance
 from aco_sync.reports.model import ScoredSync
 from aco_sync.reports.submission import SubmissionPlan, plan_submission
-from aco_sync.scoring.qpp_measures import QppMeasure, QppMeasureSet
 
 HL7 = "urn:hl7-org:v3"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

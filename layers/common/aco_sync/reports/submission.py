@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aco_sync.domain.errors import MeasureDataNotFoundError
+from aco_sync.domain.qpp_measures import QppMeasureSet, qpp_measures
 from aco_sync.domain.records import CollectionType, MeasureStats
 from aco_sync.reports.model import ScoredSync
 from aco_sync.scoring.benchmarks import submission_method_for
-from aco_sync.scoring.qpp_measures import QppMeasureSet, qpp_measures
 
 QPP_JSON_FILE = "qpp-submission.json"
 QRDA3_FILE = "qrda3-ecqm.xml"

@@ -38,10 +38,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aco_sync.domain.errors import MeasureDataNotFoundError
+from aco_sync.domain.qpp_measures import qpp_measures
 from aco_sync.domain.records import CollectionType
 from aco_sync.scoring.benchmarks import BenchmarkSet
 from aco_sync.scoring.points import MeasureScore, points_for_rate, round_points
-from aco_sync.scoring.qpp_measures import qpp_measures
 from aco_sync.scoring.quality import QualityScore
 
 CMS_MEASURES = ("321", "479", "484")  # computed by CMS (survey vendor, administrative claims)

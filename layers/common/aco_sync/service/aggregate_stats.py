@@ -4,19 +4,29 @@ under results/<aco_id>/<sync_id>/."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from aco_sync.adapters.environment import Stores
-from aco_sync.adapters.ports import ObjectNotFoundError
+from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
+from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import MeasureStats, PatientOutcome
 from aco_sync.reports import build_reports
-from aco_sync.reports.model import ReportInputs
+from aco_sync.reports.model import RecordSource, ReportInputs
 from aco_sync.scoring.app_plus import CmsResults
-from aco_sync.service.artifacts import aggregation_from_json, dumps, roster_from_json, stats_to_dict
+from aco_sync.service.aggregation_inputs import load_clinic_inputs, load_synced_tins
+from aco_sync.service.artifacts import (
+    aggregation_from_json,
+    dumps,
+    probable_duplicates_from_json,
+    roster_from_json,
+    stats_to_dict,
+)
 from aco_sync.service.common import load_aco_settings, results_prefix, sync_artifact_key
 from aco_sync.service.finalize import MCQM_RESULT_FILE, MEMBERS_RESULT_FILE
 from aco_sync.service.validation import roster_of_sync
@@ -45,6 +55,80 @@ def load_sync_results(
     except ObjectNotFoundError:
         return outcomes, stats
     return [*outcomes, *mcqm_outcomes], [*stats, *mcqm_stats]
+
+
+def encounter_id_of(source_key: str) -> str | None:
+    """The template's encounter id in a source key ``{tin}:template:{encounter_id}:{measure}:{type}``."""
+    parts = source_key.split(":")
+    if len(parts) >= 5 and parts[1] == "template":
+        return ":".join(parts[2:-2])
+    return None
+
+
+def record_sources(records: RecordBatch, keys: Iterable[str]) -> dict[str, RecordSource]:
+    """Where each record behind ``keys`` came from (TIN, file, row, encounter id), read column-wise."""
+    wanted = set(keys)
+    if not wanted or not len(records):
+        return {}
+    columns = [
+        records.column(name)
+        for name in ("source_key", "tin", "source_file", "source_line", "performance", "performance_date")
+    ]
+    sources: dict[str, RecordSource] = {}
+    for key, tin, file, line, performance, day in zip(*columns, strict=True):
+        if key in wanted:
+            if isinstance(day, int):  # a day ordinal in the columnar form (0: no date)
+                day = date.fromordinal(day).isoformat() if day else None
+            sources[key] = RecordSource(
+                tin=str(tin),
+                source_file=str(file or ""),
+                source_line=line,
+                encounter_id=encounter_id_of(key),
+                performance=str(getattr(performance, "value", performance)),
+                performance_date=None if day is None else str(day),
+            )
+    return sources
+
+
+def previous_sync_score(
+    objects: ObjectStore, aco_id: str, sync_id: str, performance_year: int
+) -> dict[str, Any] | None:
+    """The quality-score.json of the ACO's latest earlier sync of the same performance year, or None."""
+    best: dict[str, Any] | None = None
+    for key in objects.list_keys(f"results/{aco_id}/"):
+        if not key.endswith("/quality-score.json") or f"/{sync_id}/" in key:
+            continue
+        try:
+            document = json.loads(objects.get(key))
+        except (ObjectNotFoundError, ValueError):
+            continue
+        if not isinstance(document, dict) or document.get("performance_year") != performance_year:
+            continue
+        if str(document.get("sync_id", "")) >= sync_id and document.get("sync_id"):
+            continue  # only syncs that started before this one (sync ids sort by start time)
+        if best is None or str(document.get("generated_at", "")) > str(best.get("generated_at", "")):
+            best = document
+    return best
+
+
+def _sources_of_sync(
+    stores: Stores, aco_id: str, sync_id: str, outcomes: list[PatientOutcome]
+) -> dict[str, RecordSource]:
+    try:
+        synced, _failed = load_synced_tins(stores.objects, aco_id, sync_id)
+    except ObjectNotFoundError:
+        return {}
+    records, _counts = load_clinic_inputs(stores.objects, aco_id, synced)
+    return record_sources(records, (key for o in outcomes for key in o.source_keys))
+
+
+def _probable_duplicates(stores: Stores, aco_id: str, sync_id: str) -> list[dict[str, str]]:
+    try:
+        return probable_duplicates_from_json(
+            stores.objects.get(sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE))
+        )
+    except ObjectNotFoundError:
+        return []
 
 
 def cms_results_key(aco_id: str) -> str:
@@ -89,6 +173,9 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
             log=stores.state.list_log(aco_id, sync_id),
             clinic_statuses=clinics,
             roster_size=roster_size,
+            record_sources=_sources_of_sync(stores, aco_id, sync_id, outcomes),
+            probable_duplicates=_probable_duplicates(stores, aco_id, sync_id),
+            previous=previous_sync_score(stores.objects, aco_id, sync_id, settings.performance_year),
             cms_results=cms_results,
             cms_results_problem=cms_results_problem,
         )

@@ -165,15 +165,24 @@ def log_to_dict(e: SyncLogEntry) -> dict[str, Any]:
 
 
 def aggregation_to_json(
-    outcomes: Sequence[PatientOutcome], stats: Sequence[MeasureStats], log: Sequence[SyncLogEntry]
+    outcomes: Sequence[PatientOutcome],
+    stats: Sequence[MeasureStats],
+    log: Sequence[SyncLogEntry],
+    probable_duplicates: Sequence[dict[str, str]] = (),
 ) -> bytes:
     return dumps(
         {
             "outcomes": [outcome_to_dict(o) for o in outcomes],
             "stats": [stats_to_dict(s) for s in stats],
             "log": [log_to_dict(e) for e in log],
+            "probable_duplicates": list(probable_duplicates),
         }
     )
+
+
+def probable_duplicates_from_json(data: bytes) -> list[dict[str, str]]:
+    """The probable-duplicate pairs (master_pat_id_a, master_pat_id_b, reason) of an aggregation."""
+    return [dict(pair) for pair in json.loads(data).get("probable_duplicates", [])]
 
 
 def aggregation_from_json(data: bytes) -> tuple[list[PatientOutcome], list[MeasureStats]]:

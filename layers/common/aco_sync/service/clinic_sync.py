@@ -20,6 +20,7 @@ from aco_sync.domain.engine import diff_encounters
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.record_codec import encode_records
 from aco_sync.domain.records import ClinicData, DenominatorCount, PerformanceRecord, SyncLogEntry
+from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.service.artifacts import counts_to_json
 from aco_sync.service.clinic_sources import (
@@ -73,7 +74,9 @@ def sync_member_clinic(
     if not keys:
         raise InvalidInputError(f"No files uploaded for TIN {tin} (expected under {prefix})")
     files = [(key.removeprefix(prefix), stores.objects.get(key)) for key in keys]
-    data = read_clinic_files(tin, files, performance_year=settings.performance_year, catalog=catalog)
+    data = read_clinic_files(
+        tin, files, performance_year=settings.performance_year, catalog=catalog, calculate_qrda=calculate_qrda
+    )
     accounting = file_accounting_log(data, tin)
     if not data.records and not data.denominator_counts:
         return _no_usable_data(

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
 from aco_sync.domain.errors import InvalidInputError
-from aco_sync.domain.settings import AcoSettings, MemberClinic
+from aco_sync.domain.settings import AcoSettings, MemberClinic, settings_problems
 
 
 class SyncStatus(StrEnum):
@@ -134,6 +134,5 @@ def member_clinics(objects: ObjectStore, settings: AcoSettings) -> list[MemberCl
 
 def _first_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+        return "; ".join(settings_problems(exc))
     return str(exc)

@@ -21,6 +21,7 @@ from aco_sync.service.aggregation_inputs import load_clinic_inputs, save_synced_
 from aco_sync.service.artifacts import aggregation_to_json, dumps
 from aco_sync.service.clinic_sync import FAILED, SYNCED
 from aco_sync.service.common import ClinicSyncStatus, load_aco_settings, sync_artifact_key, utc_now
+from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.validation import roster_of_sync
 
@@ -86,16 +87,20 @@ def finalize_member_sync(
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, PLAN_FILE), dumps(plan.to_dict()), content_type="application/json"
     )
+    key = stores.pseudonym_keys.pseudonym_key()
+    reviews = apply_duplicate_decisions(stores.objects, aco_id, records, pseudonym_key=key)
     result = aggregate_members(
-        records, plan, catalog=catalog, pseudonym_key=stores.pseudonym_keys.pseudonym_key()
+        reviews.records, plan, catalog=catalog, pseudonym_key=key, not_the_same=reviews.not_the_same
     )
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE),
-        aggregation_to_json(result.outcomes, result.stats, result.log),
+        aggregation_to_json(
+            result.outcomes, result.stats, result.log, [pair.to_dict() for pair in result.probable_duplicates]
+        ),
         content_type="application/json",
     )
 
-    log: list[SyncLogEntry] = [*plan.log, *result.log]
+    log: list[SyncLogEntry] = [*plan.log, *reviews.log, *result.log]
     if failed:
         log.append(
             SyncLogEntry(

@@ -12,6 +12,7 @@ from aco_sync.adapters.ports import ObjectNotFoundError
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.engine import diff_providers
 from aco_sync.domain.records import Provider, SyncLogEntry
+from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.service.common import load_aco_settings, member_clinics, members_prefix
 from aco_sync.service.issues import append_log_once, issues_to_log
@@ -34,7 +35,11 @@ def run_initial_sync(
         except ObjectNotFoundError:
             continue
         clinic_data = read_clinic_files(
-            clinic.tin, [(PROVIDERS_FILE, data)], performance_year=settings.performance_year, catalog=catalog
+            clinic.tin,
+            [(PROVIDERS_FILE, data)],
+            performance_year=settings.performance_year,
+            catalog=catalog,
+            calculate_qrda=calculate_qrda,
         )
         member_providers.extend(clinic_data.providers)
         log.extend(issues_to_log(clinic_data.issues, tin=clinic.tin))

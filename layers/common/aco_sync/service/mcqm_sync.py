@@ -15,6 +15,7 @@ from aco_sync.domain.errors import MissingRosterError
 from aco_sync.service.aggregation_inputs import load_clinic_inputs, load_synced_tins
 from aco_sync.service.artifacts import aggregation_to_json, roster_from_json
 from aco_sync.service.common import load_aco_settings, sync_artifact_key
+from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
 from aco_sync.service.finalize import MCQM_RESULT_FILE, load_plan_dict
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.validation import roster_of_sync
@@ -37,14 +38,16 @@ def run_mcqm_roster_match(
     plan = MeasurePlan.from_dict(load_plan_dict(stores, aco_id, sync_id))
     synced, _failed = load_synced_tins(stores.objects, aco_id, sync_id)
     records, counts = load_clinic_inputs(stores.objects, aco_id, synced)
-    result = aggregate_mcqm(
-        records,
+    key = stores.pseudonym_keys.pseudonym_key()
+    reviewed = apply_duplicate_decisions(stores.objects, aco_id, records, pseudonym_key=key).records
+    result = aggregate_mcqm(  # the reviewer's decisions are logged by finalize
+        reviewed,
         counts,
         plan,
         roster,
         settings=settings,
         catalog=catalog,
-        pseudonym_key=stores.pseudonym_keys.pseudonym_key(),
+        pseudonym_key=key,
     )
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, MCQM_RESULT_FILE),

@@ -66,7 +66,8 @@ def validate_sync(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any
     entries = [
         SyncLogEntry(
             kind="validation",
-            message=f"Data validation passed: {len(clinics)} member clinics, "
+            message=f"Data validation passed: {len(clinics)} "
+            f"member clinic{'' if len(clinics) == 1 else 's'}, "
             + (f"active roster {roster.file_name}" if roster else "no active roster (not required)"),
         )
     ]

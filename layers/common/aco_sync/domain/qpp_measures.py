@@ -1,5 +1,9 @@
 """What CMS publishes about each measure for a performance year: the submission facts.
 
+The one reader of the bundled qpp-measures-data files: the measure registry
+(:mod:`aco_sync.domain.catalog`) takes its per-year facts of the catalog measures from here, the
+submission files and APP Plus scoring read the other measures' facts (321, 479, 484) here too.
+
 One accessor over the bundled CMSgov/qpp-measures-data selection
 (``aco_sync/data/benchmarks/qpp_measures_<year>_selected.json``, copied from
 ``measures/<year>/measures-data.json``): for a QPP measure id (``"001"``, ``"001SSP"``, ``"321"``) the
@@ -122,7 +126,12 @@ def qpp_measures(performance_year: int) -> QppMeasureSet:
             "year's measure ids."
         )
     entries = json.loads(resource.read_text(encoding="utf-8"))
+    return measure_set_from_entries(entries, performance_year, source=SOURCE.format(year=performance_year))
+
+
+def measure_set_from_entries(
+    entries: list[dict[str, Any]], performance_year: int, *, source: str
+) -> QppMeasureSet:
+    """A measure set from qpp-measures-data entries (the bundled file's, or a test's)."""
     measures = {m.measure_id: m for m in (_parse(e, performance_year) for e in entries)}
-    return QppMeasureSet(
-        performance_year=performance_year, measures=measures, source=SOURCE.format(year=performance_year)
-    )
+    return QppMeasureSet(performance_year=performance_year, measures=measures, source=source)

@@ -1,0 +1,50 @@
+"""Hospice: "Has Hospice Services" (Hospice 6.12.000 for PY2025, 6.18.000 for PY2026)."""
+
+from __future__ import annotations
+
+from aco_sync.ecqm import codes as c
+from aco_sync.ecqm.context import MeasureContext
+from aco_sync.ecqm.libraries.qicore_common import (
+    during_days,
+    ends_during_days,
+    overlaps_days,
+    period_of,
+    prevalence,
+)
+from aco_sync.ecqm.model import EntryKind
+from aco_sync.ecqm.timing import point
+
+VALUE_SETS = ("Encounter Inpatient", "Hospice Encounter", "Hospice Care Ambulatory", "Hospice Diagnosis")
+
+
+def has_hospice_services(ctx: MeasureContext) -> bool:
+    """Hospice."Has Hospice Services"."""
+    first, last, status = ctx.first_day, ctx.last_day, ctx.status
+    hospice_discharges = {c.DISCHARGE_TO_HOME_FOR_HOSPICE, c.DISCHARGE_TO_FACILITY_FOR_HOSPICE}
+    return (
+        any(
+            status.encounter_performed(e)
+            and not e.discharge_disposition.isdisjoint(hospice_discharges)
+            and ends_during_days(period_of(e), first, last)
+            for e in ctx.retrieve(EntryKind.ENCOUNTER, "Encounter Inpatient")
+        )
+        or any(
+            status.encounter_performed(e) and overlaps_days(period_of(e), first, last)
+            for e in ctx.retrieve(EntryKind.ENCOUNTER, "Hospice Encounter")
+        )
+        or any(
+            status.assessment_performed(e)
+            and c.YES_QUALIFIER in e.value_codes
+            and overlaps_days(period_of(e), first, last)
+            for e in ctx.retrieve(EntryKind.OBSERVATION, code=c.HOSPICE_CARE_MDS)
+        )
+        or any(
+            status.order_placed(e) and during_days(point(e.authored_on), first, last)
+            for e in ctx.retrieve(EntryKind.SERVICE_REQUEST, "Hospice Care Ambulatory")
+        )
+        or any(
+            e.status == "completed" and overlaps_days(period_of(e), first, last)
+            for e in ctx.retrieve(EntryKind.PROCEDURE, "Hospice Care Ambulatory")
+        )
+        or any(prevalence(e).overlaps_days(first, last) for e in ctx.conditions("Hospice Diagnosis"))
+    )

@@ -1,0 +1,136 @@
+"""CMS125 (M112) Breast Cancer Screening.
+
+PY2025: BreastCancerScreeningFHIR (QI-Core 4.1.1, CMS125v13): women 52-74 (administrative gender).
+PY2026: CMS125FHIRBreastCancerScreening (QI-Core 6.0.0, CMS125v14): ages 42-74 and ``Patient.sex``
+(us-core-sex, SNOMED CT 248152002 female); mammography must be an imaging result; verified diagnoses.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aco_sync.domain.records import Gender
+from aco_sync.ecqm import codes as c
+from aco_sync.ecqm.codes import Code
+from aco_sync.ecqm.context import MeasureContext
+from aco_sync.ecqm.libraries import adult_outpatient_encounters as aoe
+from aco_sync.ecqm.libraries import advanced_illness_frailty as aif
+from aco_sync.ecqm.libraries import hospice, palliative_care
+from aco_sync.ecqm.libraries.qicore_common import ends_during_days, ends_on_or_before, period_of, prevalence
+from aco_sync.ecqm.libraries.status import procedure_performed
+from aco_sync.ecqm.model import EntryKind
+from aco_sync.ecqm.populations import Criteria
+from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
+
+CMS_ID = "CMS125"
+MEASURE_ID = catalog_id(CMS_ID)
+VALUE_SETS = (
+    *aoe.VALUE_SETS,
+    *hospice.VALUE_SETS,
+    *palliative_care.VALUE_SETS,
+    *aif.VALUE_SETS,
+    "Bilateral Mastectomy",
+    "History of bilateral mastectomy",
+    "Mammography",
+    "Status Post Left Mastectomy",
+    "Status Post Right Mastectomy",
+    "Unilateral Mastectomy Left",
+    "Unilateral Mastectomy Right",
+    "Unilateral Mastectomy, Unspecified Laterality",
+)
+
+
+def _in_initial_population_2025(ctx: MeasureContext) -> bool:
+    return 52 <= ctx.age_at_end <= 74 and ctx.patient.gender == Gender.FEMALE
+
+
+def _in_initial_population_2026(ctx: MeasureContext) -> bool:
+    return 42 <= ctx.age_at_end <= 74 and ctx.patient.sex == c.FEMALE_FINDING.code
+
+
+def _criteria(ctx: MeasureContext, demographics_match: bool) -> Criteria:
+    encounters = aoe.qualifying_encounters(ctx)
+    initial_population = demographics_match and bool(encounters)
+
+    def condition_before_end(value_set: str, site: Code | None = None) -> bool:
+        return any(
+            prevalence(e).starts_on_or_before(ctx.mp_end) and (site is None or site in e.body_sites)
+            for e in ctx.conditions(value_set)
+        )
+
+    def procedure_before_end(value_set: str) -> bool:
+        return any(
+            procedure_performed(e) and ends_on_or_before(period_of(e), ctx.mp_end)
+            for e in ctx.retrieve(EntryKind.PROCEDURE, value_set)
+        )
+
+    def exclusion() -> bool:
+        unspecified = "Unilateral Mastectomy, Unspecified Laterality"
+        right = (
+            condition_before_end("Status Post Right Mastectomy")
+            or condition_before_end(unspecified, c.RIGHT_QUALIFIER)
+            or procedure_before_end("Unilateral Mastectomy Right")
+        )
+        left = (
+            condition_before_end("Status Post Left Mastectomy")
+            or condition_before_end(unspecified, c.LEFT_QUALIFIER)
+            or procedure_before_end("Unilateral Mastectomy Left")
+        )
+        return (
+            hospice.has_hospice_services(ctx)
+            or (right and left)
+            or condition_before_end("History of bilateral mastectomy")
+            or procedure_before_end("Bilateral Mastectomy")
+            or aif.is_66_or_older_with_advanced_illness_and_frailty(ctx)
+            or aif.is_66_or_older_in_nursing_home(ctx)
+            or palliative_care.has_palliative_care(ctx)
+        )
+
+    # "October 1 Two Years Prior to the Measurement Period"
+    window_start = date(ctx.first_day.year - 2, 10, 1)
+
+    def mammogram_dates() -> list[date]:
+        return [
+            e.end.date()
+            for e in ctx.retrieve(EntryKind.OBSERVATION, "Mammography")
+            if ctx.status.diagnostic_study_performed(e)
+            and ends_during_days(period_of(e), window_start, ctx.last_day)
+            and e.end is not None
+        ]
+
+    def evidence() -> date | None:
+        found = mammogram_dates()
+        return max(found) if found else None
+
+    return Criteria(
+        initial_population=initial_population,
+        denominator_exclusion=exclusion,
+        numerator=lambda: bool(mammogram_dates()),
+        evidence_date=evidence,
+        encounter_date=ctx.last_encounter_date(encounters),
+        note=lambda: (
+            f"mammography on {evidence()}" if evidence() else "no mammography since " + str(window_start)
+        ),
+    )
+
+
+register(
+    EcqmSpecification(
+        measure_id=MEASURE_ID,
+        cms_id=CMS_ID,
+        performance_year=2025,
+        cql_library="BreastCancerScreeningFHIR 0.0.001",
+        logic=lambda ctx: _criteria(ctx, _in_initial_population_2025(ctx)),
+        value_sets=VALUE_SETS,
+    )
+)
+register(
+    EcqmSpecification(
+        measure_id=MEASURE_ID,
+        cms_id=CMS_ID,
+        performance_year=2026,
+        cql_library="CMS125FHIRBreastCancerScreening 0.4.000",
+        logic=lambda ctx: _criteria(ctx, _in_initial_population_2026(ctx)),
+        value_sets=VALUE_SETS,
+    )
+)

@@ -1,0 +1,129 @@
+"""CMS130 (M113) Colorectal Cancer Screening.
+
+PY2025: ColonCancerScreeningFHIR 0.1.000 (QI-Core 4.1.1, CMS130v13); PY2026:
+CMS130FHIRColorectalCancerScreening 0.4.000 (QI-Core 6.0.0, CMS130v14): verified diagnoses, CT
+colonography must be an imaging result. The logic is otherwise the same.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aco_sync.ecqm.context import MeasureContext
+from aco_sync.ecqm.libraries import adult_outpatient_encounters as aoe
+from aco_sync.ecqm.libraries import advanced_illness_frailty as aif
+from aco_sync.ecqm.libraries import hospice, palliative_care
+from aco_sync.ecqm.libraries.qicore_common import (
+    ends_during_days,
+    ends_on_or_before_day,
+    latest_date,
+    period_of,
+    prevalence,
+)
+from aco_sync.ecqm.libraries.status import procedure_performed
+from aco_sync.ecqm.model import EntryKind
+from aco_sync.ecqm.populations import Criteria
+from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
+from aco_sync.ecqm.timing import add_years
+
+CMS_ID = "CMS130"
+MEASURE_ID = catalog_id(CMS_ID)
+VALUE_SETS = (
+    *aoe.VALUE_SETS,
+    *hospice.VALUE_SETS,
+    *palliative_care.VALUE_SETS,
+    *aif.VALUE_SETS,
+    "CT Colonography",
+    "Colonoscopy",
+    "Fecal Occult Blood Test (FOBT)",
+    "Flexible Sigmoidoscopy",
+    "Malignant Neoplasm of Colon",
+    "Total Colectomy",
+    "sDNA FIT Test",
+)
+
+
+def criteria(ctx: MeasureContext) -> Criteria:
+    encounters = aoe.qualifying_encounters(ctx)
+    initial_population = 46 <= ctx.age_at_end <= 75 and bool(encounters)
+    status = ctx.status
+
+    def exclusion() -> bool:
+        return (
+            hospice.has_hospice_services(ctx)
+            or any(
+                prevalence(e).low is None or prevalence(e).low.date() <= ctx.last_day  # type: ignore[union-attr]
+                for e in ctx.conditions("Malignant Neoplasm of Colon")
+            )
+            or any(
+                procedure_performed(e) and ends_on_or_before_day(period_of(e), ctx.last_day)
+                for e in ctx.retrieve(EntryKind.PROCEDURE, "Total Colectomy")
+            )
+            or aif.is_66_or_older_with_advanced_illness_and_frailty(ctx)
+            or aif.is_66_or_older_in_nursing_home(ctx)
+            or palliative_care.has_palliative_care(ctx)
+        )
+
+    def years_back(n: int) -> date:
+        return add_years(ctx.first_day, -n)
+
+    def screenings() -> list[tuple[date, str]]:
+        found: list[tuple[date, str]] = []
+        for e in ctx.retrieve(EntryKind.OBSERVATION, "Fecal Occult Blood Test (FOBT)"):
+            day = latest_date(e)
+            if status.lab_test_performed(e) and e.has_value and day and ctx.first_day <= day <= ctx.last_day:
+                found.append((day, "FOBT"))
+        for e in ctx.retrieve(EntryKind.OBSERVATION, "sDNA FIT Test"):
+            day = latest_date(e)
+            if status.lab_test_performed(e) and e.has_value and day and years_back(2) <= day <= ctx.last_day:
+                found.append((day, "sDNA FIT test"))
+        for value_set, years, label in (
+            ("Flexible Sigmoidoscopy", 4, "flexible sigmoidoscopy"),
+            ("Colonoscopy", 9, "colonoscopy"),
+        ):
+            for e in ctx.retrieve(EntryKind.PROCEDURE, value_set):
+                if procedure_performed(e) and ends_during_days(period_of(e), years_back(years), ctx.last_day):
+                    found.append((e.end.date() if e.end else ctx.last_day, label))
+        for e in ctx.retrieve(EntryKind.OBSERVATION, "CT Colonography"):
+            if status.diagnostic_study_performed(e) and ends_during_days(
+                period_of(e), years_back(4), ctx.last_day
+            ):
+                found.append((e.end.date() if e.end else ctx.last_day, "CT colonography"))
+        return sorted(found)
+
+    def evidence() -> date | None:
+        found = screenings()
+        return found[-1][0] if found else None
+
+    def note() -> str:
+        found = screenings()
+        return (
+            f"{found[-1][1]} on {found[-1][0]}"
+            if found
+            else "no colorectal cancer screening in its look-back"
+        )
+
+    return Criteria(
+        initial_population=initial_population,
+        denominator_exclusion=exclusion,
+        numerator=lambda: bool(screenings()),
+        evidence_date=evidence,
+        encounter_date=ctx.last_encounter_date(encounters),
+        note=note,
+    )
+
+
+for _year, _library in (
+    (2025, "ColonCancerScreeningFHIR 0.1.000"),
+    (2026, "CMS130FHIRColorectalCancerScreening 0.4.000"),
+):
+    register(
+        EcqmSpecification(
+            measure_id=MEASURE_ID,
+            cms_id=CMS_ID,
+            performance_year=_year,
+            cql_library=_library,
+            logic=criteria,
+            value_sets=VALUE_SETS,
+        )
+    )
