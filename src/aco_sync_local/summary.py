@@ -345,7 +345,7 @@ def render_result(result: LocalSyncResult) -> str:
     """The first thing a quality team reads: did it work, the score, how many clinics made it."""
     sync = result.sync or {}
     clinics = result.status.get("clinics") or []
-    complete = sum(1 for c in clinics if str(c.get("status", "")).lower() == "sync complete")
+    complete = sum(1 for c in clinics if str(c.get("status", "")).lower().startswith("sync complete"))
     score = quality_score_value(result)
     lines = [
         f"Result: {sync.get('status', 'no sync was recorded')} "

@@ -251,3 +251,13 @@ def test_table_aligns_numbers_right_and_text_left() -> None:
         "long name    100",
         "b              -",
     ]
+
+
+def test_a_clinic_with_rejected_rows_counts_as_synced_in_the_summary(tmp_path: Path) -> None:
+    result = make_result(tmp_path)
+    result.status["clinics"] = [
+        {"tin": "111111111", "status": "Sync Complete (3 rows rejected)"},
+        {"tin": "222222222", "status": "Sync Failed", "reason": "bad"},
+        {"tin": "333333333", "status": "Sync Complete"},
+    ]
+    assert "2 of 3 member clinics synced" in render_summary(result)
