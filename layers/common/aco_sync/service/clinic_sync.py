@@ -125,7 +125,7 @@ def sync_member_clinic(
             tin=tin,
             message=f"TIN {tin}: {len(data.records)} records from {data.files_read} files; "
             f"{written} added or changed, {deleted} removed, {unchanged} unchanged; "
-            f"{data.rows_rejected} rows rejected, {data.files_refused} files refused",
+            f"{_count(data.rows_rejected, 'row')} rejected, {_count(data.files_refused, 'file')} refused",
         )
     )
     append_log_once(state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
@@ -156,11 +156,15 @@ def sync_member_clinic(
 MAX_FILE_LINES_PER_CLINIC = 100  # per-file accounting lines in the sync log; the rest are totalled
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def file_accounting_log(data: ClinicData, tin: str) -> list[SyncLogEntry]:
     """One sync log line per file: rows (documents) read = accepted + rejected, or why it was not read."""
     entries: list[SyncLogEntry] = []
     for account in data.files[:MAX_FILE_LINES_PER_CLINIC]:
-        unit = "documents" if account.kind == "qrda" else "rows"
+        unit = ("document" if account.kind == "qrda" else "row") + ("" if account.read == 1 else "s")
         if account.duplicate_of:
             text = f"identical to {account.duplicate_of}, counted once (as that file)"
         elif account.refused:
