@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from headless_chromium import CHROMIUM, run_chromium
 from png_reader import read_png
 from report_samples import SETTINGS, sample_inputs
 
@@ -100,7 +99,6 @@ def test_chart_without_benchmark_says_so() -> None:
     assert "no CMS benchmark" in svg and "50.00%" in svg
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.screenshot
@@ -109,22 +107,7 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     report = tmp_path / "report.html"
     report.write_bytes(build_reports(sample_inputs())["report.html"])
     screenshot = tmp_path / "report.png"
-    command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={screenshot}",
-        "--window-size=1280,2000",
-        report.as_uri(),
-    ]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    run_chromium(tmp_path, f"--screenshot={screenshot}", "--window-size=1280,2000", report.as_uri())
     assert screenshot.exists()
     image = read_png(screenshot.read_bytes())
     assert (image.width, image.height) == (1280, 2000)

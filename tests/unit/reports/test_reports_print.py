@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from headless_chromium import CHROMIUM, run_chromium
 from png_reader import read_png
 from report_samples import sample_inputs
 
 from aco_sync.reports import build_reports
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.screenshot,
     pytest.mark.skipif(
@@ -48,24 +46,6 @@ addEventListener('load', () => {
 </script>"""
 
 
-def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        *args,
-    ]
-    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
-
-
 def _report(**overrides: Any) -> str:
     return build_reports(sample_inputs(previous=PREVIOUS, **overrides))["report.html"].decode()
 
@@ -73,7 +53,7 @@ def _report(**overrides: Any) -> str:
 def _fit(tmp_path: Path, html: str, width: int) -> dict[str, Any]:
     page = tmp_path / f"fit-{width}.html"
     page.write_text(html.replace("</body>", FIT_SCRIPT + "</body>"), encoding="utf-8")
-    dom = _chromium(tmp_path, "--dump-dom", f"--window-size={width},3000", page.as_uri()).stdout
+    dom = run_chromium(tmp_path, "--dump-dom", f"--window-size={width},3000", page.as_uri()).stdout
     match = re.search(r"<title>FIT(.*?)</title>", dom)
     assert match, "the fit script did not run"
     return dict(json.loads(match.group(1).replace("&quot;", '"')))
@@ -86,7 +66,7 @@ def test_report_fits_a_1024_px_screen(tmp_path: Path) -> None:
     screenshot = tmp_path / "report-1024.png"
     report = tmp_path / "report.html"
     report.write_text(html, encoding="utf-8")
-    _chromium(tmp_path, f"--screenshot={screenshot}", "--window-size=1024,2400", report.as_uri())
+    run_chromium(tmp_path, f"--screenshot={screenshot}", "--window-size=1024,2400", report.as_uri())
     image = read_png(screenshot.read_bytes())
     assert (image.width, image.height) == (1024, 2400)
     assert image.distinct_colours() > 500  # text, badges, charts; a blank or failed page has a handful
@@ -105,7 +85,7 @@ def test_report_prints_to_pdf_on_letter_and_a4(tmp_path: Path, paper: str) -> No
     report = tmp_path / "report.html"
     report.write_text(_report().replace("</style>", f"@page {{ size: {paper}; }}</style>"), encoding="utf-8")
     pdf = tmp_path / "report.pdf"
-    _chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", report.as_uri())
+    run_chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", report.as_uri())
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF")
     pages = re.findall(rb"/Type\s*/Page[^s]", data)
