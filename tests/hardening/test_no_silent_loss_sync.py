@@ -15,7 +15,6 @@ from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.keys import StaticPseudonymKey
 from aco_sync.adapters.memory import (
     InMemoryObjectStore,
-    InMemoryQueue,
     InMemorySyncStateStore,
     InMemoryWorkflowStarter,
 )
@@ -50,11 +49,9 @@ def memory_stores() -> Stores:
         objects=InMemoryObjectStore(),
         state=InMemorySyncStateStore(),
         workflows=InMemoryWorkflowStarter(),
-        queue=InMemoryQueue(),
         pseudonym_keys=StaticPseudonymKey(TEST_KEY),
         aco_sync_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:aco-sync",
         mcqm_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:mcqm-sync",
-        clinic_stats_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/clinic-stats",
     )
 
 

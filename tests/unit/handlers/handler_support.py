@@ -13,7 +13,6 @@ from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.keys import StaticPseudonymKey
 from aco_sync.adapters.memory import (
     InMemoryObjectStore,
-    InMemoryQueue,
     InMemorySyncStateStore,
     InMemoryWorkflowStarter,
 )
@@ -39,7 +38,6 @@ def memory_stores() -> Stores:
         objects=InMemoryObjectStore(),
         state=InMemorySyncStateStore(),
         workflows=InMemoryWorkflowStarter(),
-        queue=InMemoryQueue(),
         pseudonym_keys=StaticPseudonymKey(TEST_KEY),
         aco_sync_state_machine_arn=MAIN_ARN,
     )

@@ -21,7 +21,7 @@ def stores() -> Stores:
 
 def handler(folder: str, stores: Stores, monkeypatch: pytest.MonkeyPatch) -> Any:
     module = load_handler(folder)
-    monkeypatch.setattr(module, "build_stores", lambda: stores)
+    monkeypatch.setattr(module, "container_stores", lambda: stores)
     return module.lambda_handler
 
 

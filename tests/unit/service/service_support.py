@@ -9,7 +9,6 @@ from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.keys import StaticPseudonymKey
 from aco_sync.adapters.memory import (
     InMemoryObjectStore,
-    InMemoryQueue,
     InMemorySyncStateStore,
     InMemoryWorkflowStarter,
 )
@@ -17,7 +16,6 @@ from pseudonym_keys import TEST_KEY
 
 MAIN_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:aco-sync"
 MCQM_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:mcqm-sync"
-QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/clinic-stats"
 
 
 def memory_stores() -> Stores:
@@ -25,11 +23,9 @@ def memory_stores() -> Stores:
         objects=InMemoryObjectStore(),
         state=InMemorySyncStateStore(),
         workflows=InMemoryWorkflowStarter(),
-        queue=InMemoryQueue(),
         pseudonym_keys=StaticPseudonymKey(TEST_KEY),
         aco_sync_state_machine_arn=MAIN_ARN,
         mcqm_state_machine_arn=MCQM_ARN,
-        clinic_stats_queue_url=QUEUE_URL,
     )
 
 

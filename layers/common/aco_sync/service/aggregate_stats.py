@@ -27,8 +27,13 @@ from aco_sync.service.artifacts import (
     roster_from_json,
     stats_to_dict,
 )
-from aco_sync.service.common import load_aco_settings, results_prefix, sync_artifact_key
-from aco_sync.service.finalize import MCQM_RESULT_FILE, MEMBERS_RESULT_FILE
+from aco_sync.service.common import (
+    MCQM_RESULT_FILE,
+    MEMBERS_RESULT_FILE,
+    load_aco_settings,
+    results_prefix,
+    sync_artifact_key,
+)
 from aco_sync.service.validation import roster_of_sync
 
 logger = Logger(child=True)
