@@ -25,7 +25,6 @@ from aco_sync.service.artifacts import (
     dumps,
     probable_duplicates_from_json,
     roster_from_json,
-    stats_to_dict,
 )
 from aco_sync.service.common import (
     MCQM_RESULT_FILE,
@@ -35,6 +34,7 @@ from aco_sync.service.common import (
     sync_artifact_key,
 )
 from aco_sync.service.validation import roster_of_sync
+from aco_sync.wire import stats_to_dict
 
 logger = Logger(child=True)
 

@@ -30,6 +30,7 @@ from aco_sync.service.common import (
 from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.validation import roster_of_sync
+from aco_sync.wire import plan_to_dict
 
 logger = Logger(child=True)
 
@@ -88,7 +89,9 @@ def finalize_member_sync(
         denominator_count_measures={c.measure_id for c in counts},
     )
     stores.objects.put(
-        sync_artifact_key(aco_id, sync_id, PLAN_FILE), dumps(plan.to_dict()), content_type="application/json"
+        sync_artifact_key(aco_id, sync_id, PLAN_FILE),
+        dumps(plan_to_dict(plan)),
+        content_type="application/json",
     )
     key = stores.pseudonym_keys.pseudonym_key()
     reviews = apply_duplicate_decisions(stores.objects, aco_id, records, pseudonym_key=key)

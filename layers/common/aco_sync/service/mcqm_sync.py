@@ -10,7 +10,6 @@ from aws_lambda_powertools import Logger
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
-from aco_sync.domain.collection_types import MeasurePlan
 from aco_sync.domain.engine import aggregate_mcqm
 from aco_sync.domain.errors import MissingRosterError
 from aco_sync.service.aggregation_inputs import load_clinic_inputs, load_synced_tins
@@ -19,6 +18,7 @@ from aco_sync.service.common import MCQM_RESULT_FILE, PLAN_FILE, load_aco_settin
 from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.validation import roster_of_sync
+from aco_sync.wire import plan_from_dict
 
 logger = Logger(child=True)
 
@@ -36,7 +36,7 @@ def run_mcqm_roster_match(
         )
     roster = roster_from_json(stores.objects.get(active.key))
     plan_json = stores.objects.get(sync_artifact_key(aco_id, sync_id, PLAN_FILE))
-    plan = MeasurePlan.from_dict(json.loads(plan_json))
+    plan = plan_from_dict(json.loads(plan_json))
     synced, _failed = load_synced_tins(stores.objects, aco_id, sync_id)
     records, counts = load_clinic_inputs(stores.objects, aco_id, synced)
     key = stores.pseudonym_keys.pseudonym_key()
