@@ -34,6 +34,7 @@ from aco_sync.domain.records import (
     RosterEntry,
 )
 from aco_sync.domain.settings import AcoSettings, MemberClinic
+from aco_sync.ingest.tabular import npi_with_check_digit
 
 FIRST_F = [
     "Mary",
@@ -600,16 +601,8 @@ TEMPLATE_COLUMNS = [
 
 
 def valid_npi(number: int) -> str:
-    """A 10-digit NPI with a valid check digit (Luhn over the prefix 80840 + the first nine digits)."""
-    base = f"{100_000_000 + number % 900_000_000:09d}"
-    total = 24  # the contribution of the constant prefix 80840
-    for position, char in enumerate(reversed(base)):
-        digit = int(char)
-        if position % 2 == 0:
-            digit *= 2
-            digit = digit - 9 if digit > 9 else digit
-        total += digit
-    return base + str((10 - total % 10) % 10)
+    """A 10-digit NPI with a valid check digit."""
+    return npi_with_check_digit(f"{100_000_000 + number % 900_000_000:09d}")
 
 
 def write_bucket_folder(aco: SyntheticAco, folder: Path) -> str:

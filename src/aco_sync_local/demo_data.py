@@ -28,6 +28,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from aco_sync.ingest.tabular import npi_with_check_digit
+
 ACO_ID = "demo-aco"
 PERFORMANCE_YEAR = 2025
 
@@ -111,19 +113,6 @@ def _mbi(rng: random.Random) -> str:
         str(rng.randint(1, 9)) + letter() + alnum() + digit() + letter() + alnum() + digit()
         + letter() + letter() + digit() + digit()
     )  # fmt: skip
-
-
-def npi_with_check_digit(first_nine: str) -> str:
-    """Complete a 9-digit NPI prefix with its Luhn check digit (prefix 80840)."""
-    digits = [int(d) for d in "80840" + first_nine]
-    total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return first_nine + str((10 - total % 10) % 10)
 
 
 def _patients(rng: random.Random, count: int) -> list[DemoPatient]:
