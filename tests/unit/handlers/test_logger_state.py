@@ -8,7 +8,9 @@ from contextlib import suppress
 from typing import Any
 
 import pytest
-from handler_support import FUNCTIONS_DIR, load_handler, memory_stores, write_config
+
+from support.handlers import FUNCTIONS_DIR, load_handler
+from support.stores import memory_stores, write_config
 
 FOLDERS = sorted(p.name for p in FUNCTIONS_DIR.iterdir() if (p / "app.py").is_file())
 
