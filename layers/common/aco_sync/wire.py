@@ -10,7 +10,7 @@ the QPP benchmark vocabulary (``Benchmark.to_dict``) are formats of their own, n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -19,64 +19,51 @@ from aco_sync.domain.records import MeasureStats, SyncLogEntry
 from aco_sync.scoring.clinic_stats import ClinicStats
 from aco_sync.scoring.points import MeasureScore
 
-_MEASURE_STATS: TypeAdapter[MeasureStats] = TypeAdapter(MeasureStats)
-_LOG_ENTRY: TypeAdapter[SyncLogEntry] = TypeAdapter(SyncLogEntry)
-_PLAN: TypeAdapter[MeasurePlan] = TypeAdapter(MeasurePlan)
-_CLINIC_STATS: TypeAdapter[ClinicStats] = TypeAdapter(ClinicStats)
-_MEASURE_SCORE: TypeAdapter[MeasureScore] = TypeAdapter(MeasureScore)
+T = TypeVar("T")
 
 
-# ----- measure stats (members.json / mcqm.json "stats", results measures.json) --------------------------
-def stats_to_dict(stats: MeasureStats) -> dict[str, Any]:
-    data: dict[str, Any] = _MEASURE_STATS.dump_python(stats, mode="json")
-    return data
+class WireShape(Generic[T]):
+    """The JSON shape of one record type: ``to_dict`` (JSON-able, computed fields included) and
+    ``from_dict`` (validated; computed fields and unknown keys ignored)."""
+
+    def __init__(self, record_type: type[T]) -> None:
+        self._adapter: TypeAdapter[T] = TypeAdapter(record_type)
+
+    def to_dict(self, record: T, *, exclude: set[str] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = self._adapter.dump_python(record, mode="json", exclude=exclude)
+        return data
+
+    def from_dict(self, data: Mapping[str, Any]) -> T:
+        return self._adapter.validate_python(data)
 
 
-def stats_from_dict(data: Mapping[str, Any]) -> MeasureStats:
-    return _MEASURE_STATS.validate_python(data)
+MEASURE_STATS = WireShape(MeasureStats)  # members.json / mcqm.json "stats", the results' measures.json
+SYNC_LOG_ENTRY = WireShape(SyncLogEntry)  # the measure plan's log, the status JSON
+MEASURE_PLAN = WireShape(MeasurePlan)  # plan.json: finalize -> MCQM sync
+CLINIC_STATS = WireShape(ClinicStats)  # the results' clinic_stats.json, with the rates and shares
+MEASURE_SCORE = WireShape(MeasureScore)  # the results' quality-score.json "scores"
+
+stats_to_dict = MEASURE_STATS.to_dict
+stats_from_dict = MEASURE_STATS.from_dict
+log_entry_to_dict = SYNC_LOG_ENTRY.to_dict
+log_entry_from_dict = SYNC_LOG_ENTRY.from_dict
+plan_from_dict = MEASURE_PLAN.from_dict
+clinic_stats_to_dict = CLINIC_STATS.to_dict
+clinic_stats_from_dict = CLINIC_STATS.from_dict  # the stored rates and shares are computed again
 
 
-# ----- sync log (the state store's log items, the measure plan's log, status JSON) ---------------------
-def log_entry_to_dict(entry: SyncLogEntry) -> dict[str, Any]:
-    data: dict[str, Any] = _LOG_ENTRY.dump_python(entry, mode="json")
-    return data
-
-
-def log_entry_from_dict(data: Mapping[str, Any]) -> SyncLogEntry:
-    return _LOG_ENTRY.validate_python(data)
-
-
-# ----- the measure plan (plan.json: finalize -> MCQM sync; the report's collection-type section) -------
 def plan_to_dict(plan: MeasurePlan) -> dict[str, Any]:
     """Measures in id order, each decision's submitted collection types in eCQM, CQM, MCQM order."""
-    data: dict[str, Any] = _PLAN.dump_python(plan, mode="json")
+    data = MEASURE_PLAN.to_dict(plan)
     data["measures"] = {m: data["measures"][m] for m in sorted(data["measures"])}
     for measure_id, decision in data["measures"].items():
-        decision["submitted"] = [
-            t.value for t in sorted_collection_types(plan.measures[measure_id].submitted)
-        ]
+        submitted = sorted_collection_types(plan.measures[measure_id].submitted)
+        decision["submitted"] = [t.value for t in submitted]
     return data
 
 
-def plan_from_dict(data: Mapping[str, Any]) -> MeasurePlan:
-    return _PLAN.validate_python(data)
-
-
-# ----- per-TIN clinic stats (results clinic_stats.json) --------------------------------------------------
-def clinic_stats_to_dict(stats: ClinicStats) -> dict[str, Any]:
-    """With the rates and shares the stats compute (``performance_rate``, ``share_of_aco_patients``...)."""
-    data: dict[str, Any] = _CLINIC_STATS.dump_python(stats, mode="json")
-    return data
-
-
-def clinic_stats_from_dict(data: Mapping[str, Any]) -> ClinicStats:
-    """The computed rates and shares in ``data`` are ignored: they are computed again."""
-    return _CLINIC_STATS.validate_python(data)
-
-
-# ----- a measure's score (results quality-score.json "scores") ------------------------------------------
 def score_to_dict(score: MeasureScore) -> dict[str, Any]:
     """The score's fields and ``counts_in_quality_score``; its benchmark in the QPP benchmark vocabulary."""
-    data: dict[str, Any] = _MEASURE_SCORE.dump_python(score, mode="json", exclude={"benchmark"})
+    data = MEASURE_SCORE.to_dict(score, exclude={"benchmark"})
     data["benchmark"] = score.benchmark.to_dict() if score.benchmark else None
     return data
