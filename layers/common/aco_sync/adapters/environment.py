@@ -67,29 +67,28 @@ class Stores:
     pseudonym_keys: PseudonymKeySource = field(default_factory=UnconfiguredPseudonymKey)
 
 
-_container_stores: tuple[tuple[object, ...], Stores] | None = None
-_container_lock = threading.Lock()
+_container = threading.local()  # a Lambda container runs one invocation at a time: one thread
+_generation = [0]  # bumped by reset_container_stores: every thread's kept stores are then stale
 
 
 def container_stores() -> Stores:
     """This container's stores, for the handlers: built from the environment on the first invocation and
     kept for the next ones (a warm Lambda container reuses its boto3 clients). Built again when the
     environment names other stores: the local runner points each ACO at its own state folder
-    (``ACO_SYNC_LOCAL_STATE_DIR``). Tests call :func:`reset_container_stores`."""
-    global _container_stores
+    (``ACO_SYNC_LOCAL_STATE_DIR``). Kept per thread (boto3 resources are not thread-safe; the local
+    runner invokes handlers on several threads). Tests call :func:`reset_container_stores`."""
     settings = RuntimeSettings.from_env()
-    key = (settings, os.environ.get(KEY_FILE_ENV, ""), os.environ.get(SECRET_ENV, ""))
-    with _container_lock:
-        if _container_stores is None or _container_stores[0] != key:
-            _container_stores = (key, build_stores(settings))
-        return _container_stores[1]
+    key = (_generation[0], settings, os.environ.get(KEY_FILE_ENV, ""), os.environ.get(SECRET_ENV, ""))
+    kept: tuple[tuple[object, ...], Stores] | None = getattr(_container, "stores", None)
+    if kept is None or kept[0] != key:
+        kept = _container.stores = (key, build_stores(settings))
+    return kept[1]
 
 
 def reset_container_stores() -> None:
-    """Forget the stores :func:`container_stores` kept (each test starts with none)."""
-    global _container_stores
-    with _container_lock:
-        _container_stores = None
+    """Forget the stores :func:`container_stores` kept, on every thread (each test starts with none)."""
+    _generation[0] += 1
+    _container.stores = None
 
 
 def build_stores(settings: RuntimeSettings | None = None) -> Stores:
