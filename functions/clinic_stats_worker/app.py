@@ -10,7 +10,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
-from aco_sync.service.clinic_stats import ClinicStatsMessage, store_clinic_stats
+from aco_sync.contracts.clinic_stats_worker import ClinicStatsWorkerInput, ClinicStatsWorkerOutput
+from aco_sync.service.clinic_stats import store_clinic_stats
 
 logger = Logger()
 tracer = Tracer()
@@ -19,8 +20,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> dict[str, Any]:
-    message = ClinicStatsMessage.model_validate_json(record.body)
-    return store_clinic_stats(container_stores(), message)
+    message = ClinicStatsWorkerInput.model_validate_json(record.body)
+    result = store_clinic_stats(container_stores(), message)
+    return ClinicStatsWorkerOutput.model_validate(result).model_dump(mode="json")
 
 
 @logger.inject_lambda_context(clear_state=True)

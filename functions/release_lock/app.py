@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
-from aco_sync.service.events import SyncStepEvent
+from aco_sync.contracts.release_lock import ReleaseLockInput, ReleaseLockOutput
 from aco_sync.service.lock import release_lock
 
 logger = Logger()
@@ -16,6 +16,7 @@ tracer = Tracer()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = SyncStepEvent.model_validate(event)
+    request = ReleaseLockInput.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    return release_lock(container_stores(), **request.model_dump())
+    result = release_lock(container_stores(), **request.model_dump())
+    return ReleaseLockOutput.model_validate(result).model_dump(mode="json")

@@ -8,7 +8,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
-from aco_sync.service.start_sync import StartSyncRequest, start_syncs
+from aco_sync.contracts.start_sync import StartSyncInput, StartSyncOutput
+from aco_sync.service.start_sync import start_syncs
 
 logger = Logger()
 tracer = Tracer()
@@ -19,9 +20,9 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = StartSyncRequest.model_validate(event)
-    started = start_syncs(container_stores(), request)
+    request = StartSyncInput.model_validate(event)
+    result = StartSyncOutput.model_validate({"started": start_syncs(container_stores(), request)})
     metrics.add_metric(
-        name="SyncsStarted", unit=MetricUnit.Count, value=sum(1 for s in started if "sync_id" in s)
+        name="SyncsStarted", unit=MetricUnit.Count, value=sum(1 for s in result.started if s.sync_id)
     )
-    return {"started": started}
+    return result.model_dump(mode="json")

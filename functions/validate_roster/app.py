@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
-from aco_sync.service.events import SyncStepEvent
+from aco_sync.contracts.validate_roster import ValidateRosterInput, ValidateRosterOutput
 from aco_sync.service.validation import validate_sync
 
 logger = Logger()
@@ -17,6 +17,7 @@ tracer = Tracer()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = SyncStepEvent.model_validate(event)
+    request = ValidateRosterInput.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    return validate_sync(container_stores(), **request.model_dump())
+    result = validate_sync(container_stores(), **request.model_dump())
+    return ValidateRosterOutput.model_validate(result).model_dump(mode="json")

@@ -12,13 +12,14 @@ import pytest
 from pydantic import ValidationError
 
 from aco_sync.adapters.environment import Stores
+from aco_sync.contracts.start_sync import StartSyncInput
 from aco_sync.domain.settings import AcoSettings
 from aco_sync.service.clinic_sync import record_clinic_failure, sync_member_clinic
 from aco_sync.service.common import SyncStatus
 from aco_sync.service.finalize import finalize_member_sync
 from aco_sync.service.lock import acquire_lock
 from aco_sync.service.roster_ingest import confirm_held_roster, held_roster, ingest_roster
-from aco_sync.service.start_sync import StartSyncRequest, start_sync, start_syncs
+from aco_sync.service.start_sync import start_sync, start_syncs
 from aco_sync.service.status import latest_sync_status
 from aco_sync.service.sync_status import record_sync_status
 from aco_sync.service.validation import clinic_batch, validate_sync
@@ -199,12 +200,12 @@ def test_the_daily_sync_ingests_rosters_that_were_uploaded_but_never_ingested() 
     stores = memory_stores()
     write_config(stores)
     stores.objects.put("rosters/A1/2025/roster.csv", roster_csv(MBIS))  # the upload event was lost
-    start_syncs(stores, StartSyncRequest(all_configured=True, trigger="schedule"))
+    start_syncs(stores, StartSyncInput(all_configured=True, trigger="schedule"))
     active = stores.state.get_active_roster("A1", 2025)
     assert active is not None and active.file_name == "roster.csv" and active.rows_accepted == 30
     # ingested once: the next daily run does not ingest it again
     before = stores.state.get_active_roster("A1", 2025)
-    start_syncs(stores, StartSyncRequest(all_configured=True, trigger="schedule"))
+    start_syncs(stores, StartSyncInput(all_configured=True, trigger="schedule"))
     assert stores.state.get_active_roster("A1", 2025) == before
 
 

@@ -72,3 +72,14 @@ def test_no_lazy_calculator_and_no_silent_fallback() -> None:
     source = (PACKAGE / "ingest" / "clinic.py").read_text(encoding="utf-8")
     assert "ecqm_unavailable" not in source and "_load_calculator" not in source
     assert "__getattr__" not in (PACKAGE / "ecqm" / "__init__.py").read_text(encoding="utf-8")
+
+
+def test_step_contracts_import_only_pydantic_the_domain_and_each_other() -> None:
+    """``aco_sync.contracts`` is what the handlers, the services and the ASL test share: it imports no
+    service, adapter or AWS code (so any of them can import it without a cycle)."""
+    allowed = ("aco_sync.contracts", "aco_sync.domain", "pydantic", "__future__", "typing")
+    offending = {
+        module: sorted(n for n in names if not n.startswith(allowed))
+        for module, names in _package_imports("contracts").items()
+    }
+    assert offending and not any(offending.values()), offending

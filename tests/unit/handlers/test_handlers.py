@@ -108,7 +108,7 @@ def test_record_clinic_failure(stores: Stores, monkeypatch: pytest.MonkeyPatch, 
         },
         lambda_context,
     )
-    assert result == {"tin": "111111111", "name": "", "status": "failed", "reason": "States.Timeout"}
+    assert result == {"tin": "111111111", "name": "", "status": "Sync Failed", "reason": "States.Timeout"}
     [clinic] = stores.state.list_clinic_statuses("A1")
     assert (clinic.status, clinic.reason) == ("Sync Failed", "States.Timeout")
 

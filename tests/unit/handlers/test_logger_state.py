@@ -37,7 +37,7 @@ def test_two_invocations_of_one_handler_do_not_share_appended_keys(
     def release(stores: Any, *, aco_id: str, sync_id: str) -> dict[str, Any]:
         seen.append(dict(module.logger.get_current_keys()))
         module.logger.append_keys(tin="111111111")  # a key this invocation alone appended
-        return {"released": True}
+        return {"aco_id": aco_id, "sync_id": sync_id, "released": True}
 
     monkeypatch.setattr(module, "container_stores", memory_stores)
     monkeypatch.setattr(module, "release_lock", release)
@@ -66,7 +66,14 @@ def test_finalize_does_not_carry_the_tin_of_an_earlier_clinic(
 
     def fake_finalize(stores: Any, **kwargs: Any) -> dict[str, Any]:
         seen.append(dict(finalize.logger.get_current_keys()))
-        return {"records": 0, "failed_tins": []}
+        return {
+            "mcqm_needed": False,
+            "synced_tins": 1,
+            "failed_tins": [],
+            "failed_tin_count": 0,
+            "records": 0,
+            "measure_instances": 0,
+        }
 
     monkeypatch.setattr(finalize, "container_stores", lambda: stores)
     monkeypatch.setattr(finalize, "finalize_member_sync", fake_finalize)

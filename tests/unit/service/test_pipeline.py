@@ -10,10 +10,11 @@ import pytest
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemorySyncStateStore
+from aco_sync.contracts.clinic_stats_worker import ClinicStatsWorkerInput
 from aco_sync.domain.errors import InvalidInputError, NoClinicSyncedError
 from aco_sync.service.aggregate_stats import update_aggregate_stats
 from aco_sync.service.cleanup import clean_up_removed_encounters
-from aco_sync.service.clinic_stats import ClinicStatsMessage, store_clinic_stats
+from aco_sync.service.clinic_stats import store_clinic_stats
 from aco_sync.service.clinic_sync import record_clinic_failure, sync_member_clinic
 from aco_sync.service.common import SyncStatus
 from aco_sync.service.finalize import finalize_member_sync
@@ -61,7 +62,7 @@ def run_sync(
         record_sync_status(stores, **ids, status=SyncStatus.MCQM_RUNNING, execution_arn=f"arn:{sync_id}-mcqm")
         run_mcqm_roster_match(stores, **ids)
     update_aggregate_stats(stores, **ids)
-    store_clinic_stats(stores, ClinicStatsMessage(**ids))
+    store_clinic_stats(stores, ClinicStatsWorkerInput(**ids))
     record_sync_status(stores, **ids, status=SyncStatus.COMPLETE)
     release_lock(stores, **ids)
     return {"sync_id": sync_id, "clinic_results": results, "finalize": finalize}
@@ -166,7 +167,7 @@ def test_every_clinic_failing_fails_finalize(stores: Stores) -> None:
     write_small_aco(stores, roster_required=False)
     with pytest.raises(NoClinicSyncedError):
         finalize_member_sync(
-            stores, aco_id="A1", sync_id="s", clinic_results=[{"tin": NORTH, "status": "failed"}]
+            stores, aco_id="A1", sync_id="s", clinic_results=[{"tin": NORTH, "status": "Sync Failed"}]
         )
 
 

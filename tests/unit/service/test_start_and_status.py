@@ -10,10 +10,11 @@ from pydantic import ValidationError
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemoryWorkflowStarter
 from aco_sync.adapters.ports import ActiveRoster
+from aco_sync.contracts.start_sync import StartSyncInput
 from aco_sync.domain.errors import InvalidInputError, MissingRosterError
 from aco_sync.service.common import ClinicSyncStatus, SyncStatus, new_sync_id
 from aco_sync.service.lock import acquire_lock
-from aco_sync.service.start_sync import StartSyncRequest, start_sync, start_syncs
+from aco_sync.service.start_sync import start_sync, start_syncs
 from aco_sync.service.status import latest_sync_status, sync_history
 from aco_sync.service.sync_status import describe_error, record_sync_status
 from aco_sync.service.validation import clinic_batch, validate_sync
@@ -44,7 +45,7 @@ def _roster(stores: Stores, aco_id: str = "A1") -> None:
 def test_schedule_starts_one_execution_per_configured_aco(stores: Stores) -> None:
     write_config(stores, "A1")
     write_config(stores, "B2")
-    started = start_syncs(stores, StartSyncRequest(all_configured=True, trigger="schedule"))
+    started = start_syncs(stores, StartSyncInput(all_configured=True, trigger="schedule"))
     assert [s["aco_id"] for s in started] == ["A1", "B2"]
     assert isinstance(stores.workflows, InMemoryWorkflowStarter)
     assert [(arn, payload) for arn, _name, payload in stores.workflows.started] == [
@@ -57,9 +58,9 @@ def test_schedule_starts_one_execution_per_configured_aco(stores: Stores) -> Non
 
 def test_start_request_needs_exactly_one_target() -> None:
     with pytest.raises(ValidationError):
-        StartSyncRequest()
+        StartSyncInput()
     with pytest.raises(ValidationError):
-        StartSyncRequest(aco_id="A1", all_configured=True)
+        StartSyncInput(aco_id="A1", all_configured=True)
 
 
 def test_unknown_aco_is_refused_with_the_config_key(stores: Stores) -> None:
@@ -213,7 +214,7 @@ def test_schedule_reports_an_invalid_aco_and_still_starts_the_others(stores: Sto
     write_config(stores, "A1")
     stores.objects.put("config/acos/B2.json", b"{not json")
     write_config(stores, "C3")
-    started = start_syncs(stores, StartSyncRequest(all_configured=True, trigger="schedule"))
+    started = start_syncs(stores, StartSyncInput(all_configured=True, trigger="schedule"))
     assert [s["aco_id"] for s in started] == ["A1", "B2", "C3"]
     assert "sync_id" in started[0] and "sync_id" in started[2]
     assert "config/acos/B2.json: invalid ACO configuration" in started[1]["error"]

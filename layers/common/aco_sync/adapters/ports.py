@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from aco_sync.domain.dedup import PseudonymKey
 from aco_sync.domain.records import Provider, SyncLogEntry
+from aco_sync.domain.statuses import clinic_outcome
 
 
 class ObjectNotFoundError(KeyError):
@@ -59,12 +60,16 @@ class ClinicStatus:
     reason: str | None = None
     sync_id: str | None = None
     last_synced: str | None = None  # date and time of the most recent successful sync
-    # what the clinic's sync step found (None: the step has not finished): "synced" or "failed"
+    # what the clinic's sync step found (None: the step has not finished): Sync Complete or Sync Failed
     outcome: str | None = None
     rows_read: int = 0  # template/provider rows and QRDA-I documents read = accepted + rejected
     rows_accepted: int = 0
     rows_rejected: int = 0
     files_refused: int = 0  # files refused as a whole (a file-level error)
+
+    def __post_init__(self) -> None:  # items stored with outcome "synced"/"failed" (domain/statuses.py)
+        outcome = clinic_outcome(self.outcome)
+        object.__setattr__(self, "outcome", None if outcome is None else str(outcome))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict
 
 from aco_sync.adapters.environment import Stores
+from aco_sync.contracts.clinic_stats_worker import ClinicStatsWorkerInput
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.scoring.clinic_stats import compute_clinic_stats
 from aco_sync.service.aggregate_stats import load_sync_results
@@ -21,17 +21,8 @@ logger = Logger(child=True)
 CLINIC_STATS_FILE = "clinic_stats.json"
 
 
-class ClinicStatsMessage(BaseModel):
-    """The SQS message body the state machines send (ids only)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    aco_id: str
-    sync_id: str
-
-
 def store_clinic_stats(
-    stores: Stores, message: ClinicStatsMessage, *, catalog: MeasureCatalog | None = None
+    stores: Stores, message: ClinicStatsWorkerInput, *, catalog: MeasureCatalog | None = None
 ) -> dict[str, Any]:
     catalog = catalog or default_catalog()
     outcomes, _stats = load_sync_results(stores, message.aco_id, message.sync_id)

@@ -42,9 +42,6 @@ from aco_sync.service.sync_status import describe_error
 
 logger = Logger(child=True)
 
-SYNCED = "synced"
-FAILED = "failed"
-
 
 def sync_member_clinic(
     stores: Stores,
@@ -129,11 +126,11 @@ def sync_member_clinic(
         )
     )
     append_log_once(state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
-    _put_outcome(stores, aco_id, sync_id, tin, name, previous, data, SYNCED)
+    _put_outcome(stores, aco_id, sync_id, tin, name, previous, data, ClinicSyncStatus.COMPLETE)
     result = {
         "tin": tin,
         "name": name,
-        "status": SYNCED,
+        "status": ClinicSyncStatus.COMPLETE,
         "records": len(data.records),
         "denominator_counts": len(data.denominator_counts),
         "upserts": written,
@@ -268,12 +265,12 @@ def _no_usable_data(
         name,
         previous,
         data,
-        FAILED,
+        ClinicSyncStatus.FAILED,
         status=ClinicSyncStatus.FAILED,
         reason=reason,
     )
     logger.warning("Clinic has no usable data", extra={"aco_id": aco_id, "sync_id": sync_id, "tin": tin})
-    return {"tin": tin, "name": name, "status": FAILED, "reason": reason}
+    return {"tin": tin, "name": name, "status": ClinicSyncStatus.FAILED, "reason": reason}
 
 
 def record_clinic_failure(
@@ -298,7 +295,7 @@ def record_clinic_failure(
             reason=reason,
             sync_id=sync_id,
             last_synced=previous.last_synced if previous else None,
-            outcome=FAILED,
+            outcome=ClinicSyncStatus.FAILED,
         ),
     )
     stores.state.append_log(
@@ -309,7 +306,7 @@ def record_clinic_failure(
     logger.warning(
         "Clinic sync failed", extra={"aco_id": aco_id, "sync_id": sync_id, "tin": tin, "error": error}
     )
-    return {"tin": tin, "name": name, "status": FAILED, "reason": reason}
+    return {"tin": tin, "name": name, "status": ClinicSyncStatus.FAILED, "reason": reason}
 
 
 def _summary_of_same_clinic(entry: SyncLogEntry, existing: list[SyncLogEntry]) -> bool:

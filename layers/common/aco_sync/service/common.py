@@ -6,40 +6,14 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from pydantic import ValidationError
 
 from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.settings import AcoSettings, MemberClinic, settings_problems
-
-
-class SyncStatus(StrEnum):
-    """Status of a sync run (what the ACO's sync log and ``aco-sync status`` show)."""
-
-    QUEUED = "Sync Queued"
-    RUNNING = "Sync Running"
-    MCQM_QUEUED = "MCQM Sync Queued"
-    MCQM_RUNNING = "MCQM Sync Running"
-    COMPLETE = "Sync Complete"
-    FAILED = "Sync Failed"
-    ABORTED = "Sync Aborted"
-    SKIPPED = "Skipped: Already Running"
-
-
-class ClinicSyncStatus(StrEnum):
-    """Status of one member TIN."""
-
-    QUEUED = "Sync Queued"
-    RUNNING = "Sync Running"
-    COMPLETE = "Sync Complete"
-    FAILED = "Sync Failed"
-
-
-FINISHED_STATUSES = frozenset(
-    {SyncStatus.COMPLETE, SyncStatus.FAILED, SyncStatus.ABORTED, SyncStatus.SKIPPED}
-)
+from aco_sync.domain.statuses import ClinicSyncStatus as ClinicSyncStatus  # the steps import it from here
+from aco_sync.domain.statuses import SyncStatus as SyncStatus
 
 _TIN_FOLDER = re.compile(r"^[0-9]{9}$")
 

@@ -18,7 +18,6 @@ from aco_sync.domain.errors import NoClinicSyncedError
 from aco_sync.domain.records import SyncLogEntry
 from aco_sync.service.aggregation_inputs import load_clinic_inputs, save_synced_tins
 from aco_sync.service.artifacts import aggregation_to_json, dumps
-from aco_sync.service.clinic_sync import FAILED, SYNCED
 from aco_sync.service.common import (
     MEMBERS_RESULT_FILE,
     PLAN_FILE,
@@ -52,10 +51,14 @@ def finalize_member_sync(
     statuses = {c.tin: c for c in stores.state.list_clinic_statuses(aco_id)}
     if clinic_results is None:
         clinic_results = [
-            {"tin": c.tin, "status": c.outcome or FAILED} for c in statuses.values() if c.sync_id == sync_id
+            {"tin": c.tin, "status": c.outcome or ClinicSyncStatus.FAILED}
+            for c in statuses.values()
+            if c.sync_id == sync_id
         ]
-    synced = sorted({str(r["tin"]) for r in clinic_results if r.get("status") == SYNCED})
-    failed = sorted({str(r["tin"]) for r in clinic_results if r.get("status") != SYNCED} - set(synced))
+    synced = sorted({str(r["tin"]) for r in clinic_results if r.get("status") == ClinicSyncStatus.COMPLETE})
+    failed = sorted(
+        {str(r["tin"]) for r in clinic_results if r.get("status") != ClinicSyncStatus.COMPLETE} - set(synced)
+    )
     if not synced:
         raise NoClinicSyncedError(f"No member clinic synced (failed: {', '.join(failed) or 'none'})")
 
@@ -70,7 +73,7 @@ def finalize_member_sync(
                 status=complete_status(before),
                 sync_id=sync_id,
                 last_synced=now,
-                outcome=SYNCED,
+                outcome=ClinicSyncStatus.COMPLETE,
                 rows_read=before.rows_read if before else 0,
                 rows_accepted=before.rows_accepted if before else 0,
                 rows_rejected=before.rows_rejected if before else 0,

@@ -14,7 +14,8 @@ from aws_lambda_powertools import Logger
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.ports import LockHolder, SyncRun
 from aco_sync.domain.records import SyncLogEntry
-from aco_sync.service.common import FINISHED_STATUSES, SyncStatus, utc_now
+from aco_sync.domain.statuses import FINISHED_STATUSES
+from aco_sync.service.common import SyncStatus, utc_now
 
 logger = Logger(child=True)
 

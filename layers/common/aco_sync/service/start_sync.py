@@ -6,38 +6,20 @@ is queued or running still leaves a record: its execution ends as "Skipped: Alre
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict, model_validator
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.ports import SyncRun
+from aco_sync.contracts.start_sync import StartSyncInput, SyncExecutionInput, Trigger
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.service.common import SyncStatus, configured_aco_ids, load_aco_settings, new_sync_id, utc_now
 
 logger = Logger(child=True)
 
-Trigger = Literal["schedule", "roster_upload", "manual"]
 
-
-class StartSyncRequest(BaseModel):
-    """``{"aco_id": "A1"}`` for one ACO, or ``{"all_configured": true}`` for every config/acos/*.json."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    aco_id: str | None = None
-    all_configured: bool = False
-    trigger: Trigger = "manual"
-
-    @model_validator(mode="after")
-    def _one_target(self) -> StartSyncRequest:
-        if bool(self.aco_id) == self.all_configured:
-            raise ValueError("give either aco_id or all_configured=true")
-        return self
-
-
-def start_syncs(stores: Stores, request: StartSyncRequest) -> list[dict[str, Any]]:
+def start_syncs(stores: Stores, request: StartSyncInput) -> list[dict[str, Any]]:
     """One sync per ACO. For ``all_configured``, an ACO whose configuration is invalid is reported
     (``{"aco_id", "error"}``) and the others still start; a single-ACO start raises instead."""
     if not request.all_configured:
@@ -69,7 +51,7 @@ def _ingest_pending_rosters(stores: Stores, aco_id: str) -> None:
         logger.info("Pending rosters ingested", extra={"aco_id": aco_id, "rosters": len(done)})
 
 
-def start_sync(stores: Stores, *, aco_id: str, trigger: str) -> dict[str, Any]:
+def start_sync(stores: Stores, *, aco_id: str, trigger: Trigger) -> dict[str, Any]:
     """Record the sync as queued and start its execution (named after the sync id)."""
     load_aco_settings(stores.objects, aco_id)  # refuse unknown ACOs before anything is recorded
     if not stores.aco_sync_state_machine_arn:
@@ -79,7 +61,9 @@ def start_sync(stores: Stores, *, aco_id: str, trigger: str) -> dict[str, Any]:
         SyncRun(aco_id=aco_id, sync_id=sync_id, status=SyncStatus.QUEUED, trigger=trigger, started=utc_now())
     )
     execution_arn = stores.workflows.start(
-        stores.aco_sync_state_machine_arn, sync_id, {"aco_id": aco_id, "sync_id": sync_id, "trigger": trigger}
+        stores.aco_sync_state_machine_arn,
+        sync_id,
+        SyncExecutionInput(aco_id=aco_id, sync_id=sync_id, trigger=trigger).model_dump(),
     )
     logger.info("Sync started", extra={"aco_id": aco_id, "sync_id": sync_id, "trigger": trigger})
     return {"aco_id": aco_id, "sync_id": sync_id, "execution_arn": execution_arn, "trigger": trigger}

@@ -1,0 +1,23 @@
+"""ClinicStatsWorkerFunction (SQS, sent by the "Queue Clinic Stats" states): per-TIN statistics."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from aco_sync.contracts.common import StepOutput
+
+
+class ClinicStatsWorkerInput(BaseModel):
+    """The SQS message body the state machines send (ids only)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    aco_id: str
+    sync_id: str
+
+
+class ClinicStatsWorkerOutput(StepOutput):
+    """One message's result (the handler returns the batch's partial failures)."""
+
+    key: str
+    tins: int

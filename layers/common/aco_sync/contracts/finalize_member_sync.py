@@ -1,0 +1,22 @@
+"""Step "Finalize Member Sync" (functions/finalize_member_sync): clinics Sync Complete, the measure
+plan (MCQM needed?), the aggregation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aco_sync.contracts.common import StepOutput, SyncStepInput
+
+
+class FinalizeMemberSyncInput(SyncStepInput):
+    # the clinic steps' results ({"tin", "status"}); default: read from the clinic status items
+    clinic_results: list[dict[str, Any]] | None = None
+
+
+class FinalizeMemberSyncOutput(StepOutput):
+    mcqm_needed: bool  # "MCQM Needed?" reads $.finalize.mcqm_needed
+    synced_tins: int
+    failed_tins: list[str]  # the first MAX_TINS_IN_RESULT; all of them are in the sync run
+    failed_tin_count: int
+    records: int
+    measure_instances: int
