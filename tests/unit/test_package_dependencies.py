@@ -83,3 +83,19 @@ def test_step_contracts_import_only_pydantic_the_domain_and_each_other() -> None
         for module, names in _package_imports("contracts").items()
     }
     assert offending and not any(offending.values()), offending
+
+
+def test_one_name_per_concept_no_public_class_is_defined_twice() -> None:
+    """A class name means one thing in the package (the QRDA-I document's ``QrdaCode``/``QrdaQuantity``/
+    ``QrdaEntryKind`` are not the eCQM model's ``Code``/``Quantity``/``EntryKind``), and the two name
+    normalisations are named after what they do (``collapse_whitespace``, ``name_match_key``)."""
+    where: dict[str, list[str]] = {}
+    functions: set[str] = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                where.setdefault(node.name, []).append(str(path.relative_to(PACKAGE)))
+            elif isinstance(node, ast.FunctionDef):
+                functions.add(node.name)
+    assert {name: files for name, files in where.items() if len(files) > 1} == {}
+    assert "normalise_name" not in functions and {"collapse_whitespace", "name_match_key"} <= functions

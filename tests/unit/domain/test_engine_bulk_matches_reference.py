@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from aco_sync.domain.dedup import master_patient_id
 from aco_sync.domain.engine import aggregate_members
-from aco_sync.domain.measure_rules import resolve_outcome
 from aco_sync.domain.record_codec import decode_batch, encode_records
 from aco_sync.domain.records import CollectionType, Performance
 from pseudonym_keys import TEST_KEY
+from support.rules_oracle import resolve_outcome
 
 _records = st.lists(
     st.builds(

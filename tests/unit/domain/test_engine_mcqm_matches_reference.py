@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from aco_sync.domain.dedup import master_patient_id, patient_key
 from aco_sync.domain.engine import aggregate_mcqm
-from aco_sync.domain.measure_rules import resolve_outcome
 from aco_sync.domain.records import CollectionType, Performance
 from pseudonym_keys import TEST_KEY
+from support.rules_oracle import resolve_outcome
 
 NAMES = ["Ann", "ANN", "Bea", "Cy", "Di"]
 

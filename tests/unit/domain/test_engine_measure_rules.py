@@ -10,9 +10,9 @@ from engine_factories import CATALOG, TIN_A, TIN_B, TIN_C, plan_for, record
 
 from aco_sync.domain.catalog import AggregationRule
 from aco_sync.domain.engine import aggregate_members
-from aco_sync.domain.measure_rules import resolve_outcome
 from aco_sync.domain.records import CollectionType, Performance
 from pseudonym_keys import TEST_KEY
+from support.rules_oracle import resolve_outcome
 
 MET, NOT_MET = Performance.MET, Performance.NOT_MET
 EXCL, EXCEP, DONLY = (

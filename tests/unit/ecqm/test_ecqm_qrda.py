@@ -38,14 +38,16 @@ def run(doc: q.QrdaDocument, period: tuple[date, date] | None = None):  # type: 
     )
 
 
-def entry(kind: q.EntryKind, datatype: str, code: str, system: str, low: str, high: str | None = None, **kw):  # type: ignore[no-untyped-def]
+def entry(
+    kind: q.QrdaEntryKind, datatype: str, code: str, system: str, low: str, high: str | None = None, **kw
+):  # type: ignore[no-untyped-def]
     return q.QrdaEntry(
         kind=kind,
         qdm_datatype=datatype,
         template_ids=(),
         element="observation",
         mood_code=kw.pop("mood_code", "EVN"),
-        codes=(q.Code(code, system),),
+        codes=(q.QrdaCode(code, system),),
         status="completed",
         effective_low=datetime.fromisoformat(low),
         effective_high=datetime.fromisoformat(high) if high else None,
@@ -101,7 +103,7 @@ def test_cms122_fixture_has_no_diabetes_diagnosis_so_no_record() -> None:
     doc = load("01_CMS122v5_B_Diabetes_Adult.xml")
     records, _, results = run(doc)
     assert not results["M001"].initial_population and records == []
-    diabetes = entry(q.EntryKind.DIAGNOSIS, "Diagnosis", "44054006", SNOMED, "2010-01-01")
+    diabetes = entry(q.QrdaEntryKind.DIAGNOSIS, "Diagnosis", "44054006", SNOMED, "2010-01-01")
     records, _, results = run(dataclasses.replace(doc, entries=(*doc.entries, diabetes)))
     [record] = records
     assert (record.performance, record.performance_date, record.hba1c) == (
@@ -117,7 +119,7 @@ def test_cms165_fixture_blood_pressure_most_recent_day_wins() -> None:
     # population; with one added, the most recent day (130/60) is below 140/90 -> numerator.
     doc = load("04_CMS165v5_B_Heart_Adult.xml")
     assert run(doc)[0] == []
-    hypertension = entry(q.EntryKind.DIAGNOSIS, "Diagnosis", "59621000", SNOMED, "2010-01-01")
+    hypertension = entry(q.QrdaEntryKind.DIAGNOSIS, "Diagnosis", "59621000", SNOMED, "2010-01-01")
     records, _, _ = run(dataclasses.replace(doc, entries=(*doc.entries, hypertension)))
     [record] = records
     assert (record.performance, record.performance_date) == (Performance.MET, date(2014, 12, 20))
@@ -159,10 +161,10 @@ def make_doc(*entries: q.QrdaEntry, **kw) -> q.QrdaDocument:  # type: ignore[no-
 
 
 OFFICE_VISIT = entry(
-    q.EntryKind.ENCOUNTER, "Encounter, Performed", "99213", CPT, "2025-04-01T09:00", "2025-04-01T09:30"
+    q.QrdaEntryKind.ENCOUNTER, "Encounter, Performed", "99213", CPT, "2025-04-01T09:00", "2025-04-01T09:30"
 )
 MAMMOGRAM = entry(
-    q.EntryKind.DIAGNOSTIC_STUDY,
+    q.QrdaEntryKind.DIAGNOSTIC_STUDY,
     "Diagnostic Study, Performed",
     "24604-1",
     LOINC,
@@ -235,10 +237,10 @@ def test_reporting_period_of_another_year_is_reported() -> None:
 # ---------------------------------------------------------------- mapping details
 def test_orders_and_recommendations_are_not_performed_entries() -> None:
     ordered = entry(
-        q.EntryKind.ENCOUNTER, "Encounter, Order", "99213", CPT, "2025-04-01T09:00", mood_code="RQO"
+        q.QrdaEntryKind.ENCOUNTER, "Encounter, Order", "99213", CPT, "2025-04-01T09:00", mood_code="RQO"
     )
     recommended = entry(
-        q.EntryKind.DIAGNOSTIC_STUDY,
+        q.QrdaEntryKind.DIAGNOSTIC_STUDY,
         "Diagnostic Study, Recommended",
         "24604-1",
         LOINC,
@@ -251,18 +253,18 @@ def test_orders_and_recommendations_are_not_performed_entries() -> None:
 
 def test_negated_assessment_with_value_set_code_becomes_not_done_with_reason() -> None:
     not_done = q.QrdaEntry(
-        kind=q.EntryKind.ASSESSMENT,
+        kind=q.QrdaEntryKind.ASSESSMENT,
         qdm_datatype="Assessment, Performed",
         template_ids=(),
         element="observation",
         mood_code="EVN",
-        codes=(q.Code("73832-8", LOINC),),
+        codes=(q.QrdaCode("73832-8", LOINC),),
         author_time=datetime(2025, 4, 1, 9, 10),
         negated=True,
-        negation_reason=q.Code("183932001", SNOMED),  # procedure contraindicated: a medical reason
+        negation_reason=q.QrdaCode("183932001", SNOMED),  # procedure contraindicated: a medical reason
     )
     depression_visit = entry(
-        q.EntryKind.ENCOUNTER,
+        q.QrdaEntryKind.ENCOUNTER,
         "Encounter, Performed",
         "10197000",
         SNOMED,
@@ -282,12 +284,12 @@ def test_negated_assessment_with_value_set_code_becomes_not_done_with_reason() -
 
 def test_null_flavored_code_with_value_set_stands_for_the_value_set() -> None:
     not_done = q.QrdaEntry(
-        kind=q.EntryKind.INTERVENTION,
+        kind=q.QrdaEntryKind.INTERVENTION,
         qdm_datatype="Intervention, Performed",
         template_ids=(),
         element="act",
         mood_code="EVN",
-        codes=(q.Code(None, None, null_flavor="NA", value_set="2.16.840.1.113883.3.526.3.1584"),),
+        codes=(q.QrdaCode(None, None, null_flavor="NA", value_set="2.16.840.1.113883.3.526.3.1584"),),
         negated=True,
     )
     doc = make_doc(not_done)
@@ -361,7 +363,7 @@ def test_a_failing_measure_logs_no_exception_text(
 
 def test_negated_order_is_no_order() -> None:
     hospice_not_ordered = entry(
-        q.EntryKind.INTERVENTION,
+        q.QrdaEntryKind.INTERVENTION,
         "Intervention, Order",
         "385763009",
         SNOMED,
@@ -378,19 +380,21 @@ def test_negated_order_is_no_order() -> None:
 def test_blood_pressure_panel_with_nested_components_is_read() -> None:
     def component(code: str, value: str) -> q.QrdaEntry:
         return q.QrdaEntry(
-            kind=q.EntryKind.RESULT,
+            kind=q.QrdaEntryKind.RESULT,
             qdm_datatype=None,
             template_ids=(),
             element="observation",
-            codes=(q.Code(code, LOINC),),
-            values=(q.Quantity(Decimal(value), "mm[Hg]"),),
+            codes=(q.QrdaCode(code, LOINC),),
+            values=(q.QrdaQuantity(Decimal(value), "mm[Hg]"),),
         )
 
     panel = dataclasses.replace(
-        entry(q.EntryKind.PHYSICAL_EXAM, "Physical Exam, Performed", "85354-9", LOINC, "2025-05-01T09:10"),
+        entry(
+            q.QrdaEntryKind.PHYSICAL_EXAM, "Physical Exam, Performed", "85354-9", LOINC, "2025-05-01T09:10"
+        ),
         components=(component("8480-6", "128"), component("8462-4", "82")),
     )
-    hypertension = entry(q.EntryKind.DIAGNOSIS, "Diagnosis", "59621000", SNOMED, "2020-01-01")
+    hypertension = entry(q.QrdaEntryKind.DIAGNOSIS, "Diagnosis", "59621000", SNOMED, "2020-01-01")
     doc = make_doc(
         OFFICE_VISIT,
         hypertension,

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from aco_sync.domain.errors import InvalidInputError, QrdaRejectedError
-from aco_sync.domain.qrda_document import Code, EntryKind, QrdaDocument, Quantity
+from aco_sync.domain.qrda_document import QrdaCode, QrdaDocument, QrdaEntryKind, QrdaQuantity
 from aco_sync.domain.records import Gender, IngestIssue
 from aco_sync.ingest import qrda_safety
 from aco_sync.ingest.hl7_time import parse_hl7_timestamp
@@ -97,9 +97,9 @@ def test_catalog_ids_of_bonnie_exports() -> None:
 def test_bonnie_cms122_lab_result_value_and_times() -> None:
     path = next(shared_path("fixtures", "qrda").glob("01_*.xml"))
     doc = parse_qrda(path.read_bytes(), file_name=path.name)
-    [lab] = doc.entries_of(EntryKind.LAB_RESULT)
+    [lab] = doc.entries_of(QrdaEntryKind.LAB_RESULT)
     assert lab.qdm_datatype == "Laboratory Test, Performed"
-    assert lab.values == (Quantity(Decimal("10"), "%"),)
+    assert lab.values == (QrdaQuantity(Decimal("10"), "%"),)
     assert lab.relevant_low == datetime(2014, 4, 1, 14, 0)
     assert doc.entry_counts() == {"encounter": 1, "lab_result": 1}
     assert doc.tins == ("1234567",)
@@ -109,14 +109,14 @@ def test_bonnie_cms122_lab_result_value_and_times() -> None:
 def test_unk_code_with_translation_quirk_in_real_file() -> None:
     path = next(shared_path("fixtures", "qrda").glob("04_*.xml"))
     doc = parse_qrda(path.read_bytes(), file_name=path.name)
-    exams = doc.entries_of(EntryKind.PHYSICAL_EXAM)
+    exams = doc.entries_of(QrdaEntryKind.PHYSICAL_EXAM)
     assert len(exams) == 4
     systolic = [e for e in exams if e.codes[0].matches("8480-6", "2.16.840.1.113883.6.1")]
     assert len(systolic) == 2
     assert systolic[0].codes[0].null_flavor == "UNK"
     assert {e.values[0] for e in systolic} == {
-        Quantity(Decimal("150"), "mm[Hg]"),
-        Quantity(Decimal("130"), "mm[Hg]"),
+        QrdaQuantity(Decimal("150"), "mm[Hg]"),
+        QrdaQuantity(Decimal("130"), "mm[Hg]"),
     }
 
 
@@ -143,10 +143,10 @@ def test_hl7_sample_negation_reason_and_wrapped_entries() -> None:
     assert all(
         e.negation_reason.code != "77301-0" for e in negated if e.negation_reason
     )  # the value, not "Reason"
-    [diagnosis] = doc.entries_of(EntryKind.DIAGNOSIS)
+    [diagnosis] = doc.entries_of(QrdaEntryKind.DIAGNOSIS)
     assert diagnosis.qdm_datatype == "Diagnosis"
     assert diagnosis.codes[0].code != "282291009"  # the concept from <value>, not the "Diagnosis" code
-    assert doc.entries_of(EntryKind.PAYER)[0].codes[0].system == "2.16.840.1.113883.3.221.5"
+    assert doc.entries_of(QrdaEntryKind.PAYER)[0].codes[0].system == "2.16.840.1.113883.3.221.5"
     assert doc.mbi == "Medicare_Beneficiary_Identifier_goes_here"
     assert doc.hicn == "HIC_number_goes_here"
     # the CMS2 reference has its id and setId swapped and truncated: still recognised
@@ -175,18 +175,18 @@ def test_cms_2025_style_document_is_read_completely() -> None:
     assert doc.measures[0].version_number == "13"
     assert doc.entry_counts() == {"diagnosis": 1, "intervention": 1, "lab_result": 1, "physical_exam": 1}
     assert doc.warnings == ()
-    lab = doc.entries_of(EntryKind.LAB_RESULT)[0]
+    lab = doc.entries_of(QrdaEntryKind.LAB_RESULT)[0]
     assert lab.relevant_low == datetime(2025, 3, 10, 8, 30)  # offset -0500 dropped: wall-clock time
-    bp = doc.entries_of(EntryKind.PHYSICAL_EXAM)[0]
+    bp = doc.entries_of(QrdaEntryKind.PHYSICAL_EXAM)[0]
     assert bp.relevant_low == datetime(2025, 6, 1, 9, 0)  # ISO 8601 accepted
     assert [c.code for c in bp.codes[0].all_codes()] == ["8480-6"]
-    intervention = doc.entries_of(EntryKind.INTERVENTION)[0]
-    assert intervention.negated and intervention.negation_reason == Code(
+    intervention = doc.entries_of(QrdaEntryKind.INTERVENTION)[0]
+    assert intervention.negated and intervention.negation_reason == QrdaCode(
         "183932001", "2.16.840.1.113883.6.96"
     )
     assert intervention.codes[0].value_set == "2.16.840.1.113883.3.600.1.1525"
     assert intervention.author_time == datetime(2025, 4, 1)
-    diagnosis = doc.entries_of(EntryKind.DIAGNOSIS)[0]
+    diagnosis = doc.entries_of(QrdaEntryKind.DIAGNOSIS)[0]
     assert diagnosis.codes[0].code == "44054006"
     assert diagnosis.entry_id == "1.3.6.1.4.1.115:dx-1"
     assert any(t.root.endswith("24.3.137") for t in diagnosis.template_ids)  # wrapper kept in template ids
@@ -348,7 +348,7 @@ def test_impossible_entry_time_is_a_warning_with_line() -> None:
     warnings = [w for w in doc.warnings if w.code == "invalid_time"]
     assert len(warnings) == 2  # low and high
     assert all(w.line is not None and "20251340" not in w.message for w in warnings)  # dates are PHI
-    assert doc.entries_of(EntryKind.LAB_RESULT)[0].relevant_low is None
+    assert doc.entries_of(QrdaEntryKind.LAB_RESULT)[0].relevant_low is None
 
 
 # -- uploads: .xml and .zip ---------------------------------------------------------------------

@@ -120,7 +120,7 @@ def parse(entries: str) -> q.QrdaDocument:
 
 
 def only_encounter(doc: q.QrdaDocument) -> q.QrdaEntry:
-    [encounter] = doc.entries_of(q.EntryKind.ENCOUNTER)
+    [encounter] = doc.entries_of(q.QrdaEntryKind.ENCOUNTER)
     return encounter
 
 
@@ -221,7 +221,9 @@ def test_sample_files_encounter_attributes(
     name: str, diagnoses: list[tuple[str, int]], encounter_class: str | None, locations: list[str]
 ) -> None:
     doc = parse_qrda(shared_path("fixtures", "qrda", name).read_bytes(), file_name=name)
-    performed = [e for e in doc.entries_of(q.EntryKind.ENCOUNTER) if e.qdm_datatype == "Encounter, Performed"]
+    performed = [
+        e for e in doc.entries_of(q.QrdaEntryKind.ENCOUNTER) if e.qdm_datatype == "Encounter, Performed"
+    ]
     first = next(e for e in performed if e.diagnoses)
     assert [(d.code.code, d.rank) for d in first.diagnoses] == diagnoses
     assert (first.encounter_class.code if first.encounter_class else None) == encounter_class

@@ -41,9 +41,12 @@ class CatalogError(ValueError):
 
 
 class AggregationRule(StrEnum):
-    MOST_RECENT_NUMERATOR_ONCE_PER_PY = "most_recent_numerator_once_per_py"  # M001, M134
+    """PRODUCT.md "Per-measure aggregation rules". M001/M134's "numerator required once per PY; with
+    several, the most recent is scored" and M236's "the most recent numerator is scored" are one rule:
+    the aggregation is per performance year, and a denominator-only record is never a numerator."""
+
+    MOST_RECENT_NUMERATOR = "most_recent_numerator"  # M001, M134, M236
     ANY_MET_WINS = "any_met_wins"  # M112, M113
-    MOST_RECENT_NUMERATOR = "most_recent_numerator"  # M236
 
 
 class _Frozen(BaseModel):

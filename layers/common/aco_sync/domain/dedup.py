@@ -73,7 +73,7 @@ _GENDER_ALIASES = {
 
 
 @lru_cache(maxsize=262_144)
-def normalise_name(text: str) -> str:
+def name_match_key(text: str) -> str:
     """NFKC, case-folded, whitespace collapsed: what a user would call "the same text"."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     return " ".join(folded.split())
@@ -91,8 +91,8 @@ def normalise_gender(gender: Gender | str) -> Gender:
 def patient_key(first_name: str, last_name: str, birth_date: date, gender: Gender | str) -> PatientKey:
     """The normalised identity two records must share to be the same ACO patient."""
     return (
-        normalise_name(first_name),
-        normalise_name(last_name),
+        name_match_key(first_name),
+        name_match_key(last_name),
         birth_date,
         normalise_gender(gender).value,
     )

@@ -37,7 +37,7 @@ from aco_sync.domain.dedup import (
     master_patient_id,
 )
 from aco_sync.domain.encounters import EncounterDiff, diff_encounters, record_content_hash
-from aco_sync.domain.measure_rules import CODE_PERFORMANCE, uses_any_met_wins
+from aco_sync.domain.outcome_codes import CODE_PERFORMANCE, uses_any_met_wins
 from aco_sync.domain.patient_index import InstanceSpec, PatientIndex, Resolution
 from aco_sync.domain.providers import ProviderDiff, diff_providers
 from aco_sync.domain.record_codec import RecordBatch
@@ -51,7 +51,7 @@ from aco_sync.domain.records import (
     RosterEntry,
     SyncLogEntry,
 )
-from aco_sync.domain.roster_matching import AMBIGUOUS, NO_MATCH, RosterIndex
+from aco_sync.domain.roster_matching import NO_ROW, SEVERAL_ROWS, RosterIndex
 from aco_sync.domain.settings import AcoSettings
 from aco_sync.domain.stats import build_measure_stats
 from aco_sync.domain.sync_log import ambiguous_roster_skip_message
@@ -401,16 +401,16 @@ def _aggregate_mcqm(
     measures = index.measure_table
     groups = resolution.groups
     measure_of_group = resolution.measure_indices()
-    # One hash join: the roster row of every patient of the instance (NO_MATCH, AMBIGUOUS or the row).
-    roster_rows = list(map(roster_index.lookup.get, index.keys, repeat(NO_MATCH)))
+    # One hash join: the roster row of every patient of the instance (NO_ROW, SEVERAL_ROWS or the row).
+    roster_rows = list(map(roster_index.lookup.get, index.keys, repeat(NO_ROW)))
     rows = list(map(roster_rows.__getitem__, map(resolution.width.__rfloordiv__, groups)))
-    for measure, count in Counter(compress(measure_of_group, map(NO_MATCH.__eq__, rows))).items():
+    for measure, count in Counter(compress(measure_of_group, map(NO_ROW.__eq__, rows))).items():
         tally[measures[measure]]["no_match"] = count
     selected_positions = list(compress(range(len(rows)), map((0).__le__, rows)))
 
     skip_entries: list[tuple[str, str]] = []
     resolved_entries: list[tuple[str, str, int]] = []
-    for position in compress(range(len(rows)), map(AMBIGUOUS.__eq__, rows)):
+    for position in compress(range(len(rows)), map(SEVERAL_ROWS.__eq__, rows)):
         patient = resolution.patient_of(groups[position])
         measure_id = measures[measure_of_group[position]]
         match = None

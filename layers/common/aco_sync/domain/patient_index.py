@@ -4,7 +4,8 @@ Everything per record is done with C-level builtins on small integers (``zip``, 
 ``sorted``, list comprehensions over dictionary-coded columns); Python-level loops run once per
 distinct name/patient/group, never per pair of records. Cost is linear in records (plus one sort).
 
-How one instance is resolved (the rules of :mod:`aco_sync.domain.measure_rules`, in bulk): every
+How one instance is resolved (the rules of docs/ENGINE.md, stated record by record by the tests'
+oracle tests/support/rules_oracle.py; codes of :mod:`aco_sync.domain.outcome_codes`): every
 record gets a group key (patient x measure) and an integer *rank*; within a group, the largest rank
 of the non-exception records decides:
 
@@ -32,10 +33,10 @@ from aco_sync.domain.dedup import (
     PatientKey,
     PseudonymKey,
     master_patient_id_for_key,
+    name_match_key,
     normalise_gender,
-    normalise_name,
 )
-from aco_sync.domain.measure_rules import (
+from aco_sync.domain.outcome_codes import (
     DENOMINATOR_ONLY,
     EXCEPTION,
     EXCLUSION,
@@ -104,7 +105,7 @@ class Resolution:
     ) -> None:
         self.index = index
         self.groups = groups  # group = patient * measure count + measure index
-        self.codes = codes  # measure_rules outcome code per group
+        self.codes = codes  # outcome code (domain/outcome_codes.py) per group
         self.days = days  # date ordinal per group, 0 for none
         self.width = len(index.measure_table)
         self._group_keys = group_keys  # per kept record
@@ -176,8 +177,8 @@ class PatientIndex:
         last_table, last = batch.coded("last_name")
         birth_table, birth = batch.coded("birth_date")
         gender_table, gender = batch.coded("gender")
-        firsts = [normalise_name(v) for v in first_table]
-        lasts = [normalise_name(v) for v in last_table]
+        firsts = [name_match_key(v) for v in first_table]
+        lasts = [name_match_key(v) for v in last_table]
         births = [date.fromordinal(v) for v in birth_table]
         genders = [normalise_gender(v).value for v in gender_table]
 

@@ -37,7 +37,7 @@ SNOMED_FEMALE = "248152002"
 SNOMED_MALE = "248153007"
 
 
-class EntryKind(StrEnum):
+class QrdaEntryKind(StrEnum):
     """Coarse kind of a patient data entry, from its QRDA-I templateId (see ``qdm_datatype`` for the
     exact QDM data type, e.g. "Laboratory Test, Performed" vs "Laboratory Test, Order")."""
 
@@ -88,7 +88,7 @@ class Identifier:
 
 
 @dataclass(frozen=True, slots=True)
-class Code:
+class QrdaCode:
     """A coded value (CD/CE/CO). ``system`` is the code system OID.
 
     A code may be ``nullFlavor="UNK"`` (or ``"OTH"``) with the real code in ``translations``; use
@@ -102,9 +102,9 @@ class Code:
     system_name: str | None = None
     null_flavor: str | None = None
     value_set: str | None = None
-    translations: tuple[Code, ...] = ()
+    translations: tuple[QrdaCode, ...] = ()
 
-    def all_codes(self) -> Iterator[Code]:
+    def all_codes(self) -> Iterator[QrdaCode]:
         """This code (when it has one) and every translation, depth first."""
         if self.code:
             yield self
@@ -116,7 +116,7 @@ class Code:
 
 
 @dataclass(frozen=True, slots=True)
-class Quantity:
+class QrdaQuantity:
     """A physical quantity (PQ), e.g. 7.2 % or 128 mm[Hg]."""
 
     value: Decimal
@@ -131,7 +131,7 @@ class TextValue:
     xsi_type: str | None = None
 
 
-EntryValue = Quantity | Code | TextValue
+EntryValue = QrdaQuantity | QrdaCode | TextValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +143,9 @@ class EncounterDiagnosis:
     Diagnosis" observation (24.3.152, rank 1) inside the encounter.
     """
 
-    code: Code
+    code: QrdaCode
     rank: int | None = None  # 1 = principal diagnosis
-    present_on_admission: Code | None = None
+    present_on_admission: QrdaCode | None = None
     line: int | None = None
 
 
@@ -154,7 +154,7 @@ class FacilityLocation:
     """Where (part of) an encounter took place: a ``participant typeCode="LOC"`` (Facility Location,
     template 24.3.100) with its location type code and location period."""
 
-    code: Code | None
+    code: QrdaCode | None
     low: datetime | None = None
     high: datetime | None = None
 
@@ -172,15 +172,15 @@ class QrdaEntry:
     results (empty when the value became ``codes``).
     """
 
-    kind: EntryKind
+    kind: QrdaEntryKind
     qdm_datatype: str | None  # e.g. "Encounter, Performed"; None for unrecognised templates
     template_ids: tuple[TemplateId, ...]
     element: str  # CDA element name: act, observation, encounter, procedure, ...
     class_code: str | None = None
     mood_code: str | None = None  # EVN (happened), INT/RQO (order), PRP (recommended)
     ids: tuple[Identifier, ...] = ()
-    codes: tuple[Code, ...] = ()
-    element_code: Code | None = None
+    codes: tuple[QrdaCode, ...] = ()
+    element_code: QrdaCode | None = None
     status: str | None = None  # statusCode/@code
     effective_time: datetime | None = None  # effectiveTime/@value (a point in time)
     effective_low: datetime | None = None
@@ -188,13 +188,13 @@ class QrdaEntry:
     author_time: datetime | None = None  # author/time: when it was recorded/ordered
     values: tuple[EntryValue, ...] = ()
     negated: bool = False  # negationInd="true": the thing did NOT happen (see negation_reason)
-    negation_reason: Code | None = None
-    reason: Code | None = None  # the reason of a non-negated entry (template 24.3.88)
+    negation_reason: QrdaCode | None = None
+    reason: QrdaCode | None = None  # the reason of a non-negated entry (template 24.3.88)
     components: tuple[QrdaEntry, ...] = ()  # nested entryRelationship/component statements
     line: int | None = None  # line in the source file
     # Encounter attributes (QDM "Encounter, Performed"); empty for other entries.
-    discharge_disposition: Code | None = None  # sdtc:dischargeDispositionCode
-    encounter_class: Code | None = None  # "Encounter Class" act (template 24.3.171), e.g. EMER, IMP
+    discharge_disposition: QrdaCode | None = None  # sdtc:dischargeDispositionCode
+    encounter_class: QrdaCode | None = None  # "Encounter Class" act (template 24.3.171), e.g. EMER, IMP
     diagnoses: tuple[EncounterDiagnosis, ...] = ()
     facility_locations: tuple[FacilityLocation, ...] = ()
 
@@ -249,9 +249,9 @@ class QrdaDocument:
     birth_date: date | None = field(default=None, repr=False)
     birth_time: datetime | None = field(default=None, repr=False)
     gender: Gender = Gender.UNKNOWN
-    gender_code: Code | None = field(default=None, repr=False)  # as written (incl. OTH + translation)
-    race: Code | None = field(default=None, repr=False)
-    ethnicity: Code | None = field(default=None, repr=False)
+    gender_code: QrdaCode | None = field(default=None, repr=False)  # as written (incl. OTH + translation)
+    race: QrdaCode | None = field(default=None, repr=False)
+    ethnicity: QrdaCode | None = field(default=None, repr=False)
     patient_ids: tuple[Identifier, ...] = field(default=(), repr=False)  # recordTarget/patientRole/id
     tins: tuple[str, ...] = ()
     npis: tuple[str, ...] = ()
@@ -288,7 +288,7 @@ class QrdaDocument:
     def catalog_measure_ids(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(m.catalog_measure_id for m in self.measures if m.catalog_measure_id))
 
-    def entries_of(self, kind: EntryKind) -> list[QrdaEntry]:
+    def entries_of(self, kind: QrdaEntryKind) -> list[QrdaEntry]:
         return [e for e in self.entries if e.kind is kind]
 
     def entry_counts(self) -> dict[str, int]:

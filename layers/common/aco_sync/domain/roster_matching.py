@@ -20,11 +20,11 @@ from enum import StrEnum
 from functools import lru_cache
 from operator import attrgetter
 
-from aco_sync.domain.dedup import PatientKey, normalise_gender, normalise_name
+from aco_sync.domain.dedup import PatientKey, name_match_key, normalise_gender
 from aco_sync.domain.records import Gender, RosterEntry
 
-AMBIGUOUS = -1  # RosterIndex.lookup value of a key shared by several roster rows
-NO_MATCH = -2  # what engines use for a key absent from RosterIndex.lookup
+SEVERAL_ROWS = -1  # RosterIndex.lookup value of a key shared by several roster rows
+NO_ROW = -2  # what engines use for a key absent from RosterIndex.lookup
 
 
 class MatchKind(StrEnum):
@@ -56,17 +56,17 @@ class RosterIndex:
     def __init__(self, roster: Sequence[RosterEntry]) -> None:
         self.roster = roster
         # Bulk normalisation (C-level map over the cached normalisers), then one hash table.
-        firsts = map(normalise_name, map(attrgetter("first_name"), roster))
-        lasts = map(normalise_name, map(attrgetter("last_name"), roster))
+        firsts = map(name_match_key, map(attrgetter("first_name"), roster))
+        lasts = map(name_match_key, map(attrgetter("last_name"), roster))
         genders = map(_gender_value, map(attrgetter("gender"), roster))
         self.keys: list[PatientKey] = list(
             zip(firsts, lasts, map(attrgetter("birth_date"), roster), genders, strict=True)
         )
         self.lookup: dict[PatientKey, int] = dict(zip(self.keys, range(len(self.keys)), strict=True))
-        """Normalised key -> the roster row, or AMBIGUOUS when several rows share it: for hash joins."""
+        """Normalised key -> the roster row, or SEVERAL_ROWS when several rows share it: for hash joins."""
         self._shared = [key for key, count in Counter(self.keys).items() if count > 1]
         for key in self._shared:
-            self.lookup[key] = AMBIGUOUS
+            self.lookup[key] = SEVERAL_ROWS
         self._rows_of_shared: dict[PatientKey, list[int]] | None = None
         self.has_measure_flags = set(map(attrgetter("eligible_measures"), roster)) - {None} != set()
 
@@ -83,7 +83,7 @@ class RosterIndex:
         row = self.lookup.get(key)
         if row is None:
             return []
-        if row != AMBIGUOUS:
+        if row != SEVERAL_ROWS:
             return [row]
         if self._rows_of_shared is None:
             shared = set(self._shared)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
-from aco_sync.domain.measure_rules import DENOMINATOR_ONLY, EXCEPTION, EXCLUSION, MET, NOT_MET
+from aco_sync.domain.outcome_codes import DENOMINATOR_ONLY, EXCEPTION, EXCLUSION, MET, NOT_MET
 from aco_sync.domain.records import CollectionType, MeasureStats
 
 
@@ -30,7 +30,7 @@ def build_measure_stats(
     denominator_only_counts: int = 0,
     roster_coverage: float | None = None,
 ) -> MeasureStats:
-    """Stats from outcome counts keyed by the codes of :mod:`aco_sync.domain.measure_rules`."""
+    """Stats from outcome counts keyed by the codes of :mod:`aco_sync.domain.outcome_codes`."""
     met = outcome_counts.get(MET, 0)
     not_met = outcome_counts.get(NOT_MET, 0)
     exclusions = outcome_counts.get(EXCLUSION, 0)

@@ -76,7 +76,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _codes(codes: Iterable[q.Code | None], value_sets: ValueSetLibrary) -> frozenset[Code]:
+def _codes(codes: Iterable[q.QrdaCode | None], value_sets: ValueSetLibrary) -> frozenset[Code]:
     result: set[Code] = set()
     for code in codes:
         if code is None:
@@ -92,19 +92,19 @@ def _codes(codes: Iterable[q.Code | None], value_sets: ValueSetLibrary) -> froze
 
 def _value(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> tuple[Quantity | None, frozenset[Code], bool]:
     quantity: Quantity | None = None
-    coded: list[q.Code] = []
+    coded: list[q.QrdaCode] = []
     for value in entry.values:
-        if isinstance(value, q.Quantity) and quantity is None:
+        if isinstance(value, q.QrdaQuantity) and quantity is None:
             quantity = Quantity(float(value.value), value.unit or "")
-        elif isinstance(value, q.Code):
+        elif isinstance(value, q.QrdaCode):
             coded.append(value)
     # an organizer's (or a nested "Result") observation values
     for component in entry.components:
-        if component.kind in (q.EntryKind.RESULT, q.EntryKind.LAB_RESULT, q.EntryKind.OTHER):
+        if component.kind in (q.QrdaEntryKind.RESULT, q.QrdaEntryKind.LAB_RESULT, q.QrdaEntryKind.OTHER):
             for value in component.values:
-                if isinstance(value, q.Quantity) and quantity is None:
+                if isinstance(value, q.QrdaQuantity) and quantity is None:
                     quantity = Quantity(float(value.value), value.unit or "")
-                elif isinstance(value, q.Code):
+                elif isinstance(value, q.QrdaCode):
                     coded.append(value)
     codes = _codes(coded, value_sets)
     has_value = quantity is not None or bool(codes) or any(isinstance(v, q.TextValue) for v in entry.values)
@@ -133,7 +133,7 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
     authored = _utc(entry.author_time) or start
     eid = entry.entry_id or ""
     kind = entry.kind
-    if kind == q.EntryKind.ENCOUNTER:
+    if kind == q.QrdaEntryKind.ENCOUNTER:
         if is_order or entry.negated:
             return None
         status = "in-progress" if (entry.status or "").lower() == "active" else "finished"
@@ -147,7 +147,7 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
             encounter_class=_encounter_class(entry, codes, value_sets),
             discharge_disposition=_codes([entry.discharge_disposition], value_sets),
         )
-    if kind == q.EntryKind.DIAGNOSIS:
+    if kind == q.QrdaEntryKind.DIAGNOSIS:
         if entry.negated:
             return None
         return ClinicalEntry(
@@ -160,11 +160,11 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
             id=eid,
         )
     categories = {
-        q.EntryKind.LAB_RESULT: frozenset({"laboratory"}),
-        q.EntryKind.PHYSICAL_EXAM: frozenset({"exam", "vital-signs"}),
-        q.EntryKind.ASSESSMENT: frozenset({"survey"}),
-        q.EntryKind.DIAGNOSTIC_STUDY: frozenset({"imaging"}),
-        q.EntryKind.SYMPTOM: frozenset(),
+        q.QrdaEntryKind.LAB_RESULT: frozenset({"laboratory"}),
+        q.QrdaEntryKind.PHYSICAL_EXAM: frozenset({"exam", "vital-signs"}),
+        q.QrdaEntryKind.ASSESSMENT: frozenset({"survey"}),
+        q.QrdaEntryKind.DIAGNOSTIC_STUDY: frozenset({"imaging"}),
+        q.QrdaEntryKind.SYMPTOM: frozenset(),
     }
     if kind in categories:
         if is_order and not entry.negated:
@@ -174,7 +174,7 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
             Component(_codes(nested.codes, value_sets), Quantity(float(value.value), value.unit or ""))
             for nested in entry.components
             for value in nested.values[:1]
-            if isinstance(value, q.Quantity) and nested.codes
+            if isinstance(value, q.QrdaQuantity) and nested.codes
         )
         return ClinicalEntry(
             kind=EntryKind.OBSERVATION,
@@ -192,7 +192,7 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
             codes=codes,
             id=eid,
         )
-    if kind in (q.EntryKind.PROCEDURE, q.EntryKind.INTERVENTION):
+    if kind in (q.QrdaEntryKind.PROCEDURE, q.QrdaEntryKind.INTERVENTION):
         if entry.negated:
             return None  # not performed / not ordered: no procedure and no order
         if is_order:
@@ -207,7 +207,7 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
         return ClinicalEntry(
             kind=EntryKind.PROCEDURE, status="completed", start=start, end=end, codes=codes, id=eid
         )
-    if kind == q.EntryKind.MEDICATION:
+    if kind == q.QrdaEntryKind.MEDICATION:
         if entry.negated:
             return None
         if not (is_order or "Active" in datatype):
@@ -221,7 +221,7 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
             codes=codes,
             id=eid,
         )
-    if kind == q.EntryKind.DEVICE:
+    if kind == q.QrdaEntryKind.DEVICE:
         if not is_order:
             return None
         return ClinicalEntry(
@@ -233,7 +233,7 @@ def to_entry(entry: q.QrdaEntry, value_sets: ValueSetLibrary) -> ClinicalEntry |
             codes=codes,
             id=eid,
         )
-    if kind == q.EntryKind.PAYER:
+    if kind == q.QrdaEntryKind.PAYER:
         return ClinicalEntry(
             kind=EntryKind.COVERAGE, status="active", start=start, end=end, codes=codes, id=eid
         )

@@ -12,7 +12,7 @@ from aco_sync.ingest.table_spec import (
     rejected_row,
     unreadable_value,
 )
-from aco_sync.ingest.tabular import Table, TableRow, normalise_name, parse_flag, parse_npi
+from aco_sync.ingest.tabular import Table, TableRow, collapse_whitespace, parse_flag, parse_npi
 
 PROVIDERS = TableSpec(
     required={
@@ -75,7 +75,7 @@ def _read_row(
         npi = parse_npi(row.values.get(columns["npi"], ""))
     except ValueError as exc:
         errors.append(f"the NPI {exc}" if row.values.get(columns["npi"]) else "the NPI is missing")
-    name = normalise_name(row.values.get(columns["name"], ""))
+    name = collapse_whitespace(row.values.get(columns["name"], ""))
     if not name:
         errors.append("the provider name is missing")
     active = True

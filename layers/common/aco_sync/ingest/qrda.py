@@ -28,15 +28,15 @@ from aco_sync.domain.qrda_document import (
     SNOMED_FEMALE,
     SNOMED_MALE,
     TIN_ROOT,
-    Code,
-    EntryKind,
     EntryValue,
     FacilityLocation,
     MeasureReference,
+    QrdaCode,
     QrdaDocument,
     QrdaEntry,
+    QrdaEntryKind,
+    QrdaQuantity,
     QrdaWarning,
-    Quantity,
     TemplateId,
     TextValue,
 )
@@ -287,7 +287,7 @@ class _DocumentReader:
             )
         return born
 
-    def _gender(self, patient: etree._Element) -> tuple[Gender, Code | None]:
+    def _gender(self, patient: etree._Element) -> tuple[Gender, QrdaCode | None]:
         element = patient.find(v3("administrativeGenderCode"))
         code = code_of(element)
         if code is None:
@@ -440,12 +440,12 @@ class _DocumentReader:
             if inner is not None:
                 return self._merge_wrapper(element, templates, inner)
         kind, datatype = next(
-            (ENTRY_TEMPLATES[n] for n in numbers if n in ENTRY_TEMPLATES), (EntryKind.OTHER, None)
+            (ENTRY_TEMPLATES[n] for n in numbers if n in ENTRY_TEMPLATES), (QrdaEntryKind.OTHER, None)
         )
         components = tuple(self._statement(child) for child in self._nested(element))
         element_code = code_of(element.find(T_CODE))
         raw_values = [v for v in element.iterchildren(T_VALUE)]
-        codes: tuple[Code, ...] = ()
+        codes: tuple[QrdaCode, ...] = ()
         values_used_as_codes: set[int] = set()
         if kind in VALUE_IS_CONCEPT_KINDS:
             codes = self._participant_codes(element, "playingEntity")
@@ -471,15 +471,15 @@ class _DocumentReader:
                     for code in [code_of(material.find(T_CODE))]
                     if code is not None
                 )[:1]
-        elif kind is EntryKind.DEVICE:
+        elif kind is QrdaEntryKind.DEVICE:
             codes = self._participant_codes(element, "playingDevice")
         if not codes and element_code is not None:
             codes = (element_code,)
         negated = (element.get("negationInd") or "").lower() == "true"
-        reason = next((c.codes[0] for c in components if c.kind is EntryKind.REASON and c.codes), None)
+        reason = next((c.codes[0] for c in components if c.kind is QrdaEntryKind.REASON and c.codes), None)
         effective = element.find(T_EFFECTIVE_TIME)
         status = element.find(T_STATUS)
-        is_encounter = kind is EntryKind.ENCOUNTER or local_name(element.tag) == "encounter"
+        is_encounter = kind is QrdaEntryKind.ENCOUNTER or local_name(element.tag) == "encounter"
         return QrdaEntry(
             kind=kind,
             qdm_datatype=datatype,
@@ -554,7 +554,9 @@ class _DocumentReader:
         entry = self._statement(inner)
         wrapper_negated = (wrapper.get("negationInd") or "").lower() == "true"
         others = tuple(self._statement(c) for c in self._nested(wrapper) if c is not inner)
-        wrapper_reason = next((c.codes[0] for c in others if c.kind is EntryKind.REASON and c.codes), None)
+        wrapper_reason = next(
+            (c.codes[0] for c in others if c.kind is QrdaEntryKind.REASON and c.codes), None
+        )
         negated = entry.negated or wrapper_negated
         reason = entry.negation_reason or entry.reason or wrapper_reason
         return QrdaEntry(
@@ -584,7 +586,7 @@ class _DocumentReader:
             facility_locations=entry.facility_locations,
         )
 
-    def _participant_codes(self, element: etree._Element, playing: str) -> tuple[Code, ...]:
+    def _participant_codes(self, element: etree._Element, playing: str) -> tuple[QrdaCode, ...]:
         codes = []
         for participant in element.iterchildren(v3("participant")):
             for code_element in participant.iterfind(f"{v3('participantRole')}/{v3(playing)}/{T_CODE}"):
@@ -593,7 +595,7 @@ class _DocumentReader:
                     codes.append(code)
         return tuple(codes)
 
-    def _product_codes(self, element: etree._Element) -> tuple[Code, ...]:
+    def _product_codes(self, element: etree._Element) -> tuple[QrdaCode, ...]:
         codes = []
         for holder in ("consumable", "product"):
             path = f"{v3(holder)}/{v3('manufacturedProduct')}/{v3('manufacturedMaterial')}/{T_CODE}"
@@ -615,7 +617,7 @@ class _DocumentReader:
             if raw is None:
                 return None
             try:
-                return Quantity(Decimal(raw.strip()), element.get("unit"))
+                return QrdaQuantity(Decimal(raw.strip()), element.get("unit"))
             except InvalidOperation:
                 self.warn(
                     "A result value (xsi:type PQ) is not a number and was kept as text.",

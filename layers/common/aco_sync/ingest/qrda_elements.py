@@ -8,13 +8,13 @@ from __future__ import annotations
 from lxml import etree
 
 from aco_sync.domain.qrda_document import (
-    Code,
     EncounterDiagnosis,
-    EntryKind,
     EntryValue,
     Identifier,
+    QrdaCode,
     QrdaEntry,
-    Quantity,
+    QrdaEntryKind,
+    QrdaQuantity,
     TemplateId,
     TextValue,
 )
@@ -74,7 +74,7 @@ def identifier_of(element: etree._Element) -> Identifier:
     return Identifier(element.get("root"), element.get("extension"), element.get("nullFlavor"))
 
 
-def code_of(element: etree._Element | None) -> Code | None:
+def code_of(element: etree._Element | None) -> QrdaCode | None:
     if element is None:
         return None
     translations = tuple(
@@ -85,7 +85,7 @@ def code_of(element: etree._Element | None) -> Code | None:
     value_set = element.get(f"{{{SDTC}}}valueSet")
     if not code and not null_flavor and not translations and not value_set:
         return None
-    return Code(
+    return QrdaCode(
         code=code,
         system=element.get("codeSystem"),
         display=element.get("displayName"),
@@ -105,7 +105,7 @@ def local_name(tag: object) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
-def discharge_disposition(encounter: etree._Element) -> Code | None:
+def discharge_disposition(encounter: etree._Element) -> QrdaCode | None:
     """``sdtc:dischargeDispositionCode`` of an encounter (every QRDA-I version since R2). Read
     tolerantly: a producer that writes it in the CDA namespace (or another) is understood too."""
     for child in encounter.iterchildren():
@@ -116,7 +116,7 @@ def discharge_disposition(encounter: etree._Element) -> Code | None:
     return None
 
 
-def encounter_class(encounter: etree._Element) -> Code | None:
+def encounter_class(encounter: etree._Element) -> QrdaCode | None:
     """The code of the "Encounter Class" act (template 24.3.171, STU 5.3) inside an encounter. Some
     producers nest it in the encounter diagnosis (the HL7 sample does), so the whole encounter is
     searched, not nested encounters."""
@@ -128,16 +128,16 @@ def encounter_class(encounter: etree._Element) -> Code | None:
     return None
 
 
-def _first_coded_value(entry: QrdaEntry) -> Code | None:
+def _first_coded_value(entry: QrdaEntry) -> QrdaCode | None:
     """The diagnosis code of an encounter diagnosis statement; a bare nullFlavor says nothing."""
     candidates: tuple[EntryValue, ...] = entry.values
-    if entry.kind is EntryKind.DIAGNOSIS and entry.codes != (entry.element_code,):  # not the fallback
+    if entry.kind is QrdaEntryKind.DIAGNOSIS and entry.codes != (entry.element_code,):  # not the fallback
         candidates = entry.codes  # <code> is "diagnosis" (29308-4): the concept was in <value>
     return next(
         (
             v
             for v in candidates
-            if isinstance(v, Code) and (v.value_set or next(v.all_codes(), None) is not None)
+            if isinstance(v, QrdaCode) and (v.value_set or next(v.all_codes(), None) is not None)
         ),
         None,
     )
@@ -148,17 +148,17 @@ def _diagnosis_rank(entry: QrdaEntry) -> int | None:
         if nested.has_template(DIAGNOSIS_RANK_TEMPLATE):
             for value in nested.values:
                 text = value.text if isinstance(value, TextValue) else None
-                if text is None and isinstance(value, Quantity):
+                if text is None and isinstance(value, QrdaQuantity):
                     text = str(value.value)
                 if text is not None and text.strip().isdigit():
                     return int(text.strip())
     return None
 
 
-def _present_on_admission(entry: QrdaEntry) -> Code | None:
+def _present_on_admission(entry: QrdaEntry) -> QrdaCode | None:
     for nested in entry.components:
         if nested.has_template(PRESENT_ON_ADMISSION_TEMPLATE):
-            return next((v for v in nested.values if isinstance(v, Code)), None)
+            return next((v for v in nested.values if isinstance(v, QrdaCode)), None)
     return None
 
 

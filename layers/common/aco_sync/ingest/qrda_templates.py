@@ -5,7 +5,7 @@ The reader (:mod:`aco_sync.ingest.qrda`) looks templates up here; nothing here r
 
 from __future__ import annotations
 
-from aco_sync.domain.qrda_document import EntryKind
+from aco_sync.domain.qrda_document import QrdaEntryKind
 
 V3 = "urn:hl7-org:v3"
 SDTC = "urn:hl7-org:sdtc"
@@ -35,9 +35,9 @@ CLINICAL_STATEMENTS = frozenset(
     {"act", "observation", "encounter", "procedure", "substanceAdministration", "supply", "organizer"}
 )
 
-_K = EntryKind
+_K = QrdaEntryKind
 # QRDA-I entry templates (2.16.840.1.113883.10.20.24.3.<n>) -> (kind, QDM data type).
-ENTRY_TEMPLATES: dict[int, tuple[EntryKind, str]] = {
+ENTRY_TEMPLATES: dict[int, tuple[QrdaEntryKind, str]] = {
     1: (_K.CARE_GOAL, "Care Goal"),
     2: (_K.COMMUNICATION, "Communication: From Patient to Provider"),
     3: (_K.COMMUNICATION, "Communication: From Provider to Patient"),

@@ -17,8 +17,8 @@ from aco_sync.ingest.table_spec import (
 from aco_sync.ingest.tabular import (
     Table,
     TableRow,
+    collapse_whitespace,
     column_label,
-    normalise_name,
     parse_birth_date,
     parse_flag,
     parse_gender,
@@ -160,7 +160,7 @@ def _read_row(
             elif canonical == "gender":
                 parsed[canonical] = parse_gender(raw)
             else:
-                parsed[canonical] = normalise_name(raw)
+                parsed[canonical] = collapse_whitespace(raw)
         except ValueError as exc:
             # parser messages never echo PHI fields (MBI, dates); gender values are not PHI
             errors.append(f"the {ROSTER.label(canonical)} {exc}")

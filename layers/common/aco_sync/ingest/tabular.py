@@ -700,7 +700,7 @@ def column_label(index: int) -> str:
     return f"column {index + 1} ({letters})"
 
 
-def normalise_name(text: str) -> str:
+def collapse_whitespace(text: str) -> str:
     """Collapse internal and surrounding whitespace; keep the user's spelling and case."""
     return " ".join(text.split())
 

@@ -29,7 +29,7 @@ from aco_sync.ingest.tabular import (
     Table,
     TableRow,
     closest_field,
-    normalise_name,
+    collapse_whitespace,
     parse_birth_date,
     parse_date,
     parse_gender,
@@ -337,7 +337,7 @@ def _read_row(
     measure_id, collection = _measure_and_type(values, columns, catalog, errors, default=CollectionType.CQM)
     names = {}
     for name_field in ("first_name", "last_name"):
-        names[name_field] = normalise_name(text(name_field))
+        names[name_field] = collapse_whitespace(text(name_field))
         if not names[name_field]:
             errors.append(f"the {LABELS[name_field]} is missing")
     birth_date = _parsed(text("birth_date"), "birth date", parse_birth_date, errors, required=True)

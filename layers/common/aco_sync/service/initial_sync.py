@@ -13,14 +13,11 @@ from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.engine import diff_providers
 from aco_sync.domain.records import Provider, SyncLogEntry
 from aco_sync.ecqm import calculate_qrda
-from aco_sync.ingest.clinic import read_clinic_files
+from aco_sync.ingest.clinic import PROVIDERS_FILE, read_clinic_files
 from aco_sync.service.common import load_aco_settings, member_clinics, members_prefix
 from aco_sync.service.issues import append_log_once, issues_to_log
 
 logger = Logger(child=True)
-
-PROVIDERS_FILE = "providers.csv"
-
 
 def run_initial_sync(
     stores: Stores, *, aco_id: str, sync_id: str, catalog: MeasureCatalog | None = None

@@ -1,18 +1,22 @@
-"""Per-measure aggregation rules (PRODUCT.md "Per-measure aggregation rules"), applied per MASTER_PAT_ID,
-measure and ACO instance. The rule of each measure comes from the catalog (``AggregationRule``).
+"""The reference oracle of the per-measure aggregation rules (PRODUCT.md "Per-measure aggregation
+rules"), applied per MASTER_PAT_ID, measure and ACO instance. The rule of each measure comes from the
+catalog (``AggregationRule``).
 
 Resolution of one patient's records:
 
 1. A denominator exclusion anywhere in the PY wins (all rules): outcome ``DENOMINATOR_EXCLUSION``.
 2. The numerator (MET / NOT_MET records; denominator-only records are ignored when one exists):
-   - ``most_recent_numerator_once_per_py`` (M001, M134) and ``most_recent_numerator`` (M236): the most
-     recent by performance date;
+   - ``most_recent_numerator`` (M001, M134, M236): the most recent by performance date;
    - ``any_met_wins`` (M112, M113): any MET beats NOT_MET (the most recent MET is reported).
 3. A denominator exception applies only when the resolved outcome is not MET.
 4. Only denominator-only records: ``DENOMINATOR_ONLY`` (eligible, no performance data).
 
 Ties are broken deterministically, never by input order: on the same date MET beats NOT_MET, then the
 larger (TIN, source_key) wins. Records without a performance date count as the oldest.
+
+Production does not run this: the engine resolves every instance in bulk with the rank encoding of
+``aco_sync.domain.patient_index``. This record-by-record statement of the rules is what the engine's
+tests (tests/unit/domain/test_engine_*) compare it with.
 """
 
 from __future__ import annotations
@@ -22,29 +26,17 @@ from dataclasses import dataclass
 from datetime import date
 
 from aco_sync.domain.catalog import AggregationRule
-from aco_sync.domain.records import Performance, PerformanceRecord
-
-# Small integer codes used by the engine's hot loop.
-DENOMINATOR_ONLY = 0
-NOT_MET = 1
-MET = 2
-EXCEPTION = 3
-EXCLUSION = 4
-
-PERFORMANCE_CODE: dict[str, int] = {
-    Performance.DENOMINATOR_ONLY.value: DENOMINATOR_ONLY,
-    Performance.NOT_MET.value: NOT_MET,
-    Performance.MET.value: MET,
-    Performance.DENOMINATOR_EXCEPTION.value: EXCEPTION,
-    Performance.DENOMINATOR_EXCLUSION.value: EXCLUSION,
-}
-CODE_PERFORMANCE: tuple[Performance, ...] = (
-    Performance.DENOMINATOR_ONLY,
-    Performance.NOT_MET,
-    Performance.MET,
-    Performance.DENOMINATOR_EXCEPTION,
-    Performance.DENOMINATOR_EXCLUSION,
+from aco_sync.domain.outcome_codes import (
+    CODE_PERFORMANCE,
+    DENOMINATOR_ONLY,
+    EXCEPTION,
+    EXCLUSION,
+    MET,
+    NOT_MET,
+    PERFORMANCE_CODE,
+    uses_any_met_wins,
 )
+from aco_sync.domain.records import Performance, PerformanceRecord
 
 Row = tuple[int, int, str, str, str]
 """(performance code, performance date ordinal or 0, tin, source_key, submitted collection type):
@@ -86,10 +78,6 @@ def resolve_rows(rows: Sequence[Row], any_met_wins: bool) -> tuple[int, int]:
     if exception_date >= 0:
         return EXCEPTION, exception_date
     return DENOMINATOR_ONLY, latest_date
-
-
-def uses_any_met_wins(rule: AggregationRule) -> bool:
-    return rule is AggregationRule.ANY_MET_WINS
 
 
 @dataclass(frozen=True, slots=True)
