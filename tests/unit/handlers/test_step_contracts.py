@@ -48,6 +48,9 @@ SERVICE_RESULTS: dict[str, dict[str, Any]] = {
     "arn:aws:states:::sqs:sendMessage": {"MessageId": str, "MD5OfMessageBody": str},
 }
 SQS_CONSUMER = ClinicStatsWorkerInput  # the clinic stats queue's messages (ClinicStatsWorkerFunction)
+# a Map whose ItemReader reads its items from S3: the model of one item (the step that writes the object
+# declares it in its contracts module)
+ITEM_READER_ITEMS: dict[str, type[BaseModel]] = {}
 
 
 def pascal(folder: str) -> str:
@@ -251,12 +254,14 @@ def walk_states(
 
 def map_result(walk: Walk, name: str, state: dict[str, Any], effective: Any, context: dict[str, Any]) -> Any:
     where = f"state {name!r}"
-    if "ItemReader" in state:
+    if "ItemReader" in state:  # the items are an object the state's input names (e.g. a manifest's key)
         walk.template(state["ItemReader"].get("Parameters", {}), effective, context, f"{where} ItemReader")
-        raise AssertionError(
-            f"{walk.machine}: {where} reads its items with an ItemReader: declare their model"
+        assert name in ITEM_READER_ITEMS, (
+            f"{walk.machine}: {where}: add its items' model to ITEM_READER_ITEMS"
         )
-    items = walk.resolve(state.get("ItemsPath", "$"), effective, context, f"{where} ItemsPath")
+        items = ListOf(fields_of(ITEM_READER_ITEMS[name]))
+    else:
+        items = walk.resolve(state.get("ItemsPath", "$"), effective, context, f"{where} ItemsPath")
     assert isinstance(items, ListOf), f"{walk.machine}: {where} ItemsPath is not a list ({key(items)})"
     item_context = {**context, "Map": {"Item": {"Index": int, "Value": items.item}}}
     iteration = (
