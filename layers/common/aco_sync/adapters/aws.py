@@ -102,6 +102,21 @@ class S3ObjectStore:
         with transient_errors_as_domain_errors(f"S3 delete {key}"):
             self._s3.delete_object(Bucket=self.bucket_name, Key=key)
 
+    def purge(self, key: str) -> None:
+        """Delete every version and delete marker of ``key`` (s3:ListBucketVersions on the key as prefix,
+        s3:DeleteObjectVersion): a plain delete in the versioned bucket would keep the key's versions."""
+        with transient_errors_as_domain_errors(f"S3 purge {key}"):
+            versions = [
+                version["VersionId"]
+                for page in self._s3.get_paginator("list_object_versions").paginate(
+                    Bucket=self.bucket_name, Prefix=key
+                )
+                for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                if version["Key"] == key
+            ]
+            for version_id in versions:
+                self._s3.delete_object(Bucket=self.bucket_name, Key=key, VersionId=version_id)
+
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
         with transient_errors_as_domain_errors(f"S3 list {prefix}"):
