@@ -323,7 +323,9 @@ def mirror_folder(folder: Path, bucket: Path) -> tuple[list[str], list[str]]:
         shutil.copyfile(path, target)  # the state folder's modes (private_files), not the source's
         os.utime(target, ns=(source_stat.st_atime_ns, source_stat.st_mtime_ns))
         copied.append(key)
-    wanted = set(keys)
+    wanted = set(keys) - {
+        f"members/{aco}/{tin}/{name}" for (aco, tin), files in uploads.items() for name in files
+    }
     objects = FilesystemObjectStore(bucket)
     for key in objects.list_keys("members/"):
         if key.endswith("/" + MANIFEST) and key.count("/") == 4:  # a clinic whose files may all be gone

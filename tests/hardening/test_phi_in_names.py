@@ -128,6 +128,9 @@ def test_a_local_sync_keeps_patient_names_out_of_paths_keys_logs_and_payloads(
     folder = tmp_path / "aco"
     aco_id, phi, named = write_patient_named_aco(folder)
     state = tmp_path / "state"
+    named_copy = state / "bucket" / f"members/{aco_id}/{TIN_ECQM}/qrda/Everygirl_Eve_19920201.xml"
+    named_copy.parent.mkdir(parents=True)
+    named_copy.write_bytes(b"<a copy of an earlier run, stored under its own name/>")  # an older layout
     raw_events: list[str] = []  # every event of every execution: state inputs, outputs, parameters
     real_history = LocalAws.execution_history
 
