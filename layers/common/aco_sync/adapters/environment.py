@@ -76,7 +76,10 @@ def build_stores(settings: RuntimeSettings | None = None) -> Stores:
 
     With ``local_state_dir`` (``ACO_SYNC_LOCAL_STATE_DIR``, set by the local runner) the sync state is
     the SQLite file ``<dir>/state.db`` and the data bucket the folder ``<dir>/bucket/``; executions and
-    the queue stay the emulated Step Functions and SQS."""
+    the queue are the local runner's in-process Step Functions and queue (``local_workflows``)."""
+    settings = settings or RuntimeSettings.from_env()
+    if settings.local_state_dir:
+        return _local_stores(settings)
     from aco_sync.adapters.aws import (
         DynamoDbSyncStateStore,
         S3ObjectStore,
@@ -84,9 +87,6 @@ def build_stores(settings: RuntimeSettings | None = None) -> Stores:
         StepFunctionsWorkflowStarter,
     )
 
-    settings = settings or RuntimeSettings.from_env()
-    if settings.local_state_dir:
-        return _local_stores(settings)
     return Stores(
         objects=S3ObjectStore(settings.bucket_name),
         state=DynamoDbSyncStateStore(settings.table_name, retention_days=settings.sync_log_retention_days),
@@ -100,18 +100,25 @@ def build_stores(settings: RuntimeSettings | None = None) -> Stores:
 
 
 def _local_stores(settings: RuntimeSettings) -> Stores:
-    from aco_sync.adapters.aws import SqsQueue, StepFunctionsWorkflowStarter
     from aco_sync.adapters.filesystem import FilesystemObjectStore
-    from aco_sync.adapters.local_workflows import LocalWorkflowStarter
+    from aco_sync.adapters.local_workflows import LocalWorkflowStarter, in_process_services
     from aco_sync.adapters.sqlite import SqliteSyncStateStore
 
     state_dir = Path(settings.local_state_dir)
     state = SqliteSyncStateStore(state_dir / STATE_FILE)
+    services = in_process_services()
+    if services is not None:  # the local runner's interpreter and queue
+        workflows: Callable[[], WorkflowStarter] = lambda: services[0]  # noqa: E731
+        queue: Queue = services[1]
+    else:  # Step Functions and SQS reached with boto3 (moto in the test suite)
+        from aco_sync.adapters.aws import SqsQueue, StepFunctionsWorkflowStarter
+
+        workflows, queue = StepFunctionsWorkflowStarter, _LazyQueue(SqsQueue)
     return Stores(
         objects=FilesystemObjectStore(state_dir / BUCKET_DIR),
         state=state,
-        workflows=LocalWorkflowStarter(StepFunctionsWorkflowStarter, state),
-        queue=_LazyQueue(SqsQueue),
+        workflows=LocalWorkflowStarter(workflows, state),
+        queue=queue,
         aco_sync_state_machine_arn=settings.aco_sync_state_machine_arn,
         mcqm_state_machine_arn=settings.mcqm_state_machine_arn,
         clinic_stats_queue_url=settings.clinic_stats_queue_url,

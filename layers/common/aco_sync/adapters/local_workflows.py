@@ -1,6 +1,6 @@
 """Executions across local processes: which ``aco-sync run`` runs an execution, and is it still alive.
 
-Each local run has its own in-process Step Functions emulator (moto), which knows only the executions
+Each local run has its own in-process Step Functions interpreter, which knows only the executions
 it started. The lock (``aco_sync.service.lock``) asks ``execution_status`` of the execution holding an
 ACO's lock; locally that execution may belong to another process (a concurrent ``aco-sync run``) or to
 one that died (SIGKILL). ``LocalWorkflowStarter`` answers from this process's emulator when it knows
@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from aco_sync.adapters.ports import WorkflowStarter
+from aco_sync.adapters.ports import Queue, WorkflowStarter
 from aco_sync.adapters.sqlite import SqliteSyncStateStore
 
 
@@ -44,8 +44,9 @@ def process_alive(pid: int, started: str) -> bool:
 
 
 class LocalWorkflowStarter:
-    """Wraps this process's ``WorkflowStarter`` (moto; made on first use) and answers for executions of
-    other local processes from the state file (the runner records each execution it starts there)."""
+    """Wraps this process's ``WorkflowStarter`` (the local interpreter; made on first use) and answers
+    for executions of other local processes from the state file (the runner records each execution it
+    starts there)."""
 
     def __init__(self, inner: Callable[[], WorkflowStarter], state: SqliteSyncStateStore) -> None:
         self._make_inner = inner
@@ -66,3 +67,18 @@ class LocalWorkflowStarter:
         if owner is not None and owner[0] != os.getpid():
             return "RUNNING" if process_alive(*owner) else None
         return self.inner.execution_status(execution_arn)
+
+
+# The local runner's in-process Step Functions and queue (aco_sync_local.local_stack registers them):
+# with them, the local stores start executions and send messages without any AWS library.
+_in_process: tuple[WorkflowStarter, Queue] | None = None
+
+
+def use_in_process_services(services: tuple[WorkflowStarter, Queue] | None) -> None:
+    """Register (or, with None, unregister) this process's local Step Functions and queue."""
+    global _in_process
+    _in_process = services
+
+
+def in_process_services() -> tuple[WorkflowStarter, Queue] | None:
+    return _in_process
