@@ -20,15 +20,18 @@ the same registry for moto's Lambda backend (the test suite's cross-check).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
+import os
 import re
 import sys
 import threading
 import time
 import traceback
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -179,6 +182,57 @@ def invoke_in_process(function_name: str, function_arn: str, body: Any) -> tuple
         return _error_payload(exc), True
     finally:
         lock.release()
+
+
+class _Subsegment:
+    """What the handlers' Tracer writes to a subsegment, dropped (no X-Ray daemon locally)."""
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def add_exception(self, exception: BaseException, stack: Any = None, remote: bool = False) -> None:
+        pass
+
+
+class LocalTraceProvider:
+    """A Powertools tracing provider that records nothing. Locally there is no X-Ray daemon, and the
+    default provider (the X-Ray SDK's recorder) builds a botocore X-Ray client when a handler module
+    is imported (~1-2 s and botocore's service model): ``use_local_tracing`` installs this one instead,
+    with tracing disabled, before the handlers are imported."""
+
+    @contextlib.contextmanager
+    def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Iterator[_Subsegment]:
+        yield _Subsegment()
+
+    @contextlib.asynccontextmanager
+    async def in_subsegment_async(self, name: str | None = None, **kwargs: Any) -> AsyncIterator[_Subsegment]:
+        yield _Subsegment()
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def patch(self, modules: Any) -> None:
+        pass
+
+    def patch_all(self) -> None:
+        pass
+
+
+def use_local_tracing() -> None:
+    """Tracing off for the in-process handlers, through a provider that imports no AWS SDK (Powertools
+    keeps the provider of the first Tracer for every later one)."""
+    os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
+    from aws_lambda_powertools.tracing.tracer import Tracer
+
+    config = Tracer._config  # Powertools' shared Tracer configuration (class attribute)
+    if config.get("provider") is None:
+        config["provider"] = LocalTraceProvider()
 
 
 def registered_function(function_name: str) -> FunctionCode | None:

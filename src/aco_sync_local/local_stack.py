@@ -28,6 +28,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Mapping
@@ -54,6 +55,7 @@ from aco_sync_local.functions import (
     invoke_in_process,
     notify_invocation,
     preload_handlers,
+    use_local_tracing,
 )
 from aco_sync_local.stepfunctions.interpreter import Execution, LocalStepFunctions, Services
 
@@ -128,6 +130,9 @@ class _InProcessWorkflows:
 def _worker_init() -> None:
     # a worker runs Map iterations only: it starts no execution and sends no message itself
     use_in_process_services(None)
+    # a fresh stderr (warnings go there): the parent's may have been locked by another thread (the
+    # progress display) at the moment of the fork
+    sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
 
 
 def _worker_invoke(name: str, arn: str, body: str) -> tuple[bytes, bool]:
@@ -200,6 +205,8 @@ class LocalStack:
                 account_id=self.deployment.account_id,
                 on_start=self._on_start,
             )
+            self._set_env({"POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true")})
+            use_local_tracing()  # before any handler is imported: no X-Ray client locally
             self._saved_services = in_process_services()
             use_in_process_services((_InProcessWorkflows(self._sfn), self.queue))
             if self.workers > 0:
