@@ -39,7 +39,7 @@ from typing import Any
 
 from aco_sync.adapters.environment import BUCKET_DIR, LOCAL_STATE_DIR_VARIABLE
 from aco_sync.adapters.filesystem import FilesystemObjectStore
-from aco_sync.adapters.local_workflows import in_process_services, use_in_process_services
+from aco_sync.adapters.local_workflows import in_process_workflows, use_in_process_workflows
 from aco_sync_local.deployer import BUCKET, DEFAULT_STACK_NAME, LocalDeployment, StackPlan, plan_stack
 from aco_sync_local.executions import (
     ExecutionsTimeoutError,
@@ -129,7 +129,7 @@ class _InProcessWorkflows:
 
 def _worker_init() -> None:
     # a worker runs Map iterations only: it starts no execution and sends no message itself
-    use_in_process_services(None)
+    use_in_process_workflows(None)
     # a fresh stderr (warnings go there): the parent's may have been locked by another thread (the
     # progress display) at the moment of the fork
     sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
@@ -207,8 +207,8 @@ class LocalStack:
             )
             self._set_env({"POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true")})
             use_local_tracing()  # before any handler is imported: no X-Ray client locally
-            self._saved_services = in_process_services()
-            use_in_process_services((_InProcessWorkflows(self._sfn), self.queue))
+            self._saved_services = in_process_workflows()
+            use_in_process_workflows(_InProcessWorkflows(self._sfn))
             if self.workers > 0:
                 preload_handlers(
                     [f.name for f in self._plan.functions.values()]
@@ -236,7 +236,7 @@ class LocalStack:
             self._pool.join()
             self._pool = None
         if self._sfn is not None:
-            use_in_process_services(self._saved_services)
+            use_in_process_workflows(self._saved_services)
             self._sfn = None
         for name, value in self._saved_env.items():
             if value is None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from aco_sync.adapters.ports import Queue, WorkflowStarter
+from aco_sync.adapters.ports import WorkflowStarter
 from aco_sync.adapters.sqlite import SqliteSyncStateStore
 
 
@@ -69,16 +69,33 @@ class LocalWorkflowStarter:
         return self.inner.execution_status(execution_arn)
 
 
-# The local runner's in-process Step Functions and queue (aco_sync_local.local_stack registers them):
-# with them, the local stores start executions and send messages without any AWS library.
-_in_process: tuple[WorkflowStarter, Queue] | None = None
+# The local runner's in-process Step Functions interpreter (aco_sync_local.local_stack registers it):
+# with it, the local stores start and describe executions without any AWS library.
+_in_process: WorkflowStarter | None = None
 
 
-def use_in_process_services(services: tuple[WorkflowStarter, Queue] | None) -> None:
-    """Register (or, with None, unregister) this process's local Step Functions and queue."""
+def use_in_process_workflows(workflows: WorkflowStarter | None) -> None:
+    """Register (or, with None, unregister) this process's local Step Functions interpreter."""
     global _in_process
-    _in_process = services
+    _in_process = workflows
 
 
-def in_process_services() -> tuple[WorkflowStarter, Queue] | None:
+def in_process_workflows() -> WorkflowStarter | None:
     return _in_process
+
+
+class InProcessWorkflows:
+    """The interpreter registered *now*, looked up at each call: the handlers keep their stores per
+    warm container (``container_stores``), across local stacks started one after another."""
+
+    @staticmethod
+    def _current() -> WorkflowStarter:
+        if _in_process is None:
+            raise RuntimeError("No local Step Functions interpreter is running in this process")
+        return _in_process
+
+    def start(self, state_machine_arn: str, name: str, payload: Mapping[str, Any]) -> str:
+        return self._current().start(state_machine_arn, name, payload)
+
+    def execution_status(self, execution_arn: str) -> str | None:
+        return self._current().execution_status(execution_arn)
