@@ -27,6 +27,7 @@ from aco_sync.contracts.clinic_stats_worker import ClinicStatsWorkerInput
 from aco_sync.contracts.common import StepError, StepOutput
 from aco_sync.contracts.start_sync import SyncExecutionInput
 from aco_sync.contracts.sync_clinic import SyncClinicOutput
+from aco_sync.contracts.validate_roster import BatchManifestItem
 from aco_sync.domain.statuses import ClinicSyncStatus, clinic_outcome
 from support.handlers import FUNCTIONS_DIR, REPO_ROOT
 
@@ -50,7 +51,7 @@ SERVICE_RESULTS: dict[str, dict[str, Any]] = {
 SQS_CONSUMER = ClinicStatsWorkerInput  # the clinic stats queue's messages (ClinicStatsWorkerFunction)
 # a Map whose ItemReader reads its items from S3: the model of one item (the step that writes the object
 # declares it in its contracts module)
-ITEM_READER_ITEMS: dict[str, type[BaseModel]] = {}
+ITEM_READER_ITEMS: dict[str, type[BaseModel]] = {"Sync Member Clinics In Batches": BatchManifestItem}
 
 
 def pascal(folder: str) -> str:
