@@ -127,6 +127,7 @@ def qrda_document(
       <templateId root="2.16.840.1.113883.10.20.24.2.3"/>
       <entry><organizer classCode="CLUSTER" moodCode="EVN">
         <templateId root="2.16.840.1.113883.10.20.24.3.98"/>
+        <statusCode code="completed"/>
         <reference typeCode="REFR"><externalDocument classCode="DOC" moodCode="EVN">
           <id root="2.16.840.1.113883.4.738" extension="2c928082-8e7d-3c8e-018e-b2b3a7e0153b"/>
           <text>{measure_title}</text>
@@ -139,6 +140,7 @@ def qrda_document(
       <templateId root="2.16.840.1.113883.10.20.17.2.1"/>
       <entry typeCode="DRIV"><act classCode="ACT" moodCode="EVN">
         <templateId root="2.16.840.1.113883.10.20.17.3.8"/>
+        <code code="252116004" codeSystem="2.16.840.1.113883.6.96" displayName="Observation Parameters"/>
         <effectiveTime><low value="{period[0]}"/><high value="{period[1]}"/></effectiveTime>
       </act></entry>
     </section></component>
