@@ -239,4 +239,4 @@ def test_validate_reports_schema_warnings_with_lines_and_exits_0(
         in out
     )
     assert f"{where}:59: CDA R2 schema: <addr> is not allowed here" in out
-    assert f"{where}: 1 documents read, 1 accepted, 0 rejected" in out
+    assert f"{where}: 1 document read, 1 accepted, 0 rejected" in out
