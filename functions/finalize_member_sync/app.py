@@ -1,4 +1,5 @@
-"""FinalizeFunction (state "Finalize Member Sync"): clinics Sync Complete, measure plan, aggregation."""
+"""FinalizeMemberSyncFunction (state "Finalize Member Sync"): clinics Sync Complete, measure plan,
+aggregation."""
 
 from typing import Any
 

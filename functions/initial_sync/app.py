@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
 from aco_sync.contracts.initial_sync import InitialSyncInput, InitialSyncOutput
-from aco_sync.service.initial_sync import run_initial_sync
+from aco_sync.service.initial_sync import initial_sync
 
 logger = Logger()
 tracer = Tracer()
@@ -18,5 +18,5 @@ tracer = Tracer()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = InitialSyncInput.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    result = run_initial_sync(container_stores(), **request.model_dump())
+    result = initial_sync(container_stores(), **request.model_dump())
     return InitialSyncOutput.model_validate(result).model_dump(mode="json")

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
 from aco_sync.contracts.list_clinic_batch import ListClinicBatchInput, ListClinicBatchOutput
-from aco_sync.service.validation import clinic_batch
+from aco_sync.service.validation import list_clinic_batch
 
 logger = Logger()
 tracer = Tracer()
@@ -19,5 +19,5 @@ tracer = Tracer()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ListClinicBatchInput.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    result = clinic_batch(container_stores(), **request.model_dump())
+    result = list_clinic_batch(container_stores(), **request.model_dump())
     return ListClinicBatchOutput.model_validate(result).model_dump(mode="json")

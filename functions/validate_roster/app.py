@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
 from aco_sync.contracts.validate_roster import ValidateRosterInput, ValidateRosterOutput
-from aco_sync.service.validation import validate_sync
+from aco_sync.service.validation import validate_roster
 
 logger = Logger()
 tracer = Tracer()
@@ -19,5 +19,5 @@ tracer = Tracer()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ValidateRosterInput.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    result = validate_sync(container_stores(), **request.model_dump())
+    result = validate_roster(container_stores(), **request.model_dump())
     return ValidateRosterOutput.model_validate(result).model_dump(mode="json")

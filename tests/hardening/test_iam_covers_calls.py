@@ -50,17 +50,17 @@ SERVICE_PREFIX = {"stepfunctions": "states", "sfn": "states"}
 EXERCISED = {
     "IngestRosterFunction",
     "StartSyncFunction",
-    "AcquireLockFunction",
-    "ReleaseLockFunction",
+    "AcquireAcoLockFunction",
+    "ReleaseAcoLockFunction",
     "RecordSyncStatusFunction",
     "ValidateRosterFunction",
     "InitialSyncFunction",
-    "CleanupFunction",
-    "SyncClinicFunction",
-    "FinalizeFunction",
-    "McqmSyncFunction",
-    "UpdateStatsFunction",
-    "ClinicStatsWorkerFunction",
+    "CleanUpRemovedEncountersFunction",
+    "SyncMemberClinicFunction",
+    "FinalizeMemberSyncFunction",
+    "MatchRosterFunction",
+    "UpdateAggregateStatsFunction",
+    "StoreClinicStatsFunction",
 }
 
 # Grants no recorded call uses, each with the reason it is still needed. The test fails if one of these
@@ -84,13 +84,13 @@ UNUSED_BY_DESIGN: dict[tuple[str, str, str], str] = {
         for function in (  # UpdateStats lists results/<aco_id>/ (the previous sync), so it is not here
             "ValidateRosterFunction",
             "InitialSyncFunction",
-            "FinalizeFunction",
-            "McqmSyncFunction",
-            "ClinicStatsWorkerFunction",
+            "FinalizeMemberSyncFunction",
+            "MatchRosterFunction",
+            "StoreClinicStatsFunction",
             "IngestRosterFunction",
         )
     },
-    ("AcquireLockFunction", "CheckLockHolderExecution", "states:DescribeExecution"): "only when the lock "
+    ("AcquireAcoLockFunction", "CheckLockHolderExecution", "states:DescribeExecution"): "only when the lock "
     "is held by another sync: is its execution still running? (tests/hardening/test_concurrency.py)",
     **{
         ("RecordClinicFailureFunction", statement, action): "a clinic whose sync keeps failing "
@@ -103,12 +103,19 @@ UNUSED_BY_DESIGN: dict[tuple[str, str, str], str] = {
     },
     ("RecordSyncStatusFunction", "SyncState", "dynamodb:Query"): "a failed sync marks its unfinished "
     "clinics Sync Failed (tests/statemachine/test_failures_and_lock.py)",
-    ("SyncClinicFunction", "SyncLog", "dynamodb:Query"): "only a retried clinic step reads the sync's log "
+    (
+        "SyncMemberClinicFunction",
+        "SyncLog",
+        "dynamodb:Query",
+    ): "only a retried clinic step reads the sync's log "
     "(not to log its findings twice: tests/hardening/test_faults.py); a first attempt only appends",
-    ("SyncClinicFunction", "SyncState", "dynamodb:DeleteItem"): "a clinic whose last aggregate encounter "
-    "is removed loses its ENCTIN marker",
+    (
+        "SyncMemberClinicFunction",
+        "SyncState",
+        "dynamodb:DeleteItem",
+    ): "a clinic whose last aggregate encounter is removed loses its ENCTIN marker",
     **{
-        ("ClinicStatsWorkerFunction", "ConsumeClinicStatsJobs", action): "the Lambda event source mapping "
+        ("StoreClinicStatsFunction", "ConsumeClinicStatsJobs", action): "the Lambda event source mapping "
         "polls with the function's role; locally the runner delivers the messages"
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
     },

@@ -188,7 +188,7 @@ def test_nothing_grants_lifecycle_acl_bucket_policy_scan_or_table_changes(templa
         for action in statement["Action"]
     }
     forbidden = sorted((h, a) for h, a in granted if a in CRUD_TEMPLATE_ACTIONS or a.endswith(":*"))
-    assert forbidden == [("SyncClinicFunction", "s3:DeleteObjectVersion")]  # the one exception, below
+    assert forbidden == [("SyncMemberClinicFunction", "s3:DeleteObjectVersion")]  # the one exception, below
 
 
 def test_only_the_clinic_sync_deletes_versions_and_only_of_member_uploads(template: dict[str, Any]) -> None:
@@ -203,13 +203,13 @@ def test_only_the_clinic_sync_deletes_versions_and_only_of_member_uploads(templa
         if action in ("s3:DeleteObjectVersion", "s3:ListBucketVersions")
     }
     assert set(grants) == {
-        ("SyncClinicFunction", "s3:DeleteObjectVersion"),
-        ("SyncClinicFunction", "s3:ListBucketVersions"),
+        ("SyncMemberClinicFunction", "s3:DeleteObjectVersion"),
+        ("SyncMemberClinicFunction", "s3:ListBucketVersions"),
     }
-    delete = grants["SyncClinicFunction", "s3:DeleteObjectVersion"]
+    delete = grants["SyncMemberClinicFunction", "s3:DeleteObjectVersion"]
     assert delete["Action"] == ["s3:DeleteObjectVersion"]
     assert delete["Resource"] == [{"Fn::Sub": "${DataBucket.Arn}/members/*"}]
-    listing = grants["SyncClinicFunction", "s3:ListBucketVersions"]
+    listing = grants["SyncMemberClinicFunction", "s3:ListBucketVersions"]
     assert listing["Resource"] == [{"Fn::GetAtt": ["DataBucket", "Arn"]}]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["members/*"]}}
 
@@ -397,7 +397,12 @@ def test_only_the_functions_that_key_ids_or_refs_may_read_the_pseudonym_key(temp
         and statement["Resource"] == [{"Ref": "PseudonymKeySecret"}]
     }
     # the two that compute MASTER_PAT_IDs, and the two that write/compare the aggregate encounters' refs
-    assert readers == {"FinalizeFunction", "McqmSyncFunction", "SyncClinicFunction", "CleanupFunction"}
+    assert readers == {
+        "FinalizeMemberSyncFunction",
+        "MatchRosterFunction",
+        "SyncMemberClinicFunction",
+        "CleanUpRemovedEncountersFunction",
+    }
     any_secret = [
         (h, s.get("Sid"))
         for h in _policy_holders(template)
@@ -446,7 +451,7 @@ def test_the_lock_may_only_describe_executions_of_this_stacks_state_machines(
         (h, s) for h, s in _inline_statements(template) if "states:DescribeExecution" in _as_list(s["Action"])
     ]
     # the lock (is the holder's execution still running?) and the distributed Map's own map runs
-    assert sorted(h for h, _ in statements) == ["AcoSyncStateMachine", "AcquireLockFunction"]
+    assert sorted(h for h, _ in statements) == ["AcoSyncStateMachine", "AcquireAcoLockFunction"]
     for _, statement in statements:
         resources = [r["Fn::Sub"] for r in _as_list(statement["Resource"])]
         assert resources and all(":execution:${AWS::StackName}-" in r for r in resources)

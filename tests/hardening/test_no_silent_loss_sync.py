@@ -17,12 +17,12 @@ from aco_sync.domain.settings import AcoSettings
 from aco_sync.service.clinic_sync import record_clinic_failure, sync_member_clinic
 from aco_sync.service.common import SyncStatus
 from aco_sync.service.finalize import finalize_member_sync
-from aco_sync.service.lock import acquire_lock
+from aco_sync.service.lock import acquire_aco_lock
 from aco_sync.service.roster_ingest import confirm_held_roster, held_roster, ingest_roster
 from aco_sync.service.start_sync import start_sync, start_syncs
 from aco_sync.service.status import latest_sync_status
 from aco_sync.service.sync_status import record_sync_status
-from aco_sync.service.validation import clinic_batch, validate_sync
+from aco_sync.service.validation import list_clinic_batch, validate_roster
 from aco_sync_local.commands import run as run_command
 from aco_sync_local.commands.roster_confirm import confirm as roster_confirm
 from aco_sync_local.commands.validate import validate_folder
@@ -53,10 +53,10 @@ def sync_clinics(stores: Stores) -> dict[str, Any]:
     """Validation, every clinic (batch by batch, as the ASL) and finalize; the status view after it."""
     sync_id = start_sync(stores, aco_id="A1", trigger="manual")["sync_id"]
     ids = {"aco_id": "A1", "sync_id": sync_id}
-    assert acquire_lock(stores, **ids, trigger="manual", execution_arn=f"arn:{sync_id}")["acquired"]
-    validation = validate_sync(stores, **ids)
+    assert acquire_aco_lock(stores, **ids, trigger="manual", execution_arn=f"arn:{sync_id}")["acquired"]
+    validation = validate_roster(stores, **ids)
     for batch in range(validation["batch_count"]):
-        for clinic in clinic_batch(stores, **ids, batch=batch)["clinics"]:
+        for clinic in list_clinic_batch(stores, **ids, batch=batch)["clinics"]:
             try:
                 sync_member_clinic(stores, **ids, tin=clinic["tin"], name=clinic["name"])
             except Exception as exc:  # the Map's Catch

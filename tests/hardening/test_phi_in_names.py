@@ -299,7 +299,7 @@ def test_uploads_to_the_deployed_bucket_are_moved_to_content_keys_with_every_ver
     assert _found(phi, keys) == {}
     assert not [k for k in keys if "/qrda/" in k or "/templates/" in k]  # no upload kept its own key
     assert table_keys and _found(phi, table_keys) == {}
-    assert any(TIN_ECQM in p and p.startswith("SyncClinicFunction") for p in payloads)
+    assert any(TIN_ECQM in p and p.startswith("SyncMemberClinicFunction") for p in payloads)
     assert _found(phi, payloads) == {}
     assert _found(phi, every_log_record.lines) == {}
 

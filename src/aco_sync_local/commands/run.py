@@ -28,18 +28,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 STEPS = {
     "StartSyncFunction": "Starting the sync",
-    "AcquireLockFunction": "Acquiring the ACO lock",
+    "AcquireAcoLockFunction": "Acquiring the ACO lock",
     "ValidateRosterFunction": "Validating the roster",
     "InitialSyncFunction": "Initial sync (providers, measure plan)",
-    "CleanupFunction": "Cleaning up removed encounters",
-    "SyncClinicFunction": "Syncing member clinics",
+    "CleanUpRemovedEncountersFunction": "Cleaning up removed encounters",
+    "SyncMemberClinicFunction": "Syncing member clinics",
     "RecordClinicFailureFunction": "Recording a clinic failure",
-    "FinalizeFunction": "De-duplicating and aggregating",
-    "McqmSyncFunction": "MCQM: matching patients with the roster",
-    "UpdateStatsFunction": "Scoring and writing the reports",
-    "ClinicStatsWorkerFunction": "Computing per-TIN stats",
+    "FinalizeMemberSyncFunction": "De-duplicating and aggregating",
+    "MatchRosterFunction": "MCQM: matching patients with the roster",
+    "UpdateAggregateStatsFunction": "Scoring and writing the reports",
+    "StoreClinicStatsFunction": "Computing per-TIN stats",
     "RecordSyncStatusFunction": "Recording the sync status",
-    "ReleaseLockFunction": "Releasing the ACO lock",
+    "ReleaseAcoLockFunction": "Releasing the ACO lock",
     "IngestRosterFunction": "Ingesting the roster",
 }
 
@@ -172,14 +172,14 @@ def _progress_display(
             function = function_name.rsplit("-", 1)[-1]
             label = STEPS.get(function, function)
             tin = event.get("tin") if isinstance(event, dict) else None
-            if function == "SyncClinicFunction" and tin:
+            if function == "SyncMemberClinicFunction" and tin:
                 label += f" (TIN {tin})"
                 if tin not in seen:
                     if seen:
                         bar.advance(clinics)
                     seen.add(str(tin))
                 bar.update(clinics, visible=True)
-            elif function == "FinalizeFunction" and seen:
+            elif function == "FinalizeMemberSyncFunction" and seen:
                 bar.update(clinics, completed=len(seen))
             bar.update(step, description=label)
 

@@ -98,8 +98,8 @@ def test_progress_reports_phases_states_and_each_clinic(tmp_path: Path) -> None:
         remove_invocation_listener(listener)
     assert result.succeeded and lines
     functions = [f for f, _ in steps]
-    assert functions.index("AcquireLockFunction") < functions.index("FinalizeFunction")
-    clinics = {tin for f, tin in steps if f == "SyncClinicFunction"}
+    assert functions.index("AcquireAcoLockFunction") < functions.index("FinalizeMemberSyncFunction")
+    clinics = {tin for f, tin in steps if f == "SyncMemberClinicFunction"}
     assert len(clinics) >= 2 and all(len(str(tin)) == 9 for tin in clinics)
 
 

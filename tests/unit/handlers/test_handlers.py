@@ -57,7 +57,7 @@ def test_acquire_lock_needs_the_execution_arn(
     stores: Stores, monkeypatch: pytest.MonkeyPatch, lambda_context: Any
 ) -> None:
     with pytest.raises(ValidationError, match="execution_arn"):
-        handler("acquire_lock", stores, monkeypatch)({"aco_id": "A1", "sync_id": "s1"}, lambda_context)
+        handler("acquire_aco_lock", stores, monkeypatch)({"aco_id": "A1", "sync_id": "s1"}, lambda_context)
 
 
 def test_lock_handlers_round_trip(
@@ -65,8 +65,10 @@ def test_lock_handlers_round_trip(
 ) -> None:
     write_config(stores)
     event = {"aco_id": "A1", "sync_id": "s1", "trigger": "manual", "execution_arn": "arn:e1"}
-    assert handler("acquire_lock", stores, monkeypatch)(event, lambda_context)["acquired"] is True
-    released = handler("release_lock", stores, monkeypatch)({"aco_id": "A1", "sync_id": "s1"}, lambda_context)
+    assert handler("acquire_aco_lock", stores, monkeypatch)(event, lambda_context)["acquired"] is True
+    released = handler("release_aco_lock", stores, monkeypatch)(
+        {"aco_id": "A1", "sync_id": "s1"}, lambda_context
+    )
     assert released == {"aco_id": "A1", "sync_id": "s1", "released": True}
 
 
@@ -74,7 +76,7 @@ def test_record_sync_status_accepts_catch_output_and_refuses_unknown_statuses(
     stores: Stores, monkeypatch: pytest.MonkeyPatch, lambda_context: Any
 ) -> None:
     write_config(stores)
-    handler("acquire_lock", stores, monkeypatch)(
+    handler("acquire_aco_lock", stores, monkeypatch)(
         {"aco_id": "A1", "sync_id": "s1", "execution_arn": "arn:e1"}, lambda_context
     )
     record = handler("record_sync_status", stores, monkeypatch)
@@ -148,7 +150,7 @@ def test_clinic_stats_worker_reports_bad_messages_as_batch_failures(
             _sqs_record("m3", {"nonsense": True}),
         ]
     }
-    result = handler("clinic_stats_worker", stores, monkeypatch)(event, lambda_context)
+    result = handler("store_clinic_stats", stores, monkeypatch)(event, lambda_context)
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m2", "m3"]
     assert json.loads(stores.objects.get("results/A1/s1/clinic_stats.json")) == []
 

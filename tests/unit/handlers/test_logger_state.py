@@ -31,7 +31,7 @@ def test_each_invocation_starts_without_the_keys_of_the_previous_one(
 def test_two_invocations_of_one_handler_do_not_share_appended_keys(
     monkeypatch: pytest.MonkeyPatch, lambda_context: Any
 ) -> None:
-    module = load_handler("release_lock")
+    module = load_handler("release_aco_lock")
     seen: list[dict[str, Any]] = []
 
     def release(stores: Any, *, aco_id: str, sync_id: str) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def test_two_invocations_of_one_handler_do_not_share_appended_keys(
         return {"aco_id": aco_id, "sync_id": sync_id, "released": True}
 
     monkeypatch.setattr(module, "container_stores", memory_stores)
-    monkeypatch.setattr(module, "release_lock", release)
+    monkeypatch.setattr(module, "release_aco_lock", release)
     module.lambda_handler({"aco_id": "A1", "sync_id": "s1"}, lambda_context)
     module.lambda_handler({"aco_id": "A2", "sync_id": "s2"}, lambda_context)
 

@@ -11,6 +11,7 @@ way into the state, and the keys a Task passes a handler must be its input model
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import re
@@ -23,10 +24,10 @@ from cfnlint.decode import cfn_yaml
 from pydantic import BaseModel, ValidationError
 
 from aco_sync.adapters.ports import ClinicStatus
-from aco_sync.contracts.clinic_stats_worker import ClinicStatsWorkerInput
 from aco_sync.contracts.common import StepError, StepOutput
 from aco_sync.contracts.start_sync import SyncExecutionInput
-from aco_sync.contracts.sync_clinic import SyncClinicOutput
+from aco_sync.contracts.store_clinic_stats import StoreClinicStatsInput
+from aco_sync.contracts.sync_member_clinic import SyncMemberClinicOutput
 from aco_sync.contracts.validate_roster import BatchManifestItem
 from aco_sync.domain.statuses import ClinicSyncStatus, clinic_outcome
 from support.handlers import FUNCTIONS_DIR, REPO_ROOT
@@ -48,7 +49,7 @@ SERVICE_RESULTS: dict[str, dict[str, Any]] = {
     "arn:aws:states:::states:startExecution": {"ExecutionArn": str, "StartDate": str},
     "arn:aws:states:::sqs:sendMessage": {"MessageId": str, "MD5OfMessageBody": str},
 }
-SQS_CONSUMER = ClinicStatsWorkerInput  # the clinic stats queue's messages (ClinicStatsWorkerFunction)
+SQS_CONSUMER = StoreClinicStatsInput  # the clinic stats queue's messages (StoreClinicStatsFunction)
 # a Map whose ItemReader reads its items from S3: the model of one item (the step that writes the object
 # declares it in its contracts module)
 ITEM_READER_ITEMS: dict[str, type[BaseModel]] = {"Sync Member Clinics In Batches": BatchManifestItem}
@@ -320,9 +321,14 @@ def test_every_handler_has_one_contract_module_and_returns_its_output_model(fold
     input_model, output_model = contract(folder)
     assert issubclass(output_model, StepOutput)  # undeclared keys are refused
     source = (FUNCTIONS_DIR / folder / "app.py").read_text()
-    assert (
-        f"from aco_sync.contracts.{folder} import {input_model.__name__}, {output_model.__name__}" in source
-    )
+    imported = {
+        (node.module, alias.name)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    module = f"aco_sync.contracts.{folder}"
+    assert {(module, input_model.__name__), (module, output_model.__name__)} <= imported
     assert f"{input_model.__name__}.model_validate" in source
     assert re.search(r"\.model_dump\(mode=\"json\"\)$", source.strip(), re.M)
     assert "BaseModel" not in source and "return {" not in source  # no event model or dict built here
@@ -330,18 +336,18 @@ def test_every_handler_has_one_contract_module_and_returns_its_output_model(fold
 
 def test_an_output_model_refuses_a_key_it_does_not_declare() -> None:
     with pytest.raises(ValidationError, match="extra"):
-        SyncClinicOutput.model_validate({"tin": "1", "status": "Sync Complete", "surprise": 1})
+        SyncMemberClinicOutput.model_validate({"tin": "1", "status": "Sync Complete", "surprise": 1})
 
 
 def test_one_clinic_status_vocabulary_and_old_stored_outcomes_still_load() -> None:
     """The clinic step's result and the stored outcome use the statuses the user sees; a status item
     stored before (outcome "synced"/"failed") loads as Sync Complete / Sync Failed."""
     assert (
-        SyncClinicOutput.model_validate({"tin": "1", "status": "Sync Failed"}).status
+        SyncMemberClinicOutput.model_validate({"tin": "1", "status": "Sync Failed"}).status
         is ClinicSyncStatus.FAILED
     )
     with pytest.raises(ValidationError):
-        SyncClinicOutput.model_validate({"tin": "1", "status": "synced"})
+        SyncMemberClinicOutput.model_validate({"tin": "1", "status": "synced"})
     old = json.loads('{"tin": "111111111", "status": "Sync Running", "sync_id": "s1", "outcome": "synced"}')
     assert ClinicStatus(**old).outcome == "Sync Complete"
     assert ClinicStatus(**{**old, "outcome": "failed"}).outcome == "Sync Failed"

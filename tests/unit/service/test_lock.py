@@ -7,7 +7,7 @@ import pytest
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemoryWorkflowStarter
 from aco_sync.service.common import SyncStatus
-from aco_sync.service.lock import acquire_lock, release_lock
+from aco_sync.service.lock import acquire_aco_lock, release_aco_lock
 from aco_sync.service.start_sync import start_sync
 from support.stores import memory_stores, write_config
 
@@ -26,7 +26,7 @@ def _start(stores: Stores) -> str:
 def test_first_sync_acquires_and_is_running(stores: Stores) -> None:
     write_config(stores)
     sync_id = _start(stores)
-    result = acquire_lock(
+    result = acquire_aco_lock(
         stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn=EXEC + sync_id
     )
     assert result["acquired"] is True
@@ -40,8 +40,8 @@ def test_second_trigger_is_skipped_and_recorded_while_the_holder_runs(stores: St
     first, second = _start(stores), _start(stores)
     assert isinstance(stores.workflows, InMemoryWorkflowStarter)
     stores.workflows.statuses[EXEC + first] = "RUNNING"
-    acquire_lock(stores, aco_id="A1", sync_id=first, trigger="manual", execution_arn=EXEC + first)
-    result = acquire_lock(
+    acquire_aco_lock(stores, aco_id="A1", sync_id=first, trigger="manual", execution_arn=EXEC + first)
+    result = acquire_aco_lock(
         stores, aco_id="A1", sync_id=second, trigger="schedule", execution_arn=EXEC + second
     )
     assert result == {"acquired": False, "aco_id": "A1", "sync_id": second, "held_by": first}
@@ -54,13 +54,13 @@ def test_second_trigger_is_skipped_and_recorded_while_the_holder_runs(stores: St
 def test_lock_held_by_the_pending_mcqm_job_also_skips(stores: Stores) -> None:
     write_config(stores)
     first, second = _start(stores), _start(stores)
-    acquire_lock(stores, aco_id="A1", sync_id=first, trigger="manual", execution_arn=EXEC + first)
+    acquire_aco_lock(stores, aco_id="A1", sync_id=first, trigger="manual", execution_arn=EXEC + first)
     stores.state.move_lock("A1", first, EXEC + first + "-mcqm")
     assert isinstance(stores.workflows, InMemoryWorkflowStarter)
     stores.workflows.statuses[EXEC + first] = "SUCCEEDED"  # the main execution ended ...
     stores.workflows.statuses[EXEC + first + "-mcqm"] = "RUNNING"  # ... its MCQM job runs
     assert (
-        acquire_lock(stores, aco_id="A1", sync_id=second, trigger="manual", execution_arn=EXEC + second)[
+        acquire_aco_lock(stores, aco_id="A1", sync_id=second, trigger="manual", execution_arn=EXEC + second)[
             "acquired"
         ]
         is False
@@ -70,10 +70,12 @@ def test_lock_held_by_the_pending_mcqm_job_also_skips(stores: Stores) -> None:
 def test_stale_lock_is_taken_over_and_the_stale_sync_marked_failed(stores: Stores) -> None:
     write_config(stores)
     stale, fresh = _start(stores), _start(stores)
-    acquire_lock(stores, aco_id="A1", sync_id=stale, trigger="manual", execution_arn=EXEC + stale)
+    acquire_aco_lock(stores, aco_id="A1", sync_id=stale, trigger="manual", execution_arn=EXEC + stale)
     assert isinstance(stores.workflows, InMemoryWorkflowStarter)
     stores.workflows.statuses[EXEC + stale] = "TIMED_OUT"
-    result = acquire_lock(stores, aco_id="A1", sync_id=fresh, trigger="manual", execution_arn=EXEC + fresh)
+    result = acquire_aco_lock(
+        stores, aco_id="A1", sync_id=fresh, trigger="manual", execution_arn=EXEC + fresh
+    )
     assert result["acquired"] is True and result["took_over_from"] == stale
     assert stores.state.get_lock("A1").sync_id == fresh  # type: ignore[union-attr]
     old = stores.state.get_sync_run("A1", stale)
@@ -84,8 +86,8 @@ def test_stale_lock_is_taken_over_and_the_stale_sync_marked_failed(stores: Store
 def test_lock_whose_execution_is_unknown_is_stale(stores: Stores) -> None:
     write_config(stores)
     stale, fresh = _start(stores), _start(stores)
-    acquire_lock(stores, aco_id="A1", sync_id=stale, trigger="manual", execution_arn="arn:gone")
-    assert acquire_lock(stores, aco_id="A1", sync_id=fresh, trigger="manual", execution_arn=EXEC + fresh)[
+    acquire_aco_lock(stores, aco_id="A1", sync_id=stale, trigger="manual", execution_arn="arn:gone")
+    assert acquire_aco_lock(stores, aco_id="A1", sync_id=fresh, trigger="manual", execution_arn=EXEC + fresh)[
         "acquired"
     ]
 
@@ -96,7 +98,7 @@ def test_acquire_is_idempotent_for_a_lambda_retry(stores: Stores) -> None:
     assert isinstance(stores.workflows, InMemoryWorkflowStarter)
     stores.workflows.statuses[EXEC + sync_id] = "RUNNING"
     for _ in range(2):
-        assert acquire_lock(
+        assert acquire_aco_lock(
             stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn=EXEC + sync_id
         )["acquired"]
 
@@ -104,8 +106,8 @@ def test_acquire_is_idempotent_for_a_lambda_retry(stores: Stores) -> None:
 def test_release_only_frees_the_own_lock(stores: Stores) -> None:
     write_config(stores)
     sync_id = _start(stores)
-    acquire_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn=EXEC + sync_id)
-    assert release_lock(stores, aco_id="A1", sync_id="someone-else")["released"] is False
+    acquire_aco_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn=EXEC + sync_id)
+    assert release_aco_lock(stores, aco_id="A1", sync_id="someone-else")["released"] is False
     assert stores.state.get_lock("A1") is not None
-    assert release_lock(stores, aco_id="A1", sync_id=sync_id)["released"] is True
+    assert release_aco_lock(stores, aco_id="A1", sync_id=sync_id)["released"] is True
     assert stores.state.get_lock("A1") is None

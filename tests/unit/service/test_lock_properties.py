@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from aco_sync.adapters.memory import InMemoryWorkflowStarter
 from aco_sync.adapters.ports import SyncRun
 from aco_sync.service.common import SyncStatus
-from aco_sync.service.lock import acquire_lock, release_lock
+from aco_sync.service.lock import acquire_aco_lock, release_aco_lock
 from support.stores import memory_stores, write_config
 
 SYNCS = [f"sync-{n}" for n in range(4)]
@@ -43,12 +43,14 @@ def test_lock_model(ops: list[tuple[str, str, str]]) -> None:
                 holder is not None and stores.workflows.statuses.get(f"arn:{holder}") == "RUNNING"
             )
             expected = holder is None or holder == sync_id or not holder_running
-            result = acquire_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn=arn)
+            result = acquire_aco_lock(
+                stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn=arn
+            )
             assert result["acquired"] is expected
             if expected:
                 holder = sync_id
         elif action == "release":
-            released = release_lock(stores, aco_id="A1", sync_id=sync_id)["released"]
+            released = release_aco_lock(stores, aco_id="A1", sync_id=sync_id)["released"]
             assert released is (holder == sync_id)
             if released:
                 holder = None

@@ -10,7 +10,7 @@ import pytest
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemorySyncStateStore
-from aco_sync.contracts.clinic_stats_worker import ClinicStatsWorkerInput
+from aco_sync.contracts.store_clinic_stats import StoreClinicStatsInput
 from aco_sync.domain.errors import InvalidInputError, NoClinicSyncedError
 from aco_sync.service.aggregate_stats import update_aggregate_stats
 from aco_sync.service.cleanup import clean_up_removed_encounters
@@ -19,14 +19,14 @@ from aco_sync.service.clinic_sync import record_clinic_failure, sync_member_clin
 from aco_sync.service.clinic_uploads import stored_key
 from aco_sync.service.common import SyncStatus
 from aco_sync.service.finalize import finalize_member_sync
-from aco_sync.service.initial_sync import run_initial_sync
-from aco_sync.service.lock import acquire_lock, release_lock
-from aco_sync.service.mcqm_sync import run_mcqm_roster_match
+from aco_sync.service.initial_sync import initial_sync
+from aco_sync.service.lock import acquire_aco_lock, release_aco_lock
+from aco_sync.service.mcqm_sync import match_roster
 from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync.service.start_sync import start_sync
 from aco_sync.service.status import latest_sync_status
 from aco_sync.service.sync_status import record_sync_status
-from aco_sync.service.validation import clinic_batch, validate_sync
+from aco_sync.service.validation import list_clinic_batch, validate_roster
 from support.small_aco import NORTH, NORTH_ROWS, SOUTH, TEMPLATE_HEADER, upload_roster, write_small_aco
 from support.stores import memory_stores
 
@@ -42,13 +42,15 @@ def run_sync(
     """The main machine (and the MCQM machine when needed), step by step, as the ASL runs them."""
     sync_id = start_sync(stores, aco_id=aco_id, trigger="manual")["sync_id"]
     ids = {"aco_id": aco_id, "sync_id": sync_id}
-    assert acquire_lock(stores, **ids, trigger="manual", execution_arn=f"arn:{sync_id}")["acquired"]
-    validation = validate_sync(stores, **ids)
-    run_initial_sync(stores, **ids)
+    assert acquire_aco_lock(stores, **ids, trigger="manual", execution_arn=f"arn:{sync_id}")["acquired"]
+    validation = validate_roster(stores, **ids)
+    initial_sync(stores, **ids)
     clean_up_removed_encounters(stores, **ids)
     results = []
     clinics = [
-        c for b in range(validation["batch_count"]) for c in clinic_batch(stores, **ids, batch=b)["clinics"]
+        c
+        for b in range(validation["batch_count"])
+        for c in list_clinic_batch(stores, **ids, batch=b)["clinics"]
     ]
     for clinic in clinics:
         if clinic["tin"] in failing_tins:
@@ -63,11 +65,11 @@ def run_sync(
     if finalize["mcqm_needed"]:
         record_sync_status(stores, **ids, status=SyncStatus.MCQM_QUEUED, execution_arn=f"arn:{sync_id}-mcqm")
         record_sync_status(stores, **ids, status=SyncStatus.MCQM_RUNNING, execution_arn=f"arn:{sync_id}-mcqm")
-        run_mcqm_roster_match(stores, **ids)
+        match_roster(stores, **ids)
     update_aggregate_stats(stores, **ids)
-    store_clinic_stats(stores, ClinicStatsWorkerInput(**ids))
+    store_clinic_stats(stores, StoreClinicStatsInput(**ids))
     record_sync_status(stores, **ids, status=SyncStatus.COMPLETE)
-    release_lock(stores, **ids)
+    release_aco_lock(stores, **ids)
     return {"sync_id": sync_id, "clinic_results": results, "finalize": finalize}
 
 

@@ -13,11 +13,11 @@ from aco_sync.adapters.ports import ActiveRoster
 from aco_sync.contracts.start_sync import StartSyncInput
 from aco_sync.domain.errors import InvalidInputError, MissingRosterError
 from aco_sync.service.common import ClinicSyncStatus, SyncStatus, new_sync_id
-from aco_sync.service.lock import acquire_lock
+from aco_sync.service.lock import acquire_aco_lock
 from aco_sync.service.start_sync import start_sync, start_syncs
 from aco_sync.service.status import latest_sync_status, sync_history
 from aco_sync.service.sync_status import describe_error, record_sync_status
-from aco_sync.service.validation import clinic_batch, validate_sync
+from aco_sync.service.validation import list_clinic_batch, validate_roster
 from support.stores import MAIN_ARN, memory_stores, write_config
 
 TINS = [{"tin": "111111111", "name": "North"}, {"tin": "222222222", "name": "South"}]
@@ -71,7 +71,7 @@ def test_unknown_aco_is_refused_with_the_config_key(stores: Stores) -> None:
 def test_invalid_config_says_which_field(stores: Stores) -> None:
     stores.objects.put("config/acos/A1.json", json.dumps({"aco_id": "A1", "performance_year": 1900}).encode())
     with pytest.raises(InvalidInputError, match="performance_year"):
-        validate_sync(stores, aco_id="A1", sync_id="s")
+        validate_roster(stores, aco_id="A1", sync_id="s")
 
 
 def test_sync_ids_sort_by_time_and_are_unique() -> None:
@@ -82,15 +82,15 @@ def test_sync_ids_sort_by_time_and_are_unique() -> None:
 def test_validation_aborts_without_roster(stores: Stores) -> None:
     write_config(stores, member_clinics=TINS)
     with pytest.raises(MissingRosterError, match="no active Medicare roster for performance year 2025"):
-        validate_sync(stores, aco_id="A1", sync_id="s1")
+        validate_roster(stores, aco_id="A1", sync_id="s1")
     assert any(e.kind == "abort" for e in stores.state.list_log("A1", "s1"))
 
 
 def test_validation_without_required_roster_lists_clinics_and_queues_them(stores: Stores) -> None:
     write_config(stores, member_clinics=TINS, roster_required=False)
-    result = validate_sync(stores, aco_id="A1", sync_id="s1")
+    result = validate_roster(stores, aco_id="A1", sync_id="s1")
     assert result["clinic_count"] == len(TINS) and result["has_active_roster"] is False
-    assert clinic_batch(stores, aco_id="A1", sync_id="s1", batch=0)["clinics"] == TINS
+    assert list_clinic_batch(stores, aco_id="A1", sync_id="s1", batch=0)["clinics"] == TINS
     assert {c.status for c in stores.state.list_clinic_statuses("A1")} == {ClinicSyncStatus.QUEUED}
 
 
@@ -100,12 +100,12 @@ def test_validation_discovers_clinic_folders_when_none_are_configured(stores: St
     stores.objects.put("members/A1/333333333/templates/a.csv", b"x")
     stores.objects.put("members/A1/111111111/providers.csv", b"x")
     stores.objects.put("members/A1/notatin/readme.txt", b"x")
-    result = validate_sync(stores, aco_id="A1", sync_id="s1")
+    result = validate_roster(stores, aco_id="A1", sync_id="s1")
     assert result["batch_count"] == 1
     # the distributed Map's items: the batch manifest in the bucket, not the state
     assert result["batch_manifest_key"] == "store/A1/syncs/s1/clinic-batches.json"
     assert json.loads(stores.objects.get(result["batch_manifest_key"])) == [{"batch": 0}]
-    clinics = clinic_batch(stores, aco_id="A1", sync_id="s1", batch=0)["clinics"]
+    clinics = list_clinic_batch(stores, aco_id="A1", sync_id="s1", batch=0)["clinics"]
     assert [c["tin"] for c in clinics] == ["111111111", "333333333"]
     assert result["roster_key"] == "store/r.json"
 
@@ -113,7 +113,7 @@ def test_validation_discovers_clinic_folders_when_none_are_configured(stores: St
 def test_validation_without_any_clinic_fails_clearly(stores: Stores) -> None:
     write_config(stores, roster_required=False)
     with pytest.raises(InvalidInputError, match="no member clinics"):
-        validate_sync(stores, aco_id="A1", sync_id="s1")
+        validate_roster(stores, aco_id="A1", sync_id="s1")
 
 
 def test_describe_error_reads_the_lambda_error_document() -> None:
@@ -128,8 +128,8 @@ def test_describe_error_reads_the_lambda_error_document() -> None:
 def test_failure_records_error_and_fails_unfinished_clinics(stores: Stores) -> None:
     write_config(stores, member_clinics=TINS, roster_required=False)
     sync_id = start_sync(stores, aco_id="A1", trigger="manual")["sync_id"]
-    acquire_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn="arn:e")
-    validate_sync(stores, aco_id="A1", sync_id=sync_id)
+    acquire_aco_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn="arn:e")
+    validate_roster(stores, aco_id="A1", sync_id=sync_id)
     record_sync_status(
         stores,
         aco_id="A1",
@@ -148,7 +148,7 @@ def test_failure_records_error_and_fails_unfinished_clinics(stores: Stores) -> N
 def test_mcqm_queued_moves_the_lock_and_never_moves_status_backwards(stores: Stores) -> None:
     write_config(stores)
     sync_id = start_sync(stores, aco_id="A1", trigger="manual")["sync_id"]
-    acquire_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn="arn:main")
+    acquire_aco_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn="arn:main")
     record_sync_status(
         stores, aco_id="A1", sync_id=sync_id, status=SyncStatus.MCQM_RUNNING, execution_arn="arn:mcqm"
     )
@@ -167,8 +167,8 @@ def test_status_shows_latest_non_skipped_sync_and_later_skips(stores: Stores) ->
     second = start_sync(stores, aco_id="A1", trigger="schedule")["sync_id"]
     assert isinstance(stores.workflows, InMemoryWorkflowStarter)
     stores.workflows.statuses["arn:first"] = "RUNNING"
-    acquire_lock(stores, aco_id="A1", sync_id=first, trigger="manual", execution_arn="arn:first")
-    acquire_lock(stores, aco_id="A1", sync_id=second, trigger="schedule", execution_arn="arn:second")
+    acquire_aco_lock(stores, aco_id="A1", sync_id=first, trigger="manual", execution_arn="arn:first")
+    acquire_aco_lock(stores, aco_id="A1", sync_id=second, trigger="schedule", execution_arn="arn:second")
     stores.state.put_measure_results("A1", first, [{"measure_id": "M001", "collection_type": "CQM"}])
     record_sync_status(stores, aco_id="A1", sync_id=first, status=SyncStatus.COMPLETE)
     status = latest_sync_status("A1", store=stores)
@@ -195,7 +195,7 @@ def test_status_of_an_aco_without_syncs(stores: Stores) -> None:
 def test_a_late_mcqm_queued_step_never_overwrites_a_finished_sync(stores: Stores) -> None:
     write_config(stores)
     sync_id = start_sync(stores, aco_id="A1", trigger="manual")["sync_id"]
-    acquire_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn="arn:main")
+    acquire_aco_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn="arn:main")
     record_sync_status(
         stores, aco_id="A1", sync_id=sync_id, status=SyncStatus.MCQM_RUNNING, execution_arn="arn:mcqm"
     )

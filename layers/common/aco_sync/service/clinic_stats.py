@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from aco_sync.adapters.environment import Stores
-from aco_sync.contracts.clinic_stats_worker import ClinicStatsWorkerInput
+from aco_sync.contracts.store_clinic_stats import StoreClinicStatsInput
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.scoring.clinic_stats import compute_clinic_stats
 from aco_sync.service.aggregate_stats import load_sync_results
@@ -22,7 +22,7 @@ CLINIC_STATS_FILE = "clinic_stats.json"
 
 
 def store_clinic_stats(
-    stores: Stores, message: ClinicStatsWorkerInput, *, catalog: MeasureCatalog | None = None
+    stores: Stores, message: StoreClinicStatsInput, *, catalog: MeasureCatalog | None = None
 ) -> dict[str, Any]:
     catalog = catalog or default_catalog()
     outcomes, _stats = load_sync_results(stores, message.aco_id, message.sync_id)

@@ -19,7 +19,8 @@ from aco_sync.service.issues import append_log_once, issues_to_log
 
 logger = Logger(child=True)
 
-def run_initial_sync(
+
+def initial_sync(
     stores: Stores, *, aco_id: str, sync_id: str, catalog: MeasureCatalog | None = None
 ) -> dict[str, Any]:
     catalog = catalog or default_catalog()

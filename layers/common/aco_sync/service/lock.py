@@ -22,7 +22,7 @@ logger = Logger(child=True)
 RUNNING_EXECUTION_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
 
 
-def acquire_lock(
+def acquire_aco_lock(
     stores: Stores, *, aco_id: str, sync_id: str, trigger: str, execution_arn: str
 ) -> dict[str, Any]:
     """Take the ACO's lock for ``sync_id``. Returns ``{"acquired": bool, ...}``; never raises for "held"."""
@@ -52,7 +52,7 @@ def acquire_lock(
     return _skipped(stores, run, state.get_lock(aco_id))
 
 
-def release_lock(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any]:
+def release_aco_lock(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any]:
     released = stores.state.release_lock(aco_id, sync_id)
     if not released:
         logger.warning("Lock was not held by this sync", extra={"aco_id": aco_id, "sync_id": sync_id})

@@ -23,7 +23,7 @@ from aco_sync.wire import plan_from_dict
 logger = Logger(child=True)
 
 
-def run_mcqm_roster_match(
+def match_roster(
     stores: Stores, *, aco_id: str, sync_id: str, catalog: MeasureCatalog | None = None
 ) -> dict[str, Any]:
     catalog = catalog or default_catalog()

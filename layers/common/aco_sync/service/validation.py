@@ -4,7 +4,7 @@ its settings require one; otherwise queue the member clinics the Map iterates ov
 The clinic list stays in the table (each clinic's status item carries the sync id): the state machine
 gets only the key of the batch manifest (``[{"batch": 0}, {"batch": 1}, ...]`` in the data bucket, the
 ItemReader of its distributed Map) and reads one batch of at most ``CLINIC_BATCH_SIZE`` clinics at a time
-(``clinic_batch``), so neither its payload nor its history grows with the number of member TINs."""
+(``list_clinic_batch``), so neither its payload nor its history grows with the number of member TINs."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def missing_roster_message(aco_id: str, performance_year: int) -> str:
     )
 
 
-def validate_sync(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any]:
+def validate_roster(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any]:
     settings = load_aco_settings(stores.objects, aco_id)
     roster = stores.state.get_active_roster(aco_id, settings.performance_year)
     if roster is None and settings.roster_required:
@@ -115,7 +115,7 @@ def sync_clinics(stores: Stores, aco_id: str, sync_id: str) -> list[ClinicStatus
     )
 
 
-def clinic_batch(stores: Stores, *, aco_id: str, sync_id: str, batch: int) -> dict[str, Any]:
+def list_clinic_batch(stores: Stores, *, aco_id: str, sync_id: str, batch: int) -> dict[str, Any]:
     """Batch ``batch`` (0-based) of the clinics queued by this sync's validation: ``{"clinics": [...]}``."""
     clinics = sync_clinics(stores, aco_id, sync_id)[
         batch * CLINIC_BATCH_SIZE : (batch + 1) * CLINIC_BATCH_SIZE

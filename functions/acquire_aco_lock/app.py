@@ -1,4 +1,4 @@
-"""UpdateStatsFunction (state "Update Aggregate Stats"): store measure results, write the reports."""
+"""AcquireAcoLockFunction (state "Acquire ACO Lock"): take the per-ACO lock, or report it held (skip)."""
 
 from typing import Any
 
@@ -6,8 +6,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
-from aco_sync.contracts.update_stats import UpdateStatsInput, UpdateStatsOutput
-from aco_sync.service.aggregate_stats import update_aggregate_stats
+from aco_sync.contracts.acquire_aco_lock import AcquireAcoLockInput, AcquireAcoLockOutput
+from aco_sync.service.lock import acquire_aco_lock
 
 logger = Logger()
 tracer = Tracer()
@@ -16,7 +16,7 @@ tracer = Tracer()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = UpdateStatsInput.model_validate(event)
+    request = AcquireAcoLockInput.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    result = update_aggregate_stats(container_stores(), **request.model_dump())
-    return UpdateStatsOutput.model_validate(result).model_dump(mode="json")
+    result = acquire_aco_lock(container_stores(), **request.model_dump())
+    return AcquireAcoLockOutput.model_validate(result).model_dump(mode="json")

@@ -1,4 +1,4 @@
-"""ClinicStatsWorkerFunction (SQS, sent by the "Queue Clinic Stats" states): per-TIN statistics."""
+"""StoreClinicStatsFunction (SQS, sent by the "Queue Clinic Stats" states): per-TIN statistics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from aco_sync.contracts.common import StepOutput
 
 
-class ClinicStatsWorkerInput(BaseModel):
+class StoreClinicStatsInput(BaseModel):
     """The SQS message body the state machines send (ids only)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -16,7 +16,7 @@ class ClinicStatsWorkerInput(BaseModel):
     sync_id: str
 
 
-class ClinicStatsWorkerOutput(StepOutput):
+class StoreClinicStatsOutput(StepOutput):
     """One message's result (the handler returns the batch's partial failures)."""
 
     key: str

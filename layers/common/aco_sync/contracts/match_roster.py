@@ -1,15 +1,15 @@
-"""Step "Match Roster" of the MCQM machine (functions/mcqm_sync): roster matching, MCQM instances."""
+"""Step "Match Roster" of the MCQM machine (functions/match_roster): roster matching, MCQM instances."""
 
 from __future__ import annotations
 
 from aco_sync.contracts.common import StepOutput, SyncStepInput
 
 
-class McqmSyncInput(SyncStepInput):
+class MatchRosterInput(SyncStepInput):
     pass
 
 
-class McqmSyncOutput(StepOutput):
+class MatchRosterOutput(StepOutput):
     roster_size: int
     mcqm_instances: int
     mcqm_patients: int

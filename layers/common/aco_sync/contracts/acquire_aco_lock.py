@@ -1,16 +1,16 @@
-"""Step "Acquire ACO Lock" (functions/acquire_lock): take the per-ACO lock or report it held."""
+"""Step "Acquire ACO Lock" (functions/acquire_aco_lock): take the per-ACO lock or report it held."""
 
 from __future__ import annotations
 
 from aco_sync.contracts.common import StepOutput, SyncStepInput
 
 
-class AcquireLockInput(SyncStepInput):
+class AcquireAcoLockInput(SyncStepInput):
     trigger: str = "manual"
     execution_arn: str
 
 
-class AcquireLockOutput(StepOutput):
+class AcquireAcoLockOutput(StepOutput):
     acquired: bool  # "Lock Acquired?" reads $.lock.acquired
     aco_id: str
     sync_id: str

@@ -1,4 +1,5 @@
-"""CleanupFunction (state "Clean Up Removed Encounters"): remove aggregate encounters whose source is gone."""
+"""CleanUpRemovedEncountersFunction (state "Clean Up Removed Encounters"): remove aggregate encounters
+whose source is gone."""
 
 from typing import Any
 
@@ -6,7 +7,10 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
-from aco_sync.contracts.clean_up_encounters import CleanUpEncountersInput, CleanUpEncountersOutput
+from aco_sync.contracts.clean_up_removed_encounters import (
+    CleanUpRemovedEncountersInput,
+    CleanUpRemovedEncountersOutput,
+)
 from aco_sync.service.cleanup import clean_up_removed_encounters
 
 logger = Logger()
@@ -16,7 +20,7 @@ tracer = Tracer()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = CleanUpEncountersInput.model_validate(event)
+    request = CleanUpRemovedEncountersInput.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
     result = clean_up_removed_encounters(container_stores(), **request.model_dump())
-    return CleanUpEncountersOutput.model_validate(result).model_dump(mode="json")
+    return CleanUpRemovedEncountersOutput.model_validate(result).model_dump(mode="json")

@@ -1,4 +1,4 @@
-"""SyncClinicFunction (Map iteration "Sync Member Clinic"): one member clinic -> the aggregate."""
+"""SyncMemberClinicFunction (Map iteration "Sync Member Clinic"): one member clinic -> the aggregate."""
 
 from typing import Any
 
@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
-from aco_sync.contracts.sync_clinic import SyncClinicInput, SyncClinicOutput
+from aco_sync.contracts.sync_member_clinic import SyncMemberClinicInput, SyncMemberClinicOutput
 from aco_sync.service.clinic_sync import sync_member_clinic
 
 logger = Logger()
@@ -19,10 +19,12 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = SyncClinicInput.model_validate(event)
+    request = SyncMemberClinicInput.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id, tin=request.tin)
     metrics.add_metric(name="ClinicSyncsStarted", unit=MetricUnit.Count, value=1)
-    result = SyncClinicOutput.model_validate(sync_member_clinic(container_stores(), **request.model_dump()))
+    result = SyncMemberClinicOutput.model_validate(
+        sync_member_clinic(container_stores(), **request.model_dump())
+    )
     written = result.upserts + result.deletes  # none when the clinic had no usable data
     metrics.add_metric(name="EncountersWritten", unit=MetricUnit.Count, value=written)
     metrics.add_metric(name="RecordsRead", unit=MetricUnit.Count, value=result.records)

@@ -1,4 +1,4 @@
-"""ReleaseLockFunction (states "Release ACO Lock"): release the lock this sync holds."""
+"""MatchRosterFunction (MCQM machine, state "Match Roster"): roster matching and the MCQM instances."""
 
 from typing import Any
 
@@ -6,8 +6,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
-from aco_sync.contracts.release_lock import ReleaseLockInput, ReleaseLockOutput
-from aco_sync.service.lock import release_lock
+from aco_sync.contracts.match_roster import MatchRosterInput, MatchRosterOutput
+from aco_sync.service.mcqm_sync import match_roster
 
 logger = Logger()
 tracer = Tracer()
@@ -16,7 +16,7 @@ tracer = Tracer()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = ReleaseLockInput.model_validate(event)
+    request = MatchRosterInput.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    result = release_lock(container_stores(), **request.model_dump())
-    return ReleaseLockOutput.model_validate(result).model_dump(mode="json")
+    result = match_roster(container_stores(), **request.model_dump())
+    return MatchRosterOutput.model_validate(result).model_dump(mode="json")

@@ -1,4 +1,4 @@
-"""ClinicStatsWorkerFunction (SQS): the ACO clinic stats job. Failed messages are reported back as
+"""StoreClinicStatsFunction (SQS): the ACO clinic stats job. Failed messages are reported back as
 partial batch failures (they return to the queue, then to the DLQ)."""
 
 from typing import Any
@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
-from aco_sync.contracts.clinic_stats_worker import ClinicStatsWorkerInput, ClinicStatsWorkerOutput
+from aco_sync.contracts.store_clinic_stats import StoreClinicStatsInput, StoreClinicStatsOutput
 from aco_sync.service.clinic_stats import store_clinic_stats
 
 logger = Logger()
@@ -20,9 +20,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> dict[str, Any]:
-    message = ClinicStatsWorkerInput.model_validate_json(record.body)
+    message = StoreClinicStatsInput.model_validate_json(record.body)
     result = store_clinic_stats(container_stores(), message)
-    return ClinicStatsWorkerOutput.model_validate(result).model_dump(mode="json")
+    return StoreClinicStatsOutput.model_validate(result).model_dump(mode="json")
 
 
 @logger.inject_lambda_context(clear_state=True)

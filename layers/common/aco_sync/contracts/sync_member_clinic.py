@@ -1,4 +1,4 @@
-"""Step "Sync Member Clinic" (functions/sync_clinic): one member clinic's files -> the aggregate."""
+"""Step "Sync Member Clinic" (functions/sync_member_clinic): one member clinic's files -> the aggregate."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from aco_sync.contracts.common import StepOutput, SyncStepInput
 from aco_sync.domain.statuses import ClinicSyncStatus
 
 
-class SyncClinicInput(SyncStepInput):
+class SyncMemberClinicInput(SyncStepInput):
     tin: str
     name: str = ""
 
 
-class SyncClinicOutput(StepOutput):
+class SyncMemberClinicOutput(StepOutput):
     """``status``: ``Sync Complete`` (the clinic's data is in the aggregate; finalize makes the clinic
     status so) or ``Sync Failed`` with the ``reason`` (no usable data)."""
 

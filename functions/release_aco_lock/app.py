@@ -1,4 +1,4 @@
-"""McqmSyncFunction (MCQM machine, state "Match Roster"): roster matching and the MCQM instances."""
+"""ReleaseAcoLockFunction (states "Release ACO Lock"): release the lock this sync holds."""
 
 from typing import Any
 
@@ -6,8 +6,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from aco_sync.adapters.environment import container_stores
-from aco_sync.contracts.mcqm_sync import McqmSyncInput, McqmSyncOutput
-from aco_sync.service.mcqm_sync import run_mcqm_roster_match
+from aco_sync.contracts.release_aco_lock import ReleaseAcoLockInput, ReleaseAcoLockOutput
+from aco_sync.service.lock import release_aco_lock
 
 logger = Logger()
 tracer = Tracer()
@@ -16,7 +16,7 @@ tracer = Tracer()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = McqmSyncInput.model_validate(event)
+    request = ReleaseAcoLockInput.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    result = run_mcqm_roster_match(container_stores(), **request.model_dump())
-    return McqmSyncOutput.model_validate(result).model_dump(mode="json")
+    result = release_aco_lock(container_stores(), **request.model_dump())
+    return ReleaseAcoLockOutput.model_validate(result).model_dump(mode="json")

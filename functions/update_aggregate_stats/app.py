@@ -1,0 +1,22 @@
+"""UpdateAggregateStatsFunction (state "Update Aggregate Stats"): store measure results, write the reports."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aco_sync.adapters.environment import container_stores
+from aco_sync.contracts.update_aggregate_stats import UpdateAggregateStatsInput, UpdateAggregateStatsOutput
+from aco_sync.service.aggregate_stats import update_aggregate_stats
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = UpdateAggregateStatsInput.model_validate(event)
+    logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
+    result = update_aggregate_stats(container_stores(), **request.model_dump())
+    return UpdateAggregateStatsOutput.model_validate(result).model_dump(mode="json")
