@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,8 +36,9 @@ from aco_sync.domain.records import (
     PerformanceRecord,
     SyncLogEntry,
 )
+from aco_sync.domain.settings import AcoSettings
 from aco_sync.ecqm import calculate_qrda
-from aco_sync.ingest.clinic import read_clinic_files
+from aco_sync.ingest.clinic import InputBudget, read_clinic_files
 from aco_sync.service.artifacts import counts_to_json
 from aco_sync.service.clinic_sources import (
     EncounterRefs,
@@ -90,7 +92,8 @@ def sync_member_clinic(
     if not keys:
         raise InvalidInputError(f"No files uploaded for TIN {tin} (expected under {prefix})")
     files = [(key.removeprefix(prefix), stores.objects.get(key)) for key in keys]
-    raw_digest = raw_files_digest(files, performance_year=settings.performance_year)
+    budget = clinic_input_budget(settings)
+    raw_digest = raw_files_digest(files, performance_year=settings.performance_year, budget=budget)
     carried = _unchanged_since_last_sync(stores, aco_id, tin, raw_digest)
     if carried is not None:
         return _sync_unchanged(
@@ -99,7 +102,12 @@ def sync_member_clinic(
     # reading from here on: the kept digest no longer stands for what is stored (until the end)
     stores.objects.delete(clinic_raw_key(aco_id, tin))
     data = read_clinic_files(
-        tin, files, performance_year=settings.performance_year, catalog=catalog, calculate_qrda=calculate_qrda
+        tin,
+        files,
+        performance_year=settings.performance_year,
+        catalog=catalog,
+        calculate_qrda=calculate_qrda,
+        input_budget=budget,
     )
     accounting = file_accounting_log(data, tin)
     if not data.records and not data.denominator_counts:
@@ -238,11 +246,29 @@ RAW_DIGEST_VERSION = "1"
 UNCHANGED_NOTE = "unchanged since the last sync"
 
 
-def raw_files_digest(files: Sequence[tuple[str, bytes]], *, performance_year: int) -> str:
+# The memory of the clinic sync function (template.yaml SyncClinicFunction) when the runtime does not say
+DEFAULT_CLINIC_FUNCTION_MEMORY_MB = 3008
+
+
+def clinic_input_budget(settings: AcoSettings) -> InputBudget:
+    """The per-clinic input limit: the ACO's ``clinic_input_limit_mb``, else what fits the memory of the
+    function this runs in (the Lambda runtime's ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``)."""
+    if settings.clinic_input_limit_mb is not None:
+        return InputBudget.of_mb(settings.clinic_input_limit_mb)
+    memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    return InputBudget.for_memory(int(memory) if memory.isdigit() else DEFAULT_CLINIC_FUNCTION_MEMORY_MB)
+
+
+def raw_files_digest(
+    files: Sequence[tuple[str, bytes]], *, performance_year: int, budget: InputBudget | None = None
+) -> str:
     """One digest of everything that decides what reading a clinic gives: the reader version, the
-    settings reading uses (the performance year) and every file's name and content (sha256 of the bytes,
-    not of any storage key)."""
-    digest = hashlib.sha256(f"aco-sync raw files v{RAW_DIGEST_VERSION}\x1f{performance_year}\x1e".encode())
+    settings reading uses (the performance year, the input limit) and every file's name and content
+    (sha256 of the bytes, not of any storage key)."""
+    limit = budget.limit_bytes if budget else 0
+    digest = hashlib.sha256(
+        f"aco-sync raw files v{RAW_DIGEST_VERSION}\x1f{performance_year}\x1f{limit}\x1e".encode()
+    )
     for path, content in sorted(files, key=lambda item: item[0]):
         digest.update(path.encode() + b"\x1f" + hashlib.sha256(content).digest() + b"\x1e")
     return digest.hexdigest()
