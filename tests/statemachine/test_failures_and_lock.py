@@ -9,7 +9,16 @@ import time
 from typing import Any
 
 import pytest
-from statemachine_support import NORTH, SOUTH, put, start, states_entered, write_aco
+from statemachine_support import (
+    NORTH,
+    NORTH_ROWS,
+    SOUTH,
+    TEMPLATE_HEADER,
+    put,
+    start,
+    states_entered,
+    write_aco,
+)
 
 import aco_sync.service.clinic_sync as clinic_sync
 import aco_sync.service.initial_sync as initial_sync
@@ -160,6 +169,8 @@ def test_a_second_trigger_is_skipped_while_a_sync_runs(
 
             ingest_roster(aws)  # a first, undisturbed sync activates the roster
             aws.wait_for_executions(timeout=60)
+            # and a changed clinic file, so the next sync computes its results (and runs the MCQM job)
+            put(aws, f"members/A1/{NORTH}/templates/cqm.csv", TEMPLATE_HEADER + NORTH_ROWS[0] + "\n")
         armed.set()
         first = start(aws)
         assert retrying.wait(60)

@@ -8,13 +8,23 @@ import json
 from typing import Any
 
 import pytest
-from service_support import NORTH, NORTH_ROWS, SOUTH, TEMPLATE_HEADER, memory_stores, write_small_aco
+from service_support import (
+    NORTH,
+    NORTH_ROWS,
+    ROSTER,
+    SOUTH,
+    TEMPLATE_HEADER,
+    memory_stores,
+    upload_roster,
+    write_small_aco,
+)
 from test_pipeline import run_sync
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemoryObjectStore, InMemorySyncStateStore
 from aco_sync.service import clinic_sync
 from aco_sync.service.common import clinic_raw_key
+from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync.service.status import latest_sync_status
 
 NOTE = " (unchanged since the last sync)"
@@ -164,3 +174,65 @@ def test_a_sync_that_reads_drops_the_digest_before_writing(
     with pytest.raises(RuntimeError):
         clinic_sync.sync_member_clinic(stores, aco_id="A1", sync_id="s-crash", tin=NORTH)
     assert stores.objects.list_keys(clinic_raw_key("A1", NORTH)) == []
+
+
+# ----- nothing changed at all: no finalize, MCQM or report recomputation --------------------------------
+def test_an_unchanged_sync_carries_the_results_of_the_last_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aco_sync.service import finalize, mcqm_sync
+
+    stores = memory_stores()
+    write_small_aco(stores, mcqm=True)
+    ingest_roster(stores, key=upload_roster(stores), start=False)
+    first = run_sync(stores)
+    assert first["finalize"]["mcqm_needed"] and "results_of" not in first["finalize"]
+    first_status = latest_sync_status("A1", store=stores)
+
+    def no_engine(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the engine ran for an unchanged sync")
+
+    monkeypatch.setattr(finalize, "aggregate_members", no_engine)
+    monkeypatch.setattr(mcqm_sync, "aggregate_mcqm", no_engine)
+    second = run_sync(stores)
+    assert second["finalize"]["results_of"] == first["sync_id"]
+    assert second["finalize"]["mcqm_needed"] is False
+    status = latest_sync_status("A1", store=stores)
+    assert status["sync"]["id"] == second["sync_id"] and status["sync"]["status"] == "Sync Complete"
+    assert status["results_prefix"] == f"results/A1/{first['sync_id']}/"  # pointed to, not rewritten
+    assert status["measures"] == first_status["measures"]  # CQM and MCQM instances
+    assert any(m["collection_type"] == "MCQM" for m in status["measures"])
+    assert stores.objects.list_keys(f"results/A1/{second['sync_id']}/") == []
+    assert not [k for k in stores.objects.list_keys(f"store/A1/syncs/{second['sync_id']}/") if "members" in k]
+    [line] = [e.message for e in stores.state.list_log("A1", second["sync_id"]) if e.kind == "results"]
+    assert line.startswith(f"Nothing changed since sync {first['sync_id']}")
+    assert status["sync"]["counts"]["records"] == first_status["sync"]["counts"]["records"]
+    third = run_sync(stores)  # and again: still the first sync's results
+    assert third["finalize"]["results_of"] == first["sync_id"]
+
+
+@pytest.mark.parametrize("change", ["clinic", "settings", "decisions", "roster"])
+def test_any_changed_input_computes_the_results_again(stores: Stores, change: str) -> None:
+    first = run_sync(stores)
+    assert "results_of" not in first["finalize"]
+    assert "results_of" in run_sync(stores)["finalize"]
+    if change == "clinic":
+        stores.objects.put(
+            f"members/A1/{SOUTH}/templates/cqm.csv",
+            (TEMPLATE_HEADER + "M236,CQM,Dee,Fox,1955-09-10,F,2025-02-01,MET,1245319599\n").encode(),
+        )
+    elif change == "settings":
+        config = json.loads(stores.objects.get("config/acos/A1.json"))
+        stores.objects.put("config/acos/A1.json", json.dumps({**config, "name": "Renamed ACO"}).encode())
+    elif change == "decisions":
+        stores.objects.put(
+            "reviews/A1/duplicate-decisions.csv",
+            b"master_pat_id_a,master_pat_id_b,decision\nP1,P2,not_same\n",
+        )
+    else:
+        ingest_roster(
+            stores, key=upload_roster(stores, body=ROSTER + "3EG4TE5MK75,Cy,Poe,1960-07-08,M\n"), start=False
+        )
+    again = run_sync(stores)
+    assert "results_of" not in again["finalize"], change
+    status = latest_sync_status("A1", store=stores)
+    assert status["results_prefix"] == f"results/A1/{again['sync_id']}/"
+    assert f"results/A1/{again['sync_id']}/report.html" in stores.objects.list_keys("results/A1/")
