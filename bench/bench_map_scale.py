@@ -28,6 +28,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "layers" / "common"))
 sys.path.insert(0, str(HERE.parent / "src"))
 
+from aco_sync.ingest.tabular import npi_with_check_digit  # noqa: E402  (after the path set-up)
+
 FULL_TINS = [50, 200]
 QUICK_TINS = [20]
 ROWS_PER_TIN = 50
@@ -40,17 +42,8 @@ KINDS = ("MET", "MET", "NOT_MET", "DENOMINATOR_EXCLUSION", "")
 
 
 def _npi(seed: int) -> str:
-    """A valid NPI (Luhn check digit over the 80840 prefix)."""
-    base = f"1{seed % 100_000_000:08d}"
-    digits = [int(d) for d in "80840" + base]
-    total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return base + str((10 - total % 10) % 10)
+    """A valid NPI."""
+    return npi_with_check_digit(f"1{seed % 100_000_000:08d}")
 
 
 def build_aco(tins: int, rows: int) -> dict[str, bytes]:

@@ -60,7 +60,8 @@ def demo_files() -> list[tuple[str, bytes]]:
 def measure(label: str, files: list[tuple[str, bytes]], rounds: int) -> None:
     from lxml import etree
 
-    from aco_sync.ingest.qrda import _new_parser, parse_qrda
+    from aco_sync.ingest.qrda import parse_qrda
+    from aco_sync.ingest.qrda_safety import new_parser
 
     if not files:
         return
@@ -72,7 +73,7 @@ def measure(label: str, files: list[tuple[str, bytes]], rounds: int) -> None:
 
     def bare() -> None:
         for _, data in files:
-            etree.fromstring(data, parser=_new_parser())
+            etree.fromstring(data, parser=new_parser())
 
     reader_seconds = timed(rounds, reader)
     bare_seconds = timed(rounds, bare)

@@ -34,6 +34,8 @@ from aco_sync.domain.records import (
     RosterEntry,
 )
 from aco_sync.domain.settings import AcoSettings, MemberClinic
+from aco_sync.ingest.tabular import npi_with_check_digit
+from aco_sync.ingest.templates import TEMPLATE
 
 FIRST_F = [
     "Mary",
@@ -580,36 +582,13 @@ def write_encoded(aco: SyntheticAco, folder: Path, *, per_tin: bool = False) -> 
     return paths
 
 
-TEMPLATE_COLUMNS = [
-    "measure_id",
-    "collection_type",
-    "first_name",
-    "last_name",
-    "birth_date",
-    "gender",
-    "performance_date",
-    "performance",
-    "npi",
-    "encounter_id",
-    "patient_id",
-    "mbi",
-    "hba1c",
-    "systolic",
-    "diastolic",
-]
+# the template reader's own columns (the file's folder names the TIN, so no tin column)
+TEMPLATE_COLUMNS = [column for column in TEMPLATE.names if column != "tin"]
 
 
 def valid_npi(number: int) -> str:
-    """A 10-digit NPI with a valid check digit (Luhn over the prefix 80840 + the first nine digits)."""
-    base = f"{100_000_000 + number % 900_000_000:09d}"
-    total = 24  # the contribution of the constant prefix 80840
-    for position, char in enumerate(reversed(base)):
-        digit = int(char)
-        if position % 2 == 0:
-            digit *= 2
-            digit = digit - 9 if digit > 9 else digit
-        total += digit
-    return base + str((10 - total % 10) % 10)
+    """A 10-digit NPI with a valid check digit."""
+    return npi_with_check_digit(f"{100_000_000 + number % 900_000_000:09d}")
 
 
 def write_bucket_folder(aco: SyntheticAco, folder: Path) -> str:
@@ -667,28 +646,28 @@ def write_bucket_folder(aco: SyntheticAco, folder: Path) -> str:
         if birth_text is None:
             birth_text = dates[birth] = date.fromordinal(birth).isoformat()
         collection_type = columns["collection_type"][i]
-        rows_by_tin[tin].append(
-            [
-                columns["measure_id"][i],
-                "MCQM" if collection_type == "MCQM" else "CQM",
-                columns["first_name"][i],
-                columns["last_name"][i],
-                birth_text,
-                columns["gender"][i],
-                day_text,
-                "" if performance == "DENOMINATOR_ONLY" else performance,
-                npi,
-                columns["source_key"][i].rpartition(":")[2],
-                columns["member_patient_id"][i],
-                columns["mbi"][i] or "",
-                "" if columns["hba1c"][i] is None else columns["hba1c"][i],
-                "" if columns["systolic"][i] is None else columns["systolic"][i],
-                "" if columns["diastolic"][i] is None else columns["diastolic"][i],
-            ]
-        )
+        values = {
+            "measure_id": columns["measure_id"][i],
+            "collection_type": "MCQM" if collection_type == "MCQM" else "CQM",
+            "first_name": columns["first_name"][i],
+            "last_name": columns["last_name"][i],
+            "birth_date": birth_text,
+            "gender": columns["gender"][i],
+            "performance_date": day_text,
+            "performance": "" if performance == "DENOMINATOR_ONLY" else performance,
+            "npi": npi,
+            "encounter_id": columns["source_key"][i].rpartition(":")[2],
+            "patient_id": columns["member_patient_id"][i],
+            "mbi": columns["mbi"][i] or "",
+            "hba1c": "" if columns["hba1c"][i] is None else columns["hba1c"][i],
+            "systolic": "" if columns["systolic"][i] is None else columns["systolic"][i],
+            "diastolic": "" if columns["diastolic"][i] is None else columns["diastolic"][i],
+        }
+        rows_by_tin[tin].append([values[column] for column in TEMPLATE_COLUMNS])
     npis_by_tin: dict[str, set[str]] = {tin: set() for tin in aco.tins}
+    npi_column = TEMPLATE_COLUMNS.index("npi")
     for tin, rows in rows_by_tin.items():
-        npis_by_tin[tin].update(str(row[8]) for row in rows)
+        npis_by_tin[tin].update(str(row[npi_column]) for row in rows)
     counts_by_tin: dict[str, list[DenominatorCount]] = {}
     for count in aco.denominator_counts:
         counts_by_tin.setdefault(count.tin, []).append(count)

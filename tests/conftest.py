@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,17 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault(
     "ACO_SYNC_PSEUDONYM_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="aco-sync-tests-"), "pseudonym.key")
 )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_container_stores() -> Iterator[None]:
+    """Every test starts as a cold Lambda container: the handlers' stores are built anew (and never
+    outlive the moto mock or state folder they were built for)."""
+    from aco_sync.adapters.environment import reset_container_stores
+
+    reset_container_stores()
+    yield
+    reset_container_stores()
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
-"""Small hand-written QRDA-I documents for the reader's tests (CMS IG 2025/2026 style)."""
+"""Small QRDA-I documents for the reader's tests (CMS IG 2025/2026 style): hand-written entries in the
+demo data's document builder (``aco_sync_local.demo_data.qrda_i_document``)."""
 
 from __future__ import annotations
+
+from aco_sync_local.demo_data import qrda_i_document
 
 GENDER_F = '<administrativeGenderCode code="F" codeSystem="2.16.840.1.113883.5.1"/>'
 GENDER_2026_MALE = (
@@ -85,46 +88,7 @@ def qrda_document(
     name = (
         name_xml if name_xml is not None else f"<name><given>{given}</given><family>{family}</family></name>"
     )
-    birth = f'<birthTime value="{birth_time}"/>' if birth_time else ""
-    return f"""{prolog}<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:sdtc="urn:hl7-org:sdtc"
-  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-  <realmCode code="US"/>
-  <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
-  <templateId root="2.16.840.1.113883.10.20.22.1.1" extension="2015-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.1.1" extension="2017-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.1.2" extension="2021-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.1.3" extension="2025-02-01"/>
-  <id root="5b010313-eff2-432c-9909-6193d8416fac"/>
-  <code code="55182-0" codeSystem="2.16.840.1.113883.6.1"/>
-  <title>QDM-based QRDA</title>
-  <effectiveTime value="20260115120000+0000"/>
-  <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
-  <recordTarget><patientRole>
-    <id root="2.16.840.1.113883.4.927" extension="{mbi}"/>
-    <id root="1.2.3.4.5" extension="MRN-77"/>
-    <patient>
-      {name}
-      {gender}
-      {birth}
-      <raceCode code="2106-3" codeSystem="2.16.840.1.113883.6.238"/>
-      <ethnicGroupCode code="2186-5" codeSystem="2.16.840.1.113883.6.238"/>
-    </patient>
-  </patientRole></recordTarget>
-  <author><time value="20260115120000+0000"/><assignedAuthor><id root="1.2.3.4.5.6" extension="EHR-1"/>
-  </assignedAuthor></author>
-  <custodian><assignedCustodian><representedCustodianOrganization><id root="1.2.3.4.5.7" extension="ORG-1"/>
-  </representedCustodianOrganization></assignedCustodian></custodian>
-  <documentationOf typeCode="DOC"><serviceEvent classCode="PCPR">
-    <effectiveTime><low nullFlavor="UNK"/><high nullFlavor="UNK"/></effectiveTime>
-    <performer typeCode="PRF"><assignedEntity>
-      <id root="2.16.840.1.113883.4.6" extension="{npi}"/>
-      <representedOrganization><id root="2.16.840.1.113883.4.2" extension="{tin}"/></representedOrganization>
-    </assignedEntity></performer>
-  </serviceEvent></documentationOf>
-  <component><structuredBody>
-    <component><section>
-      <templateId root="2.16.840.1.113883.10.20.24.2.2"/>
-      <templateId root="2.16.840.1.113883.10.20.24.2.3"/>
+    measure = f"""
       <entry><organizer classCode="CLUSTER" moodCode="EVN">
         <templateId root="2.16.840.1.113883.10.20.24.3.98"/>
         <reference typeCode="REFR"><externalDocument classCode="DOC" moodCode="EVN">
@@ -133,20 +97,19 @@ def qrda_document(
           <setId root="{measure_set_id}"/>
           <versionNumber value="13"/>
         </externalDocument></reference>
-      </organizer></entry>
-    </section></component>
-    <component><section>
-      <templateId root="2.16.840.1.113883.10.20.17.2.1"/>
-      <entry typeCode="DRIV"><act classCode="ACT" moodCode="EVN">
-        <templateId root="2.16.840.1.113883.10.20.17.3.8"/>
-        <effectiveTime><low value="{period[0]}"/><high value="{period[1]}"/></effectiveTime>
-      </act></entry>
-    </section></component>
-    <component><section>
-      <templateId root="2.16.840.1.113883.10.20.17.2.4"/>
-      <templateId root="2.16.840.1.113883.10.20.24.2.1" extension="2021-08-01"/>
-      {entries}
-    </section></component>
-  </structuredBody></component>
-</ClinicalDocument>
-"""
+      </organizer></entry>"""
+    return qrda_i_document(
+        id_prefix="sample",
+        mbi=mbi,
+        other_ids='<id root="1.2.3.4.5" extension="MRN-77"/>',
+        name_xml=name,
+        gender_xml=gender,
+        birth_xml=f'<birthTime value="{birth_time}"/>' if birth_time else "",
+        tin=tin,
+        npi=npi,
+        clinic_name="Sample Clinic",
+        measures_xml=measure,
+        period=period,
+        entries_xml=entries,
+        prolog=prolog,
+    )

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aco_sync.adapters.environment import build_stores
+from aco_sync.adapters.environment import container_stores
 from aco_sync.service.cleanup import clean_up_removed_encounters
 from aco_sync.service.events import SyncStepEvent
 
@@ -18,4 +18,4 @@ tracer = Tracer()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = SyncStepEvent.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    return clean_up_removed_encounters(build_stores(), **request.model_dump())
+    return clean_up_removed_encounters(container_stores(), **request.model_dump())

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aco_sync.adapters.environment import build_stores
+from aco_sync.adapters.environment import container_stores
 from aco_sync.service.clinic_stats import ClinicStatsMessage, store_clinic_stats
 
 logger = Logger()
@@ -20,7 +20,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> dict[str, Any]:
     message = ClinicStatsMessage.model_validate_json(record.body)
-    return store_clinic_stats(build_stores(), message)
+    return store_clinic_stats(container_stores(), message)
 
 
 @logger.inject_lambda_context(clear_state=True)

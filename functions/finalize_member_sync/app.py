@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from aco_sync.adapters.environment import build_stores
+from aco_sync.adapters.environment import container_stores
 from aco_sync.service.finalize import finalize_member_sync
 
 logger = Logger()
@@ -27,7 +27,7 @@ class FinalizeEvent(BaseModel):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = FinalizeEvent.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    result = finalize_member_sync(build_stores(), **request.model_dump())
+    result = finalize_member_sync(container_stores(), **request.model_dump())
     metrics.add_metric(name="RecordsAggregated", unit=MetricUnit.Count, value=result["records"])
     metrics.add_metric(
         name="ClinicsFailed",

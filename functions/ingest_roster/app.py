@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from aco_sync.adapters.environment import build_stores
+from aco_sync.adapters.environment import container_stores
 from aco_sync.service.roster_ingest import ingest_roster
 
 logger = Logger()
@@ -30,4 +30,4 @@ class ObjectCreatedEvent(BaseModel):
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ObjectCreatedEvent.model_validate(event)
-    return ingest_roster(build_stores(), key=request.detail.object.key)
+    return ingest_roster(container_stores(), key=request.detail.object.key)

@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from aco_sync.adapters.environment import build_stores
+from aco_sync.adapters.environment import container_stores
 from aco_sync.service.validation import clinic_batch
 
 logger = Logger()
@@ -25,4 +25,4 @@ class ClinicBatchEvent(BaseModel):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ClinicBatchEvent.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    return clinic_batch(build_stores(), **request.model_dump())
+    return clinic_batch(container_stores(), **request.model_dump())

@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from aco_sync.adapters.environment import build_stores
+from aco_sync.adapters.environment import container_stores
 from aco_sync.service.clinic_sync import record_clinic_failure
 
 logger = Logger()
@@ -27,4 +27,4 @@ class ClinicFailureEvent(BaseModel):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ClinicFailureEvent.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id, tin=request.tin)
-    return record_clinic_failure(build_stores(), **request.model_dump())
+    return record_clinic_failure(container_stores(), **request.model_dump())

@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from aco_sync.adapters.environment import build_stores
+from aco_sync.adapters.environment import container_stores
 from aco_sync.service.common import SyncStatus
 from aco_sync.service.sync_status import record_sync_status
 
@@ -29,4 +29,4 @@ class RecordSyncStatusEvent(BaseModel):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = RecordSyncStatusEvent.model_validate(event)
     logger.append_keys(aco_id=request.aco_id, sync_id=request.sync_id)
-    return record_sync_status(build_stores(), **request.model_dump())
+    return record_sync_status(container_stores(), **request.model_dump())

@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from aco_sync.adapters.environment import build_stores
+from aco_sync.adapters.environment import container_stores
 from aco_sync.service.start_sync import StartSyncRequest, start_syncs
 
 logger = Logger()
@@ -20,7 +20,7 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = StartSyncRequest.model_validate(event)
-    started = start_syncs(build_stores(), request)
+    started = start_syncs(container_stores(), request)
     metrics.add_metric(
         name="SyncsStarted", unit=MetricUnit.Count, value=sum(1 for s in started if "sync_id" in s)
     )

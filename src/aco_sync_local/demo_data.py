@@ -28,6 +28,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from aco_sync.ingest.tabular import npi_with_check_digit
+
 ACO_ID = "demo-aco"
 PERFORMANCE_YEAR = 2025
 
@@ -111,19 +113,6 @@ def _mbi(rng: random.Random) -> str:
         str(rng.randint(1, 9)) + letter() + alnum() + digit() + letter() + alnum() + digit()
         + letter() + letter() + digit() + digit()
     )  # fmt: skip
-
-
-def npi_with_check_digit(first_nine: str) -> str:
-    """Complete a 9-digit NPI prefix with its Luhn check digit (prefix 80840)."""
-    digits = [int(d) for d in "80840" + first_nine]
-    total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return first_nine + str((10 - total % 10) % 10)
 
 
 def _patients(rng: random.Random, count: int) -> list[DemoPatient]:
@@ -500,9 +489,44 @@ def qrda_document(patient: DemoPatient, *, tin: str, npi: str, seed: int, birth_
         when = date(patient.colonoscopy_year, rng.randint(1, 11), rng.randint(1, 28))
         entries.append(_procedure(f"{prefix}-colonoscopy", COLONOSCOPY, when))
     gender_xml = f'<administrativeGenderCode code="{patient.gender}" codeSystem="2.16.840.1.113883.5.1"/>'
-    birth_xml = f'<birthTime value="{patient.birth_date:%Y%m%d}"/>' if birth_date else ""
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:sdtc="urn:hl7-org:sdtc"
+    return qrda_i_document(
+        id_prefix=prefix,
+        mbi=patient.mbi,
+        other_ids=f'<id root="1.3.6.1.4.1.115.{tin}" extension="MRN-{rng.randint(100000, 999999)}"/>',
+        name_xml=f"<name><given>{escape(patient.first_name)}</given><family>{escape(patient.last_name)}</family></name>",
+        gender_xml=gender_xml,
+        birth_xml=f'<birthTime value="{patient.birth_date:%Y%m%d}"/>' if birth_date else "",
+        tin=tin,
+        npi=npi,
+        clinic_name=CLINICS.get(tin, "Clinic"),
+        measures_xml="".join(_measure(m) for m in measures),
+        period=(f"{PERFORMANCE_YEAR}0101000000", f"{PERFORMANCE_YEAR}1231235959"),
+        entries_xml="".join(entries),
+    )
+
+
+def qrda_i_document(
+    *,
+    id_prefix: str,
+    mbi: str,
+    other_ids: str,
+    name_xml: str,
+    gender_xml: str,
+    birth_xml: str,
+    tin: str,
+    npi: str,
+    clinic_name: str,
+    measures_xml: str,
+    period: tuple[str, str],
+    entries_xml: str,
+    prolog: str = '<?xml version="1.0" encoding="UTF-8"?>\n',
+) -> str:
+    """A QRDA Category I document (CMS IG 2025 style) around its patient, measure references and
+    entries: the one builder of the demo data and the tests' QRDA-I samples (``tests/qrda_samples.py``).
+    ``id_prefix`` starts the document's own ids; ``other_ids`` are the patient's ids besides the MBI;
+    ``measures_xml`` the Measure Section's entries; ``entries_xml`` the Patient Data Section's;
+    ``period`` the reporting period (HL7 times)."""
+    return f"""{prolog}<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:sdtc="urn:hl7-org:sdtc"
   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <realmCode code="US"/>
   <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
@@ -510,20 +534,20 @@ def qrda_document(patient: DemoPatient, *, tin: str, npi: str, seed: int, birth_
   <templateId root="2.16.840.1.113883.10.20.24.1.1" extension="2017-08-01"/>
   <templateId root="2.16.840.1.113883.10.20.24.1.2" extension="2021-08-01"/>
   <templateId root="2.16.840.1.113883.10.20.24.1.3" extension="2024-02-01"/>
-  <id root="1.3.6.1.4.1.115" extension="{prefix}-document"/>
+  <id root="1.3.6.1.4.1.115" extension="{id_prefix}-document"/>
   <code code="55182-0" codeSystem="{LOINC}" displayName="Quality Measure Report"/>
   <title>QRDA Incidence Report</title>
   <effectiveTime value="{PERFORMANCE_YEAR + 1}0115090000"/>
   <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
   <languageCode code="en"/>
   <recordTarget><patientRole>
-    <id root="2.16.840.1.113883.4.927" extension="{patient.mbi}"/>
-    <id root="1.3.6.1.4.1.115.{tin}" extension="MRN-{rng.randint(100000, 999999)}"/>
+    <id root="2.16.840.1.113883.4.927" extension="{mbi}"/>
+    {other_ids}
     <addr use="HP"><streetAddressLine>1 Demo Street</streetAddressLine><city>Springfield</city>
       <state>IL</state><postalCode>62701</postalCode><country>US</country></addr>
     <telecom use="HP" value="tel:+1-555-555-0100"/>
     <patient>
-      <name><given>{escape(patient.first_name)}</given><family>{escape(patient.last_name)}</family></name>
+      {name_xml}
       {gender_xml}
       {birth_xml}
       <raceCode code="2106-3" codeSystem="2.16.840.1.113883.6.238"/>
@@ -537,7 +561,7 @@ def qrda_document(patient: DemoPatient, *, tin: str, npi: str, seed: int, birth_
       <softwareName>demo_data</softwareName></assignedAuthoringDevice>
   </assignedAuthor></author>
   <custodian><assignedCustodian><representedCustodianOrganization>
-    <id root="2.16.840.1.113883.4.2" extension="{tin}"/><name>{escape(CLINICS.get(tin, "Clinic"))}</name>
+    <id root="2.16.840.1.113883.4.2" extension="{tin}"/><name>{escape(clinic_name)}</name>
   </representedCustodianOrganization></assignedCustodian></custodian>
   <documentationOf typeCode="DOC"><serviceEvent classCode="PCPR">
     <effectiveTime><low nullFlavor="UNK"/><high nullFlavor="UNK"/></effectiveTime>
@@ -552,7 +576,7 @@ def qrda_document(patient: DemoPatient, *, tin: str, npi: str, seed: int, birth_
       <templateId root="2.16.840.1.113883.10.20.24.2.3"/>
       <code code="55186-1" codeSystem="{LOINC}"/>
       <title>Measure Section</title>
-      <text/>{"".join(_measure(m) for m in measures)}
+      <text/>{measures_xml}
     </section></component>
     <component><section>
       <templateId root="2.16.840.1.113883.10.20.17.2.1"/>
@@ -563,10 +587,10 @@ def qrda_document(patient: DemoPatient, *, tin: str, npi: str, seed: int, birth_
       <entry typeCode="DRIV"><act classCode="ACT" moodCode="EVN">
         <templateId root="2.16.840.1.113883.10.20.17.3.8"/>
         <templateId root="2.16.840.1.113883.10.20.17.3.8.1" extension="2020-12-01"/>
-        <id root="1.3.6.1.4.1.115" extension="{prefix}-period"/>
+        <id root="1.3.6.1.4.1.115" extension="{id_prefix}-period"/>
         <code code="252116004" codeSystem="{SNOMED}" displayName="Observation Parameters"/>
         <effectiveTime>
-          <low value="{PERFORMANCE_YEAR}0101000000"/><high value="{PERFORMANCE_YEAR}1231235959"/>
+          <low value="{period[0]}"/><high value="{period[1]}"/>
         </effectiveTime>
       </act></entry>
     </section></component>
@@ -576,7 +600,7 @@ def qrda_document(patient: DemoPatient, *, tin: str, npi: str, seed: int, birth_
       <templateId root="2.16.840.1.113883.10.20.24.2.1.1" extension="2022-02-01"/>
       <code code="55188-7" codeSystem="{LOINC}"/>
       <title>Patient Data</title>
-      <text/>{"".join(entries)}
+      <text/>{entries_xml}
     </section></component>
   </structuredBody></component>
 </ClinicalDocument>

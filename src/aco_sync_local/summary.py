@@ -176,20 +176,22 @@ def render_measures(result: LocalSyncResult) -> str:
     measures = result.status.get("measures") or []
     if not measures:
         return "Aggregated measures\n  (no measure results)"
-    rows = [
-        (
-            f"{m.get('measure_id')} {m.get('collection_type')}",
-            m.get("eligible_population"),
-            m.get("performance_met"),
-            m.get("performance_not_met"),
-            m.get("eligible_population_exclusion"),
-            m.get("eligible_population_exception"),
-            "-" if m.get("performance_rate") is None else f"{float(m['performance_rate']):.2f}%",
-        )
-        for m in measures
-    ]
+    rows = [_measure_counts(m) for m in measures]
     headers = ["Instance", "Eligible", "Met", "Not met", "Exclusions", "Exceptions", "Rate"]
     return "Aggregated measures\n" + table(headers, rows)
+
+
+def _measure_counts(m: dict[str, Any]) -> tuple[object, ...]:
+    """A measure instance's row of counts: instance, the five counts and the performance rate."""
+    return (
+        f"{m.get('measure_id')} {m.get('collection_type')}",
+        m.get("eligible_population"),
+        m.get("performance_met"),
+        m.get("performance_not_met"),
+        m.get("eligible_population_exclusion"),
+        m.get("eligible_population_exception"),
+        "-" if m.get("performance_rate") is None else f"{float(m['performance_rate']):.2f}%",
+    )
 
 
 def _context(entry: dict[str, Any], message: str) -> str:
@@ -401,13 +403,7 @@ def render_measures_scored(result: LocalSyncResult) -> str:
         score = scores.get((m.get("measure_id"), m.get("collection_type")), {})
         rows.append(
             (
-                f"{m.get('measure_id')} {m.get('collection_type')}",
-                m.get("eligible_population"),
-                m.get("performance_met"),
-                m.get("performance_not_met"),
-                m.get("eligible_population_exclusion"),
-                m.get("eligible_population_exception"),
-                "-" if m.get("performance_rate") is None else f"{float(m['performance_rate']):.2f}%",
+                *_measure_counts(m),
                 "-" if m.get("data_completeness") is None else f"{float(m['data_completeness']):.0f}%",
                 "-" if score.get("points") is None else f"{float(score['points']):.2f}",
                 str(score.get("status", "-")).replace("_", " "),

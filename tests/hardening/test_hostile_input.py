@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from lxml import etree
 
-import aco_sync.ingest.qrda as qrda_module
+import aco_sync.ingest.qrda_safety as qrda_safety
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.errors import QrdaRejectedError
 from aco_sync.domain.records import IngestIssue
-from aco_sync.ingest.qrda import MAX_QRDA_BYTES, MAX_ZIP_RATIO, parse_qrda, read_qrda_upload
+from aco_sync.ingest.qrda import parse_qrda, read_qrda_upload
+from aco_sync.ingest.qrda_safety import MAX_QRDA_BYTES, MAX_ZIP_RATIO
 from aco_sync.ingest.roster import read_roster
 from aco_sync.ingest.tabular import MAX_TABLE_BYTES, MAX_XLSX_RATIO
 
@@ -46,7 +47,7 @@ def xml_parser_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(len(data))
         return real(data, *args, **kwargs)
 
-    monkeypatch.setattr(qrda_module.etree, "fromstring", spy)
+    monkeypatch.setattr(qrda_safety.etree, "fromstring", spy)
     return calls
 
 
@@ -195,7 +196,7 @@ def test_a_zip_whose_directory_understates_the_size_is_not_read_past_the_claim(
 
 
 def test_a_zip_expanding_past_the_total_limit_stops_reading(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(qrda_module, "MAX_ZIP_TOTAL_BYTES", 2_500)  # the mechanism, at a testable scale
+    monkeypatch.setattr(qrda_safety, "MAX_ZIP_TOTAL_BYTES", 2_500)  # the mechanism, at a testable scale
     member = b'<?xml version="1.0"?><x>' + b"y" * 900 + b"</x>"
     data = _zip({f"p{i}.xml": member.replace(b"y", bytes([65 + i]), 1) for i in range(5)})
     results = read_qrda_upload("upload.zip", data, catalog=CATALOG)
@@ -205,7 +206,7 @@ def test_a_zip_expanding_past_the_total_limit_stops_reading(monkeypatch: pytest.
 
 
 def test_a_zip_with_too_many_members_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(qrda_module, "MAX_ZIP_MEMBERS", 10)
+    monkeypatch.setattr(qrda_safety, "MAX_ZIP_MEMBERS", 10)
     data = _zip({f"p{i}.xml": b"<x/>" for i in range(11)})
     [issue] = read_qrda_upload("upload.zip", data, catalog=CATALOG)
     assert isinstance(issue, IngestIssue) and issue.code == "zip_bomb" and "11 files" in issue.reason

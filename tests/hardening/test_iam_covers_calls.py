@@ -44,29 +44,30 @@ IAM_ACTION_OF = {
 }
 SERVICE_PREFIX = {"stepfunctions": "states", "sfn": "states"}
 
+# the functions the recorded syncs run
+EXERCISED = {
+    "IngestRosterFunction",
+    "StartSyncFunction",
+    "AcquireLockFunction",
+    "ReleaseLockFunction",
+    "RecordSyncStatusFunction",
+    "ValidateRosterFunction",
+    "InitialSyncFunction",
+    "CleanupFunction",
+    "SyncClinicFunction",
+    "FinalizeFunction",
+    "McqmSyncFunction",
+    "UpdateStatsFunction",
+    "ClinicStatsWorkerFunction",
+}
+
 # Grants no recorded call uses, each with the reason it is still needed. The test fails if one of these
 # is used after all (then it is not an exception any more) or if a grant is unused and not listed.
 UNUSED_BY_DESIGN: dict[tuple[str, str, str], str] = {
     **{
         (function, "UseDataKeyThroughAwsServices", action): "S3, DynamoDB, Secrets Manager, SQS and Lambda "
         "call KMS with the caller's permissions (kms:ViaService); moto does not"
-        for function in (
-            "StartSyncFunction",
-            "AcquireLockFunction",
-            "ReleaseLockFunction",
-            "RecordSyncStatusFunction",
-            "ValidateRosterFunction",
-            "InitialSyncFunction",
-            "CleanupFunction",
-            "SyncClinicFunction",
-            "RecordClinicFailureFunction",
-            "FinalizeFunction",
-            "McqmSyncFunction",
-            "UpdateStatsFunction",
-            "ClinicStatsWorkerFunction",
-            "IngestRosterFunction",
-            "ListClinicBatchFunction",
-        )
+        for function in (*EXERCISED, "RecordClinicFailureFunction", "ListClinicBatchFunction")
         for action in ("kms:Decrypt", "kms:GenerateDataKey")
     },
     ("IngestRosterFunction", "WriteObjects", "s3:DeleteObject"): "confirming a held roster removes its "
@@ -89,39 +90,24 @@ UNUSED_BY_DESIGN: dict[tuple[str, str, str], str] = {
     },
     ("AcquireLockFunction", "CheckLockHolderExecution", "states:DescribeExecution"): "only when the lock "
     "is held by another sync: is its execution still running? (tests/hardening/test_concurrency.py)",
-    ("RecordClinicFailureFunction", "SyncState", "dynamodb:PutItem"): "a clinic whose sync keeps failing "
-    "(test_concurrency.py); these syncs have none",
-    ("RecordClinicFailureFunction", "SyncState", "dynamodb:GetItem"): "a clinic whose sync keeps failing",
-    (
-        "RecordClinicFailureFunction",
-        "SyncLog",
-        "dynamodb:BatchWriteItem",
-    ): "a clinic whose sync keeps failing",
+    **{
+        ("RecordClinicFailureFunction", statement, action): "a clinic whose sync keeps failing "
+        "(test_concurrency.py); these syncs have none"
+        for statement, action in (
+            ("SyncState", "dynamodb:PutItem"),
+            ("SyncState", "dynamodb:GetItem"),
+            ("SyncLog", "dynamodb:BatchWriteItem"),
+        )
+    },
     ("RecordSyncStatusFunction", "SyncState", "dynamodb:Query"): "a failed sync marks its unfinished "
     "clinics Sync Failed (tests/statemachine/test_failures_and_lock.py)",
     ("SyncClinicFunction", "SyncState", "dynamodb:DeleteItem"): "a clinic whose last aggregate encounter "
     "is removed loses its ENCTIN marker",
-    ("ClinicStatsWorkerFunction", "ConsumeClinicStatsJobs", "sqs:ReceiveMessage"): "the Lambda event source "
-    "mapping polls with the function's role; locally the runner delivers the messages",
-    ("ClinicStatsWorkerFunction", "ConsumeClinicStatsJobs", "sqs:DeleteMessage"): "the event source mapping",
-    ("ClinicStatsWorkerFunction", "ConsumeClinicStatsJobs", "sqs:GetQueueAttributes"): "the event source "
-    "mapping",
-}
-
-EXERCISED = {
-    "IngestRosterFunction",
-    "StartSyncFunction",
-    "AcquireLockFunction",
-    "ReleaseLockFunction",
-    "RecordSyncStatusFunction",
-    "ValidateRosterFunction",
-    "InitialSyncFunction",
-    "CleanupFunction",
-    "SyncClinicFunction",
-    "FinalizeFunction",
-    "McqmSyncFunction",
-    "UpdateStatsFunction",
-    "ClinicStatsWorkerFunction",
+    **{
+        ("ClinicStatsWorkerFunction", "ConsumeClinicStatsJobs", action): "the Lambda event source mapping "
+        "polls with the function's role; locally the runner delivers the messages"
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+    },
 }
 
 

@@ -30,8 +30,10 @@ from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.records import IngestIssue
 from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import read_clinic_files
-from aco_sync.ingest.providers import PROVIDER_COLUMNS, read_providers
-from aco_sync.ingest.roster import ROSTER_COLUMNS, read_roster
+from aco_sync.ingest.providers import PROVIDERS as PROVIDERS_SPEC
+from aco_sync.ingest.providers import read_providers
+from aco_sync.ingest.roster import ROSTER as ROSTER_SPEC
+from aco_sync.ingest.roster import read_roster
 from aco_sync.ingest.tabular import _DATE_FORMATS
 from aco_sync.ingest.templates import COUNT_COLUMNS, OPTIONAL_COLUMNS, TEMPLATE_COLUMNS, read_template
 from aco_sync_local.cli import main as cli
@@ -94,8 +96,8 @@ COUNTS = {"measure_id": "001SSP", "collection_type": "MCQM", "denominator_only_c
 PROVIDERS = {"npi": "1234567893", "name": "Dr Grace Hopper", "active": "Y"}
 assert set(TEMPLATE) == set(TEMPLATE_COLUMNS) | set(OPTIONAL_COLUMNS)
 assert set(COUNTS) - {"collection_type"} == set(COUNT_COLUMNS)
-assert set(PROVIDERS) == set(PROVIDER_COLUMNS) | {"active"}
-assert set(ROSTER) - {"m001"} == set(ROSTER_COLUMNS)
+assert set(PROVIDERS) == set(PROVIDERS_SPEC.columns)
+assert set(ROSTER) - {"m001"} == set(ROSTER_SPEC.columns)
 
 
 def _variants(columns: dict[str, str]) -> list[tuple[list[str], list[list[str]]]]:

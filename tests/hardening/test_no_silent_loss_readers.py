@@ -23,68 +23,63 @@ from aco_sync.ecqm.codes import Code
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.qrda import _during, link_observations_to_encounters
 from aco_sync.ingest.clinic import read_clinic_files
-from aco_sync.ingest.providers import read_providers
+from aco_sync.ingest.providers import PROVIDERS, read_providers
 from aco_sync.ingest.qrda import parse_qrda, read_qrda_upload
-from aco_sync.ingest.roster import read_roster
+from aco_sync.ingest.roster import ROSTER, read_roster
 from aco_sync.ingest.tabular import MAX_COLUMNS, MAX_ISSUES_PER_FILE, read_table
-from aco_sync.ingest.templates import read_template
+from aco_sync.ingest.templates import TEMPLATE, read_template
 from qrda_samples import qrda_document
 
 pytestmark = pytest.mark.timeout(120)
 CATALOG = default_catalog()
 TIN = "123456789"
 
-TEMPLATE_COLUMNS = [
-    "measure_id",
-    "collection_type",
-    "first_name",
-    "last_name",
-    "birth_date",
-    "gender",
-    "performance_date",
-    "performance",
-    "npi",
-    "encounter_id",
-    "patient_id",
-    "mbi",
-    "hba1c",
-    "systolic",
-    "diastolic",
-    "tin",
-]
-ROSTER_COLUMNS = ["mbi", "first_name", "last_name", "birth_date", "gender", "M001"]
-PROVIDER_COLUMNS = ["npi", "name", "active"]
+# every column each reader reads, from the reader's own table (a column it gains must get a value below)
+TEMPLATE_COLUMNS = TEMPLATE.names
+ROSTER_COLUMNS = [*ROSTER.names, "M001"]  # and an eligibility column
+PROVIDER_COLUMNS = PROVIDERS.names
+COLUMN = TEMPLATE_COLUMNS.index  # a template column's position in template_row
 MBIS = ["1EG4TE5MK73", "2EG4TE5MK74", "3EG4TE5MK75", "4EG4TE5MK76", "5EG4TE5MK77", "6EG4TE5MK78"]
 NPIS = ["1234567893", "1245319599", "1003000126"]
 
 
 def template_row(n: int) -> list[str]:
-    return [
-        "M001",
-        "CQM",
-        f"Ann{n}",
-        "Lee",
-        "1950-02-03",
-        "F",
-        "2025-03-01",
-        "MET",
-        "1234567893",
-        f"E{n}",
-        f"P{n}",
-        "",
-        "8.5",
-        "120",
-        "80",
-        TIN,
-    ]
+    values = {
+        "measure_id": "M001",
+        "collection_type": "CQM",
+        "first_name": f"Ann{n}",
+        "last_name": "Lee",
+        "birth_date": "1950-02-03",
+        "gender": "F",
+        "performance_date": "2025-03-01",
+        "performance": "MET",
+        "npi": "1234567893",
+        "encounter_id": f"E{n}",
+        "patient_id": f"P{n}",
+        "mbi": "",
+        "hba1c": "8.5",
+        "systolic": "120",
+        "diastolic": "80",
+        "tin": TIN,
+    }
+    return [values[column] for column in TEMPLATE_COLUMNS]
 
 
 def roster_row(n: int) -> list[str]:
-    return [MBIS[n % len(MBIS)], f"Ann{n}", "Lee", "1950-02-03", "F", "Y"]
+    values = {
+        "mbi": MBIS[n % len(MBIS)],
+        "first_name": f"Ann{n}",
+        "last_name": "Lee",
+        "birth_date": "1950-02-03",
+        "gender": "F",
+        "M001": "Y",
+    }
+    return [values[column] for column in ROSTER_COLUMNS]
 
 
 def provider_row(n: int) -> list[str]:
-    return [NPIS[n % len(NPIS)], f"Dr {n}", "Y"]
+    values = {"npi": NPIS[n % len(NPIS)], "name": f"Dr {n}", "active": "Y"}
+    return [values[column] for column in PROVIDER_COLUMNS]
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:
@@ -123,7 +118,7 @@ def test_a_stray_quote_closed_by_a_later_one_does_not_swallow_the_rows_between()
 
 def test_a_quoted_value_with_a_line_break_is_still_one_row() -> None:
     rows = [template_row(n) for n in range(3)]
-    rows[1][2] = "Ann\nMarie"
+    rows[1][COLUMN("first_name")] = "Ann\nMarie"
     data = csv_text(TEMPLATE_COLUMNS, rows).encode()
     result = read_template("templates/t.csv", data, tin=TIN, performance_year=2025, catalog=CATALOG)
     assert (result.rows_total, result.rows_accepted, result.rows_rejected) == (3, 3, 0)
@@ -210,7 +205,7 @@ def _read(kind: str, data: bytes) -> tuple[int, int, int]:
 @pytest.mark.parametrize("value", ["NaN", "sNaN", "-NaN", "Infinity", "1e999999999", "١٢"])
 def test_nan_in_a_numeric_column_rejects_the_row_with_file_row_and_column(value: str) -> None:
     rows = [template_row(n) for n in range(3)]
-    rows[1][12] = value  # hba1c
+    rows[1][COLUMN("hba1c")] = value
     result = read_template(
         "templates/t.csv",
         csv_text(TEMPLATE_COLUMNS, rows).encode(),
@@ -234,7 +229,7 @@ def test_an_exception_inside_a_row_becomes_that_rows_rejection(monkeypatch: pyte
         lambda text: (_ for _ in ()).throw(KeyError("x")) if text == NPIS[1] else real(text),
     )
     rows = [template_row(n) for n in range(3)]
-    rows[1][8] = NPIS[1]
+    rows[1][COLUMN("npi")] = NPIS[1]
     result = read_template(
         "t.csv", csv_text(TEMPLATE_COLUMNS, rows).encode(), tin=TIN, performance_year=2025, catalog=CATALOG
     )
@@ -448,7 +443,7 @@ def test_an_identical_file_inside_and_outside_a_zip_is_counted_once() -> None:
 
 def test_the_same_row_in_two_template_files_is_counted_once() -> None:
     rows = [template_row(0)]
-    rows[0][9] = ""  # no encounter id: identity by content
+    rows[0][COLUMN("encounter_id")] = ""  # no encounter id: identity by content
     a = csv_text(TEMPLATE_COLUMNS, rows)
     files = [("templates/a.csv", a.encode()), ("templates/b.csv", (a + "\n").encode())]
     data = read_clinic_files(
@@ -519,7 +514,7 @@ def test_an_xlsx_part_in_an_undecodable_encoding_is_refused() -> None:
 # ----- 1. accounting per file, through the clinic reader -------------------------------------------------
 def test_every_file_of_a_clinic_is_accounted_for() -> None:
     template = [template_row(n) for n in range(5)]
-    template[2][4] = "not a date"
+    template[2][COLUMN("birth_date")] = "not a date"
     providers = [provider_row(0), ["", "", "Y"]]
     files = [
         ("templates/t.csv", csv_text(TEMPLATE_COLUMNS, template).encode()),

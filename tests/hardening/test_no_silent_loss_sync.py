@@ -12,13 +12,6 @@ import pytest
 from pydantic import ValidationError
 
 from aco_sync.adapters.environment import Stores
-from aco_sync.adapters.keys import StaticPseudonymKey
-from aco_sync.adapters.memory import (
-    InMemoryObjectStore,
-    InMemoryQueue,
-    InMemorySyncStateStore,
-    InMemoryWorkflowStarter,
-)
 from aco_sync.domain.settings import AcoSettings
 from aco_sync.service.clinic_sync import record_clinic_failure, sync_member_clinic
 from aco_sync.service.common import SyncStatus
@@ -34,33 +27,21 @@ from aco_sync_local.commands.roster_confirm import confirm as roster_confirm
 from aco_sync_local.commands.validate import validate_folder
 from aco_sync_local.runner import LocalSyncResult
 from aco_sync_local.summary import render_summary, terminal_safe
-from pseudonym_keys import TEST_KEY
+from support import small_aco
+from support import stores as support_stores
+from support.stores import memory_stores
 
 TEMPLATE_HEADER = (
     "measure_id,collection_type,first_name,last_name,birth_date,gender,"
     "performance_date,performance,npi,hba1c\n"
 )
 GOOD = "M001,CQM,Ann{n},Lee,1950-02-03,F,2025-03-01,MET,1234567893,8.5"
-NORTH, SOUTH = "111111111", "222222222"
+NORTH, SOUTH = small_aco.NORTH, small_aco.SOUTH
 MBIS = [f"{d}EG4TE5MK{n:02d}" for d in range(1, 4) for n in range(10, 20)]  # 30 valid MBIs
 
 
-def memory_stores() -> Stores:
-    return Stores(
-        objects=InMemoryObjectStore(),
-        state=InMemorySyncStateStore(),
-        workflows=InMemoryWorkflowStarter(),
-        queue=InMemoryQueue(),
-        pseudonym_keys=StaticPseudonymKey(TEST_KEY),
-        aco_sync_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:aco-sync",
-        mcqm_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:mcqm-sync",
-        clinic_stats_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/clinic-stats",
-    )
-
-
 def write_config(stores: Stores, **settings: object) -> None:
-    config = {"aco_id": "A1", "performance_year": 2025, "roster_required": False, **settings}
-    stores.objects.put("config/acos/A1.json", json.dumps(config).encode())
+    support_stores.write_config(stores, "A1", **{"roster_required": False, **settings})
 
 
 def template(rows: list[str]) -> bytes:

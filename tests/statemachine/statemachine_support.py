@@ -3,29 +3,12 @@ runner (``aco_sync_local.local_aws.LocalAws``), handlers run in-process. Small d
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aco_sync_local.local_aws import LocalAws
+from support.small_aco import CLINICS, NORTH, NORTH_ROWS, ROSTER, ROSTER_KEY, SOUTH, small_aco_files
 
-NORTH, SOUTH = "111111111", "222222222"
-CLINICS = [{"tin": NORTH, "name": "North Clinic"}, {"tin": SOUTH, "name": "South Clinic"}]
-TEMPLATE_HEADER = (
-    "measure_id,collection_type,first_name,last_name,birth_date,gender,performance_date,performance,npi\n"
-)
-NORTH_ROWS = [
-    "M236,CQM,Ann,Lee,1950-02-03,F,2025-03-01,MET,1234567893",
-    "M236,CQM,Bob,Ray,1948-05-06,M,2025-04-01,NOT_MET,1234567893",
-]
-SOUTH_ROWS = [
-    "M236,{ct},ann,LEE,1950-02-03,F,2025-06-01,NOT_MET,1245319599",
-    "M236,{ct},Dee,Fox,1955-09-10,F,2025-02-01,MET,1245319599",
-]
-ROSTER = (
-    "mbi,first_name,last_name,birth_date,gender\n"
-    "1EG4TE5MK73,Ann,Lee,1950-02-03,F\n"
-    "2EG4TE5MK74,Dee,Fox,1955-09-10,F\n"
-)
+__all__ = ["CLINICS", "NORTH", "SOUTH", "ingest_roster", "put", "start", "states_entered", "write_aco"]
 
 
 def put(aws: LocalAws, key: str, body: str | bytes) -> None:
@@ -34,22 +17,17 @@ def put(aws: LocalAws, key: str, body: str | bytes) -> None:
 
 
 def write_aco(aws: LocalAws, *, mcqm: bool, roster_required: bool = True, aco_id: str = "A1") -> None:
-    config = {
-        "aco_id": aco_id,
-        "performance_year": 2025,
-        "member_clinics": CLINICS,
-        "roster_required": roster_required,
-    }
-    put(aws, f"config/acos/{aco_id}.json", json.dumps(config))
-    put(aws, f"members/{aco_id}/{NORTH}/providers.csv", "npi,name,active\n1234567893,Dr North,Y\n")
-    put(aws, f"members/{aco_id}/{NORTH}/templates/cqm.csv", TEMPLATE_HEADER + "\n".join(NORTH_ROWS) + "\n")
-    south = [row.format(ct="MCQM" if mcqm else "CQM") for row in SOUTH_ROWS]
-    put(aws, f"members/{aco_id}/{SOUTH}/templates/cqm.csv", TEMPLATE_HEADER + "\n".join(south) + "\n")
+    """The small ACO (tests/support/small_aco.py), North with its two M236 rows."""
+    files = small_aco_files(
+        mcqm=mcqm, roster_required=roster_required, aco_id=aco_id, north_rows=NORTH_ROWS[:2]
+    )
+    for key, data in files.items():
+        put(aws, key, data)
 
 
 def ingest_roster(aws: LocalAws, aco_id: str = "A1") -> dict[str, Any]:
     """Upload the roster and deliver the S3 "Object Created" event as the EventBridge rule does."""
-    key = f"rosters/{aco_id}/2025/roster.csv"
+    key = ROSTER_KEY.format(aco_id=aco_id)
     put(aws, key, ROSTER)
     event = {
         "source": "aws.s3",

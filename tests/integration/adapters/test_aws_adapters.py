@@ -4,6 +4,7 @@ providers, roster pointer, S3 objects, Step Functions status and SQS messages.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -13,7 +14,6 @@ from moto import mock_aws
 from aco_sync.adapters.aws import (
     DynamoDbSyncStateStore,
     S3ObjectStore,
-    SqsQueue,
     StepFunctionsWorkflowStarter,
     transient_errors_as_domain_errors,
 )
@@ -180,12 +180,6 @@ def test_workflow_starter_and_queue(aws) -> None:
     assert starter.execution_status(arn) in {"RUNNING", "SUCCEEDED"}
     assert starter.execution_status(arn.replace("sync-1", "nope")) is None
 
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.create_queue(QueueName="q")["QueueUrl"]
-    SqsQueue(client=sqs).send(url, {"aco_id": "A1", "sync_id": "s1"})
-    body = sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"]
-    assert json.loads(body) == {"aco_id": "A1", "sync_id": "s1"}
-
 
 def test_throttling_becomes_transient_store_error_but_other_errors_do_not() -> None:
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
@@ -218,12 +212,31 @@ def test_sync_run_updates_are_conditional_and_versioned(table: DynamoDbSyncState
 def test_runtime_settings_come_from_the_environment() -> None:
     from aco_sync.adapters.environment import RuntimeSettings
 
-    settings = RuntimeSettings.from_env(
-        {"TABLE_NAME": "t", "BUCKET_NAME": "b", "CLINIC_STATS_QUEUE_URL": "q"}
-    )
-    assert (settings.table_name, settings.bucket_name, settings.clinic_stats_queue_url) == ("t", "b", "q")
+    settings = RuntimeSettings.from_env({"TABLE_NAME": "t", "BUCKET_NAME": "b"})
+    assert (settings.table_name, settings.bucket_name) == ("t", "b")
     with pytest.raises(RuntimeError, match="TABLE_NAME and BUCKET_NAME not set"):
         RuntimeSettings.from_env({})
+
+
+def test_handlers_stores_are_built_once_per_container_and_per_state_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aco_sync.adapters.environment import (
+        LOCAL_STATE_DIR_VARIABLE,
+        container_stores,
+        reset_container_stores,
+    )
+
+    monkeypatch.setenv(LOCAL_STATE_DIR_VARIABLE, str(tmp_path / "aco-a"))
+    first = container_stores()
+    assert container_stores() is first  # a warm container reuses its stores (and boto3 clients)
+    monkeypatch.setenv(LOCAL_STATE_DIR_VARIABLE, str(tmp_path / "aco-b"))
+    other = container_stores()  # the local runner's next ACO has its own state folder
+    assert other is not first
+    first.objects.put("x/y.txt", b"a")
+    assert other.objects.list_keys("x/") == []
+    reset_container_stores()
+    assert container_stores() is not other
 
 
 def test_encounter_index_is_bucketed_and_updates_only_touched_buckets(table: DynamoDbSyncStateStore) -> None:

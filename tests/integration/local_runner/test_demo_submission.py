@@ -12,7 +12,7 @@ from aco_sync.domain.settings import AcoSettings
 from aco_sync.reports import ReportInputs, score_sync
 from aco_sync.reports.qrda3 import qrda3_document
 from aco_sync.reports.submission import SubmittedInstance, plan_submission
-from aco_sync.service.artifacts import stats_from_dict
+from aco_sync.wire import stats_from_dict
 from aco_sync_local.demo_data import write_demo_aco
 from aco_sync_local.runner import run_local_sync
 from aco_sync_local.summary import render_summary

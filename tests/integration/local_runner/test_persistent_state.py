@@ -141,17 +141,22 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
 
 
+def _start_run(folder: Path, state: Path, *, output: int) -> subprocess.Popen[bytes]:
+    """``aco-sync run <folder> --state-dir <state> --json`` started in a process of its own."""
+    return subprocess.Popen(
+        _cli("run", str(folder), "--state-dir", str(state), "--json"),
+        env=_env(),
+        stdout=output,
+        stderr=output,
+    )
+
+
 def test_two_runs_at_once_one_runs_the_other_is_skipped(folder: Path, tmp_path: Path) -> None:
     """Two ``aco-sync run`` of the same ACO and state folder at once. To make them overlap for sure, the
     first is paused (SIGSTOP) as soon as it holds the ACO lock, the second runs to its end, then the
     first goes on (SIGCONT): the second is recorded Skipped: Already Running, the first completes."""
     state = tmp_path / "state"
-    first = subprocess.Popen(
-        _cli("run", str(folder), "--state-dir", str(state), "--json"),
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    first = _start_run(folder, state, output=subprocess.PIPE)
     try:
         _wait_for_lock(state, first)
         _pause_outside_a_write(first, state / "state.db")
@@ -217,12 +222,7 @@ def _wait_for_lock(state: Path, process: subprocess.Popen[bytes], timeout: float
 
 def test_a_run_killed_with_sigkill_leaves_no_stuck_lock(folder: Path, tmp_path: Path) -> None:
     state = tmp_path / "state"
-    killed = subprocess.Popen(
-        _cli("run", str(folder), "--state-dir", str(state), "--json"),
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    killed = _start_run(folder, state, output=subprocess.DEVNULL)
     try:
         _wait_for_lock(state, killed)
     finally:

@@ -22,7 +22,7 @@ def test_no_records_gives_empty_results():
     mcqm = aggregate_mcqm(
         [], [], MeasurePlan(), [], settings=settings(), catalog=CATALOG, pseudonym_key=TEST_KEY
     )
-    assert mcqm.outcomes == [] and mcqm.summary()["outcomes"] == 0
+    assert mcqm.outcomes == [] and mcqm.outcome_count == 0
 
 
 def test_empty_roster_copies_nobody_and_has_no_coverage():

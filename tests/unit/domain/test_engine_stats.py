@@ -9,7 +9,8 @@ from engine_factories import CATALOG, TIN_A, TIN_B, plan_for, record
 
 from aco_sync.domain.engine import aggregate_members
 from aco_sync.domain.records import CollectionType, Performance
-from aco_sync.domain.stats import data_completeness, performance_rate, stats_from_dict, stats_to_dict
+from aco_sync.domain.stats import data_completeness, performance_rate
+from aco_sync.wire import stats_from_dict, stats_to_dict
 from pseudonym_keys import TEST_KEY
 
 P = Performance
@@ -62,14 +63,13 @@ def test_patient_seen_at_two_tins_counts_for_both():
     assert stats.eligible_population == 1 and stats.patients_by_tin == {TIN_A: 1, TIN_B: 1}
 
 
-def test_ecqm_instance_stats_and_summary_json():
+def test_ecqm_instance_stats_and_their_json():
     records = [record(ct=CollectionType.ECQM, measure="M236")]
     result = aggregate_members(records, plan_for(records), catalog=CATALOG, pseudonym_key=TEST_KEY)
-    summary = result.summary()
-    assert summary["records"] == 1 and summary["patients"] == 1 and summary["outcomes"] == 1
-    (instance,) = summary["instances"]
-    assert instance["collectionType"] == "eCQM" and instance["eligiblePopulation"] == 1
-    assert stats_from_dict(instance) == result.stats[0] and stats_to_dict(result.stats[0]) == instance
+    assert result.counts["records"] == 1 and result.counts["patients"] == 1 and result.outcome_count == 1
+    (instance,) = [stats_to_dict(s) for s in result.stats]
+    assert instance["collection_type"] == "eCQM" and instance["eligible_population"] == 1
+    assert stats_from_dict(instance) == result.stats[0]
 
 
 def test_sync_log_has_per_tin_counts():

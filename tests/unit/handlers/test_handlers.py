@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from handler_support import FUNCTIONS_DIR, load_handler, memory_stores, write_config
 from pydantic import ValidationError
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemoryWorkflowStarter
 from aco_sync.service.common import SyncStatus
+from support.handlers import FUNCTIONS_DIR, load_handler
+from support.stores import memory_stores, write_config
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def stores() -> Stores:
 
 def handler(folder: str, stores: Stores, monkeypatch: pytest.MonkeyPatch) -> Any:
     module = load_handler(folder)
-    monkeypatch.setattr(module, "build_stores", lambda: stores)
+    monkeypatch.setattr(module, "container_stores", lambda: stores)
     return module.lambda_handler
 
 

@@ -8,7 +8,9 @@ from contextlib import suppress
 from typing import Any
 
 import pytest
-from handler_support import FUNCTIONS_DIR, load_handler, memory_stores, write_config
+
+from support.handlers import FUNCTIONS_DIR, load_handler
+from support.stores import memory_stores, write_config
 
 FOLDERS = sorted(p.name for p in FUNCTIONS_DIR.iterdir() if (p / "app.py").is_file())
 
@@ -37,7 +39,7 @@ def test_two_invocations_of_one_handler_do_not_share_appended_keys(
         module.logger.append_keys(tin="111111111")  # a key this invocation alone appended
         return {"released": True}
 
-    monkeypatch.setattr(module, "build_stores", memory_stores)
+    monkeypatch.setattr(module, "container_stores", memory_stores)
     monkeypatch.setattr(module, "release_lock", release)
     module.lambda_handler({"aco_id": "A1", "sync_id": "s1"}, lambda_context)
     module.lambda_handler({"aco_id": "A2", "sync_id": "s2"}, lambda_context)
@@ -52,7 +54,7 @@ def test_finalize_does_not_carry_the_tin_of_an_earlier_clinic(
     stores = memory_stores()
     write_config(stores)
     failure = load_handler("record_clinic_failure")
-    monkeypatch.setattr(failure, "build_stores", lambda: stores)
+    monkeypatch.setattr(failure, "container_stores", lambda: stores)
     failure.lambda_handler(
         {"aco_id": "A1", "sync_id": "s1", "tin": "111111111", "error": "InvalidInputError", "cause": "x"},
         lambda_context,
@@ -66,7 +68,7 @@ def test_finalize_does_not_carry_the_tin_of_an_earlier_clinic(
         seen.append(dict(finalize.logger.get_current_keys()))
         return {"records": 0, "failed_tins": []}
 
-    monkeypatch.setattr(finalize, "build_stores", lambda: stores)
+    monkeypatch.setattr(finalize, "container_stores", lambda: stores)
     monkeypatch.setattr(finalize, "finalize_member_sync", fake_finalize)
     finalize.lambda_handler({"aco_id": "A1", "sync_id": "s1", "clinic_results": []}, lambda_context)
     assert seen and "tin" not in seen[0] and seen[0]["sync_id"] == "s1"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from cfnlint.decode import cfn_yaml
-from handler_support import FUNCTIONS_DIR, REPO_ROOT
 
 import aco_sync.domain.errors as domain_errors
+from support.handlers import FUNCTIONS_DIR, REPO_ROOT
 
 TEMPLATE = cfn_yaml.load(str(REPO_ROOT / "template.yaml"))
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]

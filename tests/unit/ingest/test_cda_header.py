@@ -28,7 +28,7 @@ def test_a_missing_custodian_and_a_misplaced_title_are_warnings_with_lines() -> 
     text = qrda_document()
     start, end = text.index("<custodian>"), text.index("</custodian>") + len("</custodian>")
     text = text[:start] + text[end:]
-    text = text.replace("<title>QDM-based QRDA</title>", "").replace(
+    text = text.replace("<title>QRDA Incidence Report</title>", "").replace(
         "</patientRole></recordTarget>", "</patientRole></recordTarget>\n  <title>late</title>"
     )
     warnings = _schema_warnings(text)

@@ -14,13 +14,12 @@ from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.ingest.qrda import parse_qrda
 from aco_sync.ingest.roster import read_roster
-from aco_sync.ingest.tabular import npi_check_digit_ok
+from aco_sync.ingest.tabular import npi_check_digit_ok, npi_with_check_digit
 from aco_sync_local.demo_data import (
     TIN_CQM_A,
     TIN_CQM_B,
     TIN_ECQM,
     TIN_MCQM,
-    npi_with_check_digit,
     write_demo_aco,
 )
 

@@ -13,7 +13,7 @@ import pytest
 from aco_sync.domain.errors import InvalidInputError, QrdaRejectedError
 from aco_sync.domain.qrda_document import Code, EntryKind, QrdaDocument, Quantity
 from aco_sync.domain.records import Gender, IngestIssue
-from aco_sync.ingest import qrda as qrda_module
+from aco_sync.ingest import qrda_safety
 from aco_sync.ingest.hl7_time import parse_hl7_timestamp
 from aco_sync.ingest.qrda import parse_qrda, read_qrda_upload
 from qrda_samples import (
@@ -275,7 +275,7 @@ def test_doctype_and_entities_are_refused_before_parsing(
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("the XML parser must not run on a hostile file")
 
-    monkeypatch.setattr(qrda_module.etree, "fromstring", no_parsing)
+    monkeypatch.setattr(qrda_safety.etree, "fromstring", no_parsing)
     error = _rejection(data)
     assert error.code == "xml_doctype"
     assert error.line == 2
@@ -283,7 +283,7 @@ def test_doctype_and_entities_are_refused_before_parsing(
 
 
 def test_oversized_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(qrda_module, "MAX_QRDA_BYTES", 1000)
+    monkeypatch.setattr(qrda_safety, "MAX_QRDA_BYTES", 1000)
     assert _rejection(qrda_document().encode()).code == "file_too_large"
 
 
@@ -390,7 +390,7 @@ def test_zip_bomb_member_is_refused_without_expanding() -> None:
 
 
 def test_zip_total_expansion_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(qrda_module, "MAX_ZIP_TOTAL_BYTES", 10_000)
+    monkeypatch.setattr(qrda_safety, "MAX_ZIP_TOTAL_BYTES", 10_000)
     document = qrda_document().encode()
     results = read_qrda_upload("many.zip", _zip({f"{n}.xml": document for n in range(5)}))
     assert isinstance(results[-1], IngestIssue) and results[-1].code == "zip_bomb"

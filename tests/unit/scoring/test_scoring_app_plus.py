@@ -57,6 +57,18 @@ def _scored(
     return scores, aco_quality_score(scores), BenchmarkSet(year, benchmarks)
 
 
+def _with_claims_measures(
+    points: dict[str, float], collection_type: CollectionType, *, claims: tuple[float, float]
+):
+    """The PY2025 APP Plus result of the clinical measures at ``points`` and the claims measures 321 and
+    479 at ``claims`` points."""
+    scores, quality, benchmarks = _scored(points, collection_type)
+    cms = CmsResults(
+        performance_year=2025, measures={"321": {"points": claims[0]}, "479": {"points": claims[1]}}
+    )
+    return app_plus_score(scores, quality, benchmarks, performance_year=2025, cms_results=cms)
+
+
 def test_the_measure_set_and_outcome_measures_come_from_the_years_measure_data() -> None:
     assert app_plus_rules(2025).measures == ("001", "112", "134", "236", "321", "479")
     assert app_plus_rules(2025).outcome_measures == ("001", "236", "479")
@@ -86,31 +98,25 @@ def test_average_767_points_on_six_measures_reaches_the_7670_standard() -> None:
 
 
 def test_a_score_of_50_under_the_alternative_standard_shares_at_half_the_rate() -> None:
-    scores, quality, benchmarks = _scored(
-        {"001": 5.0, "112": 5.0, "134": 5.0, "236": 5.0}, CollectionType.MCQM
+    result = _with_claims_measures(
+        {"001": 5.0, "112": 5.0, "134": 5.0, "236": 5.0}, CollectionType.MCQM, claims=(5.0, 5.0)
     )
-    cms = CmsResults(performance_year=2025, measures={"321": {"points": 5.0}, "479": {"points": 5.0}})
-    result = app_plus_score(scores, quality, benchmarks, performance_year=2025, cms_results=cms)
     assert result.quality_score == 50.0
     assert (result.outcome, result.sharing_rate_factor) == ("scaled sharing rate", 0.5)
 
 
 def test_no_outcome_measure_at_its_10th_percentile_means_no_shared_savings() -> None:
-    scores, quality, benchmarks = _scored(
-        {"001": 1.0, "112": 9.0, "134": 9.0, "236": 1.0}, CollectionType.MCQM
+    result = _with_claims_measures(
+        {"001": 1.0, "112": 9.0, "134": 9.0, "236": 1.0}, CollectionType.MCQM, claims=(9.0, 1.0)
     )
-    cms = CmsResults(performance_year=2025, measures={"321": {"points": 9.0}, "479": {"points": 1.0}})
-    result = app_plus_score(scores, quality, benchmarks, performance_year=2025, cms_results=cms)
     assert result.quality_score == 50.0
     assert (result.outcome, result.sharing_rate_factor) == ("no shared savings", 0.0)
 
 
 def test_ecqm_cqm_reporting_passes_with_one_outcome_at_p10_and_another_at_p40() -> None:
-    scores, quality, benchmarks = _scored(
-        {"001": 2.0, "112": 5.0, "134": 1.0, "236": 1.0}, CollectionType.CQM
+    result = _with_claims_measures(
+        {"001": 2.0, "112": 5.0, "134": 1.0, "236": 1.0}, CollectionType.CQM, claims=(1.0, 1.0)
     )
-    cms = CmsResults(performance_year=2025, measures={"321": {"points": 1.0}, "479": {"points": 1.0}})
-    result = app_plus_score(scores, quality, benchmarks, performance_year=2025, cms_results=cms)
     assert result.quality_score < 76.7 and result.outcome == "full sharing rate"
 
 

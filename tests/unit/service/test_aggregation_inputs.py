@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from service_support import NORTH, SOUTH, memory_stores, write_small_aco
-
 from aco_sync.domain.record_codec import RecordBatch, decode_records
 from aco_sync.service.aggregation_inputs import load_clinic_inputs
 from aco_sync.service.clinic_sync import sync_member_clinic
 from aco_sync.service.common import clinic_records_key
+from support.small_aco import NORTH, SOUTH, write_small_aco
+from support.stores import memory_stores
 
 
 def test_clinic_inputs_are_one_batch_of_every_synced_clinics_records() -> None:

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from service_support import CLINICS, NORTH, SOUTH, memory_stores, write_config, write_small_aco
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.domain.errors import TransientStoreError
@@ -19,6 +18,8 @@ from aco_sync.service.clinic_sources import EncounterRefs, read_clinic_sources
 from aco_sync.service.clinic_sync import sync_member_clinic
 from aco_sync.service.common import clinic_sources_key
 from pseudonym_keys import OTHER_DEPLOYMENT_KEY, TEST_KEY
+from support.small_aco import CLINICS, NORTH, SOUTH, write_small_aco
+from support.stores import memory_stores, write_config
 
 NORTH_FILE = f"members/A1/{NORTH}/templates/cqm.csv"
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from service_support import memory_stores, write_config
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemoryWorkflowStarter
 from aco_sync.service.common import SyncStatus
 from aco_sync.service.lock import acquire_lock, release_lock
 from aco_sync.service.start_sync import start_sync
+from support.stores import memory_stores, write_config
 
 EXEC = "arn:aws:states:us-east-1:123456789012:execution:aco-sync:"
 

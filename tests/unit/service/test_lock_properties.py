@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from service_support import memory_stores, write_config
 
 from aco_sync.adapters.memory import InMemoryWorkflowStarter
 from aco_sync.adapters.ports import SyncRun
 from aco_sync.service.common import SyncStatus
 from aco_sync.service.lock import acquire_lock, release_lock
+from support.stores import memory_stores, write_config
 
 SYNCS = [f"sync-{n}" for n in range(4)]
 operations = st.lists(

@@ -7,15 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from service_support import (
-    NORTH,
-    NORTH_ROWS,
-    SOUTH,
-    TEMPLATE_HEADER,
-    memory_stores,
-    upload_roster,
-    write_small_aco,
-)
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemorySyncStateStore
@@ -34,6 +25,8 @@ from aco_sync.service.start_sync import start_sync
 from aco_sync.service.status import latest_sync_status
 from aco_sync.service.sync_status import record_sync_status
 from aco_sync.service.validation import clinic_batch, validate_sync
+from support.small_aco import NORTH, NORTH_ROWS, SOUTH, TEMPLATE_HEADER, upload_roster, write_small_aco
+from support.stores import memory_stores
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from pydantic import ValidationError
-from service_support import MAIN_ARN, memory_stores, write_config
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemoryWorkflowStarter
@@ -18,6 +17,7 @@ from aco_sync.service.start_sync import StartSyncRequest, start_sync, start_sync
 from aco_sync.service.status import latest_sync_status, sync_history
 from aco_sync.service.sync_status import describe_error, record_sync_status
 from aco_sync.service.validation import clinic_batch, validate_sync
+from support.stores import MAIN_ARN, memory_stores, write_config
 
 TINS = [{"tin": "111111111", "name": "North"}, {"tin": "222222222", "name": "South"}]
 

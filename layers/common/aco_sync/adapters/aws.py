@@ -444,12 +444,3 @@ class StepFunctionsWorkflowStarter:
                 return None
             raise
         return str(response["status"])
-
-
-class SqsQueue:
-    def __init__(self, client: Any | None = None) -> None:
-        self._sqs = client or boto3.client("sqs", config=_BOTO_CONFIG)
-
-    def send(self, queue_url: str, message: Mapping[str, Any]) -> None:
-        with transient_errors_as_domain_errors("SQS send"):
-            self._sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))

@@ -4,15 +4,15 @@ factory that turns it into boto3-backed stores."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from aco_sync.adapters.keys import UnconfiguredPseudonymKey, key_source_from_env
-from aco_sync.adapters.ports import ObjectStore, PseudonymKeySource, Queue, SyncStateStore, WorkflowStarter
+from aco_sync.adapters.keys import KEY_FILE_ENV, SECRET_ENV, UnconfiguredPseudonymKey, key_source_from_env
+from aco_sync.adapters.ports import ObjectStore, PseudonymKeySource, SyncStateStore, WorkflowStarter
 
 # Set by the local runner (aco_sync_local): the stores are the state folder's SQLite file and bucket folder.
 LOCAL_STATE_DIR_VARIABLE = "ACO_SYNC_LOCAL_STATE_DIR"
@@ -29,7 +29,6 @@ class RuntimeSettings(BaseModel):
     bucket_name: str = ""
     # local runner: the state folder (SQLite state file + the bucket as a folder) instead of DynamoDB and S3
     local_state_dir: str = ""
-    clinic_stats_queue_url: str = ""
     aco_sync_state_machine_arn: str = ""
     mcqm_state_machine_arn: str = ""
     sync_log_retention_days: int | None = None  # TTL of sync-log and result items (None: kept)
@@ -47,7 +46,6 @@ class RuntimeSettings(BaseModel):
             table_name=env.get("TABLE_NAME", ""),
             bucket_name=env.get("BUCKET_NAME", ""),
             local_state_dir=env.get(LOCAL_STATE_DIR_VARIABLE, ""),
-            clinic_stats_queue_url=env.get("CLINIC_STATS_QUEUE_URL", ""),
             aco_sync_state_machine_arn=env.get("ACO_SYNC_STATE_MACHINE_ARN", ""),
             mcqm_state_machine_arn=env.get("MCQM_STATE_MACHINE_ARN", ""),
             sync_log_retention_days=int(env["SYNC_LOG_RETENTION_DAYS"])
@@ -63,26 +61,44 @@ class Stores:
     objects: ObjectStore
     state: SyncStateStore
     workflows: WorkflowStarter
-    queue: Queue
     aco_sync_state_machine_arn: str = ""
     mcqm_state_machine_arn: str = ""
-    clinic_stats_queue_url: str = ""
     # the MASTER_PAT_ID key (only finalize and the MCQM job read it); unconfigured: fails when used
     pseudonym_keys: PseudonymKeySource = field(default_factory=UnconfiguredPseudonymKey)
 
 
+_container = threading.local()  # a Lambda container runs one invocation at a time: one thread
+_generation = [0]  # bumped by reset_container_stores: every thread's kept stores are then stale
+
+
+def container_stores() -> Stores:
+    """This container's stores, for the handlers: built from the environment on the first invocation and
+    kept for the next ones (a warm Lambda container reuses its boto3 clients). Built again when the
+    environment names other stores: the local runner points each ACO at its own state folder
+    (``ACO_SYNC_LOCAL_STATE_DIR``). Kept per thread (boto3 resources are not thread-safe; the local
+    runner invokes handlers on several threads). Tests call :func:`reset_container_stores`."""
+    settings = RuntimeSettings.from_env()
+    key = (_generation[0], settings, os.environ.get(KEY_FILE_ENV, ""), os.environ.get(SECRET_ENV, ""))
+    kept: tuple[tuple[object, ...], Stores] | None = getattr(_container, "stores", None)
+    if kept is None or kept[0] != key:
+        kept = _container.stores = (key, build_stores(settings))
+    return kept[1]
+
+
+def reset_container_stores() -> None:
+    """Forget the stores :func:`container_stores` kept, on every thread (each test starts with none)."""
+    _generation[0] += 1
+    _container.stores = None
+
+
 def build_stores(settings: RuntimeSettings | None = None) -> Stores:
-    """Boto3-backed stores from the environment (clients are created per call: cheap, and moto-safe).
+    """Boto3-backed stores from the environment (new clients each call; handlers use
+    :func:`container_stores`, which builds them once per container).
 
     With ``local_state_dir`` (``ACO_SYNC_LOCAL_STATE_DIR``, set by the local runner) the sync state is
-    the SQLite file ``<dir>/state.db`` and the data bucket the folder ``<dir>/bucket/``; executions and
-    the queue stay the emulated Step Functions and SQS."""
-    from aco_sync.adapters.aws import (
-        DynamoDbSyncStateStore,
-        S3ObjectStore,
-        SqsQueue,
-        StepFunctionsWorkflowStarter,
-    )
+    the SQLite file ``<dir>/state.db`` and the data bucket the folder ``<dir>/bucket/``; executions stay
+    the emulated Step Functions."""
+    from aco_sync.adapters.aws import DynamoDbSyncStateStore, S3ObjectStore, StepFunctionsWorkflowStarter
 
     settings = settings or RuntimeSettings.from_env()
     if settings.local_state_dir:
@@ -91,16 +107,14 @@ def build_stores(settings: RuntimeSettings | None = None) -> Stores:
         objects=S3ObjectStore(settings.bucket_name),
         state=DynamoDbSyncStateStore(settings.table_name, retention_days=settings.sync_log_retention_days),
         workflows=StepFunctionsWorkflowStarter(),
-        queue=SqsQueue(),
         aco_sync_state_machine_arn=settings.aco_sync_state_machine_arn,
         mcqm_state_machine_arn=settings.mcqm_state_machine_arn,
-        clinic_stats_queue_url=settings.clinic_stats_queue_url,
         pseudonym_keys=key_source_from_env(),
     )
 
 
 def _local_stores(settings: RuntimeSettings) -> Stores:
-    from aco_sync.adapters.aws import SqsQueue, StepFunctionsWorkflowStarter
+    from aco_sync.adapters.aws import StepFunctionsWorkflowStarter
     from aco_sync.adapters.filesystem import FilesystemObjectStore
     from aco_sync.adapters.local_workflows import LocalWorkflowStarter
     from aco_sync.adapters.sqlite import SqliteSyncStateStore
@@ -111,22 +125,7 @@ def _local_stores(settings: RuntimeSettings) -> Stores:
         objects=FilesystemObjectStore(state_dir / BUCKET_DIR),
         state=state,
         workflows=LocalWorkflowStarter(StepFunctionsWorkflowStarter, state),
-        queue=_LazyQueue(SqsQueue),
         aco_sync_state_machine_arn=settings.aco_sync_state_machine_arn,
         mcqm_state_machine_arn=settings.mcqm_state_machine_arn,
-        clinic_stats_queue_url=settings.clinic_stats_queue_url,
         pseudonym_keys=key_source_from_env(),
     )
-
-
-class _LazyQueue:
-    """A queue whose client is made on first send (most local handlers never send)."""
-
-    def __init__(self, make: Callable[[], Queue]) -> None:
-        self._make = make
-        self._queue: Queue | None = None
-
-    def send(self, queue_url: str, message: Mapping[str, Any]) -> None:
-        if self._queue is None:
-            self._queue = self._make()
-        self._queue.send(queue_url, message)

@@ -209,11 +209,3 @@ class InMemoryWorkflowStarter:
 
     def execution_status(self, execution_arn: str) -> str | None:
         return self.statuses.get(execution_arn)
-
-
-@dataclass
-class InMemoryQueue:
-    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def send(self, queue_url: str, message: Mapping[str, Any]) -> None:
-        self.messages.append((queue_url, dict(message)))

@@ -197,10 +197,6 @@ class WorkflowStarter(Protocol):
         ...
 
 
-class Queue(Protocol):
-    def send(self, queue_url: str, message: Mapping[str, Any]) -> None: ...
-
-
 class PseudonymKeySource(Protocol):
     def pseudonym_key(self) -> PseudonymKey:
         """The deployment's MASTER_PAT_ID key (aco_sync.adapters.keys); raises when none is configured."""

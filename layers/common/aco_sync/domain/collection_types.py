@@ -20,18 +20,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import CollectionType, DenominatorCount, PerformanceRecord, SyncLogEntry
 from aco_sync.domain.settings import AcoSettings
-from aco_sync.domain.sync_log import log_entry_from_dict, log_entry_to_dict, missing_roster_halt_message
+from aco_sync.domain.sync_log import missing_roster_halt_message
 
 _TYPE_ORDER = {CollectionType.ECQM: 0, CollectionType.CQM: 1, CollectionType.MCQM: 2}
 
 
-def _sorted_types(types: Iterable[CollectionType]) -> list[CollectionType]:
+def sorted_collection_types(types: Iterable[CollectionType]) -> list[CollectionType]:
+    """eCQM, CQM, MCQM order, each once."""
     return sorted(set(types), key=_TYPE_ORDER.__getitem__)
 
 
@@ -73,43 +73,10 @@ class MeasureDecision:
             return submitted_as in (CollectionType.CQM, CollectionType.ECQM)
         return submitted_as is CollectionType.ECQM
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "measure_id": self.measure_id,
-            "submitted": [t.value for t in _sorted_types(self.submitted)],
-            "instances": [t.value for t in self.instances],
-            "halted": self.halted,
-            "halt_message": self.halt_message,
-            "cqm_removed": self.cqm_removed,
-            "ecqm_into_cqm": self.ecqm_into_cqm,
-            "ecqm_into_mcqm": self.ecqm_into_mcqm,
-            "mcqm_forced_by_counts": self.mcqm_forced_by_counts,
-            "tins_by_collection_type": {t.value: list(v) for t, v in self.tins_by_collection_type.items()},
-            "reason": self.reason,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MeasureDecision:
-        return cls(
-            measure_id=data["measure_id"],
-            submitted=frozenset(CollectionType(t) for t in data["submitted"]),
-            instances=tuple(CollectionType(t) for t in data["instances"]),
-            halted=bool(data.get("halted", False)),
-            halt_message=data.get("halt_message"),
-            cqm_removed=bool(data.get("cqm_removed", False)),
-            ecqm_into_cqm=bool(data.get("ecqm_into_cqm", False)),
-            ecqm_into_mcqm=bool(data.get("ecqm_into_mcqm", True)),
-            mcqm_forced_by_counts=bool(data.get("mcqm_forced_by_counts", False)),
-            tins_by_collection_type={
-                CollectionType(t): tuple(v) for t, v in data.get("tins_by_collection_type", {}).items()
-            },
-            reason=data.get("reason", ""),
-        )
-
 
 @dataclass(slots=True)
 class MeasurePlan:
-    """The per-measure decisions of one sync; JSON-able so the workflow can store it between steps."""
+    """The per-measure decisions of one sync (stored between steps as ``aco_sync.wire.plan_to_dict``)."""
 
     measures: dict[str, MeasureDecision] = field(default_factory=dict)
     log: list[SyncLogEntry] = field(default_factory=list)
@@ -127,21 +94,6 @@ class MeasurePlan:
     def instances(self) -> list[tuple[str, CollectionType]]:
         """Every (measure_id, instance) to build, in catalog-independent sorted order."""
         return [(m, t) for m in sorted(self.measures) for t in self.measures[m].instances]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "measures": {m: d.to_dict() for m, d in sorted(self.measures.items())},
-            "log": [log_entry_to_dict(e) for e in self.log],
-            "has_active_roster": self.has_active_roster,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MeasurePlan:
-        return cls(
-            measures={m: MeasureDecision.from_dict(d) for m, d in data.get("measures", {}).items()},
-            log=[log_entry_from_dict(e) for e in data.get("log", [])],
-            has_active_roster=bool(data.get("has_active_roster", False)),
-        )
 
 
 def plan_submissions(
@@ -226,9 +178,9 @@ def _decide(
 ) -> MeasureDecision:
     definition = catalog.get(measure_id)
     submitted = frozenset(t for t, v in tins_by_type.items() if v)
-    by_type = {t: tuple(sorted(tins_by_type[t])) for t in _sorted_types(submitted)}
+    by_type = {t: tuple(sorted(tins_by_type[t])) for t in sorted_collection_types(submitted)}
     convertible = definition.ecqm_convertible_to_mcqm
-    names = " + ".join(t.value for t in _sorted_types(submitted))
+    names = " + ".join(t.value for t in sorted_collection_types(submitted))
 
     if CollectionType.MCQM in submitted:
         mcqm_tins = ", ".join(by_type[CollectionType.MCQM])

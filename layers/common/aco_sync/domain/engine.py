@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from itertools import compress, repeat
 from operator import itemgetter
-from typing import Any
 
 from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.catalog import MeasureCatalog
@@ -54,7 +53,7 @@ from aco_sync.domain.records import (
 )
 from aco_sync.domain.roster_matching import AMBIGUOUS, NO_MATCH, RosterIndex
 from aco_sync.domain.settings import AcoSettings
-from aco_sync.domain.stats import build_measure_stats, stats_to_dict
+from aco_sync.domain.stats import build_measure_stats
 from aco_sync.domain.sync_log import ambiguous_roster_skip_message
 
 __all__ = [
@@ -166,16 +165,6 @@ class AggregationResult:
             if stats.measure_id == measure_id and stats.collection_type is collection_type:
                 return stats
         return None
-
-    def summary(self) -> dict[str, Any]:
-        """JSON-able counts (no PHI): what the workflow logs and returns from a step."""
-        return {
-            **self.counts,
-            "outcomes": self.outcome_count,
-            "probable_duplicates": len(self.probable_duplicates),
-            "instances": [stats_to_dict(s) for s in self.stats],
-            "warnings": sum(1 for e in self.log if e.level != "info"),
-        }
 
 
 def _patient_index(records: Iterable[PerformanceRecord], pseudonym_key: PseudonymKey) -> PatientIndex:

@@ -21,6 +21,7 @@ def _printable(value: str) -> str:
         raise ValueError("must not contain control characters (tabs, line breaks, escape codes)")
     return value
 
+
 _MESSAGES = {
     "missing": "is missing",
     "int_parsing": "must be a whole number",

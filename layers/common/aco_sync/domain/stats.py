@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
 
 from aco_sync.domain.measure_rules import DENOMINATOR_ONLY, EXCEPTION, EXCLUSION, MET, NOT_MET
 from aco_sync.domain.records import CollectionType, MeasureStats
@@ -62,38 +61,3 @@ def data_completeness(
     met: int, not_met: int, exclusions: int, exceptions: int, eligible: int
 ) -> float | None:
     return None if eligible == 0 else 100.0 * (met + not_met + exclusions + exceptions) / eligible
-
-
-def stats_to_dict(stats: MeasureStats) -> dict[str, Any]:
-    """JSON-able, with the QPP Submissions API names for the five counts."""
-    return {
-        "measureId": stats.measure_id,
-        "collectionType": stats.collection_type.value,
-        "eligiblePopulation": stats.eligible_population,
-        "performanceMet": stats.performance_met,
-        "performanceNotMet": stats.performance_not_met,
-        "eligiblePopulationExclusion": stats.eligible_population_exclusion,
-        "eligiblePopulationException": stats.eligible_population_exception,
-        "performanceRate": stats.performance_rate,
-        "dataCompleteness": stats.data_completeness,
-        "inverse": stats.inverse,
-        "patientsByTin": dict(stats.patients_by_tin),
-        "rosterCoverage": stats.roster_coverage,
-    }
-
-
-def stats_from_dict(data: Mapping[str, Any]) -> MeasureStats:
-    return MeasureStats(
-        measure_id=data["measureId"],
-        collection_type=CollectionType(data["collectionType"]),
-        eligible_population=data["eligiblePopulation"],
-        performance_met=data["performanceMet"],
-        performance_not_met=data["performanceNotMet"],
-        eligible_population_exclusion=data["eligiblePopulationExclusion"],
-        eligible_population_exception=data["eligiblePopulationException"],
-        performance_rate=data["performanceRate"],
-        data_completeness=data["dataCompleteness"],
-        inverse=data["inverse"],
-        patients_by_tin=dict(data.get("patientsByTin", {})),
-        roster_coverage=data.get("rosterCoverage"),
-    )

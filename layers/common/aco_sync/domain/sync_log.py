@@ -3,10 +3,6 @@ MASTER_PAT_IDs, measure ids, TINs, counts, file names and rows only."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aco_sync.domain.records import SyncLogEntry
-
 MISSING_ROSTER_HALT = "ACO aggregation for measure {measure} cannot proceed due to missing Medicare roster"
 AMBIGUOUS_ROSTER_SKIP = "Patient {master_pat_id} skipped because more than one roster match was found"
 
@@ -19,27 +15,3 @@ def missing_roster_halt_message(measure_id: str) -> str:
 def ambiguous_roster_skip_message(master_pat_id: str) -> str:
     """PRODUCT.md's exact roster-skip line."""
     return AMBIGUOUS_ROSTER_SKIP.format(master_pat_id=master_pat_id)
-
-
-def log_entry_to_dict(entry: SyncLogEntry) -> dict[str, Any]:
-    return {
-        "kind": entry.kind,
-        "message": entry.message,
-        "level": entry.level,
-        "measure_id": entry.measure_id,
-        "tin": entry.tin,
-        "file": entry.file,
-        "line": entry.line,
-    }
-
-
-def log_entry_from_dict(data: dict[str, Any]) -> SyncLogEntry:
-    return SyncLogEntry(
-        kind=data["kind"],
-        message=data["message"],
-        level=data.get("level", "info"),
-        measure_id=data.get("measure_id"),
-        tin=data.get("tin"),
-        file=data.get("file"),
-        line=data.get("line"),
-    )

@@ -12,14 +12,18 @@ import re
 from dataclasses import dataclass, field
 
 from aco_sync.domain.records import IngestIssue
-from aco_sync.ingest.tabular import Table, TableError, did_you_mean, find_columns, read_table
+from aco_sync.ingest.table_spec import TableSpec, read_or_refuse, read_spec_columns, rejected_row
+from aco_sync.ingest.tabular import Table
 
 DECISIONS_FILE = "duplicate-decisions.csv"
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "master_pat_id_a": ("patient_a", "master_pat_id_1"),
-    "master_pat_id_b": ("patient_b", "master_pat_id_2"),
-    "decision": ("review", "reviewer_decision"),
-}
+DUPLICATE_DECISIONS = TableSpec(
+    required={
+        "master_pat_id_a": ("patient_a", "master_pat_id_1"),
+        "master_pat_id_b": ("patient_b", "master_pat_id_2"),
+        "decision": ("review", "reviewer_decision"),
+    },
+    missing_message="The duplicate decisions file has no {missing} column.",
+)
 DECISIONS = {"same": "same", "same_person": "same", "not_same": "not_same", "different": "not_same"}
 _MASTER_ID = re.compile(r"MP[0-9A-F]{16}")
 
@@ -45,33 +49,17 @@ class DecisionsReadResult:
 def read_duplicate_decisions(file_name: str, data: bytes) -> DecisionsReadResult:
     """Read the decisions file; bad rows are reported (file, row) and skipped. Never raises."""
     result = DecisionsReadResult()
-    try:
-        table = read_table(file_name, data)
-        _read_rows(table, result)
-    except TableError as exc:  # the file (or, mid-way, its size or structure) cannot be read
-        return DecisionsReadResult(
-            issues=[IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code)]
-        )
+    table = read_or_refuse(file_name, data, lambda t: _read_rows(t, result))
+    if isinstance(table, IngestIssue):
+        return DecisionsReadResult(issues=[table])
     result.issues = table.issues.finish()
     return result
 
 
 def _read_rows(table: Table, result: DecisionsReadResult) -> None:
-    file_name = table.file_name
-    columns = find_columns(table.header, COLUMNS)
-    missing = [c for c in COLUMNS if c not in columns]
-    if missing:
-        table.issues.add(
-            IngestIssue(
-                file=file_name,
-                line=1,
-                reason=f"The duplicate decisions file has no {', '.join(missing)} column."
-                + did_you_mean(table.header, COLUMNS, missing),
-                code="missing_column",
-            )
-        )
-        for _ in table.rows:  # drain: the table reader's own row problems are still counted
-            pass
+    # a file without the columns is drained all the same: the table reader's own row problems are reported
+    columns, _drained = read_spec_columns(table, DUPLICATE_DECISIONS)
+    if columns is None:
         return
     for row in table.rows:
         a = row.values.get(columns["master_pat_id_a"], "").upper()
@@ -85,14 +73,7 @@ def _read_rows(table: Table, result: DecisionsReadResult) -> None:
         if raw not in DECISIONS:
             problems.append("the decision must be `same` or `not_same`")
         if problems:
-            table.issues.add(
-                IngestIssue(
-                    file=file_name,
-                    line=row.line,
-                    reason=f"Row {row.line} ignored: {'; '.join(problems)}.",
-                    code="invalid_decision",
-                )
-            )
+            table.issues.add(rejected_row(table, row.line, problems, "invalid_decision", verb="ignored"))
             continue
         low, high = sorted((a, b))
         result.decisions.append(DuplicateDecision(low, high, DECISIONS[raw], row.line))

@@ -5,23 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aco_sync.domain.records import IngestIssue, Provider
-from aco_sync.ingest.tabular import (
-    Table,
-    TableError,
-    TableRow,
-    did_you_mean,
-    find_columns,
-    normalise_name,
-    parse_flag,
-    parse_npi,
-    read_table,
+from aco_sync.ingest.table_spec import (
+    TableSpec,
+    read_or_refuse,
+    read_spec_columns,
+    rejected_row,
+    unreadable_value,
 )
+from aco_sync.ingest.tabular import Table, TableRow, normalise_name, parse_flag, parse_npi
 
-PROVIDER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "npi": ("provider_npi", "rendering_npi"),
-    "name": ("provider_name", "full_name", "provider"),
-}
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"active": ("is_active", "status", "enabled")}
+PROVIDERS = TableSpec(
+    required={
+        "npi": ("provider_npi", "rendering_npi"),
+        "name": ("provider_name", "full_name", "provider"),
+    },
+    optional={"active": ("is_active", "status", "enabled")},  # default: active
+    missing_message="The provider list has no {missing} column; expected columns: npi, name, active.",
+    missing_joiner=" or ",
+)
 
 
 @dataclass(slots=True)
@@ -36,14 +37,9 @@ class ProvidersReadResult:
 def read_providers(file_name: str, data: bytes, *, tin: str) -> ProvidersReadResult:
     """Read one provider list. ``active`` is optional (default active). Never raises for bad content."""
     result = ProvidersReadResult()
-    try:
-        table = read_table(file_name, data, tin=tin)
-        _read_rows(table, result, tin)
-    except TableError as exc:  # the file (or, mid-way, its size or structure) cannot be read: refused
-        return ProvidersReadResult(
-            issues=[IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code, tin=tin)],
-            refused=True,
-        )
+    table = read_or_refuse(file_name, data, lambda t: _read_rows(t, result, tin), tin=tin)
+    if isinstance(table, IngestIssue):
+        return ProvidersReadResult(issues=[table], refused=True)
     result.rows_total = table.rows_read
     result.rows_rejected += table.rows_rejected
     result.issues = table.issues.finish()
@@ -51,42 +47,20 @@ def read_providers(file_name: str, data: bytes, *, tin: str) -> ProvidersReadRes
 
 
 def _read_rows(table: Table, result: ProvidersReadResult, tin: str) -> None:
-    file_name = table.file_name
-    columns = find_columns(table.header, PROVIDER_COLUMNS)
-    missing = [c for c in PROVIDER_COLUMNS if c not in columns]
-    if missing:
-        table.issues.add(
-            IngestIssue(
-                file=file_name,
-                line=1,
-                reason=f"The provider list has no {' or '.join(missing)} column; "
-                "expected columns: npi, name, active."
-                + did_you_mean(table.header, {**PROVIDER_COLUMNS, **OPTIONAL_COLUMNS}, missing),
-                code="missing_column",
-                tin=tin,
-            )
-        )
-        for _ in table.rows:  # every row is counted, and rejected with the file
-            result.rows_rejected += 1
+    columns, rejected = read_spec_columns(table, PROVIDERS)
+    result.rows_rejected += rejected
+    if columns is None:
         return
-    columns.update(find_columns(table.header, OPTIONAL_COLUMNS))
     first_row_of_npi: dict[str, int] = {}
     for row in table.rows:
         try:
             errors, provider = _read_row(row, columns, first_row_of_npi, tin)
         except Exception as exc:  # the per-row barrier: no cell value can stop the file
-            errors, provider = [f"a value in it could not be read ({type(exc).__name__})"], None
+            errors, provider = [unreadable_value(exc)], None
         if errors or provider is None:
             result.rows_rejected += 1
-            table.issues.add(
-                IngestIssue(
-                    file=file_name,
-                    line=row.line,
-                    reason=f"Row {row.line} rejected: {'; '.join(errors)}.",
-                    code="duplicate_row" if errors and "duplicate" in errors[-1] else "invalid_value",
-                    tin=tin,
-                )
-            )
+            code = "duplicate_row" if errors and "duplicate" in errors[-1] else "invalid_value"
+            table.issues.add(rejected_row(table, row.line, errors, code))
             continue
         first_row_of_npi[provider.npi] = row.line
         result.providers.append(provider)

@@ -1,26 +1,22 @@
-"""Read QRDA Category I documents (one patient each), safely.
+"""Read QRDA Category I documents (one patient each).
 
 ``parse_qrda`` turns one XML file into a :class:`QrdaDocument` or raises :class:`QrdaRejectedError`
 with a reason a user understands; ``read_qrda_upload`` reads an ``.xml`` or a ``.zip`` of many and
 never raises for one bad file (it returns an :class:`IngestIssue` in its place).
 
-Security: any DOCTYPE or ENTITY declaration is refused before parsing (XXE, billion laughs,
-external DTDs); lxml runs with entity resolution, DTD loading and network access off and without
-``huge_tree``; files and zip expansion are capped. Nothing here touches the network.
+The module is in four parts, each read on its own: :mod:`~aco_sync.ingest.qrda_safety` (limits, the
+safe parser, zip bombs), :mod:`~aco_sync.ingest.qrda_templates` (the template table, as data),
+:mod:`~aco_sync.ingest.qrda_elements` (small element readers) and the document reader below.
+Nothing here touches the network.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
-import zipfile
-import zlib
 from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
-from typing import Any
 
 from lxml import etree
 
@@ -33,11 +29,9 @@ from aco_sync.domain.qrda_document import (
     SNOMED_MALE,
     TIN_ROOT,
     Code,
-    EncounterDiagnosis,
     EntryKind,
     EntryValue,
     FacilityLocation,
-    Identifier,
     MeasureReference,
     QrdaDocument,
     QrdaEntry,
@@ -50,244 +44,53 @@ from aco_sync.domain.records import Gender, IngestIssue
 from aco_sync.ingest.cda_header import header_problems
 from aco_sync.ingest.hl7_time import parse_hl7_timestamp
 from aco_sync.ingest.measure_refs import ECQM_NUMBER_ROOT, recognise_ecqm
-from aco_sync.ingest.tabular import MAX_ISSUES_PER_FILE
-from aco_sync.ingest.xml_checks import dtd_markup_line, xml_declares_dtd, xml_encoding_family
-
-MAX_QRDA_BYTES = 20 * 1024 * 1024  # one XML document
-MAX_ZIP_BYTES = 100 * 1024 * 1024  # one uploaded zip (compressed)
-MAX_ZIP_TOTAL_BYTES = 500 * 1024 * 1024  # all members, expanded
-MAX_ZIP_MEMBERS = 20_000
-MAX_ZIP_RATIO = 100  # expanded / compressed size of one member
-
-V3 = "urn:hl7-org:v3"
-SDTC = "urn:hl7-org:sdtc"
-XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-
-QRDA_I_DOCUMENT_TEMPLATES = {
-    "2.16.840.1.113883.10.20.24.1.1",  # QRDA Category I Framework (R1 2012 ... STU 5.3)
-    "2.16.840.1.113883.10.20.24.1.2",  # QDM-based QRDA
-    "2.16.840.1.113883.10.20.24.1.3",  # CMS QRDA I (CMS IGs 2015 ... 2026)
-}
-QRDA_III_DOCUMENT_TEMPLATE = "2.16.840.1.113883.10.20.27.1.1"
-MEASURE_SECTION_TEMPLATES = {"2.16.840.1.113883.10.20.24.2.2", "2.16.840.1.113883.10.20.24.2.3"}
-REPORTING_PARAMETERS_SECTION = "2.16.840.1.113883.10.20.17.2.1"
-REPORTING_PARAMETERS_ACT = "2.16.840.1.113883.10.20.17.3.8"
-QRDA_ENTRY_PREFIX = "2.16.840.1.113883.10.20.24.3."
-REASON_TEMPLATE = QRDA_ENTRY_PREFIX + "88"
-# Encounter attributes (QDM "Encounter, Performed": diagnoses, class, facility locations).
-ENCOUNTER_DIAGNOSIS_QDM_TEMPLATE = QRDA_ENTRY_PREFIX + "168"  # STU 5.1+ (value = the diagnosis)
-PRINCIPAL_DIAGNOSIS_TEMPLATE = QRDA_ENTRY_PREFIX + "152"  # STU 3-4 (value = the principal diagnosis)
-CCDA_ENCOUNTER_DIAGNOSIS_TEMPLATE = "2.16.840.1.113883.10.20.22.4.80"  # act around problem observations
-DIAGNOSIS_RANK_TEMPLATE = QRDA_ENTRY_PREFIX + "166"
-PRESENT_ON_ADMISSION_TEMPLATE = QRDA_ENTRY_PREFIX + "169"
-ENCOUNTER_CLASS_TEMPLATE = QRDA_ENTRY_PREFIX + "171"
-ADMINISTRATIVE_GENDER_OID = "2.16.840.1.113883.5.1"
-
-CLINICAL_STATEMENTS = frozenset(
-    {"act", "observation", "encounter", "procedure", "substanceAdministration", "supply", "organizer"}
+from aco_sync.ingest.qrda_elements import (
+    T_AUTHOR,
+    T_CODE,
+    T_COMPONENT,
+    T_EFFECTIVE_TIME,
+    T_ENTRY,
+    T_ENTRY_RELATIONSHIP,
+    T_HIGH,
+    T_ID,
+    T_LOW,
+    T_SECTION,
+    T_STATUS,
+    T_TEMPLATE_ID,
+    T_TIME,
+    T_VALUE,
+    code_of,
+    discharge_disposition,
+    encounter_class,
+    encounter_diagnoses,
+    entry_template_numbers,
+    identifier_of,
+    line_of,
+    local_name,
+    template_ids,
+    v3,
 )
-
-_K = EntryKind
-# QRDA-I entry templates (2.16.840.1.113883.10.20.24.3.<n>) -> (kind, QDM data type).
-ENTRY_TEMPLATES: dict[int, tuple[EntryKind, str]] = {
-    1: (_K.CARE_GOAL, "Care Goal"),
-    2: (_K.COMMUNICATION, "Communication: From Patient to Provider"),
-    3: (_K.COMMUNICATION, "Communication: From Provider to Patient"),
-    4: (_K.COMMUNICATION, "Communication: From Provider to Provider"),
-    5: (_K.ALLERGY, "Device, Adverse Event"),
-    6: (_K.ALLERGY, "Device, Allergy"),
-    7: (_K.DEVICE, "Device, Applied"),
-    8: (_K.ALLERGY, "Device, Intolerance"),
-    9: (_K.DEVICE, "Device, Order"),
-    10: (_K.DEVICE, "Device, Recommended"),
-    11: (_K.DIAGNOSIS, "Diagnosis, Active"),
-    12: (_K.FAMILY_HISTORY, "Family History"),
-    13: (_K.DIAGNOSIS, "Diagnosis, Inactive"),
-    14: (_K.DIAGNOSIS, "Diagnosis, Resolved"),
-    15: (_K.ALLERGY, "Diagnostic Study, Adverse Event"),
-    16: (_K.ALLERGY, "Diagnostic Study, Intolerance"),
-    17: (_K.DIAGNOSTIC_STUDY, "Diagnostic Study, Order"),
-    18: (_K.DIAGNOSTIC_STUDY, "Diagnostic Study, Performed"),
-    19: (_K.DIAGNOSTIC_STUDY, "Diagnostic Study, Recommended"),
-    20: (_K.DIAGNOSTIC_STUDY, "Diagnostic Study, Result"),
-    21: (_K.ENCOUNTER, "Encounter, Active"),
-    22: (_K.ENCOUNTER, "Encounter, Order"),
-    23: (_K.ENCOUNTER, "Encounter, Performed"),
-    24: (_K.ENCOUNTER, "Encounter, Recommended"),
-    25: (_K.ASSESSMENT, "Functional Status, Order"),
-    26: (_K.ASSESSMENT, "Functional Status, Performed"),
-    27: (_K.ASSESSMENT, "Functional Status, Recommended"),
-    28: (_K.ASSESSMENT, "Functional Status, Result"),
-    29: (_K.ALLERGY, "Intervention, Adverse Event"),
-    30: (_K.ALLERGY, "Intervention, Intolerance"),
-    31: (_K.INTERVENTION, "Intervention, Order"),
-    32: (_K.INTERVENTION, "Intervention, Performed"),
-    33: (_K.INTERVENTION, "Intervention, Recommended"),
-    34: (_K.INTERVENTION, "Intervention, Result"),
-    35: (_K.ALLERGY, "Laboratory Test, Adverse Event"),
-    36: (_K.ALLERGY, "Laboratory Test, Intolerance"),
-    37: (_K.LAB_RESULT, "Laboratory Test, Order"),
-    38: (_K.LAB_RESULT, "Laboratory Test, Performed"),
-    39: (_K.LAB_RESULT, "Laboratory Test, Recommended"),
-    40: (_K.LAB_RESULT, "Laboratory Test, Result"),
-    41: (_K.MEDICATION, "Medication, Active"),
-    42: (_K.MEDICATION, "Medication, Administered"),
-    43: (_K.ALLERGY, "Medication, Adverse Effects"),
-    44: (_K.ALLERGY, "Medication, Allergy"),
-    45: (_K.MEDICATION, "Medication, Dispensed"),
-    46: (_K.ALLERGY, "Medication, Intolerance"),
-    47: (_K.MEDICATION, "Medication, Order"),
-    48: (_K.OTHER, "Patient Care Experience"),
-    49: (_K.PATIENT_CHARACTERISTIC, "Patient Characteristic"),
-    51: (_K.PATIENT_CHARACTERISTIC, "Patient Characteristic Clinical Trial Participant"),
-    54: (_K.PATIENT_CHARACTERISTIC, "Patient Characteristic Expired"),
-    55: (_K.PAYER, "Patient Characteristic Payer"),
-    58: (_K.PHYSICAL_EXAM, "Physical Exam, Order"),
-    59: (_K.PHYSICAL_EXAM, "Physical Exam, Performed"),
-    60: (_K.PHYSICAL_EXAM, "Physical Exam, Recommended"),
-    61: (_K.ALLERGY, "Procedure, Adverse Event"),
-    62: (_K.ALLERGY, "Procedure, Intolerance"),
-    63: (_K.PROCEDURE, "Procedure, Order"),
-    64: (_K.PROCEDURE, "Procedure, Performed"),
-    65: (_K.PROCEDURE, "Procedure, Recommended"),
-    66: (_K.PROCEDURE, "Procedure, Result"),
-    67: (_K.OTHER, "Provider Care Experience"),
-    69: (_K.ASSESSMENT, "Risk Category Assessment"),
-    75: (_K.MEDICATION, "Substance, Recommended"),
-    76: (_K.SYMPTOM, "Symptom, Active"),
-    77: (_K.SYMPTOM, "Symptom, Assessed"),
-    78: (_K.SYMPTOM, "Symptom, Inactive"),
-    79: (_K.SYMPTOM, "Symptom, Resolved"),
-    81: (_K.OTHER, "Transfer From"),
-    82: (_K.OTHER, "Transfer To"),
-    85: (_K.OTHER, "Reaction"),
-    87: (_K.RESULT, "Result"),
-    88: (_K.REASON, "Reason"),
-    90: (_K.ALLERGY, "Allergy/Intolerance"),
-    100: (_K.FACILITY_LOCATION, "Facility Location"),
-    103: (_K.PATIENT_CHARACTERISTIC, "Patient Characteristic"),
-    105: (_K.MEDICATION, "Medication, Discharge"),
-    112: (_K.FAMILY_HISTORY, "Family History"),
-    114: (_K.OTHER, "Provider Characteristic"),
-    135: (_K.DIAGNOSIS, "Diagnosis"),
-    136: (_K.SYMPTOM, "Symptom"),
-    140: (_K.IMMUNIZATION, "Immunization, Administered"),
-    143: (_K.IMMUNIZATION, "Immunization, Order"),
-    144: (_K.ASSESSMENT, "Assessment, Performed"),
-    145: (_K.ASSESSMENT, "Assessment, Recommended"),
-    146: (_K.ALLERGY, "Adverse Event"),
-    147: (_K.ALLERGY, "Allergy/Intolerance"),
-    153: (_K.MEDICATION, "Substance, Administered"),
-    154: (_K.PARTICIPATION, "Participation"),
-    156: (_K.COMMUNICATION, "Communication, Performed"),
-    158: (_K.ASSESSMENT, "Assessment, Order"),
-    168: (_K.DIAGNOSIS, "Encounter Diagnosis"),
-    170: (_K.OTHER, "Related Person"),
-}
-# Acts that only wrap the real data element (concern acts, "... Act" order/performed wrappers).
-WRAPPER_TEMPLATES = frozenset({120, 121, 122, 123, 124, 125, 127, 130, 131, 132, 133, 134, 137, 138, 139})
-# Templates whose concept is in <value> rather than <code>.
-VALUE_IS_CONCEPT_KINDS = frozenset(
-    {
-        _K.DIAGNOSIS,
-        _K.SYMPTOM,
-        _K.PATIENT_CHARACTERISTIC,
-        _K.PAYER,
-        _K.FAMILY_HISTORY,
-        _K.ALLERGY,
-        _K.PARTICIPATION,
-        _K.REASON,
-    }
+from aco_sync.ingest.qrda_safety import parse_xml, read_zip
+from aco_sync.ingest.qrda_templates import (
+    ADMINISTRATIVE_GENDER_OID,
+    CLINICAL_STATEMENTS,
+    ENTRY_TEMPLATES,
+    MEASURE_SECTION_TEMPLATES,
+    PRODUCT_KINDS,
+    QRDA_I_DOCUMENT_TEMPLATES,
+    QRDA_III_DOCUMENT_TEMPLATE,
+    REPORTING_PARAMETERS_ACT,
+    REPORTING_PARAMETERS_SECTION,
+    VALUE_IS_CONCEPT_KINDS,
+    WRAPPER_TEMPLATES,
+    XSI_TYPE,
 )
-PRODUCT_KINDS = frozenset({_K.MEDICATION, _K.IMMUNIZATION})
-
-
-def _v3(tag: str) -> str:
-    return f"{{{V3}}}{tag}"
-
-
-T_TEMPLATE_ID = _v3("templateId")
-T_ID = _v3("id")
-T_CODE = _v3("code")
-T_VALUE = _v3("value")
-T_TRANSLATION = _v3("translation")
-T_EFFECTIVE_TIME = _v3("effectiveTime")
-T_LOW = _v3("low")
-T_HIGH = _v3("high")
-T_STATUS = _v3("statusCode")
-T_AUTHOR = _v3("author")
-T_TIME = _v3("time")
-T_ENTRY_RELATIONSHIP = _v3("entryRelationship")
-T_COMPONENT = _v3("component")
-T_ENTRY = _v3("entry")
-T_SECTION = _v3("section")
-
-
-def _new_parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
 
 
 def parse_qrda(data: bytes, *, file_name: str, catalog: MeasureCatalog | None = None) -> QrdaDocument:
     """Parse one QRDA Category I document. Raises :class:`QrdaRejectedError` when it cannot be used."""
-    if len(data) > MAX_QRDA_BYTES:
-        raise QrdaRejectedError(
-            f"The file is {len(data) / 1_048_576:.1f} MB; QRDA-I files over "
-            f"{MAX_QRDA_BYTES // 1_048_576} MB are refused.",
-            code="file_too_large",
-        )
-    if not data or data.isspace():
-        raise QrdaRejectedError("The file is empty.", code="empty_file")
-    if xml_encoding_family(data) != "utf-8":
-        raise QrdaRejectedError(
-            "The file is UTF-16/UTF-32 text; QRDA-I files must be UTF-8.", line=1, code="bad_encoding"
-        )
-    hostile = xml_declares_dtd(data)
-    if hostile is None:
-        raise QrdaRejectedError(
-            "The file is not valid UTF-8 text (or its declared encoding); QRDA-I files must be UTF-8.",
-            code="bad_encoding",
-        )
-    if hostile:
-        raise QrdaRejectedError(
-            "The file declares a DOCTYPE or ENTITY; QRDA-I files never need one and it is refused "
-            "for security (XXE / entity expansion).",
-            line=dtd_markup_line(data),
-            code="xml_doctype",
-        )
-    try:
-        root = etree.fromstring(data, parser=_new_parser())
-    except etree.XMLSyntaxError as exc:
-        # lxml's message quotes tag and attribute names and bytes of the text, which in a damaged file
-        # can be a patient's name ("tag mismatch: Neil and family"): only the kind of error is named
-        message = str(exc.msg or exc)
-        kind = _xml_error_kind(exc)
-        if "encoding" in message.lower() or "utf-8" in message.lower():
-            raise QrdaRejectedError(
-                f"The file is not valid UTF-8 text (or its declared encoding){kind}.",
-                line=exc.lineno,
-                code="bad_encoding",
-            ) from None
-        raise QrdaRejectedError(
-            f"The file is not well-formed XML{kind}.", line=exc.lineno, code="not_xml"
-        ) from None
-    except ValueError:  # e.g. unsupported encoding declarations
-        raise QrdaRejectedError("The file cannot be read as XML.", code="not_xml") from None
+    root = parse_xml(data)
     return _DocumentReader(root, file_name, catalog or default_catalog()).read()
-
-
-def _xml_error_kind(exc: etree.XMLSyntaxError) -> str:
-    """``" (ERR_TAG_NAME_MISMATCH)"``: libxml2's name of the error kind (never the text it quotes)."""
-    entries: list[Any] = list(exc.error_log) if exc.error_log else []  # type: ignore[call-overload]
-    name = str(getattr(entries[-1], "type_name", "") or "") if entries else ""
-    return f" ({name})" if re.fullmatch(r"[A-Z0-9_]{3,60}", name) else ""
 
 
 def read_qrda_upload(
@@ -303,7 +106,12 @@ def read_qrda_upload(
     of a zip) a ``duplicate_file`` warning instead of a second document; members are added to it."""
     suffix = PurePosixPath(file_name).suffix.lower()
     if suffix == ".zip" or data[:4] == b"PK\x03\x04":
-        return _read_zip(file_name, data, catalog, {} if seen is None else seen)
+        return read_zip(
+            file_name,
+            data,
+            lambda content, name: _parse_or_issue(content, name, catalog),
+            {} if seen is None else seen,
+        )
     if suffix != ".xml":
         return [
             IngestIssue(
@@ -324,276 +132,6 @@ def _parse_or_issue(
         return IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code)
 
 
-def _read_zip(
-    file_name: str, data: bytes, catalog: MeasureCatalog | None, seen: dict[str, str]
-) -> list[QrdaDocument | IngestIssue]:
-    """A zip's documents; its issues are bounded (``MAX_ISSUES_PER_FILE`` listed, the rest counted in one
-    line), so a zip of junk members costs one issue list, not one sync-log line per member."""
-    results = _read_zip_members(file_name, data, catalog, seen)
-    issues = [r for r in results if isinstance(r, IngestIssue)]
-    if len(issues) <= MAX_ISSUES_PER_FILE:
-        return results
-    kept_issues = {id(i) for i in issues[:MAX_ISSUES_PER_FILE]}
-    unlisted = Counter(i.severity for i in issues[MAX_ISSUES_PER_FILE:])
-    unlisted_errors = [i for i in issues[MAX_ISSUES_PER_FILE:] if i.severity == "error"]
-    kept: list[QrdaDocument | IngestIssue] = [
-        r for r in results if not isinstance(r, IngestIssue) or id(r) in kept_issues
-    ]
-    kept.append(
-        IngestIssue(
-            file=file_name,
-            reason=f"{unlisted.get('error', 0)} more rejected files and {unlisted.get('warning', 0)} more "
-            f"warnings in this zip are not listed (only the first {MAX_ISSUES_PER_FILE} are listed).",
-            severity="error" if unlisted_errors else "warning",
-            code="more_issues",
-            covers=len(unlisted_errors),  # the further rejected documents, for the accounting
-        )
-    )
-    return kept
-
-
-def _read_zip_members(
-    file_name: str, data: bytes, catalog: MeasureCatalog | None, seen: dict[str, str]
-) -> list[QrdaDocument | IngestIssue]:
-    def issue(reason: str, code: str, member: str | None = None) -> IngestIssue:
-        return IngestIssue(file=f"{file_name}!{member}" if member else file_name, reason=reason, code=code)
-
-    if len(data) > MAX_ZIP_BYTES:
-        return [
-            issue(f"The zip file is over {MAX_ZIP_BYTES // 1_048_576} MB and is refused.", "file_too_large")
-        ]
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = [m for m in archive.infolist() if not m.is_dir()]
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return [issue("The file is not a readable zip archive.", "bad_zip")]
-    if len(members) > MAX_ZIP_MEMBERS:
-        return [
-            issue(f"The zip holds {len(members)} files; at most {MAX_ZIP_MEMBERS} are accepted.", "zip_bomb")
-        ]
-    results: list[QrdaDocument | IngestIssue] = []
-    expanded_total = 0
-    for member in members:
-        name = member.filename
-        base = PurePosixPath(name).name
-        if base.startswith(".") or name.startswith("__MACOSX/"):
-            continue  # OS metadata, not data
-        if not name.lower().endswith(".xml"):
-            results.append(
-                IngestIssue(
-                    file=f"{file_name}!{name}",
-                    reason="Skipped: only .xml files are read from a QRDA-I zip.",
-                    severity="warning",
-                    code="unknown_file_type",
-                )
-            )
-            continue
-        if member.flag_bits & 0x1:
-            results.append(
-                issue("The file is encrypted in the zip and cannot be read.", "zip_encrypted", name)
-            )
-            continue
-        if member.file_size > MAX_QRDA_BYTES:
-            results.append(
-                issue(f"The file expands to over {MAX_QRDA_BYTES // 1_048_576} MB.", "file_too_large", name)
-            )
-            continue
-        if member.compress_size and member.file_size / member.compress_size > MAX_ZIP_RATIO:
-            results.append(
-                issue("The file's compression ratio is suspicious (a zip bomb?).", "zip_bomb", name)
-            )
-            continue
-        if expanded_total + member.file_size > MAX_ZIP_TOTAL_BYTES:
-            results.append(
-                issue(
-                    f"The zip expands to over {MAX_ZIP_TOTAL_BYTES // 1_048_576} MB; this and the remaining "
-                    "files were not read.",
-                    "zip_bomb",
-                    name,
-                )
-            )
-            break
-        try:
-            with archive.open(member) as stream:
-                content = stream.read(MAX_QRDA_BYTES + 1)  # sizes in the zip directory can lie
-        except (
-            zipfile.BadZipFile,
-            zlib.error,
-            OSError,
-            ValueError,
-            RuntimeError,
-            EOFError,
-            NotImplementedError,
-        ):
-            results.append(issue("The file is damaged in the zip and cannot be read.", "bad_zip", name))
-            continue
-        expanded_total += len(content)
-        if len(content) > MAX_QRDA_BYTES:
-            results.append(
-                issue(f"The file expands to over {MAX_QRDA_BYTES // 1_048_576} MB.", "file_too_large", name)
-            )
-            continue
-        member_name = f"{file_name}!{name}"
-        earlier = seen.setdefault(hashlib.sha256(content).hexdigest(), member_name)
-        if earlier != member_name:
-            results.append(
-                IngestIssue(
-                    file=member_name,
-                    reason=f"The same file as {earlier} (identical content); it was counted once, "
-                    f"as {earlier}.",
-                    severity="warning",
-                    code="duplicate_file",
-                )
-            )
-            continue
-        results.append(_parse_or_issue(content, member_name, catalog))
-    if not results:
-        results.append(issue("The zip holds no QRDA-I (.xml) files.", "empty_file"))
-    return results
-
-
-# --------------------------------------------------------------------------------------------
-# Building blocks
-
-
-def _template_ids(element: etree._Element) -> tuple[TemplateId, ...]:
-    return tuple(
-        TemplateId(t.get("root", ""), t.get("extension"))
-        for t in element.iterchildren(T_TEMPLATE_ID)
-        if t.get("root")
-    )
-
-
-def _entry_template_numbers(templates: tuple[TemplateId, ...]) -> list[int]:
-    numbers = []
-    for template in templates:
-        if template.root.startswith(QRDA_ENTRY_PREFIX):
-            suffix = template.root[len(QRDA_ENTRY_PREFIX) :]
-            if suffix.isdigit():
-                numbers.append(int(suffix))
-    return numbers
-
-
-def _identifier(element: etree._Element) -> Identifier:
-    return Identifier(element.get("root"), element.get("extension"), element.get("nullFlavor"))
-
-
-def _code(element: etree._Element | None) -> Code | None:
-    if element is None:
-        return None
-    translations = tuple(c for c in (_code(t) for t in element.iterchildren(T_TRANSLATION)) if c is not None)
-    code = element.get("code")
-    null_flavor = element.get("nullFlavor")
-    value_set = element.get(f"{{{SDTC}}}valueSet")
-    if not code and not null_flavor and not translations and not value_set:
-        return None
-    return Code(
-        code=code,
-        system=element.get("codeSystem"),
-        display=element.get("displayName"),
-        system_name=element.get("codeSystemName"),
-        null_flavor=null_flavor,
-        value_set=value_set,
-        translations=translations,
-    )
-
-
-def _line(element: etree._Element) -> int | None:
-    line = element.sourceline
-    return line if isinstance(line, int) else None
-
-
-def _local(tag: object) -> str:
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
-
-
-def _discharge_disposition(encounter: etree._Element) -> Code | None:
-    """``sdtc:dischargeDispositionCode`` of an encounter (every QRDA-I version since R2). Read
-    tolerantly: a producer that writes it in the CDA namespace (or another) is understood too."""
-    for child in encounter.iterchildren():
-        if _local(child.tag) == "dischargeDispositionCode":
-            code = _code(child)
-            if code is not None:
-                return code
-    return None
-
-
-def _encounter_class(encounter: etree._Element) -> Code | None:
-    """The code of the "Encounter Class" act (template 24.3.171, STU 5.3) inside an encounter. Some
-    producers nest it in the encounter diagnosis (the HL7 sample does), so the whole encounter is
-    searched, not nested encounters."""
-    for act in encounter.iter(_v3("act")):
-        if any(t.get("root") == ENCOUNTER_CLASS_TEMPLATE for t in act.iterchildren(T_TEMPLATE_ID)):
-            code = _code(act.find(T_CODE))
-            if code is not None:
-                return code
-    return None
-
-
-def _first_coded_value(entry: QrdaEntry) -> Code | None:
-    """The diagnosis code of an encounter diagnosis statement; a bare nullFlavor says nothing."""
-    candidates: tuple[EntryValue, ...] = entry.values
-    if entry.kind is EntryKind.DIAGNOSIS and entry.codes != (entry.element_code,):  # not the fallback
-        candidates = entry.codes  # <code> is "diagnosis" (29308-4): the concept was in <value>
-    return next(
-        (
-            v
-            for v in candidates
-            if isinstance(v, Code) and (v.value_set or next(v.all_codes(), None) is not None)
-        ),
-        None,
-    )
-
-
-def _diagnosis_rank(entry: QrdaEntry) -> int | None:
-    for nested in entry.components:
-        if nested.has_template(DIAGNOSIS_RANK_TEMPLATE):
-            for value in nested.values:
-                text = value.text if isinstance(value, TextValue) else None
-                if text is None and isinstance(value, Quantity):
-                    text = str(value.value)
-                if text is not None and text.strip().isdigit():
-                    return int(text.strip())
-    return None
-
-
-def _present_on_admission(entry: QrdaEntry) -> Code | None:
-    for nested in entry.components:
-        if nested.has_template(PRESENT_ON_ADMISSION_TEMPLATE):
-            return next((v for v in nested.values if isinstance(v, Code)), None)
-    return None
-
-
-def _encounter_diagnoses(components: tuple[QrdaEntry, ...]) -> tuple[EncounterDiagnosis, ...]:
-    """The diagnoses of an encounter, from its nested statements, in every template generation:
-    "Encounter Diagnosis QDM" (24.3.168), "Principal Diagnosis" (24.3.152, rank 1) and the C-CDA
-    "Encounter Diagnosis" act (22.4.80) around problem observations."""
-    diagnoses: list[EncounterDiagnosis] = []
-    for component in components:
-        if component.has_template(ENCOUNTER_DIAGNOSIS_QDM_TEMPLATE):
-            code = _first_coded_value(component)
-            if code is not None:
-                diagnoses.append(
-                    EncounterDiagnosis(
-                        code, _diagnosis_rank(component), _present_on_admission(component), component.line
-                    )
-                )
-        elif component.has_template(PRINCIPAL_DIAGNOSIS_TEMPLATE):
-            code = _first_coded_value(component)
-            if code is not None:
-                diagnoses.append(EncounterDiagnosis(code, 1, None, component.line))
-        elif component.has_template(CCDA_ENCOUNTER_DIAGNOSIS_TEMPLATE):
-            for problem in component.components:
-                code = _first_coded_value(problem)
-                if code is not None:
-                    diagnoses.append(
-                        EncounterDiagnosis(
-                            code, _diagnosis_rank(problem), _present_on_admission(problem), problem.line
-                        )
-                    )
-    return tuple(diagnoses)
-
-
 class _DocumentReader:
     def __init__(self, root: etree._Element, file_name: str, catalog: MeasureCatalog) -> None:
         self.root = root
@@ -602,7 +140,7 @@ class _DocumentReader:
         self.warnings: list[QrdaWarning] = []
 
     def warn(self, message: str, element: etree._Element | None = None, code: str = "") -> None:
-        self.warnings.append(QrdaWarning(message, _line(element) if element is not None else None, code))
+        self.warnings.append(QrdaWarning(message, line_of(element) if element is not None else None, code))
 
     def time(self, element: etree._Element | None, what: str) -> datetime | None:
         if element is None:
@@ -624,14 +162,14 @@ class _DocumentReader:
 
     def read(self) -> QrdaDocument:
         root = self.root
-        if root.tag != _v3("ClinicalDocument"):
+        if root.tag != v3("ClinicalDocument"):
             raise QrdaRejectedError(
                 "Not a QRDA Category I file: the root element is not an HL7 CDA <ClinicalDocument> "
                 "(namespace urn:hl7-org:v3).",
-                line=_line(root),
+                line=line_of(root),
                 code="not_qrda_cat1",
             )
-        templates = _template_ids(root)
+        templates = template_ids(root)
         roots = {t.root for t in templates}
         for message, line in header_problems(root):  # schema-invalid documents are not called OK
             self.warnings.append(QrdaWarning(message, line, "cda_schema"))
@@ -647,23 +185,23 @@ class _DocumentReader:
                 "(2.16.840.1.113883.10.20.24.1.1/.2/.3); it may be another kind of CDA document.",
                 code="not_qrda_cat1",
             )
-        patient_role = root.find(f"{_v3('recordTarget')}/{_v3('patientRole')}")
+        patient_role = root.find(f"{v3('recordTarget')}/{v3('patientRole')}")
         if patient_role is None:
             raise QrdaRejectedError(
                 "The file has no patient (recordTarget/patientRole).",
-                line=_line(root),
+                line=line_of(root),
                 code="missing_patient",
             )
-        if len(root.findall(_v3("recordTarget"))) > 1:
+        if len(root.findall(v3("recordTarget"))) > 1:
             raise QrdaRejectedError(
                 "The file names more than one patient (recordTarget); QRDA-I holds exactly one.",
                 code="several_patients",
             )
-        patient = patient_role.find(_v3("patient"))
+        patient = patient_role.find(v3("patient"))
         if patient is None:
             raise QrdaRejectedError(
                 "The file has no patient demographics (patientRole/patient).",
-                line=_line(patient_role),
+                line=line_of(patient_role),
                 code="missing_patient",
             )
         given, family = self._name(patient)
@@ -683,10 +221,10 @@ class _DocumentReader:
             birth_time=birth_time,
             gender=gender,
             gender_code=gender_code,
-            race=_code(patient.find(_v3("raceCode"))),
-            ethnicity=_code(patient.find(_v3("ethnicGroupCode"))),
+            race=code_of(patient.find(v3("raceCode"))),
+            ethnicity=code_of(patient.find(v3("ethnicGroupCode"))),
             patient_ids=tuple(
-                _identifier(i) for i in patient_role.iterchildren(T_ID) if not i.get("nullFlavor")
+                identifier_of(i) for i in patient_role.iterchildren(T_ID) if not i.get("nullFlavor")
             ),
             tins=tins,
             npis=npis,
@@ -696,40 +234,40 @@ class _DocumentReader:
             document_templates=templates,
             entries=entries,
             warnings=tuple(self.warnings),
-            document_id=str(_identifier(document_id)) if document_id is not None else None,
+            document_id=str(identifier_of(document_id)) if document_id is not None else None,
         )
 
     def _name(self, patient: etree._Element) -> tuple[tuple[str, ...], str]:
-        names = patient.findall(_v3("name"))
+        names = patient.findall(v3("name"))
         legal = [n for n in names if "L" in (n.get("use") or "L").split()]
         if not names:
-            raise QrdaRejectedError("The patient has no name.", line=_line(patient), code="missing_name")
+            raise QrdaRejectedError("The patient has no name.", line=line_of(patient), code="missing_name")
         name = (legal or names)[0]
         given = tuple(
             " ".join(g.text.split())
-            for g in name.iterchildren(_v3("given"))
+            for g in name.iterchildren(v3("given"))
             if g.text and g.text.strip() and "CL" not in (g.get("qualifier") or "").split()  # CL: a nickname
         )
         family_parts = [
-            " ".join(f.text.split()) for f in name.iterchildren(_v3("family")) if f.text and f.text.strip()
+            " ".join(f.text.split()) for f in name.iterchildren(v3("family")) if f.text and f.text.strip()
         ]
         if not family_parts:
             raise QrdaRejectedError(
-                "The patient has no family (last) name.", line=_line(name), code="missing_name"
+                "The patient has no family (last) name.", line=line_of(name), code="missing_name"
             )
         if not given:
             raise QrdaRejectedError(
-                "The patient has no given (first) name.", line=_line(name), code="missing_name"
+                "The patient has no given (first) name.", line=line_of(name), code="missing_name"
             )
         return given, " ".join(family_parts)
 
     def _birth_time(self, patient: etree._Element) -> datetime:
-        element = patient.find(_v3("birthTime"))
+        element = patient.find(v3("birthTime"))
         value = element.get("value") if element is not None else None
         if not value:
             raise QrdaRejectedError(
                 "The patient has no birth date (patient/birthTime).",
-                line=_line(element if element is not None else patient),
+                line=line_of(element if element is not None else patient),
                 code="missing_birth_date",
             )
         try:
@@ -737,21 +275,21 @@ class _DocumentReader:
         except ValueError:
             raise QrdaRejectedError(
                 "The patient's birth date (patient/birthTime) is not a valid date.",
-                line=_line(element) if element is not None else None,
+                line=line_of(element) if element is not None else None,
                 code="invalid_date",
             ) from None
         if born.date() > date.today() or born.year < 1900:  # the same rule as the templates' birth dates
             raise QrdaRejectedError(
                 "The patient's birth date (patient/birthTime) is "
                 + ("in the future." if born.year >= 1900 else "before 1900."),
-                line=_line(element) if element is not None else None,
+                line=line_of(element) if element is not None else None,
                 code="invalid_date",
             )
         return born
 
     def _gender(self, patient: etree._Element) -> tuple[Gender, Code | None]:
-        element = patient.find(_v3("administrativeGenderCode"))
-        code = _code(element)
+        element = patient.find(v3("administrativeGenderCode"))
+        code = code_of(element)
         if code is None:
             self.warn(
                 "The patient has no administrativeGenderCode; gender is unknown.", patient, "missing_gender"
@@ -772,9 +310,9 @@ class _DocumentReader:
 
     def _organisation_ids(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         performers = self.root.findall(
-            f"{_v3('documentationOf')}/{_v3('serviceEvent')}/{_v3('performer')}/{_v3('assignedEntity')}"
+            f"{v3('documentationOf')}/{v3('serviceEvent')}/{v3('performer')}/{v3('assignedEntity')}"
         )
-        tin_elements = [i for p in performers for i in p.iterfind(f"{_v3('representedOrganization')}/{T_ID}")]
+        tin_elements = [i for p in performers for i in p.iterfind(f"{v3('representedOrganization')}/{T_ID}")]
         npi_elements = [i for p in performers for i in p.iterchildren(T_ID)]
         if not tin_elements:  # some files put the organisation elsewhere in the header
             tin_elements = [i for i in self._header_ids() if i.get("root") == TIN_ROOT]
@@ -807,23 +345,23 @@ class _DocumentReader:
     def _header_ids(self) -> list[etree._Element]:
         found: list[etree._Element] = []
         for child in self.root:
-            if child.tag in (_v3("component"), _v3("recordTarget")):
+            if child.tag in (v3("component"), v3("recordTarget")):
                 continue
             found.extend(child.iter(T_ID))
         return found
 
     def _sections(self) -> list[etree._Element]:
-        return self.root.findall(f"{T_COMPONENT}/{_v3('structuredBody')}/{T_COMPONENT}/{T_SECTION}")
+        return self.root.findall(f"{T_COMPONENT}/{v3('structuredBody')}/{T_COMPONENT}/{T_SECTION}")
 
     def _reporting_period(self) -> tuple[datetime | None, datetime | None]:
-        for act in self.root.iter(_v3("act")):
+        for act in self.root.iter(v3("act")):
             if any(t.get("root") == REPORTING_PARAMETERS_ACT for t in act.iterchildren(T_TEMPLATE_ID)):
                 effective = act.find(T_EFFECTIVE_TIME)
                 if effective is not None:
                     start = self.time(effective.find(T_LOW), "reporting period start")
                     end = self.time(effective.find(T_HIGH), "reporting period end")
                     return start, end
-        service_time = self.root.find(f"{_v3('documentationOf')}/{_v3('serviceEvent')}/{T_EFFECTIVE_TIME}")
+        service_time = self.root.find(f"{v3('documentationOf')}/{v3('serviceEvent')}/{T_EFFECTIVE_TIME}")
         if service_time is not None:
             return (
                 self.time(service_time.find(T_LOW), "reporting period start"),
@@ -839,7 +377,7 @@ class _DocumentReader:
             for section in self._sections()
             if {t.get("root") for t in section.iterchildren(T_TEMPLATE_ID)} & MEASURE_SECTION_TEMPLATES
         ]
-        documents = [d for section in measure_sections for d in section.iter(_v3("externalDocument"))]
+        documents = [d for section in measure_sections for d in section.iter(v3("externalDocument"))]
         for document in documents:
             version_id = ecqm_number = None
             for identifier in document.iterchildren(T_ID):
@@ -849,10 +387,10 @@ class _DocumentReader:
                     ecqm_number = identifier.get("extension")
                 elif version_id is None and identifier.get("root") and not identifier.get("extension"):
                     version_id = identifier.get("root")  # R1 (2012) files put the GUID in root
-            set_id_element = document.find(_v3("setId"))
+            set_id_element = document.find(v3("setId"))
             set_id = set_id_element.get("root") if set_id_element is not None else None
-            version_element = document.find(_v3("versionNumber"))
-            title_text = document.findtext(_v3("text"))
+            version_element = document.find(v3("versionNumber"))
+            title_text = document.findtext(v3("text"))
             title = " ".join(title_text.split()) if title_text else None
             ecqm_id = recognise_ecqm(
                 ecqm_number=ecqm_number,
@@ -890,13 +428,13 @@ class _DocumentReader:
                 continue
             for entry in section.iterchildren(T_ENTRY):
                 for statement in entry:
-                    if _local(statement.tag) in CLINICAL_STATEMENTS:
+                    if local_name(statement.tag) in CLINICAL_STATEMENTS:
                         entries.append(self._statement(statement))
         return tuple(entries)
 
     def _statement(self, element: etree._Element) -> QrdaEntry:
-        templates = _template_ids(element)
-        numbers = _entry_template_numbers(templates)
+        templates = template_ids(element)
+        numbers = entry_template_numbers(templates)
         if any(n in WRAPPER_TEMPLATES for n in numbers):
             inner = self._wrapped(element)
             if inner is not None:
@@ -905,7 +443,7 @@ class _DocumentReader:
             (ENTRY_TEMPLATES[n] for n in numbers if n in ENTRY_TEMPLATES), (EntryKind.OTHER, None)
         )
         components = tuple(self._statement(child) for child in self._nested(element))
-        element_code = _code(element.find(T_CODE))
+        element_code = code_of(element.find(T_CODE))
         raw_values = [v for v in element.iterchildren(T_VALUE)]
         codes: tuple[Code, ...] = ()
         values_used_as_codes: set[int] = set()
@@ -913,7 +451,7 @@ class _DocumentReader:
             codes = self._participant_codes(element, "playingEntity")
             if not codes:
                 for index, value in enumerate(raw_values):
-                    code = _code(value)
+                    code = code_of(value)
                     if code is not None and (value.get(XSI_TYPE) or "CD").split(":")[-1] in (
                         "CD",
                         "CE",
@@ -929,8 +467,8 @@ class _DocumentReader:
             if not codes:  # e.g. Discharge Medication: an act around a medication activity
                 codes = tuple(
                     code
-                    for material in element.iter(_v3("manufacturedMaterial"))
-                    for code in [_code(material.find(T_CODE))]
+                    for material in element.iter(v3("manufacturedMaterial"))
+                    for code in [code_of(material.find(T_CODE))]
                     if code is not None
                 )[:1]
         elif kind is EntryKind.DEVICE:
@@ -941,15 +479,15 @@ class _DocumentReader:
         reason = next((c.codes[0] for c in components if c.kind is EntryKind.REASON and c.codes), None)
         effective = element.find(T_EFFECTIVE_TIME)
         status = element.find(T_STATUS)
-        is_encounter = kind is EntryKind.ENCOUNTER or _local(element.tag) == "encounter"
+        is_encounter = kind is EntryKind.ENCOUNTER or local_name(element.tag) == "encounter"
         return QrdaEntry(
             kind=kind,
             qdm_datatype=datatype,
             template_ids=templates,
-            element=_local(element.tag),
+            element=local_name(element.tag),
             class_code=element.get("classCode"),
             mood_code=element.get("moodCode"),
-            ids=tuple(_identifier(i) for i in element.iterchildren(T_ID)),
+            ids=tuple(identifier_of(i) for i in element.iterchildren(T_ID)),
             codes=codes,
             element_code=element_code,
             status=status.get("code") if status is not None else None,
@@ -968,21 +506,21 @@ class _DocumentReader:
             negation_reason=reason if negated else None,
             reason=None if negated else reason,
             components=components,
-            line=_line(element),
-            discharge_disposition=_discharge_disposition(element) if is_encounter else None,
-            encounter_class=_encounter_class(element) if is_encounter else None,
-            diagnoses=_encounter_diagnoses(components) if is_encounter else (),
+            line=line_of(element),
+            discharge_disposition=discharge_disposition(element) if is_encounter else None,
+            encounter_class=encounter_class(element) if is_encounter else None,
+            diagnoses=encounter_diagnoses(components) if is_encounter else (),
             facility_locations=self._facility_locations(element) if is_encounter else (),
         )
 
     def _facility_locations(self, element: etree._Element) -> tuple[FacilityLocation, ...]:
         """``participant typeCode="LOC"`` of an encounter (Facility Location, template 24.3.100)."""
         locations = []
-        for participant in element.iterchildren(_v3("participant")):
+        for participant in element.iterchildren(v3("participant")):
             if (participant.get("typeCode") or "").upper() != "LOC":
                 continue
-            role = participant.find(_v3("participantRole"))
-            code = _code(role.find(T_CODE)) if role is not None else None
+            role = participant.find(v3("participantRole"))
+            code = code_of(role.find(T_CODE)) if role is not None else None
             time = participant.find(T_TIME)
             low = high = None
             if time is not None:
@@ -1000,13 +538,13 @@ class _DocumentReader:
             if relationship.tag not in (T_ENTRY_RELATIONSHIP, T_COMPONENT):
                 continue
             for child in relationship:
-                if _local(child.tag) in CLINICAL_STATEMENTS and child.find(T_TEMPLATE_ID) is not None:
+                if local_name(child.tag) in CLINICAL_STATEMENTS and child.find(T_TEMPLATE_ID) is not None:
                     nested.append(child)
         return nested
 
     def _wrapped(self, element: etree._Element) -> etree._Element | None:
         for child in self._nested(element):
-            if any(n in ENTRY_TEMPLATES for n in _entry_template_numbers(_template_ids(child))):
+            if any(n in ENTRY_TEMPLATES for n in entry_template_numbers(template_ids(child))):
                 return child
         return None
 
@@ -1026,7 +564,7 @@ class _DocumentReader:
             element=entry.element,
             class_code=entry.class_code,
             mood_code=entry.mood_code,
-            ids=entry.ids or tuple(_identifier(i) for i in wrapper.iterchildren(T_ID)),
+            ids=entry.ids or tuple(identifier_of(i) for i in wrapper.iterchildren(T_ID)),
             codes=entry.codes,
             element_code=entry.element_code,
             status=entry.status,
@@ -1039,7 +577,7 @@ class _DocumentReader:
             negation_reason=reason if negated else None,
             reason=None if negated else reason,
             components=entry.components + others,
-            line=_line(wrapper),
+            line=line_of(wrapper),
             discharge_disposition=entry.discharge_disposition,
             encounter_class=entry.encounter_class,
             diagnoses=entry.diagnoses,
@@ -1048,9 +586,9 @@ class _DocumentReader:
 
     def _participant_codes(self, element: etree._Element, playing: str) -> tuple[Code, ...]:
         codes = []
-        for participant in element.iterchildren(_v3("participant")):
-            for code_element in participant.iterfind(f"{_v3('participantRole')}/{_v3(playing)}/{T_CODE}"):
-                code = _code(code_element)
+        for participant in element.iterchildren(v3("participant")):
+            for code_element in participant.iterfind(f"{v3('participantRole')}/{v3(playing)}/{T_CODE}"):
+                code = code_of(code_element)
                 if code is not None:
                     codes.append(code)
         return tuple(codes)
@@ -1058,9 +596,9 @@ class _DocumentReader:
     def _product_codes(self, element: etree._Element) -> tuple[Code, ...]:
         codes = []
         for holder in ("consumable", "product"):
-            path = f"{_v3(holder)}/{_v3('manufacturedProduct')}/{_v3('manufacturedMaterial')}/{T_CODE}"
+            path = f"{v3(holder)}/{v3('manufacturedProduct')}/{v3('manufacturedMaterial')}/{T_CODE}"
             for code_element in element.iterfind(path):
-                code = _code(code_element)
+                code = code_of(code_element)
                 if code is not None:
                     codes.append(code)
         return tuple(codes)
@@ -1086,7 +624,7 @@ class _DocumentReader:
                 )
                 return TextValue(raw, xsi_type)
         if xsi_type in ("CD", "CE", "CO", "CV") or element.get("code"):
-            return _code(element)
+            return code_of(element)
         text = element.get("value") or (element.text or "").strip()
         return TextValue(text, xsi_type or None) if text else None
 

@@ -7,36 +7,44 @@ from dataclasses import dataclass, field
 
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import IngestIssue, RosterEntry
+from aco_sync.ingest.table_spec import (
+    TableSpec,
+    read_or_refuse,
+    read_spec_columns,
+    rejected_row,
+    unreadable_value,
+)
 from aco_sync.ingest.tabular import (
     Table,
-    TableError,
     TableRow,
     column_label,
-    did_you_mean,
-    find_columns,
     normalise_name,
     parse_birth_date,
     parse_flag,
     parse_gender,
     parse_mbi,
-    read_table,
 )
 
-ROSTER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "mbi": ("medicare_beneficiary_identifier", "beneficiary_mbi", "bene_mbi_id", "mbi_id"),
-    "first_name": ("firstname", "first", "given_name", "bene_1st_name", "bene_first_name"),
-    "last_name": ("lastname", "last", "family_name", "surname", "bene_last_name"),
-    "birth_date": ("date_of_birth", "dob", "birthdate", "bene_brth_dt", "bene_birth_dt"),
-    "gender": ("sex", "bene_sex_cd", "bene_sex"),
-}
+ROSTER = TableSpec(
+    required={
+        "mbi": ("medicare_beneficiary_identifier", "beneficiary_mbi", "bene_mbi_id", "mbi_id"),
+        "first_name": ("firstname", "first", "given_name", "bene_1st_name", "bene_first_name"),
+        "last_name": ("lastname", "last", "family_name", "surname", "bene_last_name"),
+        "birth_date": ("date_of_birth", "dob", "birthdate", "bene_brth_dt", "bene_birth_dt"),
+        "gender": ("sex", "bene_sex_cd", "bene_sex"),
+    },
+    # the optional columns are per-measure eligibility flags, named after the catalog's measures
+    labels={
+        "mbi": "MBI",
+        "first_name": "first name",
+        "last_name": "last name",
+        "birth_date": "birth date",
+        "gender": "gender",
+    },
+    missing_message="The roster has no {missing} column; expected columns: "
+    "mbi, first_name, last_name, birth_date, gender (plus optional measure columns).",
+)
 FLAG_SUFFIXES = ("_eligible", "_eligibility", "_flag", "_rank", "_sample")
-LABELS = {
-    "mbi": "MBI",
-    "first_name": "first name",
-    "last_name": "last name",
-    "birth_date": "birth date",
-    "gender": "gender",
-}
 
 
 @dataclass(slots=True)
@@ -60,14 +68,9 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
     """Read and validate a roster upload. Never raises for bad content: a file that cannot be read at all
     yields one file-level issue and no entries (so it never becomes the active roster)."""
     result = RosterReadResult()
-    try:
-        table = read_table(file_name, data)
-        _read_rows(table, result, catalog)
-    except TableError as exc:  # the file (or, mid-way, its size or structure) cannot be read: refused
-        return RosterReadResult(
-            issues=[IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code)],
-            refused=True,
-        )
+    table = read_or_refuse(file_name, data, lambda t: _read_rows(t, result, catalog))
+    if isinstance(table, IngestIssue):
+        return RosterReadResult(issues=[table], refused=True)
     result.rows_total = table.rows_read
     result.rows_rejected += table.rows_rejected
     result.rows_accepted = len(result.entries)
@@ -85,22 +88,10 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
 
 def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) -> None:
     file_name = table.file_name
-    columns = find_columns(table.header, ROSTER_COLUMNS)
-    missing = [LABELS[c] for c in ROSTER_COLUMNS if c not in columns]
-    if missing:
+    columns, rejected = read_spec_columns(table, ROSTER)
+    result.rows_rejected += rejected
+    if columns is None:
         result.file_errors = True
-        table.issues.add(
-            IngestIssue(
-                file=file_name,
-                line=1,
-                reason=f"The roster has no {', '.join(missing)} column; expected columns: "
-                "mbi, first_name, last_name, birth_date, gender (plus optional measure columns)."
-                + did_you_mean(table.header, ROSTER_COLUMNS, [c for c in ROSTER_COLUMNS if c not in columns]),
-                code="missing_column",
-            )
-        )
-        for _ in table.rows:  # every row is counted, and rejected with the file
-            result.rows_rejected += 1
         return
     used = set(columns.values())
     for index, name in enumerate(table.header):
@@ -129,17 +120,10 @@ def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) 
         try:
             errors, entry = _read_row(row, columns, result, first_row_of_mbi)
         except Exception as exc:  # the per-row barrier: no cell value can stop the roster
-            errors, entry = [f"a value in it could not be read ({type(exc).__name__})"], None
+            errors, entry = [unreadable_value(exc)], None
         if errors or entry is None:
             result.rows_rejected += 1
-            table.issues.add(
-                IngestIssue(
-                    file=file_name,
-                    line=row.line,
-                    reason=f"Row {row.line} rejected: {'; '.join(errors)}.",
-                    code=_code_for(errors),
-                )
-            )
+            table.issues.add(rejected_row(table, row.line, errors, _code_for(errors)))
             continue
         first_row_of_mbi[entry.mbi] = row.line
         result.entries.append(entry)
@@ -166,7 +150,7 @@ def _read_row(
     for canonical, column in columns.items():
         raw = row.values.get(column, "")
         if not raw:
-            errors.append(f"the {LABELS[canonical]} is missing")
+            errors.append(f"the {ROSTER.label(canonical)} is missing")
             continue
         try:
             if canonical == "mbi":
@@ -179,7 +163,7 @@ def _read_row(
                 parsed[canonical] = normalise_name(raw)
         except ValueError as exc:
             # parser messages never echo PHI fields (MBI, dates); gender values are not PHI
-            errors.append(f"the {LABELS[canonical]} {exc}")
+            errors.append(f"the {ROSTER.label(canonical)} {exc}")
     eligible: set[str] = set()
     for column, measure_id in result.eligibility_columns.items():
         try:

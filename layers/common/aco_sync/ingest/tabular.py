@@ -740,16 +740,25 @@ def parse_npi(text: str) -> str:
     return value
 
 
-def npi_check_digit_ok(npi: str) -> bool:
-    digits = [int(d) for d in "80840" + npi]
+def npi_check_digit(first_nine: str) -> str:
+    """The check digit of an NPI's first nine digits: Luhn over the card-issuer prefix 80840 and them
+    (CMS, "Requirements for constructing the NPI check digit")."""
     total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
+    for index, char in enumerate(reversed("80840" + first_nine)):
+        digit = int(char)
+        if index % 2 == 0:  # every second digit from the right, the check digit not yet there
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
         total += digit
-    return total % 10 == 0
+    return str((10 - total % 10) % 10)
+
+
+def npi_with_check_digit(first_nine: str) -> str:
+    """The 10-digit NPI that starts with ``first_nine`` (demo, test and benchmark data)."""
+    return first_nine + npi_check_digit(first_nine)
+
+
+def npi_check_digit_ok(npi: str) -> bool:
+    return len(npi) == 10 and npi.isascii() and npi.isdigit() and npi_check_digit(npi[:9]) == npi[9]
 
 
 def parse_tin(text: str) -> str:

@@ -17,14 +17,18 @@ from aco_sync.domain.records import (
     Performance,
     PerformanceRecord,
 )
+from aco_sync.ingest.table_spec import (
+    TableSpec,
+    read_or_refuse,
+    read_spec_columns,
+    rejected_row,
+    unreadable_value,
+)
 from aco_sync.ingest.tabular import (
     FileIssues,
     Table,
-    TableError,
     TableRow,
     closest_field,
-    did_you_mean,
-    find_columns,
     normalise_name,
     parse_birth_date,
     parse_date,
@@ -33,7 +37,6 @@ from aco_sync.ingest.tabular import (
     parse_npi,
     parse_tin,
     quoted_if_safe,
-    read_table,
     unknown_columns,
 )
 
@@ -75,6 +78,22 @@ LABELS = {
     "npi": "NPI",
     "denominator_only_count": "denominator-only count",
 }
+_ANY_TEMPLATE_COLUMN = {**TEMPLATE_COLUMNS, **OPTIONAL_COLUMNS, **COUNT_COLUMNS}  # for did-you-mean hints
+TEMPLATE = TableSpec(
+    required=TEMPLATE_COLUMNS,
+    optional=OPTIONAL_COLUMNS,
+    labels=LABELS,
+    missing_message="The template has no {missing} column; see docs/INPUT_FORMATS.md for the columns.",
+    hints_among=_ANY_TEMPLATE_COLUMN,
+)
+DENOMINATOR_COUNTS = TableSpec(
+    required=COUNT_COLUMNS,
+    optional=COLLECTION_TYPE_COLUMN,
+    labels=LABELS,
+    missing_message="The denominator-only counts file has no {missing} column; "
+    "see docs/INPUT_FORMATS.md for the columns.",
+    hints_among=_ANY_TEMPLATE_COLUMN,
+)
 PERFORMANCE_SYNONYMS = {
     "": Performance.DENOMINATOR_ONLY,
     "DENOMINATOR_ONLY": Performance.DENOMINATOR_ONLY,
@@ -116,46 +135,21 @@ def read_template(
 ) -> TemplateReadResult:
     """Read one template upload of member TIN ``tin``. Never raises for bad content."""
     result = TemplateReadResult()
-    try:
-        table = read_table(file_name, data, tin=tin)
+
+    def read(table: Table) -> None:
         result.sink = table.issues
         if "denominator_only_count" in table.header:
             _read_counts(table, result, tin=tin, catalog=catalog)
         else:
             _read_rows(table, result, tin=tin, performance_year=performance_year, catalog=catalog)
-    except TableError as exc:  # the file (or, mid-way, its size or structure) cannot be read: refused
-        return TemplateReadResult(
-            issues=[IngestIssue(file=file_name, reason=exc.reason, line=exc.line, code=exc.code, tin=tin)],
-            refused=True,
-        )
+
+    table = read_or_refuse(file_name, data, read, tin=tin)
+    if isinstance(table, IngestIssue):
+        return TemplateReadResult(issues=[table], refused=True)
     result.rows_total = table.rows_read
     result.rows_rejected += table.rows_rejected
     result.issues = result.sink.finish()
     return result
-
-
-def _missing_columns(
-    table: Table, columns: dict[str, tuple[str, ...]], result: TemplateReadResult, tin: str, kind: str
-) -> dict[str, str] | None:
-    found = find_columns(table.header, columns)
-    missing_fields = [c for c in columns if c not in found]
-    missing = [LABELS[c] for c in missing_fields]
-    if not missing:
-        return found
-    known = {**TEMPLATE_COLUMNS, **OPTIONAL_COLUMNS, **COUNT_COLUMNS}
-    result.sink.add(
-        IngestIssue(
-            file=table.file_name,
-            line=1,
-            reason=f"The {kind} has no {', '.join(missing)} column; "
-            "see docs/INPUT_FORMATS.md for the columns." + did_you_mean(table.header, known, missing_fields),
-            code="missing_column",
-            tin=tin,
-        )
-    )
-    for _ in table.rows:  # every row is counted, and rejected with the file
-        result.rows_rejected += 1
-    return None
 
 
 def _measure_and_type(
@@ -196,9 +190,7 @@ def _measure_and_type(
     return measure_id, None
 
 
-def _reject(
-    result: TemplateReadResult, file_name: str, line: int, errors: list[str], tin: str, code: str = ""
-) -> None:
+def _reject(result: TemplateReadResult, table: Table, line: int, errors: list[str], code: str = "") -> None:
     result.rows_rejected += 1
     joined = " ".join(errors)
     code = code or (
@@ -210,16 +202,12 @@ def _reject(
         if "date" in joined
         else "invalid_value"
     )
-    result.sink.add(
-        IngestIssue(
-            file=file_name, line=line, reason=f"Row {line} rejected: {'; '.join(errors)}.", code=code, tin=tin
-        )
-    )
+    result.sink.add(rejected_row(table, line, errors, code))
 
 
 def _warn_unknown_columns(table: Table, result: TemplateReadResult, tin: str) -> None:
     """One warning per unknown template column, by position, with the known column it resembles."""
-    known = {**TEMPLATE_COLUMNS, **OPTIONAL_COLUMNS}
+    known = TEMPLATE.columns
     for index in unknown_columns(table.header, known):
         close = closest_field(table.header[index], known)
         hint = f"; did you mean `{close}`?" if close else " (see docs/INPUT_FORMATS.md for the columns)."
@@ -236,20 +224,16 @@ def _warn_unknown_columns(table: Table, result: TemplateReadResult, tin: str) ->
 
 
 def _read_counts(table: Table, result: TemplateReadResult, *, tin: str, catalog: MeasureCatalog) -> None:
-    columns = _missing_columns(table, COUNT_COLUMNS, result, tin, "denominator-only counts file")
+    columns, rejected = read_spec_columns(table, DENOMINATOR_COUNTS)
+    result.rows_rejected += rejected
     if columns is None:
         return
-    columns.update(find_columns(table.header, COLLECTION_TYPE_COLUMN))
     first_row_of_count: dict[tuple[str, CollectionType], int] = {}
     for row in table.rows:
         try:
             _read_count_row(row, columns, table, result, first_row_of_count, tin=tin, catalog=catalog)
         except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
-            _reject(result, table.file_name, row.line, [_unreadable(exc)], tin, code="unreadable_row")
-
-
-def _unreadable(exc: Exception) -> str:
-    return f"a value in it could not be read ({type(exc).__name__})"
+            _reject(result, table, row.line, [unreadable_value(exc)], code="unreadable_row")
 
 
 def _read_count_row(
@@ -273,14 +257,14 @@ def _read_count_row(
     else:
         count = int(raw)
     if errors or measure_id is None or collection is None:
-        _reject(result, table.file_name, row.line, errors, tin)
+        _reject(result, table, row.line, errors)
         return
     earlier = first_row_of_count.get((measure_id, collection))
     if earlier is not None:
         duplicate = (
             f"{measure_id} {collection} already has a denominator-only count on row {earlier} (duplicate)"
         )
-        _reject(result, table.file_name, row.line, [duplicate], tin, code="duplicate_row")
+        _reject(result, table, row.line, [duplicate], code="duplicate_row")
         return
     first_row_of_count[(measure_id, collection)] = row.line
     result.denominator_counts.append(
@@ -298,10 +282,10 @@ def _read_count_row(
 def _read_rows(
     table: Table, result: TemplateReadResult, *, tin: str, performance_year: int, catalog: MeasureCatalog
 ) -> None:
-    columns = _missing_columns(table, TEMPLATE_COLUMNS, result, tin, "template")
+    columns, rejected = read_spec_columns(table, TEMPLATE)
+    result.rows_rejected += rejected
     if columns is None:
         return
-    columns.update(find_columns(table.header, OPTIONAL_COLUMNS))
     _warn_unknown_columns(table, result, tin)
     if "collection_type" not in columns:
         result.sink.add(
@@ -329,7 +313,7 @@ def _read_rows(
                 catalog=catalog,
             )
         except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
-            _reject(result, table.file_name, row.line, [_unreadable(exc)], tin, code="unreadable_row")
+            _reject(result, table, row.line, [unreadable_value(exc)], code="unreadable_row")
 
 
 def _read_row(
@@ -382,7 +366,7 @@ def _read_row(
     systolic = _number(text("systolic"), "systolic", errors, integer=True)
     diastolic = _number(text("diastolic"), "diastolic", errors, integer=True)
     if errors or measure_id is None or collection is None or performance is None:
-        _reject(result, table.file_name, row.line, errors, tin)
+        _reject(result, table, row.line, errors)
         return
     assert isinstance(birth_date, date) and isinstance(gender, Gender)
     encounter_id = text("encounter_id")
@@ -415,7 +399,7 @@ def _read_row(
     if source_key in first_row_of_key:
         what = "encounter id and measure" if encounter_id else "content"
         duplicate = f"same {what} as row {first_row_of_key[source_key]} (duplicate)"
-        _reject(result, table.file_name, row.line, [duplicate], tin, code="duplicate_row")
+        _reject(result, table, row.line, [duplicate], code="duplicate_row")
         return
     first_row_of_key[source_key] = row.line
     result.records.append(

@@ -25,6 +25,7 @@ from aco_sync.scoring.benchmarks import BenchmarkSet, load_benchmarks_or_nearest
 from aco_sync.scoring.clinic_stats import compute_clinic_stats
 from aco_sync.scoring.points import score_measure
 from aco_sync.scoring.quality import aco_quality_score
+from aco_sync.wire import score_to_dict
 
 __all__ = ["ReportInputs", "ScoredSync", "build_reports", "quality_score_document", "score_sync"]
 
@@ -92,7 +93,7 @@ def quality_score_document(scored: ScoredSync) -> dict:  # type: ignore[type-arg
         "ranked_targets": [target.to_dict() for target in ranked_targets(scored)],
         "aco_patients": len({o.master_pat_id for o in inputs.outcomes}),
         "measures": [
-            {**score.to_dict(), "counted": scored.quality.is_counted(score)} for score in scored.scores
+            {**score_to_dict(score), "counted": scored.quality.is_counted(score)} for score in scored.scores
         ],
         "app_plus": scored.app_plus.to_dict() if scored.app_plus else None,
         "cms_results_problem": inputs.cms_results_problem,

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+
+from pydantic import computed_field
 
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import CollectionType, PatientOutcome, Performance
@@ -35,10 +36,12 @@ class ClinicMeasureStats:
     eligible_population_exception: int = 0
     aco_patients: int = 0  # patients of the ACO's instance (all TINs)
 
+    @computed_field  # type: ignore[prop-decorator]  # in the stored JSON (aco_sync.wire)
     @property
     def performance_rate(self) -> float | None:
         return _rate(self.performance_met, self.performance_not_met)
 
+    @computed_field  # type: ignore[prop-decorator]  # in the stored JSON (aco_sync.wire)
     @property
     def data_completeness(self) -> float | None:
         reported = (
@@ -49,6 +52,7 @@ class ClinicMeasureStats:
         )
         return _share(reported, self.eligible_population)
 
+    @computed_field  # type: ignore[prop-decorator]  # in the stored JSON (aco_sync.wire)
     @property
     def share_of_aco_patients(self) -> float | None:
         return _share(self.eligible_population, self.aco_patients)
@@ -64,36 +68,6 @@ class ClinicMeasureStats:
         elif outcome == Performance.DENOMINATOR_EXCEPTION:
             self.eligible_population_exception += 1
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "measure_id": self.measure_id,
-            "collection_type": self.collection_type.value,
-            "inverse": self.inverse,
-            "eligible_population": self.eligible_population,
-            "performance_met": self.performance_met,
-            "performance_not_met": self.performance_not_met,
-            "eligible_population_exclusion": self.eligible_population_exclusion,
-            "eligible_population_exception": self.eligible_population_exception,
-            "performance_rate": self.performance_rate,
-            "data_completeness": self.data_completeness,
-            "aco_patients": self.aco_patients,
-            "share_of_aco_patients": self.share_of_aco_patients,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClinicMeasureStats:
-        return cls(
-            measure_id=data["measure_id"],
-            collection_type=CollectionType(data["collection_type"]),
-            inverse=bool(data["inverse"]),
-            eligible_population=int(data["eligible_population"]),
-            performance_met=int(data["performance_met"]),
-            performance_not_met=int(data["performance_not_met"]),
-            eligible_population_exclusion=int(data["eligible_population_exclusion"]),
-            eligible_population_exception=int(data["eligible_population_exception"]),
-            aco_patients=int(data["aco_patients"]),
-        )
-
 
 @dataclass(slots=True)
 class ClinicStats:
@@ -102,27 +76,10 @@ class ClinicStats:
     aco_patients: int = 0  # distinct ACO patients across all measure instances
     measures: list[ClinicMeasureStats] = field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]  # in the stored JSON (aco_sync.wire)
     @property
     def share_of_aco_patients(self) -> float | None:
         return _share(self.patients, self.aco_patients)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tin": self.tin,
-            "patients": self.patients,
-            "aco_patients": self.aco_patients,
-            "share_of_aco_patients": self.share_of_aco_patients,
-            "measures": [m.to_dict() for m in self.measures],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClinicStats:
-        return cls(
-            tin=data["tin"],
-            patients=int(data["patients"]),
-            aco_patients=int(data["aco_patients"]),
-            measures=[ClinicMeasureStats.from_dict(m) for m in data.get("measures", [])],
-        )
 
 
 def compute_clinic_stats(outcomes: Sequence[PatientOutcome], *, catalog: MeasureCatalog) -> list[ClinicStats]:

@@ -14,12 +14,15 @@ population), the way CMS computes them; ``MeasureScore`` carries those submitted
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
+
+from pydantic import computed_field
 
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import CollectionType, MeasureStats
@@ -80,6 +83,7 @@ class MeasureScore:
     next_decile: DecileTarget | None = None
     completeness_gap: int | None = None  # more patients with performance data needed to reach 75%
 
+    @computed_field  # type: ignore[prop-decorator]  # in quality-score.json (aco_sync.wire)
     @property
     def counts_in_quality_score(self) -> bool:
         return self.status in (ScoreStatus.SCORED, ScoreStatus.ZERO_DATA_COMPLETENESS)
@@ -87,35 +91,6 @@ class MeasureScore:
     @property
     def instance(self) -> str:
         return f"{self.measure_id} {self.collection_type.value}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "measure_id": self.measure_id,
-            "collection_type": self.collection_type.value,
-            "qpp_measure_id": self.qpp_measure_id,
-            "submission_method": self.submission_method,
-            "title": self.title,
-            "inverse": self.inverse,
-            "eligible_population": self.eligible_population,
-            "performance_met": self.performance_met,
-            "performance_not_met": self.performance_not_met,
-            "eligible_population_exclusion": self.eligible_population_exclusion,
-            "eligible_population_exception": self.eligible_population_exception,
-            "performance_rate": self.performance_rate,
-            "data_completeness": self.data_completeness,
-            "case_minimum_met": self.case_minimum_met,
-            "data_completeness_met": self.data_completeness_met,
-            "status": self.status.value,
-            "counts_in_quality_score": self.counts_in_quality_score,
-            "reason": self.reason,
-            "decile": self.decile,
-            "points": self.points,
-            "uncapped_points": self.uncapped_points,
-            "capped": self.capped,
-            "benchmark": self.benchmark.to_dict() if self.benchmark else None,
-            "next_decile": self.next_decile.to_dict() if self.next_decile else None,
-            "completeness_gap": self.completeness_gap,
-        }
 
 
 def round_points(value: float) -> float:
@@ -225,11 +200,7 @@ def score_measure(
         "submission_method": method,
         "title": definition.title,
         "inverse": benchmark.inverse if benchmark else stats.inverse,
-        "eligible_population": submitted.eligible_population,
-        "performance_met": submitted.performance_met,
-        "performance_not_met": submitted.performance_not_met,
-        "eligible_population_exclusion": submitted.eligible_population_exclusion,
-        "eligible_population_exception": submitted.eligible_population_exception,
+        **dataclasses.asdict(submitted),  # the five counts, as CMS counts them for the submission
         "performance_rate": rate,
         "data_completeness": completeness,
         "case_minimum_met": case_minimum_met,

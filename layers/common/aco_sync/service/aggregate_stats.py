@@ -25,11 +25,16 @@ from aco_sync.service.artifacts import (
     dumps,
     probable_duplicates_from_json,
     roster_from_json,
-    stats_to_dict,
 )
-from aco_sync.service.common import load_aco_settings, results_prefix, sync_artifact_key
-from aco_sync.service.finalize import MCQM_RESULT_FILE, MEMBERS_RESULT_FILE
+from aco_sync.service.common import (
+    MCQM_RESULT_FILE,
+    MEMBERS_RESULT_FILE,
+    load_aco_settings,
+    results_prefix,
+    sync_artifact_key,
+)
 from aco_sync.service.validation import roster_of_sync
+from aco_sync.wire import stats_to_dict
 
 logger = Logger(child=True)
 

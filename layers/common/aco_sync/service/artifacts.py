@@ -20,6 +20,7 @@ from aco_sync.domain.records import (
     RosterEntry,
     SyncLogEntry,
 )
+from aco_sync.wire import log_entry_to_dict, stats_from_dict, stats_to_dict
 
 
 def dumps(data: Any) -> bytes:
@@ -118,52 +119,6 @@ def outcome_from_dict(item: dict[str, Any]) -> PatientOutcome:
     )
 
 
-def stats_to_dict(s: MeasureStats) -> dict[str, Any]:
-    return {
-        "measure_id": s.measure_id,
-        "collection_type": s.collection_type.value,
-        "eligible_population": s.eligible_population,
-        "performance_met": s.performance_met,
-        "performance_not_met": s.performance_not_met,
-        "eligible_population_exclusion": s.eligible_population_exclusion,
-        "eligible_population_exception": s.eligible_population_exception,
-        "performance_rate": s.performance_rate,
-        "data_completeness": s.data_completeness,
-        "inverse": s.inverse,
-        "patients_by_tin": dict(s.patients_by_tin),
-        "roster_coverage": s.roster_coverage,
-    }
-
-
-def stats_from_dict(item: dict[str, Any]) -> MeasureStats:
-    return MeasureStats(
-        measure_id=item["measure_id"],
-        collection_type=CollectionType(item["collection_type"]),
-        eligible_population=int(item["eligible_population"]),
-        performance_met=int(item["performance_met"]),
-        performance_not_met=int(item["performance_not_met"]),
-        eligible_population_exclusion=int(item["eligible_population_exclusion"]),
-        eligible_population_exception=int(item["eligible_population_exception"]),
-        performance_rate=item.get("performance_rate"),
-        data_completeness=item.get("data_completeness"),
-        inverse=bool(item.get("inverse", False)),
-        patients_by_tin={str(k): int(v) for k, v in (item.get("patients_by_tin") or {}).items()},
-        roster_coverage=item.get("roster_coverage"),
-    )
-
-
-def log_to_dict(e: SyncLogEntry) -> dict[str, Any]:
-    return {
-        "kind": e.kind,
-        "message": e.message,
-        "level": e.level,
-        "measure_id": e.measure_id,
-        "tin": e.tin,
-        "file": e.file,
-        "line": e.line,
-    }
-
-
 def aggregation_to_json(
     outcomes: Sequence[PatientOutcome],
     stats: Sequence[MeasureStats],
@@ -174,7 +129,7 @@ def aggregation_to_json(
         {
             "outcomes": [outcome_to_dict(o) for o in outcomes],
             "stats": [stats_to_dict(s) for s in stats],
-            "log": [log_to_dict(e) for e in log],
+            "log": [log_entry_to_dict(e) for e in log],
             "probable_duplicates": list(probable_duplicates),
         }
     )

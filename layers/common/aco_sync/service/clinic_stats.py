@@ -15,6 +15,7 @@ from aco_sync.service.aggregate_stats import load_sync_results
 from aco_sync.service.artifacts import dumps
 from aco_sync.service.carried_results import same_as
 from aco_sync.service.common import results_prefix
+from aco_sync.wire import clinic_stats_to_dict
 
 logger = Logger(child=True)
 
@@ -40,7 +41,9 @@ def store_clinic_stats(
     outcomes, _stats = load_sync_results(stores, message.aco_id, message.sync_id)
     clinic_stats = compute_clinic_stats(outcomes, catalog=catalog)
     key = f"{results_prefix(message.aco_id, message.sync_id)}{CLINIC_STATS_FILE}"
-    stores.objects.put(key, dumps([c.to_dict() for c in clinic_stats]), content_type="application/json")
+    stores.objects.put(
+        key, dumps([clinic_stats_to_dict(c) for c in clinic_stats]), content_type="application/json"
+    )
     logger.info(
         "Clinic stats stored",
         extra={"aco_id": message.aco_id, "sync_id": message.sync_id, "tins": len(clinic_stats)},

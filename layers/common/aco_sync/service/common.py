@@ -95,6 +95,13 @@ def sync_artifact_key(aco_id: str, sync_id: str, name: str) -> str:
     return f"store/{aco_id}/syncs/{sync_id}/{name}"
 
 
+# files of one sync under store/<aco_id>/syncs/<sync_id>/ (sync_artifact_key), written by one step, read by
+# the later ones
+PLAN_FILE = "plan.json"  # the measure plan (finalize -> MCQM sync)
+MEMBERS_RESULT_FILE = "members.json"  # the members' aggregation (finalize -> update stats)
+MCQM_RESULT_FILE = "mcqm.json"  # the MCQM aggregation (MCQM sync -> update stats)
+
+
 def results_prefix(aco_id: str, sync_id: str) -> str:
     return f"results/{aco_id}/{sync_id}/"
 

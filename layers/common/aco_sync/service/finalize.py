@@ -4,7 +4,6 @@ aggregated. A failed clinic is left out and named in the log, so the result says
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,16 +25,21 @@ from aco_sync.service.carried_results import (
     previous_results,
 )
 from aco_sync.service.clinic_sync import FAILED, SYNCED
-from aco_sync.service.common import ClinicSyncStatus, load_aco_settings, sync_artifact_key, utc_now
+from aco_sync.service.common import (
+    MEMBERS_RESULT_FILE,
+    PLAN_FILE,
+    ClinicSyncStatus,
+    load_aco_settings,
+    sync_artifact_key,
+    utc_now,
+)
 from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.validation import roster_of_sync
+from aco_sync.wire import plan_to_dict
 
 logger = Logger(child=True)
 
-PLAN_FILE = "plan.json"
-MEMBERS_RESULT_FILE = "members.json"
-MCQM_RESULT_FILE = "mcqm.json"
 MAX_TINS_IN_RESULT = 20  # the state payload names at most this many; the sync run holds every one
 
 
@@ -96,7 +100,9 @@ def finalize_member_sync(
         denominator_count_measures={c.measure_id for c in counts},
     )
     stores.objects.put(
-        sync_artifact_key(aco_id, sync_id, PLAN_FILE), dumps(plan.to_dict()), content_type="application/json"
+        sync_artifact_key(aco_id, sync_id, PLAN_FILE),
+        dumps(plan_to_dict(plan)),
+        content_type="application/json",
     )
     key = stores.pseudonym_keys.pseudonym_key()
     reviews = apply_duplicate_decisions(stores.objects, aco_id, records, pseudonym_key=key)
@@ -216,8 +222,3 @@ def complete_status(status: ClinicStatus | None) -> str:
     if status.files_refused:
         parts.append(f"{status.files_refused} {'file' if status.files_refused == 1 else 'files'} refused")
     return f"{ClinicSyncStatus.COMPLETE} ({', '.join(parts)})" if parts else str(ClinicSyncStatus.COMPLETE)
-
-
-def load_plan_dict(stores: Stores, aco_id: str, sync_id: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(stores.objects.get(sync_artifact_key(aco_id, sync_id, PLAN_FILE)))
-    return data

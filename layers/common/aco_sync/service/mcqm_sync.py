@@ -3,22 +3,22 @@ patient of the MCQM measures (not M112 eCQM), the MCQM instances and their stats
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
-from aco_sync.domain.collection_types import MeasurePlan
 from aco_sync.domain.engine import aggregate_mcqm
 from aco_sync.domain.errors import MissingRosterError
 from aco_sync.service.aggregation_inputs import load_clinic_inputs, load_synced_tins
 from aco_sync.service.artifacts import aggregation_to_json, roster_from_json
-from aco_sync.service.common import load_aco_settings, sync_artifact_key
+from aco_sync.service.common import MCQM_RESULT_FILE, PLAN_FILE, load_aco_settings, sync_artifact_key
 from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
-from aco_sync.service.finalize import MCQM_RESULT_FILE, load_plan_dict
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.validation import roster_of_sync
+from aco_sync.wire import plan_from_dict
 
 logger = Logger(child=True)
 
@@ -35,7 +35,8 @@ def run_mcqm_roster_match(
             f"for performance year {settings.performance_year}"
         )
     roster = roster_from_json(stores.objects.get(active.key))
-    plan = MeasurePlan.from_dict(load_plan_dict(stores, aco_id, sync_id))
+    plan_json = stores.objects.get(sync_artifact_key(aco_id, sync_id, PLAN_FILE))
+    plan = plan_from_dict(json.loads(plan_json))
     synced, _failed = load_synced_tins(stores.objects, aco_id, sync_id)
     records, counts = load_clinic_inputs(stores.objects, aco_id, synced)
     key = stores.pseudonym_keys.pseudonym_key()

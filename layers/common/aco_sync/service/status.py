@@ -7,8 +7,8 @@ from typing import Any
 
 from aco_sync.adapters.environment import Stores, build_stores
 from aco_sync.adapters.ports import SyncRun
-from aco_sync.service.artifacts import log_to_dict
 from aco_sync.service.common import SyncStatus
+from aco_sync.wire import log_entry_to_dict
 
 
 def latest_sync_status(aco_id: str, *, store: Stores | None = None) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def latest_sync_status(aco_id: str, *, store: Stores | None = None) -> dict[str,
             stores.state.list_measure_results(aco_id, latest.sync_id),
             key=lambda m: (m["measure_id"], m["collection_type"]),
         )
-        log = [log_to_dict(e) for e in stores.state.list_log(aco_id, latest.sync_id)]
+        log = [log_entry_to_dict(e) for e in stores.state.list_log(aco_id, latest.sync_id)]
     return {
         "aco_id": aco_id,
         "sync": _run_dict(latest) if latest else None,

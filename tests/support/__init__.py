@@ -1,0 +1,3 @@
+"""What the tests share (``tests/`` is on pytest's pythonpath: ``from support.stores import memory_stores``):
+in-memory stores (:mod:`support.stores`), the small two-clinic ACO (:mod:`support.small_aco`) and
+loading a handler (:mod:`support.handlers`)."""
