@@ -113,7 +113,6 @@ def run_clinic_sync(case: str, size: int) -> dict[str, object]:
     from aco_sync.adapters.keys import StaticPseudonymKey
     from aco_sync.adapters.memory import (
         InMemoryObjectStore,
-        InMemoryQueue,
         InMemorySyncStateStore,
         InMemoryWorkflowStarter,
     )
@@ -130,11 +129,9 @@ def run_clinic_sync(case: str, size: int) -> dict[str, object]:
         objects=InMemoryObjectStore(),
         state=InMemorySyncStateStore(),
         workflows=InMemoryWorkflowStarter(),
-        queue=InMemoryQueue(),
         pseudonym_keys=StaticPseudonymKey(PseudonymKey(secret=b"bench-key-0123456789abcdef012345")),
         aco_sync_state_machine_arn="arn:main",
         mcqm_state_machine_arn="arn:mcqm",
-        clinic_stats_queue_url="https://queue",
     )
     settings = {"aco_id": "B1", "performance_year": 2025, "clinic_input_limit_mb": 100_000}
     stores.objects.put("config/acos/B1.json", _json.dumps(settings).encode())

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_no_silent_loss_sync import GOOD, NORTH, SOUTH, memory_stores, sync_clinics, template, write_config
+from test_no_silent_loss_sync import GOOD, NORTH, SOUTH, sync_clinics, template, write_config
 
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.settings import AcoSettings
@@ -17,6 +17,7 @@ from aco_sync.ecqm import calculate_qrda
 from aco_sync.ingest.clinic import MEMORY_PER_INPUT_BYTE, InputBudget, read_clinic_files
 from aco_sync.service.clinic_sync import DEFAULT_CLINIC_FUNCTION_MEMORY_MB, clinic_input_budget
 from aco_sync_local.commands.validate import validate_folder
+from support.stores import memory_stores
 
 LIMIT_MB = 0.01  # 10,485 bytes of template CSV
 

@@ -8,16 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from service_support import (
-    NORTH,
-    NORTH_ROWS,
-    ROSTER,
-    SOUTH,
-    TEMPLATE_HEADER,
-    memory_stores,
-    upload_roster,
-    write_small_aco,
-)
 from test_pipeline import run_sync
 
 from aco_sync.adapters.environment import Stores
@@ -26,6 +16,16 @@ from aco_sync.service import clinic_sync
 from aco_sync.service.common import clinic_raw_key
 from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync.service.status import latest_sync_status
+from support.small_aco import (
+    NORTH,
+    NORTH_ROWS,
+    ROSTER,
+    SOUTH,
+    TEMPLATE_HEADER,
+    upload_roster,
+    write_small_aco,
+)
+from support.stores import memory_stores
 
 NOTE = " (unchanged since the last sync)"
 
