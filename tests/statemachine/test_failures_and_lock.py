@@ -9,16 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from statemachine_support import (
-    NORTH,
-    NORTH_ROWS,
-    SOUTH,
-    TEMPLATE_HEADER,
-    put,
-    start,
-    states_entered,
-    write_aco,
-)
+from statemachine_support import NORTH, SOUTH, put, start, states_entered, write_aco
 
 import aco_sync.service.clinic_sync as clinic_sync
 import aco_sync.service.initial_sync as initial_sync
@@ -26,6 +17,7 @@ import aco_sync.service.mcqm_sync as mcqm_sync
 from aco_sync.domain.errors import TransientStoreError
 from aco_sync.service.status import latest_sync_status
 from aco_sync_local.local_aws import LocalAws
+from support.small_aco import NORTH_ROWS, TEMPLATE_HEADER
 
 EMPTY_TIN = "333333333"
 
