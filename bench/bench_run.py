@@ -82,8 +82,9 @@ def edit_one_row(folder: Path) -> None:
     """Change the performance date of the first data row of the first TIN's template (1 record changed)."""
     path = sorted(folder.glob("members/*/*/templates/*.csv"))[0]
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    column = lines[0].strip().split(",").index("performance_date")  # the column order varies per file
     fields = lines[1].split(",")
-    fields[6] = "2025-01-02" if fields[6] != "2025-01-02" else "2025-01-03"
+    fields[column] = "2025-01-02" if fields[column] != "2025-01-02" else "2025-01-03"
     lines[1] = ",".join(fields)
     path.write_text("".join(lines), encoding="utf-8")
 
