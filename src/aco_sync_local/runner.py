@@ -291,15 +291,25 @@ def mirror_folder(folder: Path, bucket: Path) -> tuple[list[str], list[str]]:
     """Make the bucket folder's input objects exactly the files under ``folder`` (what an upload of the
     folder to S3 plus the deletion of the files it no longer has would do). Returns (every key, the keys
     copied because they are new or changed). ``store/`` and ``results/`` belong to the workflow: never
-    touched. Unchanged files (same size and modification time) are not copied again."""
+    touched. Unchanged files (same size and modification time) are not copied again. A member clinic's
+    uploads (``members/<aco>/<tin>/templates|qrda/...``) are stored as the workflow stores them, under
+    their content's sha256 with their names in the clinic's manifest (``clinic_uploads``): no file name
+    a clinic chose becomes a path in the state folder."""
+    from aco_sync.service.clinic_uploads import MANIFEST, store_uploads
+
     keys: list[str] = []
     copied: list[str] = []
+    uploads: dict[tuple[str, str], dict[str, Path]] = {}  # (aco_id, tin) -> name -> file
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder)
         if any(part.startswith(".") for part in relative.parts) or relative.parts[0] in WORKFLOW_PREFIXES:
             continue  # .DS_Store, .aco-sync state, editor files; the workflow's own prefixes
         key = relative.as_posix()
         keys.append(key)
+        clinic = _clinic_upload(key)
+        if clinic is not None:
+            uploads.setdefault(clinic[:2], {})[clinic[2]] = path
+            continue
         target = bucket / relative
         source_stat = path.stat()
         try:
@@ -313,12 +323,48 @@ def mirror_folder(folder: Path, bucket: Path) -> tuple[list[str], list[str]]:
         shutil.copyfile(path, target)  # the state folder's modes (private_files), not the source's
         os.utime(target, ns=(source_stat.st_atime_ns, source_stat.st_mtime_ns))
         copied.append(key)
-    wanted = set(keys)
+    wanted = set(keys) - {
+        f"members/{aco}/{tin}/{name}" for (aco, tin), files in uploads.items() for name in files
+    }
     objects = FilesystemObjectStore(bucket)
+    for key in objects.list_keys("members/"):
+        if key.endswith("/" + MANIFEST) and key.count("/") == 4:  # a clinic whose files may all be gone
+            aco_id, tin = key.split("/")[1:3]
+            uploads.setdefault((aco_id, tin), {})
+    for (aco_id, tin), files in sorted(uploads.items()):  # one clinic's files in memory at a time
+        changed = store_uploads(
+            objects, aco_id, tin, {name: path.read_bytes() for name, path in files.items()}
+        )
+        copied.extend(f"members/{aco_id}/{tin}/{name}" for name in changed)
     for key in objects.list_keys(""):
-        if key.split("/", 1)[0] not in WORKFLOW_PREFIXES and key not in wanted:
-            objects.delete(key)
+        if key.split("/", 1)[0] in WORKFLOW_PREFIXES or key in wanted or _clinic_store(key):
+            continue
+        objects.delete(key)  # also an upload a run before content keys stored under its own name
     return keys, copied
+
+
+def _clinic_upload(key: str) -> tuple[str, str, str] | None:
+    """(aco_id, tin, name) of a member clinic's upload other than providers.csv, else None."""
+    from aco_sync.service.clinic_uploads import is_upload
+
+    parts = key.split("/")
+    if len(parts) < 4 or parts[0] != "members":
+        return None
+    name = "/".join(parts[3:])
+    return (parts[1], parts[2], name) if is_upload(name) else None
+
+
+def _clinic_store(key: str) -> bool:
+    """A clinic's manifest or content object (``members/<aco>/<tin>/uploads/...``), kept by store_uploads."""
+    from aco_sync.service.clinic_uploads import UPLOADS
+
+    parts = key.split("/")
+    return (
+        len(parts) >= 5
+        and parts[0] == "members"
+        and parts[3] + "/" == UPLOADS
+        and _clinic_upload(key) is None
+    )
 
 
 def ingest_new_rosters(

@@ -14,6 +14,7 @@ the statements of that function's policies in template.yaml, resolved against th
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import defaultdict
@@ -27,6 +28,7 @@ from test_least_privilege import TEMPLATE
 
 import aco_sync_local.moto_patches as moto_patches
 from aco_sync.adapters import keys
+from aco_sync.service.clinic_uploads import MANIFEST
 from aco_sync_local.demo_data import write_demo_aco
 from aco_sync_local.deployer import _Resolver, load_template
 from aco_sync_local.local_aws import LocalAws
@@ -176,8 +178,10 @@ def describe_call(client: Any, operation: str, params: dict[str, Any], queue_arn
     region = client.meta.region_name
     if service == "s3":
         bucket = f"arn:aws:s3:::{params['Bucket']}"
-        if action == "s3:ListBucket":
+        if action in ("s3:ListBucket", "s3:ListBucketVersions"):
             return Call(action, bucket, {"s3:prefix": [params.get("Prefix", "")]})
+        if action == "s3:DeleteObject" and "VersionId" in params:
+            action = "s3:DeleteObjectVersion"
         return Call(action, f"{bucket}/{params['Key']}")
     if service == "dynamodb":
         table = params.get("TableName") or next(iter(params["RequestItems"]))
@@ -301,7 +305,16 @@ def test_every_function_is_granted_exactly_the_aws_calls_it_makes(
         ingest_roster_event(aws, f"rosters/{aco_id}/2025/roster.csv")  # starts the first sync
         aws.wait_for_executions(timeout=120)
         aws.drain_queues()
-        template_key = next(k for k in aws.list_keys(f"members/{aco_id}/") if "/templates/" in k)
+        # uploads were moved to content keys: the user removes a template by deleting its content object
+        template_key = next(
+            key.removesuffix(MANIFEST) + entry["object"]
+            for key in aws.list_keys(f"members/{aco_id}/")
+            if key.endswith("/" + MANIFEST)
+            for entry in json.loads(
+                aws.client("s3").get_object(Bucket=aws.bucket_name(), Key=key)["Body"].read()
+            )["files"]
+            if entry["name"].startswith("templates/")
+        )
         aws.client("s3").delete_object(Bucket=aws.bucket_name(), Key=template_key)
         status = run_sync(aws, aco_id)  # cleanup removes that file's encounters
         assert status["sync"]["status"] == "Sync Complete"

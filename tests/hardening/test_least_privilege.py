@@ -186,7 +186,30 @@ def test_nothing_grants_lifecycle_acl_bucket_policy_scan_or_table_changes(templa
         for action in statement["Action"]
     }
     forbidden = sorted((h, a) for h, a in granted if a in CRUD_TEMPLATE_ACTIONS or a.endswith(":*"))
-    assert forbidden == []
+    assert forbidden == [("SyncClinicFunction", "s3:DeleteObjectVersion")]  # the one exception, below
+
+
+def test_only_the_clinic_sync_deletes_versions_and_only_of_member_uploads(template: dict[str, Any]) -> None:
+    """A clinic's new upload is stored under its content hash and its own key (which may name a
+    patient) is deleted with every version (docs/SECURITY.md "PHI in names of things"): the clinic sync
+    may list versions under ``members/`` and delete versions of ``members/*`` keys, nothing else may."""
+    grants = {
+        (holder, action): statement
+        for holder in _policy_holders(template)
+        for statement in expand_policies(template, holder)
+        for action in statement["Action"]
+        if action in ("s3:DeleteObjectVersion", "s3:ListBucketVersions")
+    }
+    assert set(grants) == {
+        ("SyncClinicFunction", "s3:DeleteObjectVersion"),
+        ("SyncClinicFunction", "s3:ListBucketVersions"),
+    }
+    delete = grants["SyncClinicFunction", "s3:DeleteObjectVersion"]
+    assert delete["Action"] == ["s3:DeleteObjectVersion"]
+    assert delete["Resource"] == [{"Fn::Sub": "${DataBucket.Arn}/members/*"}]
+    listing = grants["SyncClinicFunction", "s3:ListBucketVersions"]
+    assert listing["Resource"] == [{"Fn::GetAtt": ["DataBucket", "Arn"]}]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["members/*"]}}
 
 
 def test_object_access_is_by_key_prefix_and_table_access_by_partition(template: dict[str, Any]) -> None:
@@ -201,6 +224,8 @@ def test_object_access_is_by_key_prefix_and_table_access_by_partition(template: 
             services = {a.split(":")[0] for a in statement["Action"]}
             if "s3" in services:
                 for action in statement["Action"]:
+                    if action == "s3:ListBucketVersions":
+                        continue  # on the bucket, under members/ only (the test above)
                     if action == "s3:ListBucket":
                         # on the bucket only, and only for a function that reads objects: S3 answers a
                         # missing key with 404 only to a caller that may list the bucket (else 403)

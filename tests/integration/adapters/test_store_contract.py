@@ -203,6 +203,29 @@ def test_objects_round_trip_list_sorted_by_prefix_and_delete(objects: ObjectStor
     assert objects.list_keys("nothing/") == []
 
 
+def test_purge_removes_the_object_and_every_version_of_it(objects: ObjectStore) -> None:
+    """A clinic's upload is taken in under its content key and its own key (a name a clinic chose)
+    purged: in a versioned bucket no version or delete marker of that key remains."""
+    s3 = getattr(objects, "_s3", None)
+    if s3 is not None:
+        s3.put_bucket_versioning(Bucket="data", VersioningConfiguration={"Status": "Enabled"})
+    key = "members/A1/111111111/qrda/Smith_John_19500203.xml"
+    objects.put(key, b"one")
+    objects.put(key, b"two")
+    objects.delete(key)
+    objects.put(key, b"three")
+    objects.put(key + ".keep", b"other")
+    objects.purge(key)
+    objects.purge(key)  # purging a missing object is no error
+    with pytest.raises(ObjectNotFoundError):
+        objects.get(key)
+    assert objects.list_keys("members/") == [key + ".keep"]
+    if s3 is not None:
+        page = s3.list_object_versions(Bucket="data")
+        left = [v["Key"] for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+        assert left == [key + ".keep"]
+
+
 # --- what only the embedded adapters need -----------------------------------------------------------
 
 

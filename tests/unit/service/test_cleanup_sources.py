@@ -16,12 +16,13 @@ from aco_sync.domain.errors import TransientStoreError
 from aco_sync.service.cleanup import clean_up_removed_encounters
 from aco_sync.service.clinic_sources import EncounterRefs, read_clinic_sources
 from aco_sync.service.clinic_sync import sync_member_clinic
+from aco_sync.service.clinic_uploads import stored_key
 from aco_sync.service.common import clinic_sources_key
 from pseudonym_keys import OTHER_DEPLOYMENT_KEY, TEST_KEY
 from support.small_aco import CLINICS, NORTH, SOUTH, write_small_aco
 from support.stores import memory_stores, write_config
 
-NORTH_FILE = f"members/A1/{NORTH}/templates/cqm.csv"
+NORTH_FILE = "templates/cqm.csv"
 
 
 class ReadCounter:
@@ -81,7 +82,8 @@ def test_the_table_holds_refs_not_file_names_or_source_keys(stores: Stores) -> N
     assert len(encounters) == 4
     other = EncounterRefs(OTHER_DEPLOYMENT_KEY)
     assert other.source_file("templates/cqm.csv") != REFS.source_file("templates/cqm.csv")
-    stores.objects.delete(named)  # cleanup still finds the file's encounters by their refs
+    # the user removes the file (its content object: the upload's own key was moved on arrival)
+    stores.objects.delete(stored_key(stores.objects, "A1", NORTH, "templates/Thomasina_Okonkwo_19500203.csv"))
     assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s3") == {"encounters_removed": 1}
 
 
@@ -96,7 +98,7 @@ def test_a_deleted_file_reads_only_its_clinics_encounters_and_logs_as_before(
     stores: Stores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads = ReadCounter(stores, monkeypatch)
-    stores.objects.delete(NORTH_FILE)
+    stores.objects.delete(stored_key(stores.objects, "A1", NORTH, NORTH_FILE))
     assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s2") == {"encounters_removed": 3}
     assert reads.read == {NORTH: 3}
     assert stores.state.aggregate_encounters("A1", NORTH) == []
@@ -120,7 +122,7 @@ def test_a_departed_clinic_is_removed_with_its_stored_objects(stores: Stores) ->
 
 def test_encounters_stored_before_sources_were_recorded_are_still_checked(stores: Stores) -> None:
     stores.objects.delete(clinic_sources_key("A1", NORTH))
-    stores.objects.delete(NORTH_FILE)
+    stores.objects.delete(stored_key(stores.objects, "A1", NORTH, NORTH_FILE))
     assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s2") == {"encounters_removed": 3}
 
 
@@ -147,7 +149,7 @@ def test_a_clinic_sync_crashing_after_writing_encounters_has_recorded_their_file
         e.source_file for e in stores.state.aggregate_encounters("A1", NORTH)
     }
 
-    stores.objects.delete(extra)
+    stores.objects.delete(stored_key(stores.objects, "A1", NORTH, "templates/extra.csv"))
     assert clean_up_removed_encounters(stores, aco_id="A1", sync_id="s3") == {"encounters_removed": 1}
     assert REFS.source_file("templates/extra.csv") not in {
         e.source_file for e in stores.state.aggregate_encounters("A1", NORTH)

@@ -15,6 +15,7 @@ from aco_sync.service.aggregate_stats import update_aggregate_stats
 from aco_sync.service.cleanup import clean_up_removed_encounters
 from aco_sync.service.clinic_stats import ClinicStatsMessage, store_clinic_stats
 from aco_sync.service.clinic_sync import record_clinic_failure, sync_member_clinic
+from aco_sync.service.clinic_uploads import stored_key
 from aco_sync.service.common import SyncStatus
 from aco_sync.service.finalize import finalize_member_sync
 from aco_sync.service.initial_sync import run_initial_sync
@@ -136,7 +137,7 @@ def test_changed_and_removed_rows_are_the_only_writes(stores: Stores) -> None:
 def test_cleanup_removes_encounters_of_deleted_files_and_departed_clinics(stores: Stores) -> None:
     write_small_aco(stores, roster_required=False)
     run_sync(stores)
-    stores.objects.delete(f"members/A1/{NORTH}/templates/cqm.csv")
+    stores.objects.delete(stored_key(stores.objects, "A1", NORTH, "templates/cqm.csv"))  # the user removes it
     sync_id = start_sync(stores, aco_id="A1", trigger="manual")["sync_id"]
     assert clean_up_removed_encounters(stores, aco_id="A1", sync_id=sync_id) == {"encounters_removed": 3}
     assert stores.state.aggregate_encounters("A1", NORTH) == []

@@ -13,6 +13,7 @@ from test_pipeline import run_sync
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemoryObjectStore, InMemorySyncStateStore
 from aco_sync.service import clinic_sync
+from aco_sync.service.clinic_uploads import stored_key
 from aco_sync.service.common import clinic_raw_key
 from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync.service.status import latest_sync_status
@@ -128,7 +129,9 @@ def test_a_deleted_file_is_cleaned_up_and_the_clinic_read_again(stores: Stores) 
         (TEMPLATE_HEADER + "M134,CQM,Gil,Orr,1961-01-02,M,2025-05-01,MET,1245319599\n").encode(),
     )
     run_sync(stores)
-    stores.objects.delete(f"members/A1/{SOUTH}/templates/extra.csv")
+    stores.objects.delete(
+        stored_key(stores.objects, "A1", SOUTH, "templates/extra.csv")
+    )  # the user removes it
     second = run_sync(stores)
     south = _by_tin(second)[SOUTH]
     assert not south["files_unchanged"] and south["records"] == 2 and south["upserts"] == 0

@@ -78,6 +78,13 @@ def transient_errors_as_domain_errors(what: str) -> Iterator[None]:
         raise TransientStoreError(f"{what}: {type(exc).__name__}") from exc
 
 
+def shown_key(key: str) -> str:
+    """A key as error messages name it: a file below a member clinic's TIN folder may be named after a
+    patient until the clinic sync moves it to its content key (docs/SECURITY.md "PHI in names of things")."""
+    parts = key.split("/", 3)
+    return "/".join(parts[:3]) + "/<file>" if parts[0] == "members" and len(parts) == 4 else key
+
+
 class S3ObjectStore:
     def __init__(self, bucket_name: str, client: Any | None = None) -> None:
         self.bucket_name = bucket_name
@@ -85,7 +92,7 @@ class S3ObjectStore:
 
     def get(self, key: str) -> bytes:
         try:
-            with transient_errors_as_domain_errors(f"S3 get {key}"):
+            with transient_errors_as_domain_errors(f"S3 get {shown_key(key)}"):
                 response = self._s3.get_object(Bucket=self.bucket_name, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
@@ -95,12 +102,27 @@ class S3ObjectStore:
         return body
 
     def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
-        with transient_errors_as_domain_errors(f"S3 put {key}"):
+        with transient_errors_as_domain_errors(f"S3 put {shown_key(key)}"):
             self._s3.put_object(Bucket=self.bucket_name, Key=key, Body=data, ContentType=content_type)
 
     def delete(self, key: str) -> None:
-        with transient_errors_as_domain_errors(f"S3 delete {key}"):
+        with transient_errors_as_domain_errors(f"S3 delete {shown_key(key)}"):
             self._s3.delete_object(Bucket=self.bucket_name, Key=key)
+
+    def purge(self, key: str) -> None:
+        """Delete every version and delete marker of ``key`` (s3:ListBucketVersions on the key as prefix,
+        s3:DeleteObjectVersion): a plain delete in the versioned bucket would keep the key's versions."""
+        with transient_errors_as_domain_errors(f"S3 purge {shown_key(key)}"):
+            versions = [
+                version["VersionId"]
+                for page in self._s3.get_paginator("list_object_versions").paginate(
+                    Bucket=self.bucket_name, Prefix=key
+                )
+                for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                if version["Key"] == key
+            ]
+            for version_id in versions:
+                self._s3.delete_object(Bucket=self.bucket_name, Key=key, VersionId=version_id)
 
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []

@@ -61,6 +61,9 @@ class FilesystemObjectStore:
             except OSError:
                 break
 
+    def purge(self, key: str) -> None:
+        self.delete(key)  # a folder keeps no versions
+
     def list_keys(self, prefix: str) -> list[str]:
         """Every key under ``prefix`` (a plain string prefix, as in S3), sorted."""
         folder, _, _ = prefix.rpartition("/")

@@ -41,6 +41,9 @@ class InMemoryObjectStore:
         self.objects.pop(key, None)
         self.writes += 1
 
+    def purge(self, key: str) -> None:
+        self.delete(key)  # keeps no versions
+
     def list_keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self.objects if k.startswith(prefix))
 

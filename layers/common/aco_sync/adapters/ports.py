@@ -101,6 +101,10 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def purge(self, key: str) -> None:
+        """Delete the object and every earlier version of it (a versioned bucket keeps them otherwise)."""
+        ...
+
     def list_keys(self, prefix: str) -> list[str]:
         """Every key under the prefix, sorted."""
         ...

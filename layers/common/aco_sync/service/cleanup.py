@@ -18,13 +18,13 @@ from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.ports import AggregateEncounter
 from aco_sync.domain.records import SyncLogEntry
 from aco_sync.service.clinic_sources import EncounterRefs, read_clinic_sources
+from aco_sync.service.clinic_uploads import present_names
 from aco_sync.service.common import (
     clinic_digest_key,
     clinic_prefix,
     clinic_raw_key,
     load_aco_settings,
     member_clinics,
-    members_prefix,
 )
 from aco_sync.service.issues import append_log_once
 
@@ -45,9 +45,8 @@ def clean_up_removed_encounters(stores: Stores, *, aco_id: str, sync_id: str) ->
             encounters_read += len(gone)
             why = f"TIN {tin} is no longer a member clinic"
         else:
-            prefix = members_prefix(aco_id, tin)
             refs = refs or EncounterRefs(stores.pseudonym_keys.pseudonym_key())
-            present = {refs.source_file(key.removeprefix(prefix)) for key in stores.objects.list_keys(prefix)}
+            present = {refs.source_file(name) for name in present_names(stores.objects, aco_id, tin)}
             recorded = read_clinic_sources(stores.objects, aco_id, tin)
             if recorded is not None and all(_source_exists(f, present) for f in recorded):
                 continue  # every source file of its encounters still exists: nothing read

@@ -46,6 +46,7 @@ from aco_sync.service.clinic_sources import (
     source_files,
     write_clinic_sources,
 )
+from aco_sync.service.clinic_uploads import take_in_uploads
 from aco_sync.service.common import (
     ClinicSyncStatus,
     clinic_counts_key,
@@ -88,10 +89,10 @@ def sync_member_clinic(
     )
     settings = load_aco_settings(stores.objects, aco_id)
     prefix = members_prefix(aco_id, tin)
-    keys = stores.objects.list_keys(prefix)
-    if not keys:
+    # new uploads move to content keys first; the reader sees the names the user gave (clinic_uploads)
+    files = take_in_uploads(stores.objects, aco_id, tin).files
+    if not files:
         raise InvalidInputError(f"No files uploaded for TIN {tin} (expected under {prefix})")
-    files = [(key.removeprefix(prefix), stores.objects.get(key)) for key in keys]
     budget = clinic_input_budget(settings)
     raw_digest = raw_files_digest(files, performance_year=settings.performance_year, budget=budget)
     carried = _unchanged_since_last_sync(stores, aco_id, tin, raw_digest)
