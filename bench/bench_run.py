@@ -3,12 +3,13 @@
 For each (N, T): a seeded generator (``bench/synthetic.py``: ``generate_aco`` + ``write_bucket_folder``)
 writes the ACO as real input files (one CQM template CSV and one provider list per TIN, MCQM counts, the
 roster, the settings); then, each in a fresh process, exactly what ``aco-sync run FOLDER`` does
-(``run_local_sync``: moto deployment of template.yaml, the real ASL and handlers, the SQLite state file
-and the bucket folder in a new state folder):
+(``run_local_sync``: template.yaml on the local Step Functions interpreter, the real ASL and handlers,
+the SQLite state file and the bucket folder in a new state folder):
   1. **initial** run (every record added),
   2. **unchanged** re-run of the same folder with the same state folder (nothing added or changed),
   3. **changed**: one row of one TIN's template edited (its performance date), then a re-run (1 changed).
-Printed per run: wall time, CPU time (user + system) and peak RSS of that process; "engine alone" is
+Printed per run: wall time, CPU time (user + system, the Map's worker processes included) and peak RSS
+of that process (or of its largest worker); "engine alone" is
 ``bench/bench_engine.py``'s measurement of the finalize + MCQM engine steps on the same records (same
 generator and seed, fresh process); ratio = run wall / engine wall. At the end: the log-log slope of
 the initial run's wall time against records (first to last size) and the fixed cost per member TIN
@@ -62,6 +63,8 @@ def run_once(folder: Path, state: Path) -> dict[str, Any]:
         result = run_local_sync(folder, state_dir=state, handler_log_level="ERROR", timeout=TIMEOUT_SECONDS)
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    # the Map's worker processes (aco_sync_local.local_stack), reaped when the local stack stops
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     added = sum(
         int(entry["message"].split(" added or changed")[0].rsplit(" ", 1)[1])
         for entry in result.status.get("log", [])
@@ -69,8 +72,8 @@ def run_once(folder: Path, state: Path) -> dict[str, Any]:
     )
     return {
         "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime + workers.ru_utime + workers.ru_stime,
+        "peak_rss_mb": max(usage.ru_maxrss, workers.ru_maxrss) / 1024,
         "status": (result.sync or {}).get("status"),
         "error": (result.sync or {}).get("error"),
         "added_or_changed": added,

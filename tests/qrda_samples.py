@@ -91,6 +91,7 @@ def qrda_document(
     measure = f"""
       <entry><organizer classCode="CLUSTER" moodCode="EVN">
         <templateId root="2.16.840.1.113883.10.20.24.3.98"/>
+        <statusCode code="completed"/>
         <reference typeCode="REFR"><externalDocument classCode="DOC" moodCode="EVN">
           <id root="2.16.840.1.113883.4.738" extension="2c928082-8e7d-3c8e-018e-b2b3a7e0153b"/>
           <text>{measure_title}</text>

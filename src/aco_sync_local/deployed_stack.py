@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from aco_sync_local.local_aws import duration_ms, iso, json_or_text, summarise_history
+from aco_sync_local.executions import duration_ms, iso, json_or_text, summarise_history
 from aco_sync_local.private_files import private_files
 from aco_sync_local.runner import DEFAULT_STATE_DIR, LocalRunError, LocalSyncResult
 

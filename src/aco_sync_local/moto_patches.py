@@ -41,19 +41,12 @@ ran in parallel anyway.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-import re
-import sys
 import threading
 import time
-import traceback
 import uuid
-from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -68,142 +61,36 @@ _fast_retries = False
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FunctionCode:
-    """Where a function's handler lives on disk."""
+from aco_sync_local.functions import (  # noqa: E402  (moved: the registry is moto-free)
+    FakeLambdaContext,
+    FunctionCode,
+    _error_payload,
+    _function_code,
+    _load_handler,
+    add_execution_start_hook,
+    add_invocation_listener,
+    execution_start_hooks,
+    invoke_in_process,
+    register_function_code,
+    remove_execution_start_hook,
+    remove_invocation_listener,
+)
 
-    code_dir: Path
-    handler: str  # "app.lambda_handler" or "package.module.function"
-
-
-@dataclass
-class FakeLambdaContext:
-    """The attributes of the Lambda context object that handlers and Powertools read."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int = 512
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = ""
-    log_stream_name: str = "local"
-    timeout_seconds: int = 900
-    _started: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
-        if not self.log_group_name:
-            self.log_group_name = f"/aws/lambda/{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed_ms = int((time.monotonic() - self._started) * 1000)
-        return max(0, self.timeout_seconds * 1000 - elapsed_ms)
-
-
-# One in-process invocation at a time per function (see the module docstring); re-entrant.
-_function_locks: dict[str, threading.RLock] = {}
-_function_locks_guard = threading.Lock()
-INVOCATION_LOCK_TIMEOUT_SECONDS = 900.0
-
-
-def _function_lock(function_name: str) -> threading.RLock:
-    with _function_locks_guard:
-        return _function_locks.setdefault(function_name, threading.RLock())
-
-
-_function_code: dict[str, FunctionCode] = {}
-_handler_modules: dict[FunctionCode, ModuleType] = {}
-_module_lock = threading.Lock()
-
-
-_invocation_listeners: list[Any] = []
-
-
-def add_invocation_listener(listener: Any) -> None:
-    """Call ``listener(function_name, event)`` when an in-process invocation starts (progress display).
-    A listener must be quick and must not raise; remove it with :func:`remove_invocation_listener`."""
-    _invocation_listeners.append(listener)
-
-
-def remove_invocation_listener(listener: Any) -> None:
-    if listener in _invocation_listeners:
-        _invocation_listeners.remove(listener)
-
-
-def register_function_code(function_name: str, code_dir: Path, handler: str) -> None:
-    """Make invocations of the moto Lambda ``function_name`` run ``handler`` from ``code_dir``."""
-    _function_code[function_name] = FunctionCode(Path(code_dir).resolve(), handler)
-
-
-def _load_handler(code: FunctionCode) -> Any:
-    module_path, _, attribute = code.handler.rpartition(".")
-    if not module_path or not attribute:
-        raise ValueError(f"Handler {code.handler!r} must look like 'module.function'")
-    with _module_lock:
-        module = _handler_modules.get(code)
-        if module is None:
-            source = code.code_dir.joinpath(*module_path.split(".")).with_suffix(".py")
-            if not source.is_file():
-                raise FileNotFoundError(f"Handler module {source} (Handler {code.handler!r}) does not exist")
-            # A unique module name per function: every function has its own app.py.
-            unique_name = "aco_sync_local_fn_" + re.sub(r"\W", "_", f"{code.code_dir.name}_{module_path}")
-            unique_name += "_" + uuid.uuid5(uuid.NAMESPACE_URL, str(source)).hex[:8]
-            spec = importlib.util.spec_from_file_location(unique_name, source)
-            if spec is None or spec.loader is None:
-                raise ImportError(f"Cannot load handler module {source}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[unique_name] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                sys.modules.pop(unique_name, None)
-                raise
-            _handler_modules[code] = module
-    handler = getattr(module, attribute, None)
-    if not callable(handler):
-        raise AttributeError(f"Handler {code.handler!r}: {attribute!r} is not a function of {module_path}")
-    return handler
-
-
-def _error_payload(exc: BaseException) -> bytes:
-    """The payload the Python Lambda runtime returns for an unhandled exception."""
-    payload = {
-        "errorType": type(exc).__name__,
-        "errorMessage": str(exc),
-        "stackTrace": traceback.format_exception(exc),
-    }
-    return json.dumps(payload).encode("utf-8")
-
-
-def invoke_in_process(function_name: str, function_arn: str, body: Any) -> tuple[bytes, bool]:
-    """Run the registered handler of ``function_name`` on ``body``; returns (payload, errored)."""
-    code = _function_code[function_name]
-    if isinstance(body, bytes):
-        body = body.decode("utf-8")
-    try:
-        event = json.loads(body) if body else {}
-    except json.JSONDecodeError:
-        event = body
-    lock = _function_lock(function_name)
-    if not lock.acquire(timeout=INVOCATION_LOCK_TIMEOUT_SECONDS):
-        message = (
-            f"{function_name} waited {INVOCATION_LOCK_TIMEOUT_SECONDS:g}s for its previous invocation to end"
-        )
-        return _error_payload(TimeoutError(message)), True
-    try:
-        for listener in list(_invocation_listeners):
-            try:
-                listener(function_name, event)
-            except Exception:  # a progress display never breaks a sync
-                logger.debug("Invocation listener failed", exc_info=True)
-        context = FakeLambdaContext(function_name=function_name, invoked_function_arn=function_arn)
-        handler = _load_handler(code)
-        result = handler(event, context)
-        return json.dumps(result, default=str).encode("utf-8"), False
-    except Exception as exc:
-        logger.debug("Function %s raised %s", function_name, type(exc).__name__)
-        return _error_payload(exc), True
-    finally:
-        lock.release()
+__all__ = [
+    "FakeLambdaContext",
+    "FunctionCode",
+    "_error_payload",
+    "_load_handler",
+    "add_execution_start_hook",
+    "add_invocation_listener",
+    "apply_moto_patches",
+    "fast_retries_enabled",
+    "invoke_in_process",
+    "register_function_code",
+    "remove_execution_start_hook",
+    "remove_invocation_listener",
+    "set_fast_retries",
+]
 
 
 def _patch_lambda_invoke() -> None:
@@ -298,20 +185,6 @@ def _patch_sfn_integration_casing() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-_execution_start_hooks: list[Any] = []
-
-
-def add_execution_start_hook(hook: Any) -> None:
-    """Call ``hook(execution_arn)`` for every execution started in this process, before it runs (the
-    local runner records in the state file which process runs it; see aco_sync.adapters.local_workflows)."""
-    _execution_start_hooks.append(hook)
-
-
-def remove_execution_start_hook(hook: Any) -> None:
-    if hook in _execution_start_hooks:
-        _execution_start_hooks.remove(hook)
-
-
 def _patch_unnamed_executions() -> None:
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -326,7 +199,7 @@ def _patch_unnamed_executions() -> None:
     ) -> Any:
         name = name or str(uuid.uuid4())
         execution_arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
-        for hook in list(_execution_start_hooks):  # before the execution's first state runs
+        for hook in execution_start_hooks():  # before the execution's first state runs
             hook(execution_arn)
         return original_start_execution(
             self,

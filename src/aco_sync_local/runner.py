@@ -1,10 +1,11 @@
-"""``run_local_sync``: a full ACO sync of a local folder, in moto, through the real template and ASL.
+"""``run_local_sync``: a full ACO sync of a local folder, in this process, through the real template and ASL.
 
 The folder is laid out like the data bucket (``config/acos/<aco_id>.json``, ``rosters/...``,
 ``members/...``; docs/LOCAL.md). The ACO's state persists in the state folder (default ``./.aco-sync/``):
 ``state.db`` (SQLite, the sync state store) and ``bucket/`` (the data bucket as a folder); the handlers
 reach them through ``aco_sync.adapters.environment.build_stores`` (``ACO_SYNC_LOCAL_STATE_DIR``). The
-state machines and Lambda handlers run in moto (the real template.yaml and ASL). The sync is started
+state machines run on the local Step Functions interpreter and the Lambda handlers in-process
+(``aco_sync_local.local_stack``: the real template.yaml and ASL; no moto). The sync is started
 through the same start-sync Lambda the daily schedule uses; the runner waits for every execution (main
 and MCQM), delivers the clinic-stats queue to its worker, then collects the executions with their
 histories and the sync status view. The result is saved as JSON in the state folder too, so
@@ -26,14 +27,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aco_sync.adapters.environment import BUCKET_DIR, LOCAL_STATE_DIR_VARIABLE, STATE_FILE, build_stores
+from aco_sync.adapters.environment import BUCKET_DIR, STATE_FILE, build_stores
 from aco_sync.adapters.filesystem import FilesystemObjectStore
 from aco_sync.adapters.keys import KEY_FILE_ENV
 from aco_sync.adapters.local_workflows import process_start
 from aco_sync.adapters.sqlite import SqliteSyncStateStore, StateSchemaError
 from aco_sync.domain.errors import AcoSyncError
-from aco_sync_local.local_aws import DEFAULT_TEMPLATE, LocalAws, LocalFunctionError
-from aco_sync_local.moto_patches import add_execution_start_hook, remove_execution_start_hook
+from aco_sync_local.executions import LocalFunctionError
+from aco_sync_local.functions import add_execution_start_hook, remove_execution_start_hook
+from aco_sync_local.local_stack import DEFAULT_TEMPLATE, LocalStack
 from aco_sync_local.private_files import make_private_dir, private_files
 
 logger = logging.getLogger(__name__)
@@ -143,7 +145,7 @@ def run_local_sync(
     with private_files():
         migrated = prepare_state_dir(state_dir)
         store = open_state(state_dir)
-    env_overrides = {LOCAL_STATE_DIR_VARIABLE: str(state_dir)}
+    env_overrides: dict[str, str] = {}
     if handler_log_level:
         env_overrides["POWERTOOLS_LOG_LEVEL"] = handler_log_level
     # the state folder is this local deployment: its key file keeps MASTER_PAT_IDs stable across runs
@@ -169,7 +171,9 @@ def run_local_sync(
     try:
         with (
             private_files(),
-            LocalAws(template_path, fast_retries=fast_retries, env_overrides=env_overrides) as aws,
+            LocalStack(
+                template_path, state_dir=state_dir, fast_retries=fast_retries, env_overrides=env_overrides
+            ) as aws,
         ):
             lap("deploy_s")
             say(f"Uploading {folder}")

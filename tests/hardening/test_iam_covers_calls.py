@@ -103,6 +103,8 @@ UNUSED_BY_DESIGN: dict[tuple[str, str, str], str] = {
     },
     ("RecordSyncStatusFunction", "SyncState", "dynamodb:Query"): "a failed sync marks its unfinished "
     "clinics Sync Failed (tests/statemachine/test_failures_and_lock.py)",
+    ("SyncClinicFunction", "SyncLog", "dynamodb:Query"): "only a retried clinic step reads the sync's log "
+    "(not to log its findings twice: tests/hardening/test_faults.py); a first attempt only appends",
     ("SyncClinicFunction", "SyncState", "dynamodb:DeleteItem"): "a clinic whose last aggregate encounter "
     "is removed loses its ENCTIN marker",
     **{

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from aco_sync.service.validation import batch_manifest_key
+
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 # SAM policy templates (aws/serverless-application-model, samtranslator/policy_templates_data/
@@ -273,12 +275,42 @@ def _asl_tasks(definition: Any) -> list[dict[str, Any]]:
     return tasks
 
 
+def _distributed_maps(definition: Any) -> list[dict[str, Any]]:
+    """The ItemReader of every DISTRIBUTED Map of an ASL document."""
+    found: list[dict[str, Any]] = []
+    if isinstance(definition, dict):
+        processor = definition.get("ItemProcessor") or {}
+        if (
+            definition.get("Type") == "Map"
+            and processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
+        ):
+            assert definition["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+            found.append(definition["ItemReader"])
+        for value in definition.values():
+            found.extend(_distributed_maps(value))
+    elif isinstance(definition, list):
+        for value in definition:
+            found.extend(_distributed_maps(value))
+    return found
+
+
 def _asl_needs(template: dict[str, Any], machine: str) -> set[tuple[str, str]]:
     """(IAM action, logical id) of every task of the machine's ASL (the deployed ASL file)."""
     properties = template["Resources"][machine]["Properties"]
     definition = json.loads((TEMPLATE.parent / properties["DefinitionUri"]).read_text())
     substitutions = {k: _target_logical_id(v) for k, v in properties["DefinitionSubstitutions"].items()}
     needs = set()
+    for reader in _distributed_maps(definition):
+        # a distributed Map: its ItemReader's object, and the child executions of its map run (one per
+        # item: started, described and stopped by the map run with the parent's role), which belong to
+        # the state machine itself (spelled out: a !Ref of itself would be circular)
+        bucket = str(substitutions[reader["Parameters"]["Bucket"][2:-1]])
+        needs.add(("s3:GetObject", f"${{{bucket}.Arn}}/{batch_manifest_key('*', '*')}"))
+        name = properties["Name"]["Fn::Sub"]
+        arn = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+        needs.add(("states:StartExecution", f"{arn}:stateMachine:{name}"))
+        needs.add(("states:DescribeExecution", f"{arn}:execution:{name}/*"))
+        needs.add(("states:StopExecution", f"{arn}:execution:{name}/*"))
     for task in _asl_tasks(definition):
         resource = task["Resource"]
         if resource.startswith("${"):
@@ -304,7 +336,10 @@ def test_each_state_machine_is_granted_exactly_what_its_asl_calls(template: dict
                 if action in ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS or action.startswith("kms:"):
                     continue
                 for resource in statement["Resource"]:
-                    granted.add((action, str(_target_logical_id(resource))))
+                    target = _target_logical_id(resource) or (
+                        resource.get("Fn::Sub") if isinstance(resource, dict) else resource
+                    )
+                    granted.add((action, str(target)))
         assert granted == _asl_needs(template, machine), machine
 
 
@@ -407,11 +442,14 @@ def test_inline_statements_use_no_wildcard_action_and_no_wildcard_resource_where
 def test_the_lock_may_only_describe_executions_of_this_stacks_state_machines(
     template: dict[str, Any],
 ) -> None:
-    [(_, statement)] = [
+    statements = [
         (h, s) for h, s in _inline_statements(template) if "states:DescribeExecution" in _as_list(s["Action"])
     ]
-    resources = [r["Fn::Sub"] for r in _as_list(statement["Resource"])]
-    assert resources and all(":execution:${AWS::StackName}-" in r for r in resources)
+    # the lock (is the holder's execution still running?) and the distributed Map's own map runs
+    assert sorted(h for h, _ in statements) == ["AcoSyncStateMachine", "AcquireLockFunction"]
+    for _, statement in statements:
+        resources = [r["Fn::Sub"] for r in _as_list(statement["Resource"])]
+        assert resources and all(":execution:${AWS::StackName}-" in r for r in resources)
 
 
 @pytest.mark.parametrize("bucket_name", ["DataBucket", "AccessLogBucket"])

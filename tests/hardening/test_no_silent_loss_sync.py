@@ -54,7 +54,7 @@ def sync_clinics(stores: Stores) -> dict[str, Any]:
     ids = {"aco_id": "A1", "sync_id": sync_id}
     assert acquire_lock(stores, **ids, trigger="manual", execution_arn=f"arn:{sync_id}")["acquired"]
     validation = validate_sync(stores, **ids)
-    for batch in validation["batches"]:
+    for batch in range(validation["batch_count"]):
         for clinic in clinic_batch(stores, **ids, batch=batch)["clinics"]:
             try:
                 sync_member_clinic(stores, **ids, tin=clinic["tin"], name=clinic["name"])

@@ -136,8 +136,14 @@ def _found(phi: set[str], lines: list[str]) -> dict[str, str]:
 
 
 def test_a_whole_sync_at_debug_logs_no_patient_name_birth_date_or_mbi(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str], every_log_record: _Everything
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    every_log_record: _Everything,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # every handler in this process (no Map worker processes), so that every record reaches the
+    # recording handler above
+    monkeypatch.setenv("ACO_SYNC_LOCAL_WORKERS", "0")
     folder = tmp_path / "demo"
     write_demo_aco(folder)
     phi = collect_phi(folder)

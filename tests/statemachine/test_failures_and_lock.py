@@ -6,33 +6,31 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-from statemachine_support import NORTH, SOUTH, put, start, states_entered, write_aco
+from statemachine_support import NORTH, SOUTH, lock_holder, put, start, states_entered, write_aco
 
 import aco_sync.service.clinic_sync as clinic_sync
 import aco_sync.service.initial_sync as initial_sync
 import aco_sync.service.mcqm_sync as mcqm_sync
+from aco_sync.adapters.environment import STATE_FILE
+from aco_sync.adapters.ports import LockHolder
+from aco_sync.adapters.sqlite import SqliteSyncStateStore
 from aco_sync.domain.errors import TransientStoreError
 from aco_sync.service.status import latest_sync_status
-from aco_sync_local.local_aws import LocalAws
+from aco_sync_local.local_stack import LocalStack
 from support.small_aco import NORTH_ROWS, TEMPLATE_HEADER
 
 EMPTY_TIN = "333333333"
 
 
-def _lock_item(aws: LocalAws) -> dict[str, Any] | None:
-    table = aws.deployment.physical_id("SyncStateTable")
-    item: dict[str, Any] | None = (
-        aws.client("dynamodb")
-        .get_item(TableName=table, Key={"PK": {"S": "ACO#A1"}, "SK": {"S": "LOCK"}}, ConsistentRead=True)
-        .get("Item")
-    )
-    return item
+def _lock_item(aws: LocalStack) -> object | None:
+    return lock_holder(aws)
 
 
-def _wait_until_finished(aws: LocalAws, execution_arn: str, timeout: float = 30) -> str:
+def _wait_until_finished(aws: LocalStack, execution_arn: str, timeout: float = 30) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = aws.describe_execution(execution_arn).status
@@ -42,8 +40,8 @@ def _wait_until_finished(aws: LocalAws, execution_arn: str, timeout: float = 30)
     raise AssertionError(f"{execution_arn} still RUNNING after {timeout}s")
 
 
-def test_missing_roster_aborts_records_the_reason_and_releases_the_lock() -> None:
-    with LocalAws(fast_retries=True) as aws:
+def test_missing_roster_aborts_records_the_reason_and_releases_the_lock(tmp_path: Path) -> None:
+    with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         write_aco(aws, mcqm=False, roster_required=True)
         started = start(aws)
         [execution] = aws.wait_for_executions(timeout=60)
@@ -57,8 +55,8 @@ def test_missing_roster_aborts_records_the_reason_and_releases_the_lock() -> Non
         assert _lock_item(aws) is None
 
 
-def test_a_clinic_that_fails_permanently_does_not_hide_the_others() -> None:
-    with LocalAws(fast_retries=True) as aws:
+def test_a_clinic_that_fails_permanently_does_not_hide_the_others(tmp_path: Path) -> None:
+    with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         write_aco(aws, mcqm=False, roster_required=False)
         clinics = [{"tin": NORTH}, {"tin": SOUTH}, {"tin": EMPTY_TIN, "name": "No Uploads"}]
         put(
@@ -86,7 +84,7 @@ def test_a_clinic_that_fails_permanently_does_not_hide_the_others() -> None:
         assert next(m for m in status["measures"] if m["measure_id"] == "M236")["eligible_population"] == 3
 
 
-def test_a_transient_error_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_transient_error_is_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = initial_sync.diff_providers
     calls = {"n": 0}
 
@@ -97,7 +95,7 @@ def test_a_transient_error_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(*args, **kwargs)
 
     monkeypatch.setattr(initial_sync, "diff_providers", flaky)
-    with LocalAws(fast_retries=True) as aws:
+    with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         write_aco(aws, mcqm=False, roster_required=False)
         started = start(aws)
         [execution] = aws.wait_for_executions(timeout=60)
@@ -108,12 +106,14 @@ def test_a_transient_error_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
         assert latest_sync_status("A1")["sync"]["status"] == "Sync Complete"
 
 
-def test_a_permanent_error_fails_the_sync_and_releases_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_permanent_error_fails_the_sync_and_releases_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ValueError("provider list is broken")
 
     monkeypatch.setattr(initial_sync, "diff_providers", broken)
-    with LocalAws(fast_retries=True) as aws:
+    with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         write_aco(aws, mcqm=False, roster_required=False)
         started = start(aws)
         [execution] = aws.wait_for_executions(timeout=60)
@@ -129,12 +129,13 @@ def test_a_permanent_error_fails_the_sync_and_releases_the_lock(monkeypatch: pyt
 
 @pytest.mark.parametrize("busy_step", ["member clinic sync", "MCQM job"])
 def test_a_second_trigger_is_skipped_while_a_sync_runs(
-    monkeypatch: pytest.MonkeyPatch, busy_step: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, busy_step: str
 ) -> None:
     """The first sync is kept RUNNING by a transient error in one of its steps: the ASL waits out real
     retry intervals (2 s, then 4 s) between attempts, outside any Lambda, and the second trigger arrives
-    in that window (the local runner runs one in-process invocation at a time, so blocking inside a
-    handler would also block the second execution)."""
+    in that window (the local runner runs one in-process invocation at a time per function, so blocking
+    inside a handler would also block the second execution). The Map's invocations stay in this
+    process (``workers=0``) so that the patched clinic step sees this test's events."""
     retrying = threading.Event()
     armed = threading.Event()
     failures = {"left": 2}
@@ -153,7 +154,7 @@ def test_a_second_trigger_is_skipped_while_a_sync_runs(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(module, name, flaky)
-    with LocalAws(fast_retries=False) as aws:
+    with LocalStack(state_dir=tmp_path, fast_retries=False, workers=0) as aws:
         mcqm = busy_step == "MCQM job"
         write_aco(aws, mcqm=mcqm, roster_required=mcqm)
         if mcqm:
@@ -179,22 +180,12 @@ def test_a_second_trigger_is_skipped_while_a_sync_runs(
         assert _lock_item(aws) is None
 
 
-def test_a_stale_lock_is_taken_over() -> None:
-    with LocalAws(fast_retries=True) as aws:
+def test_a_stale_lock_is_taken_over(tmp_path: Path) -> None:
+    with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         write_aco(aws, mcqm=False, roster_required=False)
-        table = aws.deployment.physical_id("SyncStateTable")
         dead_execution = "arn:aws:states:us-east-1:123456789012:execution:aco-sync-local-aco-sync:sync-dead"
-        aws.client("dynamodb").put_item(
-            TableName=table,
-            Item={
-                "PK": {"S": "ACO#A1"},
-                "SK": {"S": "LOCK"},
-                "aco_id": {"S": "A1"},
-                "sync_id": {"S": "sync-dead"},
-                "execution_arn": {"S": dead_execution},
-                "acquired_at": {"S": "2026-01-01T00:00:00Z"},
-            },
-        )
+        store = SqliteSyncStateStore(aws.state_dir / STATE_FILE)
+        store.try_acquire_lock(LockHolder("A1", "sync-dead", dead_execution, "2026-01-01T00:00:00Z"))
         started = start(aws)
         [execution] = aws.wait_for_executions(timeout=60)
         assert execution.status == "SUCCEEDED"
@@ -205,12 +196,14 @@ def test_a_stale_lock_is_taken_over() -> None:
         assert _lock_item(aws) is None
 
 
-def test_a_failing_mcqm_job_fails_the_sync_and_releases_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_mcqm_job_fails_the_sync_and_releases_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ValueError("roster matching exploded")
 
     monkeypatch.setattr(mcqm_sync, "aggregate_mcqm", broken)
-    with LocalAws(fast_retries=True) as aws:
+    with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         write_aco(aws, mcqm=True)
         from statemachine_support import ingest_roster
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from statemachine_support import NORTH, SOUTH, ingest_roster, start, states_entered, write_aco
+from pathlib import Path
+
+from statemachine_support import NORTH, SOUTH, ingest_roster, lock_holder, start, states_entered, write_aco
 
 from aco_sync.service.status import latest_sync_status
-from aco_sync_local.local_aws import LocalAws
+from aco_sync_local.local_stack import LocalStack
 
 
-def test_sync_without_mcqm_completes_and_releases_the_lock() -> None:
-    with LocalAws(fast_retries=True) as aws:
+def test_sync_without_mcqm_completes_and_releases_the_lock(tmp_path: Path) -> None:
+    with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         write_aco(aws, mcqm=False, roster_required=False)
         started = start(aws)
         executions = aws.wait_for_executions(timeout=60)
@@ -47,12 +49,7 @@ def test_sync_without_mcqm_completes_and_releases_the_lock() -> None:
         keys = aws.list_keys(status["results_prefix"])
         assert f"{status['results_prefix']}clinic_stats.json" in keys
         assert f"{status['results_prefix']}report.html" in keys
-        table = aws.client("dynamodb")
-        lock = table.get_item(
-            TableName=aws.deployment.physical_id("SyncStateTable"),
-            Key={"PK": {"S": "ACO#A1"}, "SK": {"S": "LOCK"}},
-        )
-        assert "Item" not in lock
+        assert lock_holder(aws) is None
 
         again = start(aws)  # unchanged data: the second sync writes no aggregate encounter
         aws.wait_for_executions(timeout=60)
@@ -63,8 +60,8 @@ def test_sync_without_mcqm_completes_and_releases_the_lock() -> None:
         assert all("0 added or changed, 0 removed" in line for line in clinic_lines), clinic_lines
 
 
-def test_roster_upload_starts_a_sync_whose_mcqm_job_completes_it() -> None:
-    with LocalAws(fast_retries=True) as aws:
+def test_roster_upload_starts_a_sync_whose_mcqm_job_completes_it(tmp_path: Path) -> None:
+    with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         write_aco(aws, mcqm=True)
         ingested = ingest_roster(aws)
         assert ingested["activated"] and ingested["sync"]["trigger"] == "roster_upload"

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from statemachine_support import CLINICS, NORTH, SOUTH, put, start
 
 from aco_sync.service.status import latest_sync_status
-from aco_sync_local.local_aws import LocalAws
+from aco_sync_local.local_stack import LocalStack
 from qrda_samples import DIAGNOSIS_ENTRY, qrda_document
 
 # Medical nutrition therapy (CPT 97802) is a qualifying encounter of CMS122 only from PY2026 (the
@@ -34,8 +35,8 @@ HBA1C_2026 = """
 </observation></entry>"""
 
 
-def test_a_2026_sync_uses_the_2026_ecqm_logic() -> None:
-    with LocalAws(fast_retries=True) as aws:
+def test_a_2026_sync_uses_the_2026_ecqm_logic(tmp_path: Path) -> None:
+    with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         config = {
             "aco_id": "A1",
             "performance_year": 2026,

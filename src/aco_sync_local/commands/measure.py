@@ -16,13 +16,14 @@ from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.records import IngestIssue, PerformanceRecord
 from aco_sync.ecqm.engine import evaluate_all, measurement_period, to_performance_record
 from aco_sync.ecqm.fhir import patient_from_fhir, read_fhir_dir
-from aco_sync.ecqm.model import PatientModel
-from aco_sync.ecqm.populations import MeasurePopulations
+from aco_sync.ecqm.model import ClinicalEntry, PatientModel
+from aco_sync.ecqm.populations import Criterion, MeasurePopulations, PopulationVerdict
 from aco_sync.ecqm.registry import supported_years
 from aco_sync.ecqm.valuesets import ValueSetLibrary, load_value_sets
 
 PLACEHOLDER_TIN = "000000000"
 DEFAULT_PERFORMANCE_YEAR = 2025
+EVIDENCE_SHOWN = 3  # records listed per criterion in the text output (all of them in --json)
 
 
 @click.command("measure", short_help="One patient's eCQM populations.")
@@ -69,9 +70,9 @@ def command(
     """Calculate the eCQM populations (CMS122/125/130/165/2) of one patient.
 
     Give --qrda FILE or --fhir DIR. Shows each population (initial population, denominator,
-    exclusions, exceptions, numerator), why the patient is in it or not, and the performance record
-    the measure becomes. The measurement period defaults to the
-    calendar year of --performance-year (default 2025).
+    exclusions, exceptions, numerator), criterion by criterion which held and which did not, the
+    records that decided them, and the performance record the measure becomes. The measurement
+    period defaults to the calendar year of --performance-year (default 2025).
     """
     if (qrda is None) == (fhir is None):
         raise click.UsageError("give exactly one of --qrda FILE or --fhir DIR")
@@ -190,6 +191,7 @@ def _result(
                 "performance": populations.performance,
                 "performance_date": populations.performance_date,
                 "note": populations.note,
+                "explanation": [_verdict_json(v) for v in populations.verdicts],
                 "record": dataclasses.asdict(record) if record else None,
             }
         )
@@ -243,6 +245,76 @@ def render(result: dict[str, Any]) -> str:
             lines.append(
                 f"    record {r['source_key']} ({r['collection_type']}, hash {r['content_hash'][:12]})"
             )
+        for verdict in m["explanation"]:
+            lines.extend(_verdict_lines(verdict))
     for issue in result["issues"]:
         lines.append(f"{issue['severity'].upper()}: {issue['reason']}")
     return "\n".join(lines) + "\n"
+
+
+def _entry_json(e: ClinicalEntry) -> dict[str, Any]:
+    when = e.latest or e.authored_on or e.issued
+    return {
+        "kind": e.kind.value,
+        "id": e.id,
+        "date": when.date() if when else None,
+        "codes": sorted(f"{code.system} {code.code}" for code in e.codes),
+    }
+
+
+def _criterion_json(criterion: Criterion) -> dict[str, Any]:
+    return {
+        "name": criterion.name,
+        "met": criterion.met,
+        "detail": criterion.detail,
+        "rule": criterion.rule or None,
+        "evidence": [_entry_json(e) for e in criterion.evidence],
+        "parts": [_criterion_json(p) for p in criterion.parts],
+    }
+
+
+def _verdict_json(verdict: PopulationVerdict) -> dict[str, Any]:
+    return {
+        "population": verdict.population,
+        "title": verdict.title,
+        "member": verdict.member,
+        "criteria": [_criterion_json(c) for c in verdict.criteria],
+        "failed": [c.name for c in verdict.failed()],
+    }
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def _verdict_lines(verdict: dict[str, Any]) -> list[str]:
+    """``Initial population: NOT met`` then its criteria, one a line, nested as the measure combines
+    them ("all of" / "any of"), each with the records that decided it."""
+    lines = [f"    {verdict['title']}: {_met(verdict['member'])}"]
+    criteria = verdict["criteria"]
+    if len(criteria) == 1 and criteria[0]["parts"] and criteria[0]["name"] == verdict["title"]:
+        top = criteria[0]  # the population's own expression: list its parts under the title
+        if top["rule"] == "any" and len(top["parts"]) > 1:
+            lines[0] += " (any of)"
+        criteria = top["parts"]
+    for criterion in criteria:
+        lines.extend(_criterion_lines(criterion, depth=1))
+    return lines
+
+
+def _criterion_lines(criterion: dict[str, Any], depth: int) -> list[str]:
+    indent = "    " + "  " * depth
+    detail = f" ({criterion['detail']})" if criterion["detail"] else ""
+    rule = f" ({criterion['rule']} of)" if criterion["rule"] and len(criterion["parts"]) > 1 else ""
+    lines = [f"{indent}- {criterion['name']}: {_met(criterion['met'])}{rule}{detail}"]
+    evidence = criterion["evidence"]
+    for e in evidence[:EVIDENCE_SHOWN]:
+        codes = ", ".join(e["codes"][:2])
+        lines.append(
+            f"{indent}    {e['kind'].replace('_', ' ')} {e['id'] or '(no id)'} {e['date'] or ''} ({codes})"
+        )
+    if len(evidence) > EVIDENCE_SHOWN:
+        lines.append(f"{indent}    ... and {len(evidence) - EVIDENCE_SHOWN} more (see --json)")
+    for part in criterion["parts"]:
+        lines.extend(_criterion_lines(part, depth + 1))
+    return lines

@@ -20,7 +20,7 @@ from aco_sync_local.commands._common import (
     state_dir_option,
     verbose_option,
 )
-from aco_sync_local.local_aws import ExecutionsTimeoutError
+from aco_sync_local.executions import ExecutionsTimeoutError
 from aco_sync_local.runner import DEFAULT_TIMEOUT_SECONDS, LocalRunError, LocalSyncResult, run_local_sync
 from aco_sync_local.summary import render_summary, summary_json
 
@@ -148,7 +148,7 @@ def _progress_display(
         TimeElapsedColumn,
     )
 
-    from aco_sync_local.moto_patches import add_invocation_listener, remove_invocation_listener
+    from aco_sync_local.functions import add_invocation_listener, remove_invocation_listener
 
     total = _clinic_count(folder, aco_id)
     console = Console(stderr=True)

@@ -266,7 +266,7 @@ def validate_folder(folder: Path) -> FolderReport:
             entry = account.to_dict()
             entry["file"] = prefix + account.file
             report.files.append(entry)
-            unit = "documents" if account.kind == "qrda" else "rows"
+            unit = ("document" if account.kind == "qrda" else "row") + ("" if account.read == 1 else "s")
             if account.duplicate_of:
                 text = f"identical to {account.duplicate_of}, counted once"
             elif account.refused:

@@ -85,3 +85,42 @@ def test_performance_year_chooses_the_specifications_and_the_period(
     assert run_cli("--fhir", str(folder), "--performance-year", "2025", "--json") == 0
     by_id = {m["measure_id"]: m for m in json.loads(capsys.readouterr().out)["measures"]}
     assert by_id["M112"]["populations"]["initial-population"] == 0  # PY2025: from 52
+
+
+def test_measure_explains_each_population_criterion_by_criterion(capsys: pytest.CaptureFixture[str]) -> None:
+    path = shared_path("fixtures", "qrda", "05_CMS130v5_B_GP_Geriatric.xml")
+    assert run_cli("--qrda", str(path), "--period-start", "2014-01-01", "--period-end", "2014-12-31") == 0
+    out = capsys.readouterr().out
+    section = out[out.index("M113 CMS130") :]
+    assert "    Initial population: met\n" in section
+    assert "      - age 46-75 at the end of the measurement period: met (age 67)\n" in section
+    assert "      - a qualifying outpatient encounter during the measurement period: met\n" in section
+    assert "          encounter 1.3.6.1.4.1.115:56e82f1602d4054243000260 2014-02-01 (CPT 99203)" in section
+    assert "    Denominator exclusion: NOT met (any of)\n" in section
+    assert "      - hospice services during the measurement period: NOT met\n" in section
+    assert "        - colonoscopy during the period or the 9 years before: met\n" in section
+    # the populations the patient is not in say which criterion failed (a FHIR case: every measure)
+    folder = next(shared_path("fixtures", "ecqm-tests", "CMS165").glob("f2d1fd7e*"))
+    assert run_cli("--fhir", str(folder)) == 0
+    out = capsys.readouterr().out
+    diabetes = out[out.index("M001 CMS122") : out.index("M112")]
+    assert "      - age 18-75 at the end of the measurement period: met (age 19)\n" in diabetes
+    assert "    Initial population: NOT met\n" in diabetes
+    assert "diabetes overlapping the measurement period: NOT met" in diabetes
+    assert "    Numerator: NOT met\n      - in the denominator: NOT met\n" in diabetes
+
+
+def test_measure_json_carries_the_explanation(capsys: pytest.CaptureFixture[str]) -> None:
+    folder = next(shared_path("fixtures", "ecqm-tests-2026", "CMS125").glob("c32eb7d1*"))
+    assert run_cli("--fhir", str(folder), "--performance-year", "2026", "--json") == 0
+    by_id = {m["measure_id"]: m for m in json.loads(capsys.readouterr().out)["measures"]}
+    explanation = {v["population"]: v for v in by_id["M112"]["explanation"]}
+    ip = explanation["initial-population"]
+    assert ip["member"] is True and ip["failed"] == []
+    parts = {p["name"]: p for p in ip["criteria"][0]["parts"]}
+    assert parts["age 42-74 at the end of the measurement period"]["detail"] == "age 42"
+    [visit] = parts["a qualifying outpatient encounter during the measurement period"]["evidence"]
+    assert visit["kind"] == "encounter" and visit["date"] == "2026-01-01"
+    for population, verdict in explanation.items():
+        assert int(verdict["member"]) == by_id["M112"]["populations"][population]
+        assert verdict["member"] or verdict["failed"]

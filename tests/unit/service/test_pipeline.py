@@ -46,7 +46,9 @@ def run_sync(
     run_initial_sync(stores, **ids)
     clean_up_removed_encounters(stores, **ids)
     results = []
-    clinics = [c for b in validation["batches"] for c in clinic_batch(stores, **ids, batch=b)["clinics"]]
+    clinics = [
+        c for b in range(validation["batch_count"]) for c in clinic_batch(stores, **ids, batch=b)["clinics"]
+    ]
     for clinic in clinics:
         if clinic["tin"] in failing_tins:
             results.append(

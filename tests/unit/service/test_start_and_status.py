@@ -100,7 +100,10 @@ def test_validation_discovers_clinic_folders_when_none_are_configured(stores: St
     stores.objects.put("members/A1/111111111/providers.csv", b"x")
     stores.objects.put("members/A1/notatin/readme.txt", b"x")
     result = validate_sync(stores, aco_id="A1", sync_id="s1")
-    assert result["batches"] == [0]
+    assert result["batch_count"] == 1
+    # the distributed Map's items: the batch manifest in the bucket, not the state
+    assert result["batch_manifest_key"] == "store/A1/syncs/s1/clinic-batches.json"
+    assert json.loads(stores.objects.get(result["batch_manifest_key"])) == [{"batch": 0}]
     clinics = clinic_batch(stores, aco_id="A1", sync_id="s1", batch=0)["clinics"]
     assert [c["tin"] for c in clinics] == ["111111111", "333333333"]
     assert result["roster_key"] == "store/r.json"

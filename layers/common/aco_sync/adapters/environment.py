@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,13 +96,13 @@ def build_stores(settings: RuntimeSettings | None = None) -> Stores:
     :func:`container_stores`, which builds them once per container).
 
     With ``local_state_dir`` (``ACO_SYNC_LOCAL_STATE_DIR``, set by the local runner) the sync state is
-    the SQLite file ``<dir>/state.db`` and the data bucket the folder ``<dir>/bucket/``; executions stay
-    the emulated Step Functions."""
-    from aco_sync.adapters.aws import DynamoDbSyncStateStore, S3ObjectStore, StepFunctionsWorkflowStarter
-
+    the SQLite file ``<dir>/state.db`` and the data bucket the folder ``<dir>/bucket/``; executions are
+    the local runner's in-process Step Functions interpreter (``local_workflows``)."""
     settings = settings or RuntimeSettings.from_env()
     if settings.local_state_dir:
         return _local_stores(settings)
+    from aco_sync.adapters.aws import DynamoDbSyncStateStore, S3ObjectStore, StepFunctionsWorkflowStarter
+
     return Stores(
         objects=S3ObjectStore(settings.bucket_name),
         state=DynamoDbSyncStateStore(settings.table_name, retention_days=settings.sync_log_retention_days),
@@ -114,17 +114,27 @@ def build_stores(settings: RuntimeSettings | None = None) -> Stores:
 
 
 def _local_stores(settings: RuntimeSettings) -> Stores:
-    from aco_sync.adapters.aws import StepFunctionsWorkflowStarter
     from aco_sync.adapters.filesystem import FilesystemObjectStore
-    from aco_sync.adapters.local_workflows import LocalWorkflowStarter
+    from aco_sync.adapters.local_workflows import (
+        InProcessWorkflows,
+        LocalWorkflowStarter,
+        in_process_workflows,
+    )
     from aco_sync.adapters.sqlite import SqliteSyncStateStore
 
     state_dir = Path(settings.local_state_dir)
     state = SqliteSyncStateStore(state_dir / STATE_FILE)
+    inner: Callable[[], WorkflowStarter]
+    if in_process_workflows() is not None:  # the local runner's interpreter (looked up at each call)
+        inner = InProcessWorkflows
+    else:  # Step Functions reached with boto3 (moto in the test suite)
+        from aco_sync.adapters.aws import StepFunctionsWorkflowStarter
+
+        inner = StepFunctionsWorkflowStarter
     return Stores(
         objects=FilesystemObjectStore(state_dir / BUCKET_DIR),
         state=state,
-        workflows=LocalWorkflowStarter(StepFunctionsWorkflowStarter, state),
+        workflows=LocalWorkflowStarter(inner, state),
         aco_sync_state_machine_arn=settings.aco_sync_state_machine_arn,
         mcqm_state_machine_arn=settings.mcqm_state_machine_arn,
         pseudonym_keys=key_source_from_env(),

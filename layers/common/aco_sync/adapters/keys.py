@@ -12,8 +12,10 @@ Rotation (a new key gives every patient a new id): docs/SECURITY.md "Pseudonymou
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -93,15 +95,21 @@ class FilePseudonymKey:
             return key
 
     def _read_or_create(self) -> str:
+        """Read the key, or create it atomically: the key is written to a private temporary file that
+        is then hard-linked to its name (which fails if another process made it first), so a
+        concurrent reader (a worker process, a second ``aco-sync run``) never sees a partial file."""
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            if self.path.stat().st_mode & 0o077:
-                os.chmod(self.path, 0o600)  # a copied key file: make it private again
-            return self.path.read_text(encoding="utf-8")
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
+        if not self.path.exists():
+            descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".pseudonym-", text=True)
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:  # mkstemp: mode 0600
+                    handle.write(secrets.token_hex(32) + "\n")
+                with contextlib.suppress(FileExistsError):  # another process made it first: theirs
+                    os.link(temporary, self.path)
+            finally:
+                os.unlink(temporary)
+        if self.path.stat().st_mode & 0o077:
+            os.chmod(self.path, 0o600)  # a copied key file: make it private again
         return self.path.read_text(encoding="utf-8")
 
 

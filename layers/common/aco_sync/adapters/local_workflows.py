@@ -1,6 +1,6 @@
 """Executions across local processes: which ``aco-sync run`` runs an execution, and is it still alive.
 
-Each local run has its own in-process Step Functions emulator (moto), which knows only the executions
+Each local run has its own in-process Step Functions interpreter, which knows only the executions
 it started. The lock (``aco_sync.service.lock``) asks ``execution_status`` of the execution holding an
 ACO's lock; locally that execution may belong to another process (a concurrent ``aco-sync run``) or to
 one that died (SIGKILL). ``LocalWorkflowStarter`` answers from this process's emulator when it knows
@@ -44,8 +44,9 @@ def process_alive(pid: int, started: str) -> bool:
 
 
 class LocalWorkflowStarter:
-    """Wraps this process's ``WorkflowStarter`` (moto; made on first use) and answers for executions of
-    other local processes from the state file (the runner records each execution it starts there)."""
+    """Wraps this process's ``WorkflowStarter`` (the local interpreter; made on first use) and answers
+    for executions of other local processes from the state file (the runner records each execution it
+    starts there)."""
 
     def __init__(self, inner: Callable[[], WorkflowStarter], state: SqliteSyncStateStore) -> None:
         self._make_inner = inner
@@ -66,3 +67,35 @@ class LocalWorkflowStarter:
         if owner is not None and owner[0] != os.getpid():
             return "RUNNING" if process_alive(*owner) else None
         return self.inner.execution_status(execution_arn)
+
+
+# The local runner's in-process Step Functions interpreter (aco_sync_local.local_stack registers it):
+# with it, the local stores start and describe executions without any AWS library.
+_in_process: WorkflowStarter | None = None
+
+
+def use_in_process_workflows(workflows: WorkflowStarter | None) -> None:
+    """Register (or, with None, unregister) this process's local Step Functions interpreter."""
+    global _in_process
+    _in_process = workflows
+
+
+def in_process_workflows() -> WorkflowStarter | None:
+    return _in_process
+
+
+class InProcessWorkflows:
+    """The interpreter registered *now*, looked up at each call: the handlers keep their stores per
+    warm container (``container_stores``), across local stacks started one after another."""
+
+    @staticmethod
+    def _current() -> WorkflowStarter:
+        if _in_process is None:
+            raise RuntimeError("No local Step Functions interpreter is running in this process")
+        return _in_process
+
+    def start(self, state_machine_arn: str, name: str, payload: Mapping[str, Any]) -> str:
+        return self._current().start(state_machine_arn, name, payload)
+
+    def execution_status(self, execution_arn: str) -> str | None:
+        return self._current().execution_status(execution_arn)

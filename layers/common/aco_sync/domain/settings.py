@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 def has_control_characters(text: str) -> bool:
     """Control, format and separator characters other than a plain space (tabs, line breaks, escape
     sequences, bidirectional overrides, NUL ...): never valid in a name that is printed or written."""
+    if text.isprintable():  # fast path: no Cc, Cf, Zl, Zp (nor other non-printables) at all
+        return False
     return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text)
 
 

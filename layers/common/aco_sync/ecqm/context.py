@@ -45,13 +45,20 @@ class MeasureContext:
         for entry in patient.entries:
             self._by_kind.setdefault(entry.kind, []).append(entry)
         self._memo: dict[str, object] = {}
+        self._retrieved: dict[tuple[EntryKind, tuple[str, ...], Code | None], list[ClinicalEntry]] = {}
 
     def retrieve(self, kind: EntryKind, *value_sets: str, code: Code | None = None) -> list[ClinicalEntry]:
-        """``[Kind: "Value Set"]`` (union over several value sets) or ``[Kind: code]``."""
-        wanted: frozenset[Code] = frozenset({code}) if code is not None else frozenset()
-        if value_sets:
-            wanted = wanted | self.value_sets.union(*value_sets)
-        return [e for e in self._by_kind.get(kind, ()) if not e.codes.isdisjoint(wanted)]
+        """``[Kind: "Value Set"]`` (union over several value sets) or ``[Kind: code]``. Memoised per
+        context (the measures and libraries retrieve the same data many times): do not mutate the list."""
+        key = (kind, value_sets, code)
+        found = self._retrieved.get(key)
+        if found is None:
+            wanted: frozenset[Code] = frozenset({code}) if code is not None else frozenset()
+            if value_sets:
+                wanted = wanted | self.value_sets.union(*value_sets)
+            found = [e for e in self._by_kind.get(kind, ()) if not e.codes.isdisjoint(wanted)]
+            self._retrieved[key] = found
+        return found
 
     def conditions(self, *value_sets: str) -> list[ClinicalEntry]:
         """``([ConditionProblemsHealthConcerns: ...] union [ConditionEncounterDiagnosis: ...]).verified()``

@@ -41,7 +41,6 @@ from aco_sync.domain.qrda_document import (
     TextValue,
 )
 from aco_sync.domain.records import Gender, IngestIssue
-from aco_sync.ingest.cda_header import header_problems
 from aco_sync.ingest.hl7_time import parse_hl7_timestamp
 from aco_sync.ingest.measure_refs import ECQM_NUMBER_ROOT, recognise_ecqm
 from aco_sync.ingest.qrda_elements import (
@@ -71,6 +70,7 @@ from aco_sync.ingest.qrda_elements import (
     v3,
 )
 from aco_sync.ingest.qrda_safety import parse_xml, read_zip
+from aco_sync.ingest.qrda_schema import schema_problems
 from aco_sync.ingest.qrda_templates import (
     ADMINISTRATIVE_GENDER_OID,
     CLINICAL_STATEMENTS,
@@ -171,8 +171,6 @@ class _DocumentReader:
             )
         templates = template_ids(root)
         roots = {t.root for t in templates}
-        for message, line in header_problems(root):  # schema-invalid documents are not called OK
-            self.warnings.append(QrdaWarning(message, line, "cda_schema"))
         if QRDA_III_DOCUMENT_TEMPLATE in roots:
             raise QrdaRejectedError(
                 "This is a QRDA Category III (aggregate) file; upload QRDA Category I files "
@@ -185,6 +183,8 @@ class _DocumentReader:
                 "(2.16.840.1.113883.10.20.24.1.1/.2/.3); it may be another kind of CDA document.",
                 code="not_qrda_cat1",
             )
+        for message, line in schema_problems(root):  # schema-invalid documents are not called OK
+            self.warnings.append(QrdaWarning(message, line, "cda_schema"))
         patient_role = root.find(f"{v3('recordTarget')}/{v3('patientRole')}")
         if patient_role is None:
             raise QrdaRejectedError(

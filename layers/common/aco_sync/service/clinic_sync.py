@@ -77,6 +77,12 @@ def sync_member_clinic(
     catalog = catalog or default_catalog()
     state = stores.state
     previous = state.get_clinic_status(aco_id, tin)
+    # a retry of this clinic in this sync (the state machine's Retry after a crash): only then may part
+    # of its log be written already; a first attempt appends without reading the sync's whole log
+    # (which made every clinic's step grow with the number of member clinics)
+    retried = (
+        previous is not None and previous.sync_id == sync_id and previous.status == ClinicSyncStatus.RUNNING
+    )
     state.put_clinic_status(
         aco_id,
         ClinicStatus(
@@ -113,7 +119,14 @@ def sync_member_clinic(
     accounting = file_accounting_log(data, tin)
     if not data.records and not data.denominator_counts:
         return _no_usable_data(
-            stores, aco_id=aco_id, sync_id=sync_id, tin=tin, name=name, data=data, log=accounting
+            stores,
+            aco_id=aco_id,
+            sync_id=sync_id,
+            tin=tin,
+            name=name,
+            data=data,
+            log=accounting,
+            retried=retried,
         )
 
     stored_encounters = state.aggregate_encounters(aco_id, tin)
@@ -161,7 +174,10 @@ def sync_member_clinic(
             f"{_count(data.rows_rejected, 'row')} rejected, {_count(data.files_refused, 'file')} refused",
         )
     )
-    append_log_once(state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
+    if retried:
+        append_log_once(state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
+    else:
+        state.append_log(aco_id, sync_id, log)
     _put_outcome(stores, aco_id, sync_id, tin, name, previous, data, SYNCED)
     _keep_raw_digest(
         stores,
@@ -462,6 +478,7 @@ def _no_usable_data(
     name: str,
     data: ClinicData,
     log: list[SyncLogEntry],
+    retried: bool = True,
 ) -> dict[str, Any]:
     """Every row was rejected (or no file could be read): the clinic is not synced, its stored encounters
     are left as they are (a damaged upload must not erase them), and it is named as a failed TIN."""
@@ -471,7 +488,10 @@ def _no_usable_data(
     entries.append(
         SyncLogEntry(kind="clinic", level="error", tin=tin, message=f"TIN {tin}: Sync Failed: {reason}")
     )
-    append_log_once(stores.state, aco_id, sync_id, entries)
+    if retried:
+        append_log_once(stores.state, aco_id, sync_id, entries)
+    else:
+        stores.state.append_log(aco_id, sync_id, entries)
     _put_outcome(
         stores,
         aco_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -119,12 +120,21 @@ def load_aco_settings(objects: ObjectStore, aco_id: str) -> AcoSettings:
     except ObjectNotFoundError:
         raise InvalidInputError(f"{key}: no configuration for ACO {aco_id!r}") from None
     try:
-        settings = AcoSettings.model_validate(json.loads(data))
+        settings = _parse_settings(data)
     except (ValueError, ValidationError) as exc:
         raise InvalidInputError(f"{key}: invalid ACO configuration ({_first_error(exc)})") from None
     if settings.aco_id != aco_id:
         raise InvalidInputError(f"{key}: aco_id {settings.aco_id!r} does not match the file name")
     return settings
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_settings(data: bytes) -> AcoSettings:
+    """The settings of one configuration file's bytes, parsed once per warm container (AcoSettings is
+    frozen): every step of a sync reads the configuration, and the member clinics' names are checked
+    one by one, so parsing it at every clinic's invocation made the work per clinic grow with the
+    number of member clinics (quadratic in the ACO's size)."""
+    return AcoSettings.model_validate(json.loads(data))
 
 
 def configured_aco_ids(objects: ObjectStore) -> list[str]:

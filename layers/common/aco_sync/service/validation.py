@@ -2,12 +2,14 @@
 its settings require one; otherwise queue the member clinics the Map iterates over.
 
 The clinic list stays in the table (each clinic's status item carries the sync id): the state machine
-gets only the batch numbers and reads one batch of at most ``CLINIC_BATCH_SIZE`` clinics at a time
-(``clinic_batch``), so its payload does not grow with the number of member TINs."""
+gets only the key of the batch manifest (``[{"batch": 0}, {"batch": 1}, ...]`` in the data bucket, the
+ItemReader of its distributed Map) and reads one batch of at most ``CLINIC_BATCH_SIZE`` clinics at a time
+(``clinic_batch``), so neither its payload nor its history grows with the number of member TINs."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -21,12 +23,18 @@ from aco_sync.service.common import (
     config_key,
     load_aco_settings,
     member_clinics,
+    sync_artifact_key,
 )
 from aco_sync.service.issues import append_log_once
 
 logger = Logger(child=True)
 
 CLINIC_BATCH_SIZE = 100  # clinics per inner Map: ~6 KB of state, whatever the ACO's size
+BATCH_MANIFEST_FILE = "clinic-batches.json"  # the distributed Map's items (store/<aco>/syncs/<sync>/)
+
+
+def batch_manifest_key(aco_id: str, sync_id: str) -> str:
+    return sync_artifact_key(aco_id, sync_id, BATCH_MANIFEST_FILE)
 
 
 def missing_roster_message(aco_id: str, performance_year: int) -> str:
@@ -81,13 +89,21 @@ def validate_sync(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any
             )
         )
     append_log_once(stores.state, aco_id, sync_id, entries)
+    batch_count = -(-len(clinics) // CLINIC_BATCH_SIZE)
+    manifest_key = batch_manifest_key(aco_id, sync_id)
+    stores.objects.put(
+        manifest_key,
+        json.dumps([{"batch": batch} for batch in range(batch_count)]).encode("utf-8"),
+        content_type="application/json",
+    )
     logger.info("Validated", extra={"aco_id": aco_id, "sync_id": sync_id, "clinics": len(clinics)})
     return {
         "performance_year": settings.performance_year,
         "has_active_roster": roster is not None,
         "roster_key": roster.key if roster else None,
         "clinic_count": len(clinics),
-        "batches": list(range(-(-len(clinics) // CLINIC_BATCH_SIZE))),
+        "batch_count": batch_count,
+        "batch_manifest_key": manifest_key,
     }
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from aco_sync.ecqm.context import MeasureContext
 from aco_sync.ecqm.libraries.qicore_common import during_days, period_of
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
+from aco_sync.ecqm.populations import Criterion, criterion
+
+QUALIFYING_ENCOUNTER = "a qualifying outpatient encounter during the measurement period"
 
 VALUE_SETS = (
     "Office Visit",
@@ -29,3 +32,8 @@ def qualifying_encounters(ctx: MeasureContext) -> list[ClinicalEntry]:
         ]
 
     return ctx.memo("qualifying_encounters", compute)  # type: ignore[return-value]
+
+
+def has_qualifying_encounter(encounters: list[ClinicalEntry], name: str = QUALIFYING_ENCOUNTER) -> Criterion:
+    """The "exists Qualifying Encounters" criterion of an initial population, the encounters as evidence."""
+    return criterion(name, encounters)

@@ -16,6 +16,7 @@ from aco_sync.ecqm.libraries.qicore_common import (
 )
 from aco_sync.ecqm.libraries.status import symptom
 from aco_sync.ecqm.model import EntryKind
+from aco_sync.ecqm.populations import Criterion, all_of, any_of, criterion
 from aco_sync.ecqm.timing import add_years, point
 
 VALUE_SETS = (
@@ -28,66 +29,111 @@ VALUE_SETS = (
 )
 
 
-def has_frailty(ctx: MeasureContext) -> bool:
-    """AIFrailLTCF."Has Criteria Indicating Frailty"."""
+def has_frailty(ctx: MeasureContext) -> Criterion:
+    """AIFrailLTCF."Has Criteria Indicating Frailty" (the records as evidence)."""
+    return ctx.memo("frailty", lambda: _frailty(ctx))  # type: ignore[return-value]
+
+
+def _frailty(ctx: MeasureContext) -> Criterion:
     first, last, status = ctx.first_day, ctx.last_day, ctx.status
-    return (
-        any(
-            status.device_ordered(e) and during_days(point(e.authored_on), first, last)
+    found = (
+        [
+            e
             for e in ctx.retrieve(EntryKind.DEVICE_REQUEST, "Frailty Device")
-        )
-        or any(
-            status.assessment_performed(e)
+            if status.device_ordered(e) and during_days(point(e.authored_on), first, last)
+        ]
+        + [
+            e
+            for e in ctx.retrieve(EntryKind.OBSERVATION, code=c.MEDICAL_EQUIPMENT_USED)
+            if status.assessment_performed(e)
             and ctx.in_value_set(e.value_codes, "Frailty Device")
             and ends_during_days(period_of(e), first, last)
-            for e in ctx.retrieve(EntryKind.OBSERVATION, code=c.MEDICAL_EQUIPMENT_USED)
-        )
-        or any(prevalence(e).overlaps_days(first, last) for e in ctx.conditions("Frailty Diagnosis"))
-        or any(
-            status.encounter_performed(e) and overlaps_days(period_of(e), first, last)
+        ]
+        + [e for e in ctx.conditions("Frailty Diagnosis") if prevalence(e).overlaps_days(first, last)]
+        + [
+            e
             for e in ctx.retrieve(EntryKind.ENCOUNTER, "Frailty Encounter")
-        )
-        or any(
-            symptom(e) and overlaps_days(period_of(e), first, last)
+            if status.encounter_performed(e) and overlaps_days(period_of(e), first, last)
+        ]
+        + [
+            e
             for e in ctx.retrieve(EntryKind.OBSERVATION, "Frailty Symptom")
-        )
+            if symptom(e) and overlaps_days(period_of(e), first, last)
+        ]
     )
+    return criterion("frailty during the measurement period", found)
 
 
-def has_advanced_illness_or_dementia_medication(ctx: MeasureContext) -> bool:
+def has_advanced_illness_or_dementia_medication(ctx: MeasureContext) -> Criterion:
     """ "Has Advanced Illness in Year Before or During Measurement Period" or
     "Has Dementia Medications in Year Before or During Measurement Period"."""
+    return ctx.memo("advanced_illness", lambda: _advanced_illness(ctx))  # type: ignore[return-value]
+
+
+def _advanced_illness(ctx: MeasureContext) -> Criterion:
     first, last = add_years(ctx.first_day, -1), ctx.last_day
-    if any(prevalence(e).starts_during_days(first, last) for e in ctx.conditions("Advanced Illness")):
-        return True
+    illness = [e for e in ctx.conditions("Advanced Illness") if prevalence(e).starts_during_days(first, last)]
+    medications = []
     for med in ctx.retrieve(EntryKind.MEDICATION_REQUEST, "Dementia Medications"):
         if ctx.status.medication_active(med):
             supply_period = medication_request_period(med)
             if supply_period is not None and supply_period.overlaps_days(first, last):
-                return True
-    return False
+                medications.append(med)
+    return any_of(
+        "advanced illness or dementia medication in the year before or during the measurement period",
+        criterion("advanced illness in the year before or during the measurement period", illness),
+        criterion("dementia medication in the year before or during the measurement period", medications),
+    )
 
 
-def is_66_or_older_with_advanced_illness_and_frailty(ctx: MeasureContext) -> bool:
-    return ctx.age_at_end >= 66 and has_frailty(ctx) and has_advanced_illness_or_dementia_medication(ctx)
+def _age_at_least(ctx: MeasureContext, years: int) -> Criterion:
+    return criterion(f"age {years} or older at the end of the measurement period", ctx.age_at_end >= years)
 
 
-def is_66_to_80_with_illness_and_frailty_or_81_with_frailty(ctx: MeasureContext) -> bool:
-    if 66 <= ctx.age_at_end <= 80:
-        return has_frailty(ctx) and has_advanced_illness_or_dementia_medication(ctx)
-    return ctx.age_at_end >= 81 and has_frailty(ctx)
+def is_66_or_older_with_advanced_illness_and_frailty(ctx: MeasureContext) -> Criterion:
+    return all_of(
+        "age 66 or older with advanced illness and frailty",
+        _age_at_least(ctx, 66),
+        has_frailty(ctx),
+        has_advanced_illness_or_dementia_medication(ctx),
+    )
 
 
-def is_66_or_older_in_nursing_home(ctx: MeasureContext) -> bool:
-    """AIFrailLTCF."Is Age 66 or Older Living Long Term in a Nursing Home"."""
-    if ctx.age_at_end < 66:
-        return False
+def is_66_to_80_with_illness_and_frailty_or_81_with_frailty(ctx: MeasureContext) -> Criterion:
+    age = ctx.age_at_end
+    return any_of(
+        "age 66-80 with advanced illness and frailty, or 81 or older with frailty",
+        all_of(
+            "age 66-80 with advanced illness and frailty",
+            criterion("age 66-80 at the end of the measurement period", 66 <= age <= 80),
+            has_frailty(ctx),
+            has_advanced_illness_or_dementia_medication(ctx),
+        ),
+        all_of("age 81 or older with frailty", _age_at_least(ctx, 81), has_frailty(ctx)),
+    )
+
+
+def is_66_or_older_in_nursing_home(ctx: MeasureContext) -> Criterion:
+    """AIFrailLTCF."Is Age 66 or Older Living Long Term in a Nursing Home" (the deciding housing
+    status assessment as evidence)."""
+    return ctx.memo("nursing_home", lambda: _nursing_home(ctx))  # type: ignore[return-value]
+
+
+def _nursing_home(ctx: MeasureContext) -> Criterion:
+    name = "age 66 or older living long term in a nursing home"
     housing = [
         e
         for e in ctx.retrieve(EntryKind.OBSERVATION, code=c.HOUSING_STATUS)
         if ctx.status.assessment_performed(e) and ends_on_or_before_day(period_of(e), ctx.last_day)
     ]
-    if not housing:
-        return False
-    last_status = max(housing, key=lambda e: (e.latest or ctx.mp_start, *tie_break(e)))
-    return c.LIVES_IN_NURSING_HOME in last_status.value_codes
+    last_status = max(housing, key=lambda e: (e.latest or ctx.mp_start, *tie_break(e))) if housing else None
+    in_nursing_home = last_status is not None and c.LIVES_IN_NURSING_HOME in last_status.value_codes
+    return all_of(
+        name,
+        _age_at_least(ctx, 66),
+        Criterion(
+            "most recent housing status: lives in a nursing home",
+            in_nursing_home,
+            evidence=(last_status,) if last_status is not None else (),
+        ),
+    )

@@ -12,39 +12,50 @@ from aco_sync.ecqm.libraries.qicore_common import (
     prevalence,
 )
 from aco_sync.ecqm.model import EntryKind
+from aco_sync.ecqm.populations import Criterion, criterion
 from aco_sync.ecqm.timing import point
 
 VALUE_SETS = ("Encounter Inpatient", "Hospice Encounter", "Hospice Care Ambulatory", "Hospice Diagnosis")
 
 
-def has_hospice_services(ctx: MeasureContext) -> bool:
-    """Hospice."Has Hospice Services"."""
+def has_hospice_services(ctx: MeasureContext) -> Criterion:
+    """Hospice."Has Hospice Services" (the records that show it as evidence)."""
+    return ctx.memo("hospice", lambda: _hospice(ctx))  # type: ignore[return-value]
+
+
+def _hospice(ctx: MeasureContext) -> Criterion:
     first, last, status = ctx.first_day, ctx.last_day, ctx.status
     hospice_discharges = {c.DISCHARGE_TO_HOME_FOR_HOSPICE, c.DISCHARGE_TO_FACILITY_FOR_HOSPICE}
-    return (
-        any(
-            status.encounter_performed(e)
+    found = (
+        [
+            e
+            for e in ctx.retrieve(EntryKind.ENCOUNTER, "Encounter Inpatient")
+            if status.encounter_performed(e)
             and not e.discharge_disposition.isdisjoint(hospice_discharges)
             and ends_during_days(period_of(e), first, last)
-            for e in ctx.retrieve(EntryKind.ENCOUNTER, "Encounter Inpatient")
-        )
-        or any(
-            status.encounter_performed(e) and overlaps_days(period_of(e), first, last)
+        ]
+        + [
+            e
             for e in ctx.retrieve(EntryKind.ENCOUNTER, "Hospice Encounter")
-        )
-        or any(
-            status.assessment_performed(e)
+            if status.encounter_performed(e) and overlaps_days(period_of(e), first, last)
+        ]
+        + [
+            e
+            for e in ctx.retrieve(EntryKind.OBSERVATION, code=c.HOSPICE_CARE_MDS)
+            if status.assessment_performed(e)
             and c.YES_QUALIFIER in e.value_codes
             and overlaps_days(period_of(e), first, last)
-            for e in ctx.retrieve(EntryKind.OBSERVATION, code=c.HOSPICE_CARE_MDS)
-        )
-        or any(
-            status.order_placed(e) and during_days(point(e.authored_on), first, last)
+        ]
+        + [
+            e
             for e in ctx.retrieve(EntryKind.SERVICE_REQUEST, "Hospice Care Ambulatory")
-        )
-        or any(
-            e.status == "completed" and overlaps_days(period_of(e), first, last)
+            if status.order_placed(e) and during_days(point(e.authored_on), first, last)
+        ]
+        + [
+            e
             for e in ctx.retrieve(EntryKind.PROCEDURE, "Hospice Care Ambulatory")
-        )
-        or any(prevalence(e).overlaps_days(first, last) for e in ctx.conditions("Hospice Diagnosis"))
+            if e.status == "completed" and overlaps_days(period_of(e), first, last)
+        ]
+        + [e for e in ctx.conditions("Hospice Diagnosis") if prevalence(e).overlaps_days(first, last)]
     )
+    return criterion("hospice services during the measurement period", found)

@@ -6,25 +6,34 @@ from aco_sync.ecqm import codes as c
 from aco_sync.ecqm.context import MeasureContext
 from aco_sync.ecqm.libraries.qicore_common import overlaps_days, period_of, prevalence
 from aco_sync.ecqm.model import EntryKind
+from aco_sync.ecqm.populations import Criterion, criterion
 
 VALUE_SETS = ("Palliative Care Diagnosis", "Palliative Care Encounter", "Palliative Care Intervention")
 
 
-def has_palliative_care(ctx: MeasureContext) -> bool:
-    """PalliativeCare."Has Palliative Care in the Measurement Period"."""
+def has_palliative_care(ctx: MeasureContext) -> Criterion:
+    """PalliativeCare."Has Palliative Care in the Measurement Period" (the records as evidence)."""
+    return ctx.memo("palliative", lambda: _palliative(ctx))  # type: ignore[return-value]
+
+
+def _palliative(ctx: MeasureContext) -> Criterion:
     first, last, status = ctx.first_day, ctx.last_day, ctx.status
-    return (
-        any(
-            status.assessment_performed(e) and overlaps_days(period_of(e), first, last)
+    found = (
+        [
+            e
             for e in ctx.retrieve(EntryKind.OBSERVATION, code=c.FACIT_PAL)
-        )
-        or any(prevalence(e).overlaps_days(first, last) for e in ctx.conditions("Palliative Care Diagnosis"))
-        or any(
-            status.encounter_performed(e) and overlaps_days(period_of(e), first, last)
+            if status.assessment_performed(e) and overlaps_days(period_of(e), first, last)
+        ]
+        + [e for e in ctx.conditions("Palliative Care Diagnosis") if prevalence(e).overlaps_days(first, last)]
+        + [
+            e
             for e in ctx.retrieve(EntryKind.ENCOUNTER, "Palliative Care Encounter")
-        )
-        or any(
-            e.status == "completed" and overlaps_days(period_of(e), first, last)
+            if status.encounter_performed(e) and overlaps_days(period_of(e), first, last)
+        ]
+        + [
+            e
             for e in ctx.retrieve(EntryKind.PROCEDURE, "Palliative Care Intervention")
-        )
+            if e.status == "completed" and overlaps_days(period_of(e), first, last)
+        ]
     )
+    return criterion("palliative care during the measurement period", found)

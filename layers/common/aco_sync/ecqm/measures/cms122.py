@@ -18,7 +18,7 @@ from aco_sync.ecqm.libraries import advanced_illness_frailty as aif
 from aco_sync.ecqm.libraries import hospice, palliative_care
 from aco_sync.ecqm.libraries.qicore_common import during_days, latest_date, period_of, prevalence
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
-from aco_sync.ecqm.populations import Criteria
+from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
 from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
 
 CMS_ID = "CMS122"
@@ -58,18 +58,31 @@ def _comparable_percent(e: ClinicalEntry) -> float | None:
 
 
 def _criteria(ctx: MeasureContext, encounters: list[ClinicalEntry]) -> Criteria:
-    initial_population = (
-        18 <= ctx.age_at_end <= 75
-        and bool(encounters)
-        and any(prevalence(e).overlaps_days(ctx.first_day, ctx.last_day) for e in ctx.conditions("Diabetes"))
+    initial_population = all_of(
+        "Initial population",
+        criterion(
+            "age 18-75 at the end of the measurement period",
+            18 <= ctx.age_at_end <= 75,
+            detail=f"age {ctx.age_at_end}",
+        ),
+        aoe.has_qualifying_encounter(encounters, "a qualifying encounter during the measurement period"),
+        criterion(
+            "diabetes overlapping the measurement period",
+            [
+                e
+                for e in ctx.conditions("Diabetes")
+                if prevalence(e).overlaps_days(ctx.first_day, ctx.last_day)
+            ],
+        ),
     )
 
-    def exclusion() -> bool:
-        return (
-            hospice.has_hospice_services(ctx)
-            or aif.is_66_or_older_in_nursing_home(ctx)
-            or aif.is_66_or_older_with_advanced_illness_and_frailty(ctx)
-            or palliative_care.has_palliative_care(ctx)
+    def exclusion() -> Criterion:
+        return any_of(
+            "Denominator exclusion",
+            hospice.has_hospice_services(ctx),
+            aif.is_66_or_older_in_nursing_home(ctx),
+            aif.is_66_or_older_with_advanced_illness_and_frailty(ctx),
+            palliative_care.has_palliative_care(ctx),
         )
 
     def assessments() -> list[ClinicalEntry]:
@@ -109,6 +122,16 @@ def _criteria(ctx: MeasureContext, encounters: list[ClinicalEntry]) -> Criteria:
             return True, f"most recent glycemic status {lowest:g}% on {day} is > 9% (numerator)"
         return False, f"most recent glycemic status {lowest:g}% on {day} is <= 9%"
 
+    def numerator() -> Criterion:
+        day = most_recent_day()
+        met, note = outcome()
+        return Criterion(
+            "most recent glycemic status assessment in the period is > 9%, has no result, or is missing",
+            met,
+            evidence=tuple(e for e in assessments() if latest_date(e) == day) if day else (),
+            detail=note,
+        )
+
     def values() -> dict[str, float | None]:
         day = most_recent_day()
         found = [e.value_quantity.value for e in assessments() if latest_date(e) == day and e.value_quantity]
@@ -117,7 +140,7 @@ def _criteria(ctx: MeasureContext, encounters: list[ClinicalEntry]) -> Criteria:
     return Criteria(
         initial_population=initial_population,
         denominator_exclusion=exclusion,
-        numerator=lambda: outcome()[0],
+        numerator=numerator,
         evidence_date=most_recent_day,
         encounter_date=ctx.last_encounter_date(encounters),
         note=lambda: outcome()[1],

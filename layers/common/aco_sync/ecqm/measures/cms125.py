@@ -18,8 +18,8 @@ from aco_sync.ecqm.libraries import advanced_illness_frailty as aif
 from aco_sync.ecqm.libraries import hospice, palliative_care
 from aco_sync.ecqm.libraries.qicore_common import ends_during_days, ends_on_or_before, period_of, prevalence
 from aco_sync.ecqm.libraries.status import procedure_performed
-from aco_sync.ecqm.model import EntryKind
-from aco_sync.ecqm.populations import Criteria
+from aco_sync.ecqm.model import ClinicalEntry, EntryKind
+from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
 from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
 
 CMS_ID = "CMS125"
@@ -40,63 +40,98 @@ VALUE_SETS = (
 )
 
 
-def _in_initial_population_2025(ctx: MeasureContext) -> bool:
-    return 52 <= ctx.age_at_end <= 74 and ctx.patient.gender == Gender.FEMALE
+def _demographics_2025(ctx: MeasureContext) -> tuple[Criterion, ...]:
+    return (
+        criterion(
+            "age 52-74 at the end of the measurement period",
+            52 <= ctx.age_at_end <= 74,
+            detail=f"age {ctx.age_at_end}",
+        ),
+        criterion("female (administrative gender)", ctx.patient.gender == Gender.FEMALE),
+    )
 
 
-def _in_initial_population_2026(ctx: MeasureContext) -> bool:
-    return 42 <= ctx.age_at_end <= 74 and ctx.patient.sex == c.FEMALE_FINDING.code
+def _demographics_2026(ctx: MeasureContext) -> tuple[Criterion, ...]:
+    return (
+        criterion(
+            "age 42-74 at the end of the measurement period",
+            42 <= ctx.age_at_end <= 74,
+            detail=f"age {ctx.age_at_end}",
+        ),
+        criterion("sex female (us-core-sex)", ctx.patient.sex == c.FEMALE_FINDING.code),
+    )
 
 
-def _criteria(ctx: MeasureContext, demographics_match: bool) -> Criteria:
+def _criteria(ctx: MeasureContext, demographics: tuple[Criterion, ...]) -> Criteria:
     encounters = aoe.qualifying_encounters(ctx)
-    initial_population = demographics_match and bool(encounters)
+    initial_population = all_of("Initial population", *demographics, aoe.has_qualifying_encounter(encounters))
 
-    def condition_before_end(value_set: str, site: Code | None = None) -> bool:
-        return any(
-            prevalence(e).starts_on_or_before(ctx.mp_end) and (site is None or site in e.body_sites)
-            for e in ctx.conditions(value_set)
+    def condition_before_end(name: str, value_set: str, site: Code | None = None) -> Criterion:
+        return criterion(
+            name,
+            [
+                e
+                for e in ctx.conditions(value_set)
+                if prevalence(e).starts_on_or_before(ctx.mp_end) and (site is None or site in e.body_sites)
+            ],
         )
 
-    def procedure_before_end(value_set: str) -> bool:
-        return any(
-            procedure_performed(e) and ends_on_or_before(period_of(e), ctx.mp_end)
-            for e in ctx.retrieve(EntryKind.PROCEDURE, value_set)
+    def procedure_before_end(name: str, value_set: str) -> Criterion:
+        return criterion(
+            name,
+            [
+                e
+                for e in ctx.retrieve(EntryKind.PROCEDURE, value_set)
+                if procedure_performed(e) and ends_on_or_before(period_of(e), ctx.mp_end)
+            ],
         )
 
-    def exclusion() -> bool:
+    def exclusion() -> Criterion:
         unspecified = "Unilateral Mastectomy, Unspecified Laterality"
-        right = (
-            condition_before_end("Status Post Right Mastectomy")
-            or condition_before_end(unspecified, c.RIGHT_QUALIFIER)
-            or procedure_before_end("Unilateral Mastectomy Right")
+        right = any_of(
+            "right mastectomy by the end of the period",
+            condition_before_end("status post right mastectomy", "Status Post Right Mastectomy"),
+            condition_before_end("unilateral mastectomy, right side", unspecified, c.RIGHT_QUALIFIER),
+            procedure_before_end("unilateral mastectomy right", "Unilateral Mastectomy Right"),
         )
-        left = (
-            condition_before_end("Status Post Left Mastectomy")
-            or condition_before_end(unspecified, c.LEFT_QUALIFIER)
-            or procedure_before_end("Unilateral Mastectomy Left")
+        left = any_of(
+            "left mastectomy by the end of the period",
+            condition_before_end("status post left mastectomy", "Status Post Left Mastectomy"),
+            condition_before_end("unilateral mastectomy, left side", unspecified, c.LEFT_QUALIFIER),
+            procedure_before_end("unilateral mastectomy left", "Unilateral Mastectomy Left"),
         )
-        return (
-            hospice.has_hospice_services(ctx)
-            or (right and left)
-            or condition_before_end("History of bilateral mastectomy")
-            or procedure_before_end("Bilateral Mastectomy")
-            or aif.is_66_or_older_with_advanced_illness_and_frailty(ctx)
-            or aif.is_66_or_older_in_nursing_home(ctx)
-            or palliative_care.has_palliative_care(ctx)
+        return any_of(
+            "Denominator exclusion",
+            hospice.has_hospice_services(ctx),
+            all_of("right and left mastectomy by the end of the period", right, left),
+            condition_before_end(
+                "history of bilateral mastectomy by the end of the period", "History of bilateral mastectomy"
+            ),
+            procedure_before_end("bilateral mastectomy by the end of the period", "Bilateral Mastectomy"),
+            aif.is_66_or_older_with_advanced_illness_and_frailty(ctx),
+            aif.is_66_or_older_in_nursing_home(ctx),
+            palliative_care.has_palliative_care(ctx),
         )
 
     # "October 1 Two Years Prior to the Measurement Period"
     window_start = date(ctx.first_day.year - 2, 10, 1)
 
-    def mammogram_dates() -> list[date]:
+    def mammograms() -> list[ClinicalEntry]:
         return [
-            e.end.date()
+            e
             for e in ctx.retrieve(EntryKind.OBSERVATION, "Mammography")
             if ctx.status.diagnostic_study_performed(e)
             and ends_during_days(period_of(e), window_start, ctx.last_day)
             and e.end is not None
         ]
+
+    def mammogram_dates() -> list[date]:
+        return [e.end.date() for e in mammograms() if e.end is not None]
+
+    def numerator() -> Criterion:
+        return criterion(
+            f"mammography from {window_start} to the end of the measurement period", mammograms()
+        )
 
     def evidence() -> date | None:
         found = mammogram_dates()
@@ -105,7 +140,7 @@ def _criteria(ctx: MeasureContext, demographics_match: bool) -> Criteria:
     return Criteria(
         initial_population=initial_population,
         denominator_exclusion=exclusion,
-        numerator=lambda: bool(mammogram_dates()),
+        numerator=numerator,
         evidence_date=evidence,
         encounter_date=ctx.last_encounter_date(encounters),
         note=lambda: (
@@ -120,7 +155,7 @@ register(
         cms_id=CMS_ID,
         performance_year=2025,
         cql_library="BreastCancerScreeningFHIR 0.0.001",
-        logic=lambda ctx: _criteria(ctx, _in_initial_population_2025(ctx)),
+        logic=lambda ctx: _criteria(ctx, _demographics_2025(ctx)),
         value_sets=VALUE_SETS,
     )
 )
@@ -130,7 +165,7 @@ register(
         cms_id=CMS_ID,
         performance_year=2026,
         cql_library="CMS125FHIRBreastCancerScreening 0.4.000",
-        logic=lambda ctx: _criteria(ctx, _in_initial_population_2026(ctx)),
+        logic=lambda ctx: _criteria(ctx, _demographics_2026(ctx)),
         value_sets=VALUE_SETS,
     )
 )

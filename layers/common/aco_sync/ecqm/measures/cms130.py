@@ -21,8 +21,8 @@ from aco_sync.ecqm.libraries.qicore_common import (
     prevalence,
 )
 from aco_sync.ecqm.libraries.status import procedure_performed
-from aco_sync.ecqm.model import EntryKind
-from aco_sync.ecqm.populations import Criteria
+from aco_sync.ecqm.model import ClinicalEntry, EntryKind
+from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
 from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
 from aco_sync.ecqm.timing import add_years
 
@@ -45,51 +45,108 @@ VALUE_SETS = (
 
 def criteria(ctx: MeasureContext) -> Criteria:
     encounters = aoe.qualifying_encounters(ctx)
-    initial_population = 46 <= ctx.age_at_end <= 75 and bool(encounters)
+    initial_population = all_of(
+        "Initial population",
+        criterion(
+            "age 46-75 at the end of the measurement period",
+            46 <= ctx.age_at_end <= 75,
+            detail=f"age {ctx.age_at_end}",
+        ),
+        aoe.has_qualifying_encounter(encounters),
+    )
     status = ctx.status
 
-    def exclusion() -> bool:
-        return (
-            hospice.has_hospice_services(ctx)
-            or any(
-                prevalence(e).low is None or prevalence(e).low.date() <= ctx.last_day  # type: ignore[union-attr]
-                for e in ctx.conditions("Malignant Neoplasm of Colon")
-            )
-            or any(
-                procedure_performed(e) and ends_on_or_before_day(period_of(e), ctx.last_day)
-                for e in ctx.retrieve(EntryKind.PROCEDURE, "Total Colectomy")
-            )
-            or aif.is_66_or_older_with_advanced_illness_and_frailty(ctx)
-            or aif.is_66_or_older_in_nursing_home(ctx)
-            or palliative_care.has_palliative_care(ctx)
+    def exclusion() -> Criterion:
+        return any_of(
+            "Denominator exclusion",
+            hospice.has_hospice_services(ctx),
+            criterion(
+                "colorectal cancer starting by the end of the measurement period",
+                [
+                    e
+                    for e in ctx.conditions("Malignant Neoplasm of Colon")
+                    if prevalence(e).low is None or prevalence(e).low.date() <= ctx.last_day  # type: ignore[union-attr]
+                ],
+            ),
+            criterion(
+                "total colectomy by the end of the measurement period",
+                [
+                    e
+                    for e in ctx.retrieve(EntryKind.PROCEDURE, "Total Colectomy")
+                    if procedure_performed(e) and ends_on_or_before_day(period_of(e), ctx.last_day)
+                ],
+            ),
+            aif.is_66_or_older_with_advanced_illness_and_frailty(ctx),
+            aif.is_66_or_older_in_nursing_home(ctx),
+            palliative_care.has_palliative_care(ctx),
         )
 
     def years_back(n: int) -> date:
         return add_years(ctx.first_day, -n)
 
-    def screenings() -> list[tuple[date, str]]:
-        found: list[tuple[date, str]] = []
-        for e in ctx.retrieve(EntryKind.OBSERVATION, "Fecal Occult Blood Test (FOBT)"):
-            day = latest_date(e)
-            if status.lab_test_performed(e) and e.has_value and day and ctx.first_day <= day <= ctx.last_day:
-                found.append((day, "FOBT"))
-        for e in ctx.retrieve(EntryKind.OBSERVATION, "sDNA FIT Test"):
-            day = latest_date(e)
-            if status.lab_test_performed(e) and e.has_value and day and years_back(2) <= day <= ctx.last_day:
-                found.append((day, "sDNA FIT test"))
+    def screening_criteria() -> list[tuple[str, str, list[tuple[date, ClinicalEntry]]]]:
+        """Each kind of screening of the numerator with its look-back, and the screenings found."""
+        fobt = [
+            (day, e)
+            for e in ctx.retrieve(EntryKind.OBSERVATION, "Fecal Occult Blood Test (FOBT)")
+            if (day := latest_date(e))
+            and status.lab_test_performed(e)
+            and e.has_value
+            and ctx.first_day <= day <= ctx.last_day
+        ]
+        fit_dna = [
+            (day, e)
+            for e in ctx.retrieve(EntryKind.OBSERVATION, "sDNA FIT Test")
+            if (day := latest_date(e))
+            and status.lab_test_performed(e)
+            and e.has_value
+            and years_back(2) <= day <= ctx.last_day
+        ]
+        found = [
+            ("FOBT", "FOBT during the measurement period", fobt),
+            ("sDNA FIT test", "sDNA FIT test during the period or the 2 years before", fit_dna),
+        ]
         for value_set, years, label in (
             ("Flexible Sigmoidoscopy", 4, "flexible sigmoidoscopy"),
             ("Colonoscopy", 9, "colonoscopy"),
         ):
-            for e in ctx.retrieve(EntryKind.PROCEDURE, value_set):
-                if procedure_performed(e) and ends_during_days(period_of(e), years_back(years), ctx.last_day):
-                    found.append((e.end.date() if e.end else ctx.last_day, label))
-        for e in ctx.retrieve(EntryKind.OBSERVATION, "CT Colonography"):
-            if status.diagnostic_study_performed(e) and ends_during_days(
-                period_of(e), years_back(4), ctx.last_day
-            ):
-                found.append((e.end.date() if e.end else ctx.last_day, "CT colonography"))
-        return sorted(found)
+            found.append(
+                (
+                    label,
+                    f"{label} during the period or the {years} years before",
+                    [
+                        (e.end.date() if e.end else ctx.last_day, e)
+                        for e in ctx.retrieve(EntryKind.PROCEDURE, value_set)
+                        if procedure_performed(e)
+                        and ends_during_days(period_of(e), years_back(years), ctx.last_day)
+                    ],
+                )
+            )
+        found.append(
+            (
+                "CT colonography",
+                "CT colonography during the period or the 4 years before",
+                [
+                    (e.end.date() if e.end else ctx.last_day, e)
+                    for e in ctx.retrieve(EntryKind.OBSERVATION, "CT Colonography")
+                    if status.diagnostic_study_performed(e)
+                    and ends_during_days(period_of(e), years_back(4), ctx.last_day)
+                ],
+            )
+        )
+        return found
+
+    def by_kind() -> list[tuple[str, str, list[tuple[date, ClinicalEntry]]]]:
+        return ctx.memo("colorectal_screenings", screening_criteria)  # type: ignore[return-value]
+
+    def screenings() -> list[tuple[date, str]]:
+        return sorted((day, label) for label, _, found in by_kind() for day, _ in found)
+
+    def numerator() -> Criterion:
+        return any_of(
+            "a colorectal cancer screening in its look-back",
+            *(criterion(name, [e for _, e in found]) for _, name, found in by_kind()),
+        )
 
     def evidence() -> date | None:
         found = screenings()
@@ -106,7 +163,7 @@ def criteria(ctx: MeasureContext) -> Criteria:
     return Criteria(
         initial_population=initial_population,
         denominator_exclusion=exclusion,
-        numerator=lambda: bool(screenings()),
+        numerator=numerator,
         evidence_date=evidence,
         encounter_date=ctx.last_encounter_date(encounters),
         note=note,

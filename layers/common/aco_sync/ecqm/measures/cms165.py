@@ -22,7 +22,7 @@ from aco_sync.ecqm.libraries import hospice, palliative_care
 from aco_sync.ecqm.libraries.qicore_common import ends_on_or_before, latest_date, period_of, prevalence
 from aco_sync.ecqm.libraries.status import FINAL_STATUSES, procedure_performed
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
-from aco_sync.ecqm.populations import Criteria
+from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
 from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
 from aco_sync.ecqm.timing import add_months
 
@@ -66,7 +66,8 @@ def is_bp_reading(e: ClinicalEntry, code: Code) -> bool:
     return any(code in comp.codes for comp in e.components)
 
 
-Readings = Callable[[MeasureContext, Code], list[tuple[date, float | None]]]
+Reading = tuple[date, float | None, ClinicalEntry]  # day, value of the component, the record
+Readings = Callable[[MeasureContext, Code], list[Reading]]
 
 
 def _outpatient_readings(ctx: MeasureContext, code: Code) -> list[ClinicalEntry]:
@@ -84,13 +85,15 @@ def _outpatient_readings(ctx: MeasureContext, code: Code) -> list[ClinicalEntry]
     return result
 
 
-def readings_2025(ctx: MeasureContext, code: Code) -> list[tuple[date, float | None]]:
-    """PY2025 "Qualifying Systolic/Diastolic Blood Pressure Reading": (day, value)."""
-    return [(d, _component_value(e, code)) for e in _outpatient_readings(ctx, code) if (d := latest_date(e))]
+def readings_2025(ctx: MeasureContext, code: Code) -> list[Reading]:
+    """PY2025 "Qualifying Systolic/Diastolic Blood Pressure Reading": (day, value, record)."""
+    return [
+        (d, _component_value(e, code), e) for e in _outpatient_readings(ctx, code) if (d := latest_date(e))
+    ]
 
 
-def readings_2026(ctx: MeasureContext, code: Code) -> list[tuple[date, float | None]]:
-    """PY2026 "Qualifying Systolic/Diastolic Blood Pressure Reading": (day, value)."""
+def readings_2026(ctx: MeasureContext, code: Code) -> list[Reading]:
+    """PY2026 "Qualifying Systolic/Diastolic Blood Pressure Reading": (day, value, record)."""
     disqualifying = [
         e
         for e in ctx.retrieve(EntryKind.ENCOUNTER, *DISQUALIFYING_ENCOUNTERS)
@@ -111,55 +114,77 @@ def readings_2026(ctx: MeasureContext, code: Code) -> list[tuple[date, float | N
                 chosen[id(e)] = e
     for e in _outpatient_readings(ctx, code):
         chosen[id(e)] = e
-    return [(d, _component_value(e, code)) for e in chosen.values() if (d := latest_date(e))]
+    return [(d, _component_value(e, code), e) for e in chosen.values() if (d := latest_date(e))]
 
 
 def _criteria(ctx: MeasureContext, qualifying_readings: Readings) -> Criteria:
     encounters = aoe.qualifying_encounters(ctx)
     six_months = add_months(ctx.mp_start, 6)
-    initial_population = (
-        18 <= ctx.age_at_end <= 85
-        and any(
-            prevalence(e).overlaps(ctx.mp_start, six_months, high_open=True)
-            for e in ctx.conditions("Essential Hypertension")
-        )
-        and bool(encounters)
+    initial_population = all_of(
+        "Initial population",
+        criterion(
+            "age 18-85 at the end of the measurement period",
+            18 <= ctx.age_at_end <= 85,
+            detail=f"age {ctx.age_at_end}",
+        ),
+        criterion(
+            "essential hypertension overlapping the first six months of the measurement period",
+            [
+                e
+                for e in ctx.conditions("Essential Hypertension")
+                if prevalence(e).overlaps(ctx.mp_start, six_months, high_open=True)
+            ],
+        ),
+        aoe.has_qualifying_encounter(encounters),
     )
 
-    def exclusion() -> bool:
-        return (
-            hospice.has_hospice_services(ctx)
-            or any(
-                prevalence(e).overlaps(ctx.mp_start, ctx.mp_end)
-                for e in ctx.conditions(
-                    "Pregnancy",
-                    "End Stage Renal Disease",
-                    "Kidney Transplant Recipient",
-                    "Chronic Kidney Disease, Stage 5",
-                )
-            )
-            or any(
-                procedure_performed(e) and ends_on_or_before(period_of(e), ctx.mp_end)
-                for e in ctx.retrieve(EntryKind.PROCEDURE, "Kidney Transplant", "Dialysis Services")
-            )
-            or any(
-                ctx.status.encounter_performed(e) and e.start is not None and e.start <= ctx.mp_end
-                for e in ctx.retrieve(EntryKind.ENCOUNTER, "ESRD Monthly Outpatient Services")
-            )
-            or aif.is_66_to_80_with_illness_and_frailty_or_81_with_frailty(ctx)
-            or aif.is_66_or_older_in_nursing_home(ctx)
-            or palliative_care.has_palliative_care(ctx)
+    def exclusion() -> Criterion:
+        return any_of(
+            "Denominator exclusion",
+            hospice.has_hospice_services(ctx),
+            criterion(
+                "pregnancy, end stage renal disease, kidney transplant or CKD stage 5 during the period",
+                [
+                    e
+                    for e in ctx.conditions(
+                        "Pregnancy",
+                        "End Stage Renal Disease",
+                        "Kidney Transplant Recipient",
+                        "Chronic Kidney Disease, Stage 5",
+                    )
+                    if prevalence(e).overlaps(ctx.mp_start, ctx.mp_end)
+                ],
+            ),
+            criterion(
+                "kidney transplant or dialysis by the end of the period",
+                [
+                    e
+                    for e in ctx.retrieve(EntryKind.PROCEDURE, "Kidney Transplant", "Dialysis Services")
+                    if procedure_performed(e) and ends_on_or_before(period_of(e), ctx.mp_end)
+                ],
+            ),
+            criterion(
+                "ESRD monthly outpatient services by the end of the period",
+                [
+                    e
+                    for e in ctx.retrieve(EntryKind.ENCOUNTER, "ESRD Monthly Outpatient Services")
+                    if ctx.status.encounter_performed(e) and e.start is not None and e.start <= ctx.mp_end
+                ],
+            ),
+            aif.is_66_to_80_with_illness_and_frailty_or_81_with_frailty(ctx),
+            aif.is_66_or_older_in_nursing_home(ctx),
+            palliative_care.has_palliative_care(ctx),
         )
 
-    def readings(code: Code) -> list[tuple[date, float | None]]:
+    def readings(code: Code) -> list[Reading]:
         return ctx.memo(f"bp-{code.code}", lambda: qualifying_readings(ctx, code))  # type: ignore[return-value]
 
     def most_recent_day() -> date | None:
-        days = {d for d, _ in readings(c.SYSTOLIC_BP)} & {d for d, _ in readings(c.DIASTOLIC_BP)}
+        days = {d for d, _, _ in readings(c.SYSTOLIC_BP)} & {d for d, _, _ in readings(c.DIASTOLIC_BP)}
         return max(days) if days else None
 
     def lowest(code: Code, day: date) -> float | None:
-        values = [v for d, v in readings(code) if d == day]
+        values = [v for d, v, _ in readings(code) if d == day]
         if not values or any(v is None for v in values):
             return None  # CQL sorts nulls first: a reading without a value wins First()
         return min(v for v in values if v is not None)
@@ -173,6 +198,28 @@ def _criteria(ctx: MeasureContext, qualifying_readings: Readings) -> Criteria:
         shown = "/".join("none" if v is None else f"{v:g}" for v in (systolic, diastolic))
         return met, f"most recent blood pressure day {day}: lowest {shown} mmHg"
 
+    def readings_on(day: date) -> tuple[ClinicalEntry, ...]:
+        """The qualifying blood pressure records of the day (the evidence of the numerator)."""
+        found = {
+            id(e): e for code in (c.SYSTOLIC_BP, c.DIASTOLIC_BP) for d, _, e in readings(code) if d == day
+        }
+        return tuple(found.values())
+
+    def numerator() -> Criterion:
+        day = most_recent_day()
+        met, note = outcome()
+        evidence = readings_on(day) if day is not None else ()
+        return all_of(
+            "Numerator",
+            Criterion("a qualifying blood pressure reading during the measurement period", day is not None),
+            Criterion(
+                "lowest systolic < 140 and lowest diastolic < 90 mmHg on the most recent reading day",
+                met,
+                evidence=evidence,
+                detail=note,
+            ),
+        )
+
     def values() -> dict[str, float | None]:
         day = most_recent_day()
         if day is None:
@@ -182,7 +229,7 @@ def _criteria(ctx: MeasureContext, qualifying_readings: Readings) -> Criteria:
     return Criteria(
         initial_population=initial_population,
         denominator_exclusion=exclusion,
-        numerator=lambda: outcome()[0],
+        numerator=numerator,
         evidence_date=most_recent_day,
         encounter_date=ctx.last_encounter_date(encounters),
         note=lambda: outcome()[1],

@@ -25,7 +25,7 @@ from aco_sync.ecqm.libraries.qicore_common import (
 )
 from aco_sync.ecqm.libraries.status import ORDER_STATUSES, procedure_performed
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
-from aco_sync.ecqm.populations import Criteria
+from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
 from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
 from aco_sync.ecqm.timing import Interval
 
@@ -83,24 +83,42 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
         for e in ctx.retrieve(EntryKind.ENCOUNTER, *ENCOUNTER_VALUE_SETS)
         if e.status == "finished" and during_days(period_of(e), ctx.first_day, ctx.last_day)
     ]
-    initial_population = ctx.age_at_start >= 12 and bool(encounters)
+    initial_population = all_of(
+        "Initial population",
+        criterion(
+            "age 12 or older at the start of the measurement period",
+            ctx.age_at_start >= 12,
+            detail=f"age {ctx.age_at_start}",
+        ),
+        criterion("a qualifying encounter during the measurement period", encounters),
+    )
 
-    def exclusion() -> bool:
-        """ "History of Bipolar Diagnosis Before Qualifying Encounter"."""
-        for condition in ctx.retrieve(EntryKind.CONDITION, "Bipolar Disorder"):
-            if version.bipolar_categories is not None and not (
-                version.bipolar_categories & condition.categories
-            ):
+    def bipolar_before_encounter(condition: ClinicalEntry) -> bool:
+        if version.bipolar_categories is not None and not (version.bipolar_categories & condition.categories):
+            return False
+        onset = prevalence(condition).low
+        for enc in encounters:
+            if enc.start is None:
                 continue
-            onset = prevalence(condition).low
-            for enc in encounters:
-                if enc.start is None:
-                    continue
-                if onset is None:
-                    return True
-                if onset.date() < enc.start.date() if version.bipolar_day_precision else onset < enc.start:
-                    return True
+            if onset is None:
+                return True
+            if onset.date() < enc.start.date() if version.bipolar_day_precision else onset < enc.start:
+                return True
         return False
+
+    def exclusion() -> Criterion:
+        """ "History of Bipolar Diagnosis Before Qualifying Encounter"."""
+        return any_of(
+            "Denominator exclusion",
+            criterion(
+                "bipolar disorder diagnosed before a qualifying encounter",
+                [
+                    e
+                    for e in ctx.retrieve(EntryKind.CONDITION, "Bipolar Disorder")
+                    if bipolar_before_encounter(e)
+                ],
+            ),
+        )
 
     def screened_before(e: ClinicalEntry, enc: ClinicalEntry) -> bool:
         """effective 14 days or less on or before day of start of the encounter."""
@@ -166,18 +184,29 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
             ]
         )
 
-    def negative(code: Code) -> bool:
+    def negative(code: Code) -> Criterion:
         screen = most_recent(code)
-        return screen is not None and c.DEPRESSION_SCREENING_NEGATIVE in screen.value_codes
+        met = screen is not None and c.DEPRESSION_SCREENING_NEGATIVE in screen.value_codes
+        return Criterion("most recent screening negative", met, evidence=(screen,) if met and screen else ())
 
-    def positive_with_follow_up(code: Code, adolescent: bool) -> bool:
+    def positive_with_follow_up(code: Code, adolescent: bool) -> Criterion:
         screen = most_recent(code)
+        name = "most recent screening positive, with a follow-up plan"
         if (
             screen is None
             or screen.start is None
             or c.DEPRESSION_SCREENING_POSITIVE not in screen.value_codes
         ):
-            return False
+            return Criterion(name, False)
+        follow_up = first_follow_up(screen, adolescent)
+        return Criterion(
+            name,
+            follow_up is not None,
+            evidence=(screen, follow_up) if follow_up is not None else (screen,),
+            detail="" if follow_up is not None else "positive screening without a follow-up plan",
+        )
+
+    def first_follow_up(screen: ClinicalEntry, adolescent: bool) -> ClinicalEntry | None:
         candidates = follow_ups(adolescent, screen)
         for enc in encounters:
             if enc.start is None or not screened_before(screen, enc):
@@ -198,43 +227,73 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
                     and when is not None
                     and ctx.first_day <= when.date() <= ctx.last_day
                 ):
-                    return True
-        return False
+                    return follow_up
+        return None
 
     adolescent, adult = c.ADOLESCENT_DEPRESSION_SCREENING, c.ADULT_DEPRESSION_SCREENING
 
-    def numerator() -> bool:
+    def numerator() -> Criterion:
         age = ctx.age_at_start
-        adolescent_ok = negative(adolescent) or positive_with_follow_up(adolescent, adolescent=True)
-        adult_ok = negative(adult) or positive_with_follow_up(adult, adolescent=False)
+        adolescent_ok = any_of(
+            "adolescent depression screening (ages 12-17) within 14 days before a qualifying encounter",
+            negative(adolescent),
+            positive_with_follow_up(adolescent, adolescent=True),
+        )
+        adult_ok = any_of(
+            "adult depression screening (age 17 or older) within 14 days before a qualifying encounter",
+            negative(adult),
+            positive_with_follow_up(adult, adolescent=False),
+        )
         if 12 <= age <= 16:
-            return adolescent_ok
+            return all_of("Numerator", adolescent_ok)
         if age == 17:
-            return adolescent_ok or adult_ok
-        return age >= 18 and adult_ok
+            return any_of("Numerator", adolescent_ok, adult_ok)
+        return all_of(
+            "Numerator", criterion("age 18 or older at the start of the period", age >= 18), adult_ok
+        )
 
-    def reason_not_screened(code: Code) -> bool:
+    def reason_not_screened(code: Code) -> list[ClinicalEntry]:
         reasons = ctx.value_sets.codes("Medical Reason") | {c.DEPRESSION_SCREENING_DECLINED}
-        for e in ctx.retrieve(EntryKind.OBSERVATION, code=code):
-            if e.issued is None or e.not_done_reason.isdisjoint(reasons):
+        return [
+            e
+            for e in ctx.retrieve(EntryKind.OBSERVATION, code=code)
+            if e.issued is not None
+            and not e.not_done_reason.isdisjoint(reasons)
+            and reason_during_encounter(e)
+        ]
+
+    def reason_during_encounter(e: ClinicalEntry) -> bool:
+        issued = e.issued
+        if issued is None:
+            return False
+        if version.reason_requires_cancelled and not (e.negated and e.status == "cancelled"):
+            return False
+        for enc in encounters:
+            if enc.start is None:
                 continue
-            if version.reason_requires_cancelled and not (e.negated and e.status == "cancelled"):
-                continue
-            for enc in encounters:
-                if enc.start is None:
-                    continue
-                if version.reason_day_precision:
-                    if enc.start.date() <= e.issued.date() and (
-                        enc.end is None or e.issued.date() <= enc.end.date()
-                    ):
-                        return True
-                elif Interval(enc.start, enc.end).contains(e.issued):
+            if version.reason_day_precision:
+                if enc.start.date() <= issued.date() and (enc.end is None or issued.date() <= enc.end.date()):
                     return True
+            elif Interval(enc.start, enc.end).contains(issued):
+                return True
         return False
 
-    def exception() -> bool:
-        return (reason_not_screened(adolescent) and not screenings(adolescent)) or (
-            reason_not_screened(adult) and not screenings(adult)
+    def exception() -> Criterion:
+        def unscreened_with_reason(label: str, code: Code) -> Criterion:
+            return all_of(
+                f"{label}: a medical reason or refusal for not screening during a qualifying encounter, "
+                "and no screening",
+                criterion(f"{label}: medical reason or refusal documented", reason_not_screened(code)),
+                criterion(
+                    f"{label}: no screening within 14 days before a qualifying encounter",
+                    not screenings(code),
+                ),
+            )
+
+        return any_of(
+            "Denominator exception",
+            unscreened_with_reason("adolescent screening", adolescent),
+            unscreened_with_reason("adult screening", adult),
         )
 
     def evidence() -> date | None:
