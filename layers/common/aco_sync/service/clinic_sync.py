@@ -104,7 +104,14 @@ def sync_member_clinic(
     carried = _unchanged_since_last_sync(stores, aco_id, tin, raw_digest)
     if carried is not None:
         return _sync_unchanged(
-            stores, aco_id=aco_id, sync_id=sync_id, tin=tin, name=name, previous=previous, carried=carried
+            stores,
+            aco_id=aco_id,
+            sync_id=sync_id,
+            tin=tin,
+            name=name,
+            previous=previous,
+            carried=carried,
+            retried=retried,
         )
     # reading from here on: the kept digest no longer stands for what is stored (until the end)
     stores.objects.delete(clinic_raw_key(aco_id, tin))
@@ -371,6 +378,7 @@ def _sync_unchanged(
     name: str,
     previous: ClinicStatus | None,
     carried: CarriedRead,
+    retried: bool,
 ) -> dict[str, Any]:
     """The clinic's files are those of its last successful sync: nothing is read or written but its
     status and this sync's log, which shows every file with the figures of that read."""
@@ -397,7 +405,10 @@ def _sync_unchanged(
             f"files {UNCHANGED_NOTE}, not read again",
         )
     )
-    append_log_once(stores.state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
+    if retried:  # as for a clinic that is read: only a retry reads what the sync logged already
+        append_log_once(stores.state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
+    else:
+        stores.state.append_log(aco_id, sync_id, log)
     _put_outcome(stores, aco_id, sync_id, tin, name, previous, data, SYNCED)
     result = {
         "tin": tin,
