@@ -84,8 +84,70 @@ def junk_zip(members: int) -> bytes:
     return out.getvalue()
 
 
+def demo_qrda_zip(size: int) -> bytes:
+    """A zip of distinct CMS IG 2025-style QRDA-I documents (the demo generator's, each made unique by a
+    trailing comment) of about ``size`` bytes of documents."""
+    import tempfile
+
+    from aco_sync_local.demo_data import write_demo_aco
+
+    with tempfile.TemporaryDirectory() as folder:
+        write_demo_aco(Path(folder))
+        documents = [p.read_bytes() for p in sorted(Path(folder).rglob("*.xml"))]
+    out, total, n = io.BytesIO(), 0, 0
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        while total < size:
+            body = documents[n % len(documents)] + f"<!-- copy {n} -->".encode()
+            archive.writestr(f"patient_{n}.xml", body)
+            total, n = total + len(body), n + 1
+    return out.getvalue()
+
+
+def run_clinic_sync(case: str, size: int) -> dict[str, object]:
+    """The whole member-clinic sync (``sync_member_clinic``: read, diff, encounters, snapshot) of one
+    clinic whose only quality file is this input, on in-memory stores: its peak memory per input byte is
+    what the per-clinic input budget (``ingest.clinic.InputBudget``) is derived from."""
+    import json as _json
+
+    from aco_sync.adapters.environment import Stores
+    from aco_sync.adapters.keys import StaticPseudonymKey
+    from aco_sync.adapters.memory import (
+        InMemoryObjectStore,
+        InMemorySyncStateStore,
+        InMemoryWorkflowStarter,
+    )
+    from aco_sync.domain.dedup import PseudonymKey
+    from aco_sync.service.clinic_sync import sync_member_clinic
+
+    if case == "clinic_csv":
+        name, data = "templates/t.csv", template_csv(size)
+    elif case == "clinic_xlsx":
+        name, data = "templates/t.xlsx", xlsx_rows(size)
+    else:
+        name, data = "qrda/batch.zip", demo_qrda_zip(size)
+    stores = Stores(
+        objects=InMemoryObjectStore(),
+        state=InMemorySyncStateStore(),
+        workflows=InMemoryWorkflowStarter(),
+        pseudonym_keys=StaticPseudonymKey(PseudonymKey(secret=b"bench-key-0123456789abcdef012345")),
+        aco_sync_state_machine_arn="arn:main",
+        mcqm_state_machine_arn="arn:mcqm",
+    )
+    settings = {"aco_id": "B1", "performance_year": 2025, "clinic_input_limit_mb": 100_000}
+    stores.objects.put("config/acos/B1.json", _json.dumps(settings).encode())
+    stores.objects.put(f"members/B1/{TIN}/{name}", data)
+    baseline = resource.getrusage(resource.RUSAGE_SELF)
+    result = sync_member_clinic(stores, aco_id="B1", sync_id="s1", tin=TIN)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    note = f"{result.get('rows_read')} read, {result.get('rows_accepted')} accepted"
+    note += f", {result.get('records')} records"
+    return _figures(case, len(data), baseline, after, note)
+
+
 def run_case(case: str, size: int) -> dict[str, object]:
     """In this (fresh) process: build the input, then measure the reader on it."""
+    if case.startswith("clinic_"):
+        return run_clinic_sync(case, size)
     from aco_sync.domain.catalog import default_catalog
     from aco_sync.ingest.clinic import read_clinic_files
     from aco_sync.ingest.roster import read_roster
@@ -135,7 +197,15 @@ def run_case(case: str, size: int) -> dict[str, object]:
         note = f"{roster.rows_total} rows read, {roster.rows_rejected} rejected"
         note += f", {len(roster.issues)} issues kept"
     elif case == "zip_junk":
-        clinic = read_clinic_files(TIN, [("qrda/junk.zip", data)], performance_year=2025, catalog=catalog)
+        from aco_sync.ecqm import calculate_qrda
+
+        clinic = read_clinic_files(
+            TIN,
+            [("qrda/junk.zip", data)],
+            performance_year=2025,
+            catalog=catalog,
+            calculate_qrda=calculate_qrda,
+        )
         [account] = clinic.files
         note = f"{account.read} documents read, {account.rejected} rejected, {len(clinic.issues)} issues kept"
     else:
@@ -176,6 +246,9 @@ CASES_FULL = [
     ("xlsx", 100_000),
     ("zip_junk", 20_000),
     ("link", 28_000),
+    ("clinic_csv", 20_000_000),
+    ("clinic_xlsx", 50_000),
+    ("clinic_qrda", 10_000_000),
 ]
 CASES_QUICK = [
     ("template", 1_000_000),
@@ -185,6 +258,9 @@ CASES_QUICK = [
     ("xlsx", 5_000),
     ("zip_junk", 2_000),
     ("link", 5_000),
+    ("clinic_csv", 1_000_000),
+    ("clinic_xlsx", 2_000),
+    ("clinic_qrda", 500_000),
 ]
 
 

@@ -6,7 +6,8 @@ roster, the settings); then, each in a fresh process, exactly what ``aco-sync ru
 (``run_local_sync``: template.yaml on the local Step Functions interpreter, the real ASL and handlers,
 the SQLite state file and the bucket folder in a new state folder):
   1. **initial** run (every record added),
-  2. **unchanged** re-run of the same folder with the same state folder (nothing added or changed).
+  2. **unchanged** re-run of the same folder with the same state folder (nothing added or changed),
+  3. **changed**: one row of one TIN's template edited (its performance date), then a re-run (1 changed).
 Printed per run: wall time, CPU time (user + system, the Map's worker processes included) and peak RSS
 of that process (or of its largest worker); "engine alone" is
 ``bench/bench_engine.py``'s measurement of the finalize + MCQM engine steps on the same records (same
@@ -80,6 +81,17 @@ def run_once(folder: Path, state: Path) -> dict[str, Any]:
     }
 
 
+def edit_one_row(folder: Path) -> None:
+    """Change the performance date of the first data row of the first TIN's template (1 record changed)."""
+    path = sorted(folder.glob("members/*/*/templates/*.csv"))[0]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    column = lines[0].strip().split(",").index("performance_date")  # the column order varies per file
+    fields = lines[1].split(",")
+    fields[column] = "2025-01-02" if fields[column] != "2025-01-02" else "2025-01-03"
+    lines[1] = ",".join(fields)
+    path.write_text("".join(lines), encoding="utf-8")
+
+
 def _child(*args: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), *args], check=True, capture_output=True, text=True
@@ -109,8 +121,17 @@ def measure(records: int, tins: int) -> dict[str, Any]:
         )
         initial = _child("--run", str(folder), str(state))
         unchanged = _child("--run", str(folder), str(state))
+        edit_one_row(folder)
+        changed = _child("--run", str(folder), str(state))
     engine = engine_alone(records, tins)
-    return {"records": records, "tins": tins, "initial": initial, "unchanged": unchanged, "engine_s": engine}
+    return {
+        "records": records,
+        "tins": tins,
+        "initial": initial,
+        "unchanged": unchanged,
+        "changed": changed,
+        "engine_s": engine,
+    }
 
 
 def _row(r: dict[str, Any], which: str) -> str:
@@ -155,6 +176,7 @@ def main() -> int:
         by_records.append(r)
         print(_row(r, "initial"), flush=True)
         print(_row(r, "unchanged"), flush=True)
+        print(_row(r, "changed"), flush=True)
     by_tins: list[dict[str, Any]] = []
     for t in sweep:
         r = measure(args.tin_sweep_records, t)
@@ -169,7 +191,8 @@ def main() -> int:
         print(f"log-log slope of wall time vs records ({a['records']:,} -> {b['records']:,}): {slope:.2f}")
     for r in by_records:
         share = r["unchanged"]["wall_s"] / r["initial"]["wall_s"]
-        print(f"unchanged re-run / initial run at {r['records']:,} records: {share:.0%}")
+        cpu = r["unchanged"]["cpu_s"] / r["initial"]["cpu_s"]
+        print(f"unchanged re-run / initial run at {r['records']:,} records: {share:.0%} wall, {cpu:.0%} CPU")
     if len(by_tins) >= 2:
         a, b = by_tins[0], by_tins[-1]
         per_tin = (b["initial"]["wall_s"] - a["initial"]["wall_s"]) / (b["tins"] - a["tins"])
@@ -177,7 +200,11 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     if args.json:
         print(json.dumps({"by_records": by_records, "by_tins": by_tins}))
-    failed = [r for r in by_records + by_tins if r["initial"]["status"] != "Sync Complete"]
+    failed = [
+        r
+        for r in by_records + by_tins
+        if any(r[run]["status"] != "Sync Complete" for run in ("initial", "unchanged", "changed") if run in r)
+    ]
     return 1 if failed else 0
 
 

@@ -377,6 +377,10 @@ def render_result(result: LocalSyncResult) -> str:
 
 
 def _previous_line(result: LocalSyncResult) -> str | None:
+    prefix, sync_id = str(result.status.get("results_prefix") or ""), str((result.sync or {}).get("id") or "")
+    if prefix and sync_id and f"/{sync_id}/" not in prefix:  # nothing changed: an earlier sync's results
+        earlier = prefix.rstrip("/").rsplit("/", 1)[-1]
+        return f"Since the last sync ({earlier}): no change (nothing changed, its results are this sync's)"
     delta = (result.quality_score or {}).get("since_previous")
     if not isinstance(delta, dict) or delta.get("quality_score") is None:
         return None

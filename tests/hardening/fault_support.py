@@ -86,6 +86,10 @@ def wait_until_finished(aws: LocalAws, execution_arn: str, timeout: float = 60) 
 
 # how many encounters/providers a step wrote depends on what an earlier attempt or sync wrote
 CLINIC_COUNTS = re.compile(r"\d+ added( or changed)?, \d+ (updated, \d+ )?removed(, \d+ unchanged)?")
+# a clinic whose files did not change is not read again: its lines say so, with the same figures
+UNCHANGED_NOTE = re.compile(
+    r" \(unchanged since the last sync\)|; files unchanged since the last sync, not read again"
+)
 
 
 def _stable(value: Any) -> Any:
@@ -128,7 +132,12 @@ def stored_results(aws: LocalAws, aco_id: str, status: dict[str, Any]) -> dict[s
         "sync_status": status["sync"]["status"],
         # what the user reads in the sync log: a retried step must not log its findings twice
         "log": sorted(
-            (e["kind"], e["level"], e.get("tin") or "", CLINIC_COUNTS.sub("<counts>", _stable(e["message"])))
+            (
+                e["kind"],
+                e["level"],
+                e.get("tin") or "",
+                CLINIC_COUNTS.sub("<counts>", UNCHANGED_NOTE.sub("", _stable(e["message"]))),
+            )
             for e in status["log"]
             if e["kind"] not in RETRY_LOG_KINDS
         ),

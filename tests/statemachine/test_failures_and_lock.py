@@ -21,6 +21,7 @@ from aco_sync.adapters.sqlite import SqliteSyncStateStore
 from aco_sync.domain.errors import TransientStoreError
 from aco_sync.service.status import latest_sync_status
 from aco_sync_local.local_stack import LocalStack
+from support.small_aco import NORTH_ROWS, TEMPLATE_HEADER
 
 EMPTY_TIN = "333333333"
 
@@ -161,6 +162,8 @@ def test_a_second_trigger_is_skipped_while_a_sync_runs(
 
             ingest_roster(aws)  # a first, undisturbed sync activates the roster
             aws.wait_for_executions(timeout=60)
+            # and a changed clinic file, so the next sync computes its results (and runs the MCQM job)
+            put(aws, f"members/A1/{NORTH}/templates/cqm.csv", TEMPLATE_HEADER + NORTH_ROWS[0] + "\n")
         armed.set()
         first = start(aws)
         assert retrying.wait(60)

@@ -81,6 +81,7 @@ def validate_folder(folder: Path) -> FolderReport:
     from aco_sync.ecqm import calculate_qrda
     from aco_sync.ingest.clinic import read_clinic_files
     from aco_sync.ingest.roster import read_roster
+    from aco_sync.service.clinic_sync import clinic_input_budget
 
     report = FolderReport(folder=str(folder))
     catalog = default_catalog()
@@ -245,6 +246,7 @@ def validate_folder(folder: Path) -> FolderReport:
             performance_year=clinic_aco.performance_year,
             catalog=catalog,
             calculate_qrda=calculate_qrda,
+            input_budget=clinic_input_budget(clinic_aco),  # the same per-clinic limit as a sync
         )
         aco_records.setdefault(aco_id, []).extend(data.records)
         aco_counts.setdefault(aco_id, []).extend(data.denominator_counts)

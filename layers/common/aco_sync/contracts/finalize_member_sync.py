@@ -20,3 +20,4 @@ class FinalizeMemberSyncOutput(StepOutput):
     failed_tin_count: int
     records: int
     measure_instances: int
+    results_of: str | None = None  # nothing changed: the earlier sync whose results stand for this one

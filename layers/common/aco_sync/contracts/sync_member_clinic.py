@@ -30,3 +30,4 @@ class SyncMemberClinicOutput(StepOutput):
     rows_rejected: int = 0
     files_refused: int = 0
     snapshot_written: bool = False
+    files_unchanged: bool = False  # the raw files were those of the last sync: its reading was carried

@@ -12,4 +12,5 @@ class UpdateAggregateStatsInput(SyncStepInput):
 class UpdateAggregateStatsOutput(StepOutput):
     measure_instances: int
     results_prefix: str
-    reports: list[str]
+    reports: list[str] = []  # none written when the results of an earlier sync were carried
+    results_of: str | None = None  # that earlier sync

@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Iterator
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -352,6 +352,7 @@ def _year_facts(measure: MeasureDefinition, year: int, published: QppMeasureSet 
     )
 
 
+@lru_cache(maxsize=4096)  # called per template row with a handful of distinct texts
 def _alias_key(text: str) -> str:
     key = text.strip().upper().replace(" ", "")
     key = re.sub(r"^(CMS\d+)V\d+$", r"\1", key)  # CMS122v13 -> CMS122

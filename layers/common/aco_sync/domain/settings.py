@@ -131,6 +131,9 @@ class AcoSettings(BaseModel):
     # a new roster that would drop more than this share of the active roster's beneficiaries is held
     # until confirmed (aco-sync roster-confirm, or an upload to rosters/<aco>/<py>/confirm/<file>)
     roster_max_drop_percent: float = Field(default=10.0, ge=0, le=100)
+    # a member clinic's input per sync, in MB of template CSV (docs/PERFORMANCE.md "Per-clinic input
+    # limit"); None: derived from the clinic sync function's memory. Files beyond it are refused.
+    clinic_input_limit_mb: float | None = Field(default=None, gt=0, le=1_000_000)
 
     _name_printable = field_validator("name")(_printable)
 

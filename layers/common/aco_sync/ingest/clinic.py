@@ -28,6 +28,70 @@ QRDA_SUFFIXES = (".xml", ".zip")
 logger = Logger(child=True)
 
 
+# ----- per-clinic input budget (issue 11 "bounded work") ---------------------------------------------
+# Peak memory of one member-clinic sync (read, diff, encounters, snapshot) per input byte, by format,
+# measured by `python bench/bench_ingest.py` (cases clinic_csv, clinic_xlsx, clinic_qrda; docs/
+# PERFORMANCE.md "Per-clinic input limit"). A clinic's files are read one after another but their records
+# are kept together, so the budget is per clinic. Costs are counted in template-CSV bytes: an XLSX or
+# QRDA-I byte costs more memory than a CSV byte.
+# Measured (2026-12-01): CSV 20.5 (+1 for the file's bytes), XLSX 50.4 (+1), a zip of CMS IG QRDA-I
+# documents 12.7 per compressed byte (2.4 per document byte; one document's parse tree is transient and
+# bounded by MAX_QRDA_BYTES); the zip factor assumes up to ~15x compression.
+MEMORY_PER_INPUT_BYTE = {"csv": 22.0, "xlsx": 52.0, "xml": 4.0, "zip": 40.0}
+BASELINE_MEMORY_MB = 256  # the function's runtime, imports and stores before any file is read
+MEMORY_HEADROOM = 0.75  # the share of the rest the clinic's input may take (the rest: Python's slack)
+
+
+@dataclasses.dataclass(frozen=True)
+class InputBudget:
+    """At most ``limit_bytes`` of input per clinic and sync, counted in template-CSV bytes."""
+
+    limit_bytes: int
+
+    @classmethod
+    def for_memory(cls, memory_mb: int) -> InputBudget:
+        """The budget that keeps a clinic sync inside a function of ``memory_mb`` MB."""
+        usable = max(0.0, (memory_mb - BASELINE_MEMORY_MB) * MEMORY_HEADROOM) * 1_048_576
+        return cls(int(usable / MEMORY_PER_INPUT_BYTE["csv"]))
+
+    @classmethod
+    def of_mb(cls, megabytes: float) -> InputBudget:
+        return cls(int(megabytes * 1_048_576))
+
+    @property
+    def limit_mb(self) -> float:
+        return self.limit_bytes / 1_048_576
+
+    @staticmethod
+    def weight(path: str) -> float:
+        suffix = PurePosixPath(path).suffix.lower().lstrip(".")
+        factor = MEMORY_PER_INPUT_BYTE.get(
+            "xlsx" if suffix == "xls" else suffix, MEMORY_PER_INPUT_BYTE["csv"]
+        )
+        return factor / MEMORY_PER_INPUT_BYTE["csv"]
+
+    def cost(self, path: str, size: int) -> int:
+        return int(size * self.weight(path))
+
+
+def _megabytes(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if value >= 0.01 else f"{value:.2g}"
+
+
+def input_limit_issue(path: str, size: int, budget: InputBudget, tin: str | None) -> IngestIssue:
+    xlsx, xml, zipped = (InputBudget.weight(f"f.{kind}") for kind in ("xlsx", "xml", "zip"))
+    return IngestIssue(
+        file=path,
+        reason=f"File not read: with it ({_megabytes(size / 1_048_576)} MB) this clinic's files exceed the "
+        f"per-clinic input limit of {_megabytes(budget.limit_mb)} MB per sync (counted as template CSV "
+        f"bytes; XLSX bytes count {xlsx:.1f}x, QRDA-I XML {xml:.1f}x, zip {zipped:.1f}x). The clinic's "
+        "other files were read. Move some of its data to a later sync, or raise clinic_input_limit_mb "
+        "in the ACO's settings together with the clinic sync function's memory.",
+        code="clinic_input_limit",
+        tin=tin,
+    )
+
+
 class QrdaCalculator(Protocol):
     """Turns one QRDA-I document into eCQM records and issues (``aco_sync.ecqm.calculate_qrda``)."""
 
@@ -56,10 +120,13 @@ def read_clinic_files(
     performance_year: int,
     catalog: MeasureCatalog,
     calculate_qrda: QrdaCalculator,
+    input_budget: InputBudget | None = None,
 ) -> ClinicData:
     """Read one member clinic's files (paths relative to ``members/<aco_id>/<tin>/``), in path order;
-    QRDA-I documents go through ``calculate_qrda``."""
+    QRDA-I documents go through ``calculate_qrda``. With ``input_budget``, a file that would take the
+    clinic's input past it is refused with a file-level error (the files after it that fit are read)."""
     data = ClinicData(tin=tin)
+    used = 0
     qrda = _QrdaFiles(tin, performance_year, catalog, calculate_qrda)
     seen: dict[str, str] = {}  # sha256 of a file's bytes -> the first file (or zip member) with them
     for path, content in sorted(files, key=lambda item: item[0]):
@@ -85,6 +152,13 @@ def read_clinic_files(
             data.files.append(FileAccount(file=path, kind=kind, duplicate_of=earlier, tin=tin))
             data.issues.append(duplicate_file_issue(path, earlier, tin))
             continue
+        if input_budget is not None:
+            cost = input_budget.cost(path, len(content))
+            if used + cost > input_budget.limit_bytes:
+                data.files.append(FileAccount(file=path, kind=kind, refused=True, tin=tin))
+                data.issues.append(input_limit_issue(path, len(content), input_budget, tin))
+                continue
+            used += cost
         if kind == "providers":
             providers = read_providers(path, content, tin=tin)
             data.providers.extend(providers.providers)

@@ -630,6 +630,17 @@ def parse_date(text: str) -> date:
         raise ValueError(f"is not a valid date (use {DATE_FORMATS_HELP})")
     if "T" in value or " " in value:  # a datetime: keep the date part
         value = re.split(r"[T ]", value, maxsplit=1)[0]
+    if (
+        len(value) == 10
+        and value[4] == value[7] == "-"
+        and value[:4].isdigit()
+        and value[5:7].isdigit()
+        and value[8:].isdigit()
+    ):
+        try:  # the common YYYY-MM-DD without strptime (~10x faster; same result as its first format)
+            return date(int(value[:4]), int(value[5:7]), int(value[8:]))
+        except ValueError:
+            pass  # e.g. 2025-13-01 or "2025-0x-01": the formats below say so
     for fmt in _DATE_FORMATS:
         try:
             parsed = datetime.strptime(value, fmt).date()

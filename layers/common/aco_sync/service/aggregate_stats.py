@@ -156,6 +156,19 @@ def load_cms_results(stores: Stores, aco_id: str) -> tuple[CmsResults | None, st
 
 
 def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict[str, Any]:
+    from aco_sync.service.carried_results import publish_fingerprint, same_as
+
+    earlier = same_as(stores.objects, aco_id, sync_id)
+    if earlier is not None:  # nothing changed since that sync: its results (and reports) are this one's
+        results = stores.state.list_measure_results(aco_id, earlier)
+        stores.state.put_measure_results(aco_id, sync_id, results)
+        prefix = results_prefix(aco_id, earlier)
+        stores.state.update_sync_run(aco_id, sync_id, results_prefix=prefix)
+        logger.info(
+            "Aggregate stats carried",
+            extra={"aco_id": aco_id, "sync_id": sync_id, "results_of": earlier, "instances": len(results)},
+        )
+        return {"measure_instances": len(results), "results_prefix": prefix, "results_of": earlier}
     settings = load_aco_settings(stores.objects, aco_id)
     outcomes, stats = load_sync_results(stores, aco_id, sync_id)
     results = [stats_to_dict(s) for s in stats]
@@ -193,6 +206,7 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
             f"{prefix}{name}", body, content_type=CONTENT_TYPES.get(suffix, "application/octet-stream")
         )
     stores.state.update_sync_run(aco_id, sync_id, results_prefix=prefix)
+    publish_fingerprint(stores.objects, aco_id, sync_id)
     logger.info(
         "Aggregate stats updated", extra={"aco_id": aco_id, "sync_id": sync_id, "instances": len(results)}
     )

@@ -22,6 +22,7 @@ from aco_sync.service.clinic_uploads import present_names
 from aco_sync.service.common import (
     clinic_digest_key,
     clinic_prefix,
+    clinic_raw_key,
     load_aco_settings,
     member_clinics,
 )
@@ -86,6 +87,7 @@ def _remove(stores: Stores, aco_id: str, tin: str, gone: list[AggregateEncounter
             stores.objects.delete(key)
     else:
         stores.objects.delete(clinic_digest_key(aco_id, tin))  # its next sync rewrites its records
+        stores.objects.delete(clinic_raw_key(aco_id, tin))  # ... after reading its files again
     return removed
 
 

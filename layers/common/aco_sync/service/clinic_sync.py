@@ -3,11 +3,20 @@ changed into the aggregate (incremental: only upserts and deletions are written)
 
 The clinic's current records are kept as one encoded object (store/<aco>/clinics/<tin>/records.bin)
 for the finalize and MCQM steps; it is rewritten only when the clinic's data changed.
+
+A clinic whose raw files are byte-identical to those of its last successful sync (same names, same
+bytes, same reading inputs: :func:`raw_files_digest`) is not read again: the digest and what reading gave
+(per-file accounting, issues, counts) are kept in store/<aco>/clinics/<tin>/raw.json, written after
+everything else of a successful sync and deleted before anything is written by a sync that reads, so
+the digest never stands for state that was not completely written.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,9 +28,17 @@ from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.engine import diff_encounters
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.record_codec import encode_records
-from aco_sync.domain.records import ClinicData, DenominatorCount, PerformanceRecord, SyncLogEntry
+from aco_sync.domain.records import (
+    ClinicData,
+    DenominatorCount,
+    FileAccount,
+    IngestIssue,
+    PerformanceRecord,
+    SyncLogEntry,
+)
+from aco_sync.domain.settings import AcoSettings
 from aco_sync.ecqm import calculate_qrda
-from aco_sync.ingest.clinic import read_clinic_files
+from aco_sync.ingest.clinic import InputBudget, read_clinic_files
 from aco_sync.service.artifacts import counts_to_json
 from aco_sync.service.clinic_sources import (
     EncounterRefs,
@@ -34,6 +51,7 @@ from aco_sync.service.common import (
     ClinicSyncStatus,
     clinic_counts_key,
     clinic_digest_key,
+    clinic_raw_key,
     clinic_records_key,
     load_aco_settings,
     members_prefix,
@@ -78,8 +96,29 @@ def sync_member_clinic(
     files = take_in_uploads(stores.objects, aco_id, tin).files
     if not files:
         raise InvalidInputError(f"No files uploaded for TIN {tin} (expected under {prefix})")
+    budget = clinic_input_budget(settings)
+    raw_digest = raw_files_digest(files, performance_year=settings.performance_year, budget=budget)
+    carried = _unchanged_since_last_sync(stores, aco_id, tin, raw_digest)
+    if carried is not None:
+        return _sync_unchanged(
+            stores,
+            aco_id=aco_id,
+            sync_id=sync_id,
+            tin=tin,
+            name=name,
+            previous=previous,
+            carried=carried,
+            retried=retried,
+        )
+    # reading from here on: the kept digest no longer stands for what is stored (until the end)
+    stores.objects.delete(clinic_raw_key(aco_id, tin))
     data = read_clinic_files(
-        tin, files, performance_year=settings.performance_year, catalog=catalog, calculate_qrda=calculate_qrda
+        tin,
+        files,
+        performance_year=settings.performance_year,
+        catalog=catalog,
+        calculate_qrda=calculate_qrda,
+        input_budget=budget,
     )
     accounting = file_accounting_log(data, tin)
     if not data.records and not data.denominator_counts:
@@ -144,6 +183,15 @@ def sync_member_clinic(
     else:
         state.append_log(aco_id, sync_id, log)
     _put_outcome(stores, aco_id, sync_id, tin, name, previous, data, ClinicSyncStatus.COMPLETE)
+    _keep_raw_digest(
+        stores,
+        aco_id,
+        tin,
+        raw_digest,
+        data,
+        encounters=written + unchanged,
+        duplicate_keys=len(diff.duplicate_keys),
+    )
     result = {
         "tin": tin,
         "name": name,
@@ -159,6 +207,7 @@ def sync_member_clinic(
         "rows_rejected": data.rows_rejected,
         "files_refused": data.files_refused,
         "snapshot_written": snapshot_written,
+        "files_unchanged": False,
     }
     logger.info(
         "Clinic synced",
@@ -174,8 +223,10 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def file_accounting_log(data: ClinicData, tin: str) -> list[SyncLogEntry]:
-    """One sync log line per file: rows (documents) read = accepted + rejected, or why it was not read."""
+def file_accounting_log(data: ClinicData, tin: str, *, unchanged: bool = False) -> list[SyncLogEntry]:
+    """One sync log line per file: rows (documents) read = accepted + rejected, or why it was not read;
+    ``unchanged``: the figures are those of the last sync (the files were not read again)."""
+    suffix = f" ({UNCHANGED_NOTE})" if unchanged else ""
     entries: list[SyncLogEntry] = []
     for account in data.files[:MAX_FILE_LINES_PER_CLINIC]:
         unit = ("document" if account.kind == "qrda" else "row") + ("" if account.read == 1 else "s")
@@ -191,7 +242,7 @@ def file_accounting_log(data: ClinicData, tin: str) -> list[SyncLogEntry]:
                 level="warning" if account.refused or account.rejected else "info",
                 tin=tin,
                 file=account.file,
-                message=f"TIN {tin}: {account.file}: {text}",
+                message=f"TIN {tin}: {account.file}: {text}{suffix}",
             )
         )
     rest = data.files[MAX_FILE_LINES_PER_CLINIC:]
@@ -203,10 +254,181 @@ def file_accounting_log(data: ClinicData, tin: str) -> list[SyncLogEntry]:
                 tin=tin,
                 message=f"TIN {tin}: {len(rest)} more files: {sum(f.read for f in rest)} read, "
                 f"{sum(f.accepted for f in rest)} accepted, {sum(f.rejected for f in rest)} rejected, "
-                f"{sum(1 for f in rest if f.refused)} refused",
+                f"{sum(1 for f in rest if f.refused)} refused{suffix}",
             )
         )
     return entries
+
+
+# ----- unchanged clinics: the raw-file digest ------------------------------------------------------------
+# Part of the digest: bump it whenever a reader or the record model changes what the same bytes give (new
+# checks, other issue wording, other record fields), so every clinic is read again after such a release.
+RAW_DIGEST_VERSION = "1"
+UNCHANGED_NOTE = "unchanged since the last sync"
+
+
+# The memory of the clinic sync function (template.yaml SyncMemberClinicFunction) if the runtime does not say
+DEFAULT_CLINIC_FUNCTION_MEMORY_MB = 3008
+
+
+def clinic_input_budget(settings: AcoSettings) -> InputBudget:
+    """The per-clinic input limit: the ACO's ``clinic_input_limit_mb``, else what fits the memory of the
+    function this runs in (the Lambda runtime's ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``)."""
+    if settings.clinic_input_limit_mb is not None:
+        return InputBudget.of_mb(settings.clinic_input_limit_mb)
+    memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    return InputBudget.for_memory(int(memory) if memory.isdigit() else DEFAULT_CLINIC_FUNCTION_MEMORY_MB)
+
+
+def raw_files_digest(
+    files: Sequence[tuple[str, bytes]], *, performance_year: int, budget: InputBudget | None = None
+) -> str:
+    """One digest of everything that decides what reading a clinic gives: the reader version, the
+    settings reading uses (the performance year, the input limit) and every file's name and content
+    (sha256 of the bytes, not of any storage key)."""
+    limit = budget.limit_bytes if budget else 0
+    digest = hashlib.sha256(
+        f"aco-sync raw files v{RAW_DIGEST_VERSION}\x1f{performance_year}\x1f{limit}\x1e".encode()
+    )
+    for path, content in sorted(files, key=lambda item: item[0]):
+        digest.update(path.encode() + b"\x1f" + hashlib.sha256(content).digest() + b"\x1e")
+    return digest.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class CarriedRead:
+    """What reading the clinic's files gave at its last successful sync (store/.../raw.json)."""
+
+    data: ClinicData  # files and issues only (the records are in the snapshot)
+    records: int
+    denominator_counts: int
+    encounters: int
+    duplicate_keys: int
+
+
+def _keep_raw_digest(
+    stores: Stores,
+    aco_id: str,
+    tin: str,
+    raw_digest: str,
+    data: ClinicData,
+    *,
+    encounters: int,
+    duplicate_keys: int,
+) -> None:
+    body = {
+        "version": RAW_DIGEST_VERSION,
+        "digest": raw_digest,
+        "snapshot_digest": stores.objects.get(clinic_digest_key(aco_id, tin)).decode(),
+        "records": len(data.records),
+        "denominator_counts": len(data.denominator_counts),
+        "encounters": encounters,
+        "duplicate_keys": duplicate_keys,
+        "files_read": data.files_read,
+        "files": [f.to_dict() for f in data.files],
+        "issues": [dataclasses.asdict(i) for i in data.issues],
+    }
+    stores.objects.put(
+        clinic_raw_key(aco_id, tin),
+        json.dumps(body, separators=(",", ":")).encode(),
+        content_type="application/json",
+    )
+
+
+def _unchanged_since_last_sync(stores: Stores, aco_id: str, tin: str, raw_digest: str) -> CarriedRead | None:
+    """The kept read of the clinic when its files are those of its last successful sync and its stored
+    snapshot and recorded sources are still what that sync wrote; None: read the files."""
+    try:
+        kept = json.loads(stores.objects.get(clinic_raw_key(aco_id, tin)))
+        snapshot_digest = stores.objects.get(clinic_digest_key(aco_id, tin)).decode()
+    except (ObjectNotFoundError, ValueError):
+        return None
+    if (
+        not isinstance(kept, dict)
+        or kept.get("version") != RAW_DIGEST_VERSION
+        or kept.get("digest") != raw_digest
+        or kept.get("snapshot_digest") != snapshot_digest
+        or read_clinic_sources(stores.objects, aco_id, tin) is None
+    ):
+        return None
+    data = ClinicData(
+        tin=tin,
+        files=[FileAccount(**f) for f in kept["files"]],
+        issues=[IngestIssue(**i) for i in kept["issues"]],
+        files_read=int(kept["files_read"]),
+    )
+    return CarriedRead(
+        data=data,
+        records=int(kept["records"]),
+        denominator_counts=int(kept["denominator_counts"]),
+        encounters=int(kept["encounters"]),
+        duplicate_keys=int(kept["duplicate_keys"]),
+    )
+
+
+def _sync_unchanged(
+    stores: Stores,
+    *,
+    aco_id: str,
+    sync_id: str,
+    tin: str,
+    name: str,
+    previous: ClinicStatus | None,
+    carried: CarriedRead,
+    retried: bool,
+) -> dict[str, Any]:
+    """The clinic's files are those of its last successful sync: nothing is read or written but its
+    status and this sync's log, which shows every file with the figures of that read."""
+    data = carried.data
+    log = issues_to_log(data.issues, tin=tin)
+    if carried.duplicate_keys:
+        log.append(
+            SyncLogEntry(
+                kind="ingest_warning",
+                level="warning",
+                tin=tin,
+                message=f"TIN {tin}: {carried.duplicate_keys} records repeat the identity (encounter id) "
+                "of an earlier record; the first of each was kept",
+            )
+        )
+    log.extend(file_accounting_log(data, tin, unchanged=True))
+    log.append(
+        SyncLogEntry(
+            kind="clinic",
+            tin=tin,
+            message=f"TIN {tin}: {carried.records} records from {data.files_read} files; "
+            f"0 added or changed, 0 removed, {carried.encounters} unchanged; "
+            f"{_count(data.rows_rejected, 'row')} rejected, {_count(data.files_refused, 'file')} refused; "
+            f"files {UNCHANGED_NOTE}, not read again",
+        )
+    )
+    if retried:  # as for a clinic that is read: only a retry reads what the sync logged already
+        append_log_once(stores.state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
+    else:
+        stores.state.append_log(aco_id, sync_id, log)
+    _put_outcome(stores, aco_id, sync_id, tin, name, previous, data, ClinicSyncStatus.COMPLETE)
+    result = {
+        "tin": tin,
+        "name": name,
+        "status": ClinicSyncStatus.COMPLETE,
+        "records": carried.records,
+        "denominator_counts": carried.denominator_counts,
+        "upserts": 0,
+        "deletes": 0,
+        "unchanged": carried.encounters,
+        "issues": len(data.issues),
+        "rows_read": sum(f.read for f in data.files),
+        "rows_accepted": data.rows_accepted,
+        "rows_rejected": data.rows_rejected,
+        "files_refused": data.files_refused,
+        "snapshot_written": False,
+        "files_unchanged": True,
+    }
+    logger.info(
+        "Clinic unchanged since its last sync",
+        extra={"aco_id": aco_id, "sync_id": sync_id, **{k: v for k, v in result.items() if k != "name"}},
+    )
+    return result
 
 
 def _put_outcome(

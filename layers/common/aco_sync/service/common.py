@@ -53,6 +53,11 @@ def clinic_counts_key(aco_id: str, tin: str) -> str:
     return f"store/{aco_id}/clinics/{tin}/denominator_counts.json"
 
 
+def clinic_raw_key(aco_id: str, tin: str) -> str:
+    """The digest of the raw files of the clinic's last successful sync and what reading them gave."""
+    return f"store/{aco_id}/clinics/{tin}/raw.json"
+
+
 def clinic_sources_key(aco_id: str, tin: str) -> str:
     return f"store/{aco_id}/clinics/{tin}/sources.json"
 

@@ -18,6 +18,12 @@ from aco_sync.domain.errors import NoClinicSyncedError
 from aco_sync.domain.records import SyncLogEntry
 from aco_sync.service.aggregation_inputs import load_clinic_inputs, save_synced_tins
 from aco_sync.service.artifacts import aggregation_to_json, dumps
+from aco_sync.service.carried_results import (
+    inputs_fingerprint,
+    keep_fingerprint,
+    mark_same_as,
+    previous_results,
+)
 from aco_sync.service.common import (
     MEMBERS_RESULT_FILE,
     PLAN_FILE,
@@ -81,6 +87,11 @@ def finalize_member_sync(
             ),
         )
     save_synced_tins(stores.objects, aco_id, sync_id, synced, failed)
+    rejected = sum(statuses[t].rows_rejected for t in synced if t in statuses)
+    fingerprint = inputs_fingerprint(stores, aco_id, sync_id, settings.performance_year, synced, failed)
+    previous = previous_results(stores.objects, aco_id, fingerprint)
+    if previous is not None and previous["sync_id"] != sync_id:
+        return _carry_results(stores, aco_id, sync_id, previous, synced, failed, rejected)
 
     records, counts = load_clinic_inputs(stores.objects, aco_id, synced)
     has_roster = roster_of_sync(stores, aco_id, sync_id, settings.performance_year) is not None
@@ -118,7 +129,6 @@ def finalize_member_sync(
                 message=f"Results exclude TINs whose sync failed: {', '.join(failed)}",
             )
         )
-    rejected = sum(statuses[t].rows_rejected for t in synced if t in statuses)
     append_log_once(stores.state, aco_id, sync_id, log)
     summary = {
         "mcqm_needed": bool(plan.mcqm_needed and has_roster),
@@ -139,7 +149,68 @@ def finalize_member_sync(
         },
         incomplete_tins=failed,
     )
+    keep_fingerprint(
+        stores.objects,
+        aco_id,
+        sync_id,
+        fingerprint,
+        {"records": len(records), "measure_instances": len(result.stats)},
+    )
     logger.info("Finalized", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
+    return summary
+
+
+def _carry_results(
+    stores: Stores,
+    aco_id: str,
+    sync_id: str,
+    previous: dict[str, Any],
+    synced: list[str],
+    failed: list[str],
+    rejected: int,
+) -> dict[str, Any]:
+    """Nothing changed since ``previous``'s sync: its results are this sync's (no engine, MCQM job or
+    reports run again; Update Aggregate Stats points this sync's results to them)."""
+    earlier = str(previous["sync_id"])
+    kept = previous.get("counts") or {}
+    mark_same_as(stores.objects, aco_id, sync_id, earlier)
+    log = [
+        SyncLogEntry(
+            kind="results",
+            message=f"Nothing changed since sync {earlier} (no member clinic's data, roster, settings or "
+            "duplicate decision changed): its results are this sync's results, not computed again",
+        )
+    ]
+    if failed:
+        log.append(
+            SyncLogEntry(
+                kind="missing_tins",
+                level="warning",
+                message=f"Results exclude TINs whose sync failed: {', '.join(failed)}",
+            )
+        )
+    append_log_once(stores.state, aco_id, sync_id, log)
+    stores.state.update_sync_run(
+        aco_id,
+        sync_id,
+        counts={
+            "records": int(kept.get("records", 0)),
+            "synced_tins": len(synced),
+            "failed_tins": len(failed),
+            "rows_rejected": rejected,
+        },
+        incomplete_tins=failed,
+    )
+    summary = {
+        "mcqm_needed": False,  # the earlier sync's MCQM results are part of its results
+        "synced_tins": len(synced),
+        "failed_tins": failed[:MAX_TINS_IN_RESULT],
+        "failed_tin_count": len(failed),
+        "records": int(kept.get("records", 0)),
+        "measure_instances": int(kept.get("measure_instances", 0)),
+        "results_of": earlier,
+    }
+    logger.info("Nothing changed: results carried", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
     return summary
 
 

@@ -72,7 +72,10 @@ def record_sync_status(
             # the MCQM job may already run (or be done) when this step runs: never move the status back
             only_if_status = SyncStatus.RUNNING
     elif status == SyncStatus.COMPLETE:
-        changes.update(finished=utc_now(), results_prefix=results_prefix(aco_id, sync_id))
+        # an unchanged sync's results are an earlier sync's (Update Aggregate Stats set the prefix)
+        changes.update(
+            finished=utc_now(), results_prefix=run.results_prefix or results_prefix(aco_id, sync_id)
+        )
         if run.incomplete_tins:
             entry = SyncLogEntry(
                 kind="status", level="warning", message=incomplete_message(run.incomplete_tins)
