@@ -3,6 +3,7 @@ ingest, engine and reports: results, statuses, incremental writes, cleanup and r
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
@@ -36,16 +37,25 @@ def stores() -> Stores:
     return memory_stores()
 
 
+def contracted(step: str, result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` as the step's output model takes it (undeclared keys refused)."""
+    module = importlib.import_module(f"aco_sync.contracts.{step}")
+    output = getattr(module, "".join(part.capitalize() for part in step.split("_")) + "Output")
+    output.model_validate(result)
+    return result
+
+
 def run_sync(
     stores: Stores, aco_id: str = "A1", *, failing_tins: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
-    """The main machine (and the MCQM machine when needed), step by step, as the ASL runs them."""
+    """The main machine (and the MCQM machine when needed), step by step, as the ASL runs them; every
+    step's result is checked against its step contract (as its handler does)."""
     sync_id = start_sync(stores, aco_id=aco_id, trigger="manual")["sync_id"]
     ids = {"aco_id": aco_id, "sync_id": sync_id}
     assert acquire_aco_lock(stores, **ids, trigger="manual", execution_arn=f"arn:{sync_id}")["acquired"]
-    validation = validate_roster(stores, **ids)
-    initial_sync(stores, **ids)
-    clean_up_removed_encounters(stores, **ids)
+    validation = contracted("validate_roster", validate_roster(stores, **ids))
+    contracted("initial_sync", initial_sync(stores, **ids))
+    contracted("clean_up_removed_encounters", clean_up_removed_encounters(stores, **ids))
     results = []
     clinics = [
         c
@@ -61,13 +71,17 @@ def run_sync(
             )
         else:
             results.append(sync_member_clinic(stores, **ids, tin=clinic["tin"], name=clinic["name"]))
+        contracted(
+            "record_clinic_failure" if clinic["tin"] in failing_tins else "sync_member_clinic", results[-1]
+        )
     finalize = finalize_member_sync(stores, **ids)  # as the ASL: outcomes read from the clinic statuses
+    contracted("finalize_member_sync", finalize)
     if finalize["mcqm_needed"]:
         record_sync_status(stores, **ids, status=SyncStatus.MCQM_QUEUED, execution_arn=f"arn:{sync_id}-mcqm")
         record_sync_status(stores, **ids, status=SyncStatus.MCQM_RUNNING, execution_arn=f"arn:{sync_id}-mcqm")
-        match_roster(stores, **ids)
-    update_aggregate_stats(stores, **ids)
-    store_clinic_stats(stores, StoreClinicStatsInput(**ids))
+        contracted("match_roster", match_roster(stores, **ids))
+    contracted("update_aggregate_stats", update_aggregate_stats(stores, **ids))
+    contracted("store_clinic_stats", store_clinic_stats(stores, StoreClinicStatsInput(**ids)))
     record_sync_status(stores, **ids, status=SyncStatus.COMPLETE)
     release_aco_lock(stores, **ids)
     return {"sync_id": sync_id, "clinic_results": results, "finalize": finalize}

@@ -20,4 +20,5 @@ class StoreClinicStatsOutput(StepOutput):
     """One message's result (the handler returns the batch's partial failures)."""
 
     key: str
-    tins: int
+    tins: int | None = None  # None: the results of an earlier sync were carried, and its stats with them
+    results_of: str | None = None  # that earlier sync
