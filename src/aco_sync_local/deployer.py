@@ -597,26 +597,16 @@ def _set_redrive(session: boto3.Session, resource: DeployedResource, properties:
     )
 
 
-def deploy_template(
-    template_path: Path,
+def _plan_resources(
+    template: dict[str, Any],
     *,
-    session: boto3.Session | None = None,
-    stack_name: str = DEFAULT_STACK_NAME,
-    parameter_overrides: Mapping[str, str] | None = None,
-) -> LocalDeployment:
-    """Create the template's tables, buckets, queues, functions and state machines in moto.
-
-    Must run inside an active moto mock (``LocalAws`` does that). Function handlers are registered
-    for in-process invocation; call ``aco_sync_local.moto_patches.apply_moto_patches()`` first.
-    """
-    template_path = Path(template_path).resolve()
-    base_dir = template_path.parent
-    template = load_template(template_path)
-    import boto3
-
-    session = session or boto3.Session()
-    region = session.region_name or "us-east-1"
-    account_id = str(session.client("sts").get_caller_identity()["Account"])
+    stack_name: str,
+    region: str,
+    account_id: str,
+    parameter_overrides: Mapping[str, str] | None,
+) -> tuple[_Resolver, list[tuple[DeployedResource, dict[str, Any]]], list[tuple[str, str]]]:
+    """The resolver, the resources run locally (each with its properties, the template's Globals
+    merged in) and the (logical id, type) of those skipped (not needed to run locally)."""
     resolver = _Resolver(
         template,
         stack_name=stack_name,
@@ -625,7 +615,6 @@ def deploy_template(
         parameter_overrides=parameter_overrides or {},
     )
     globals_section = template.get("Globals") or {}
-
     planned: list[tuple[DeployedResource, dict[str, Any]]] = []
     skipped: list[tuple[str, str]] = []
     log_buckets = _log_only_buckets(template["Resources"])
@@ -649,6 +638,67 @@ def deploy_template(
         resource = _plan(resolver, logical_id, resource_type, properties)
         resolver.resources[logical_id] = resource
         planned.append((resource, properties))
+    return resolver, planned, skipped
+
+
+def _sqs_event_triggers(
+    resolver: _Resolver, function_logical_id: str, events: Mapping[str, Any]
+) -> list[SqsTrigger]:
+    """The function's SQS event triggers. Other events hold references to resources we skip
+    (schedules, rules): they are skipped."""
+    triggers: list[SqsTrigger] = []
+    for event_name, event in events.items():
+        if event.get("Type") == "SQS":
+            queue_logical_id = _logical_id_of(event.get("Properties", {}).get("Queue", {}))
+            if queue_logical_id:
+                batch = int(resolver.resolve(event["Properties"].get("BatchSize", 10)))
+                triggers.append(SqsTrigger(function_logical_id, queue_logical_id, batch))
+        else:
+            logger.debug("Skipped event %s (%s) of %s", event_name, event.get("Type"), function_logical_id)
+    return triggers
+
+
+def _event_source_mapping_triggers(template: dict[str, Any], resolver: _Resolver) -> list[SqsTrigger]:
+    """The SQS triggers declared as their own resources (AWS::Lambda::EventSourceMapping)."""
+    triggers: list[SqsTrigger] = []
+    for spec in template["Resources"].values():
+        if spec.get("Type") == EVENT_SOURCE_MAPPING:
+            mapping = spec.get("Properties") or {}
+            function_logical_id = _logical_id_of(mapping.get("FunctionName"))
+            queue = resolver.resources.get(_logical_id_of(mapping.get("EventSourceArn")) or "")
+            if function_logical_id and queue is not None and queue.resource_type == QUEUE:
+                batch = int(resolver.resolve(mapping.get("BatchSize", 10)))
+                triggers.append(SqsTrigger(function_logical_id, queue.logical_id, batch))
+    return triggers
+
+
+def deploy_template(
+    template_path: Path,
+    *,
+    session: boto3.Session | None = None,
+    stack_name: str = DEFAULT_STACK_NAME,
+    parameter_overrides: Mapping[str, str] | None = None,
+) -> LocalDeployment:
+    """Create the template's tables, buckets, queues, functions and state machines in moto.
+
+    Must run inside an active moto mock (``LocalAws`` does that). Function handlers are registered
+    for in-process invocation; call ``aco_sync_local.moto_patches.apply_moto_patches()`` first.
+    """
+    template_path = Path(template_path).resolve()
+    base_dir = template_path.parent
+    template = load_template(template_path)
+    import boto3
+
+    session = session or boto3.Session()
+    region = session.region_name or "us-east-1"
+    account_id = str(session.client("sts").get_caller_identity()["Account"])
+    resolver, planned, skipped = _plan_resources(
+        template,
+        stack_name=stack_name,
+        region=region,
+        account_id=account_id,
+        parameter_overrides=parameter_overrides,
+    )
 
     role_arn = _ensure_role(session)
     function_environments: dict[str, dict[str, str]] = {}
@@ -672,17 +722,7 @@ def deploy_template(
             function_environments[resource.logical_id] = _create_function(
                 session, resource, properties, base_dir, role_arn
             )
-            for event_name, event in events.items():
-                if event.get("Type") == "SQS":
-                    queue_ref = event.get("Properties", {}).get("Queue", {})
-                    queue_logical_id = _logical_id_of(queue_ref)
-                    if queue_logical_id:
-                        batch = int(resolver.resolve(event["Properties"].get("BatchSize", 10)))
-                        sqs_triggers.append(SqsTrigger(resource.logical_id, queue_logical_id, batch))
-                else:
-                    logger.debug(
-                        "Skipped event %s (%s) of %s", event_name, event.get("Type"), resource.logical_id
-                    )
+            sqs_triggers.extend(_sqs_event_triggers(resolver, resource.logical_id, events))
             continue
         properties = resolver.resolve({k: v for k, v in raw_properties.items() if k in _USED_KEYS[kind]})
         if kind == TABLE:
@@ -695,15 +735,7 @@ def deploy_template(
             _create_secret(session, resource, properties)
         else:
             _create_state_machine(session, resource, properties, base_dir, role_arn)
-    for spec in template["Resources"].values():
-        if spec.get("Type") == EVENT_SOURCE_MAPPING:  # an SQS trigger declared as its own resource
-            mapping = spec.get("Properties") or {}
-            function_logical_id = _logical_id_of(mapping.get("FunctionName"))
-            queue_logical_id = _logical_id_of(mapping.get("EventSourceArn"))
-            queue = resolver.resources.get(queue_logical_id or "")
-            if function_logical_id and queue is not None and queue.resource_type == QUEUE:
-                batch = int(resolver.resolve(mapping.get("BatchSize", 10)))
-                sqs_triggers.append(SqsTrigger(function_logical_id, queue.logical_id, batch))
+    sqs_triggers.extend(_event_source_mapping_triggers(template, resolver))
     for resource, raw_properties in planned:
         if resource.resource_type == QUEUE:
             _set_redrive(
@@ -874,33 +906,13 @@ def plan_stack(
     template_path = Path(template_path).resolve()
     base_dir = template_path.parent
     template = load_template(template_path)
-    resolver = _Resolver(
+    resolver, planned, skipped = _plan_resources(
         template,
         stack_name=stack_name,
         region=region,
         account_id=account_id,
-        parameter_overrides=parameter_overrides or {},
+        parameter_overrides=parameter_overrides,
     )
-    globals_section = template.get("Globals") or {}
-    planned: list[tuple[DeployedResource, dict[str, Any]]] = []
-    skipped: list[tuple[str, str]] = []
-    log_buckets = _log_only_buckets(template["Resources"])
-    for logical_id, spec in template["Resources"].items():
-        resource_type = spec.get("Type", "")
-        if spec.get("Condition") and not resolver.condition(spec["Condition"]):
-            continue
-        if resource_type not in DEPLOYED_TYPES or logical_id in log_buckets:
-            skipped.append((logical_id, resource_type))
-            resolver.skipped_resources.add(logical_id)
-            continue
-        properties = dict(spec.get("Properties") or {})
-        if resource_type == SAM_FUNCTION:
-            properties = _merge_globals(globals_section.get("Function") or {}, properties)
-        elif resource_type == SAM_STATE_MACHINE:
-            properties = _merge_globals(globals_section.get("StateMachine") or {}, properties)
-        resource = _plan(resolver, logical_id, resource_type, properties)
-        resolver.resources[logical_id] = resource
-        planned.append((resource, properties))
     functions: dict[str, FunctionSpec] = {}
     machines: dict[str, dict[str, Any]] = {}
     sqs_triggers: list[SqsTrigger] = []
@@ -920,23 +932,13 @@ def plan_stack(
                 int(properties.get("MemorySize", 128)),
             )
             register_function_code(resource.physical_id, code_dir, handler)
-            for event in (raw_properties.get("Events") or {}).values():
-                if event.get("Type") == "SQS":
-                    queue_logical_id = _logical_id_of(event.get("Properties", {}).get("Queue", {}))
-                    if queue_logical_id:
-                        batch = int(resolver.resolve(event["Properties"].get("BatchSize", 10)))
-                        sqs_triggers.append(SqsTrigger(resource.logical_id, queue_logical_id, batch))
+            sqs_triggers.extend(
+                _sqs_event_triggers(resolver, resource.logical_id, raw_properties.get("Events") or {})
+            )
         elif kind in (SAM_STATE_MACHINE, SFN_STATE_MACHINE):
             properties = resolver.resolve({k: v for k, v in raw_properties.items() if k in _USED_KEYS[kind]})
             machines[resource.logical_id] = _state_machine_definition(resource, properties, base_dir)
-    for spec in template["Resources"].values():
-        if spec.get("Type") == EVENT_SOURCE_MAPPING:
-            mapping = spec.get("Properties") or {}
-            function_logical_id = _logical_id_of(mapping.get("FunctionName"))
-            queue = resolver.resources.get(_logical_id_of(mapping.get("EventSourceArn")) or "")
-            if function_logical_id and queue is not None and queue.resource_type == QUEUE:
-                batch = int(resolver.resolve(mapping.get("BatchSize", 10)))
-                sqs_triggers.append(SqsTrigger(function_logical_id, queue.logical_id, batch))
+    sqs_triggers.extend(_event_source_mapping_triggers(template, resolver))
     deployment = LocalDeployment(
         template_path=template_path,
         stack_name=stack_name,

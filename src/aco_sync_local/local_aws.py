@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -39,12 +38,16 @@ from aco_sync_local.executions import (
     summarise_history,
 )
 from aco_sync_local.moto_patches import apply_moto_patches, fast_retries_enabled, set_fast_retries
+from aco_sync_local.stack_environment import (
+    DEFAULT_REGION,
+    DEFAULT_TEMPLATE,
+    SavedEnvironment,
+    existing_template,
+    region_environment,
+)
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
-DEFAULT_REGION = "us-east-1"
 MAX_POLL_INTERVAL = 0.25  # seconds between two polls of wait_for_executions, at most
 _LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -75,7 +78,7 @@ class LocalAws:
         self.stack_name = stack_name
         self.parameter_overrides = dict(parameter_overrides or {})
         self._mock: Any = None
-        self._saved_env: dict[str, str | None] = {}
+        self._env = SavedEnvironment()
         self._saved_fast_retries = False
         self._deployment: LocalDeployment | None = None
         self._session: boto3.Session | None = None
@@ -86,11 +89,9 @@ class LocalAws:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> LocalAws:
-        if not self.template_path.is_file():
-            raise FileNotFoundError(f"SAM template not found: {self.template_path}")
-        self._set_env(_LOCAL_CREDENTIALS, only_if_missing=True)
-        # Handlers build their clients from the environment: they must see the stack's region.
-        self._set_env({"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region})
+        existing_template(self.template_path)
+        self._env.set(_LOCAL_CREDENTIALS, only_if_missing=True)
+        self._env.set(region_environment(self.region))
         self._mock = mock_aws(
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
@@ -108,7 +109,7 @@ class LocalAws:
                 stack_name=self.stack_name,
                 parameter_overrides=self.parameter_overrides,
             )
-            self._set_env({**self._deployment.combined_environment(), **self.env_overrides})
+            self._env.set({**self._deployment.combined_environment(), **self.env_overrides})
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -133,19 +134,7 @@ class LocalAws:
             self._clients = {}
         self._finished_executions = {}
         set_fast_retries(self._saved_fast_retries)
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env = {}
-
-    def _set_env(self, values: Mapping[str, str], *, only_if_missing: bool = False) -> None:
-        for name, value in values.items():
-            if only_if_missing and name in os.environ:
-                continue
-            self._saved_env.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
+        self._env.restore()
 
     # -- access --------------------------------------------------------------------------------
     @property

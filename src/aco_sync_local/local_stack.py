@@ -57,13 +57,17 @@ from aco_sync_local.functions import (
     preload_handlers,
     use_local_tracing,
 )
+from aco_sync_local.stack_environment import (
+    DEFAULT_REGION,
+    DEFAULT_TEMPLATE,
+    SavedEnvironment,
+    existing_template,
+    region_environment,
+)
 from aco_sync_local.stepfunctions.interpreter import Execution, LocalStepFunctions, Services
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
-DEFAULT_REGION = "us-east-1"
 WORKERS_VARIABLE = "ACO_SYNC_LOCAL_WORKERS"
 MAX_RECEIVES = 3  # a message whose handler keeps failing is dropped (the DLQ's redrive count on AWS)
 
@@ -165,7 +169,7 @@ class LocalStack:
         self._plan: StackPlan | None = None
         self._sfn: LocalStepFunctions | None = None
         self._pool: Pool | None = None
-        self._saved_env: dict[str, str | None] = {}
+        self._env = SavedEnvironment()
         self._saved_services: Any = None
         self._retry_wakeup = threading.Event()
         self.queue = InProcessQueue()
@@ -173,8 +177,7 @@ class LocalStack:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> LocalStack:
-        if not self.template_path.is_file():
-            raise FileNotFoundError(f"SAM template not found: {self.template_path}")
+        existing_template(self.template_path)
         try:
             self._plan = plan_stack(
                 self.template_path,
@@ -182,8 +185,8 @@ class LocalStack:
                 region=self.region,
                 parameter_overrides=self.parameter_overrides,
             )
-            self._set_env({"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region})
-            self._set_env(
+            self._env.set(region_environment(self.region))
+            self._env.set(
                 {
                     **self.deployment.combined_environment(),
                     LOCAL_STATE_DIR_VARIABLE: str(self.state_dir),
@@ -205,7 +208,7 @@ class LocalStack:
                 account_id=self.deployment.account_id,
                 on_start=self._on_start,
             )
-            self._set_env({"POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true")})
+            self._env.set({"POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true")})
             use_local_tracing()  # before any handler is imported: no X-Ray client locally
             self._saved_services = in_process_workflows()
             use_in_process_workflows(_InProcessWorkflows(self._sfn))
@@ -238,17 +241,7 @@ class LocalStack:
         if self._sfn is not None:
             use_in_process_workflows(self._saved_services)
             self._sfn = None
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env = {}
-
-    def _set_env(self, values: Mapping[str, str]) -> None:
-        for name, value in values.items():
-            self._saved_env.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
+        self._env.restore()
 
     def _on_start(self, execution_arn: str) -> None:
         for hook in execution_start_hooks():

@@ -7,6 +7,7 @@ every log group has a retention period. checkov (``.checkov.yaml``) runs the gen
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -262,35 +263,29 @@ def test_object_access_is_by_key_prefix_and_table_access_by_partition(template: 
     assert problems == []
 
 
-def _asl_tasks(definition: Any) -> list[dict[str, Any]]:
-    tasks: list[dict[str, Any]] = []
+def _asl_objects(definition: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object of an ASL document, outermost first."""
     if isinstance(definition, dict):
-        if definition.get("Type") == "Task":
-            tasks.append(definition)
+        yield definition
         for value in definition.values():
-            tasks.extend(_asl_tasks(value))
+            yield from _asl_objects(value)
     elif isinstance(definition, list):
         for value in definition:
-            tasks.extend(_asl_tasks(value))
-    return tasks
+            yield from _asl_objects(value)
+
+
+def _asl_tasks(definition: Any) -> list[dict[str, Any]]:
+    return [node for node in _asl_objects(definition) if node.get("Type") == "Task"]
 
 
 def _distributed_maps(definition: Any) -> list[dict[str, Any]]:
     """The ItemReader of every DISTRIBUTED Map of an ASL document."""
     found: list[dict[str, Any]] = []
-    if isinstance(definition, dict):
-        processor = definition.get("ItemProcessor") or {}
-        if (
-            definition.get("Type") == "Map"
-            and processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
-        ):
-            assert definition["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
-            found.append(definition["ItemReader"])
-        for value in definition.values():
-            found.extend(_distributed_maps(value))
-    elif isinstance(definition, list):
-        for value in definition:
-            found.extend(_distributed_maps(value))
+    for node in _asl_objects(definition):
+        processor = node.get("ItemProcessor") or {}
+        if node.get("Type") == "Map" and processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+            assert node["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+            found.append(node["ItemReader"])
     return found
 
 

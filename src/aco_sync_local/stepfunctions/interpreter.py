@@ -452,48 +452,34 @@ class LocalStepFunctions:
         if kind == "Fail":
             raise StateFailure(str(state.get("Error", "States.Fail")), str(state.get("Cause", "")))
         if kind == "Choice":
-            effective = select(state.get("InputPath", "$"), data, state=name, field="InputPath")
+            effective = _input_of(state, data, name)
             next_name = next(
                 (r["Next"] for r in state["Choices"] if _rule_matches(r, effective)), state.get("Default")
             )
             if next_name is None:
                 raise StateFailure("States.NoChoiceMatched", f"No Choice matched in state '{name}'")
-            output = select(state.get("OutputPath", "$"), effective, state=name, field="OutputPath")
-            execution.emit(
-                branch,
-                "ChoiceStateExited",
-                "stateExitedEventDetails",
-                name=name,
-                output=_limited(output, name),
-            )
+            output = _output_of(state, effective, name)
+            _emit_exited(execution, branch, "Choice", name, output)
             return output, next_name
         if kind == "Succeed":
-            effective = select(state.get("InputPath", "$"), data, state=name, field="InputPath")
-            output = select(state.get("OutputPath", "$"), effective, state=name, field="OutputPath")
-            execution.emit(
-                branch,
-                "SucceedStateExited",
-                "stateExitedEventDetails",
-                name=name,
-                output=_limited(output, name),
-            )
+            effective = _input_of(state, data, name)
+            output = _output_of(state, effective, name)
+            _emit_exited(execution, branch, "Succeed", name, output)
             return output, None
         if kind == "Pass":
-            effective = select(state.get("InputPath", "$"), data, state=name, field="InputPath")
+            effective = _input_of(state, data, name)
             if "Parameters" in state:
                 effective = apply_template(state["Parameters"], effective, context, state=name)
             result = state.get("Result", effective)
             output = write_result(state.get("ResultPath", "$"), data, result, state=name)
-            output = select(state.get("OutputPath", "$"), output, state=name, field="OutputPath")
-            execution.emit(
-                branch, "PassStateExited", "stateExitedEventDetails", name=name, output=_limited(output, name)
-            )
+            output = _output_of(state, output, name)
+            _emit_exited(execution, branch, "Pass", name, output)
             return output, state.get("Next")
         # Task and Map: Retry and Catch
         attempts: dict[int, int] = {}
         while True:
             try:
-                effective = select(state.get("InputPath", "$"), data, state=name, field="InputPath")
+                effective = _input_of(state, data, name)
                 if kind == "Task":
                     result = self._run_task(execution, name, state, effective, context, branch, in_map=in_map)
                 else:
@@ -501,14 +487,8 @@ class LocalStepFunctions:
                 if "ResultSelector" in state:
                     result = apply_template(state["ResultSelector"], result, context, state=name)
                 output = write_result(state.get("ResultPath", "$"), data, result, state=name)
-                output = select(state.get("OutputPath", "$"), output, state=name, field="OutputPath")
-                execution.emit(
-                    branch,
-                    f"{kind}StateExited",
-                    "stateExitedEventDetails",
-                    name=name,
-                    output=_limited(output, name),
-                )
+                output = _output_of(state, output, name)
+                _emit_exited(execution, branch, kind, name, output)
                 return output, state.get("Next")
             except StateFailure as failure:
                 if failure.error in UNCATCHABLE:
@@ -535,13 +515,7 @@ class LocalStepFunctions:
                     {"Error": failure.error, "Cause": failure.cause},
                     state=name,
                 )
-                execution.emit(
-                    branch,
-                    f"{kind}StateExited",
-                    "stateExitedEventDetails",
-                    name=name,
-                    output=_limited(output, name),
-                )
+                _emit_exited(execution, branch, kind, name, output)
                 return output, catcher["Next"]
 
     # -- Task ------------------------------------------------------------------------------------
@@ -887,6 +861,22 @@ def _rule_matches(rule: Mapping[str, Any], data: Any) -> bool:
             "NumericGreaterThanEquals": value >= expected,
         }[comparator]
     return False
+
+
+def _input_of(state: Mapping[str, Any], data: Any, name: str) -> Any:
+    """The state's effective input: its InputPath applied to ``data``."""
+    return select(state.get("InputPath", "$"), data, state=name, field="InputPath")
+
+
+def _output_of(state: Mapping[str, Any], value: Any, name: str) -> Any:
+    """The state's output: its OutputPath applied to ``value``."""
+    return select(state.get("OutputPath", "$"), value, state=name, field="OutputPath")
+
+
+def _emit_exited(execution: Execution, branch: Branch, kind: str, name: str, output: Any) -> None:
+    execution.emit(
+        branch, f"{kind}StateExited", "stateExitedEventDetails", name=name, output=_limited(output, name)
+    )
 
 
 def _limited(value: Any, state: str) -> str:

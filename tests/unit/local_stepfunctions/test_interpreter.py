@@ -58,6 +58,14 @@ class RosterMissing(Exception):
     pass
 
 
+def caught_task(function: str, catch: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A state machine of one Lambda Task ``Call`` whose Catch (``catch``, Next added) goes to the
+    Succeed state ``Handle``."""
+    task = {"Type": "Task", "Resource": FN + function, **fields}
+    task.update({"Catch": [{"ErrorEquals": ["States.ALL"], **catch, "Next": "Handle"}], "End": True})
+    return {"StartAt": "Call", "States": {"Call": task, "Handle": {"Type": "Succeed"}}}
+
+
 def test_paths_parameters_result_selector_and_result_path() -> None:
     definition = {
         "StartAt": "Call",
@@ -104,26 +112,8 @@ def test_lambda_errors_are_named_after_the_exception_retried_then_caught() -> No
         attempts["n"] += 1
         raise RosterMissing("no roster for A1")
 
-    definition = {
-        "StartAt": "Call",
-        "States": {
-            "Call": {
-                "Type": "Task",
-                "Resource": FN + "flaky",
-                "Retry": [
-                    {
-                        "ErrorEquals": ["RosterMissing"],
-                        "IntervalSeconds": 2,
-                        "MaxAttempts": 2,
-                        "BackoffRate": 2.0,
-                    }
-                ],
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Handle"}],
-                "End": True,
-            },
-            "Handle": {"Type": "Succeed"},
-        },
-    }
+    retry = {"ErrorEquals": ["RosterMissing"], "IntervalSeconds": 2, "MaxAttempts": 2, "BackoffRate": 2.0}
+    definition = caught_task("flaky", {"ResultPath": "$.error"}, Retry=[retry])
     _, execution = run(definition, {"k": 1}, Functions(flaky=flaky))
     assert execution.status == "SUCCEEDED" and attempts["n"] == 3  # 1 + MaxAttempts
     error = execution.output["error"]
@@ -135,19 +125,7 @@ def test_lambda_errors_are_named_after_the_exception_retried_then_caught() -> No
 
 
 def test_an_uncaught_error_fails_the_execution_and_a_missing_path_is_not_caught_by_states_all() -> None:
-    definition = {
-        "StartAt": "Call",
-        "States": {
-            "Call": {
-                "Type": "Task",
-                "Resource": FN + "echo",
-                "Parameters": {"x.$": "$.missing"},
-                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handle"}],
-                "End": True,
-            },
-            "Handle": {"Type": "Succeed"},
-        },
-    }
+    definition = caught_task("echo", {}, Parameters={"x.$": "$.missing"})
     _, execution = run(definition, {}, Functions(echo=lambda e: e))
     assert (execution.status, execution.error) == ("FAILED", "States.Runtime")
     assert "'$.missing'" in execution.cause
@@ -263,18 +241,7 @@ def test_a_distributed_map_reads_its_items_from_the_bucket_and_runs_child_execut
 
 
 def test_a_state_output_above_256_kb_fails_with_data_limit_exceeded() -> None:
-    definition = {
-        "StartAt": "Big",
-        "States": {
-            "Big": {
-                "Type": "Task",
-                "Resource": FN + "big",
-                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}],
-                "End": True,
-            },
-            "H": {"Type": "Succeed"},
-        },
-    }
+    definition = caught_task("big", {})
     _, execution = run(definition, {}, Functions(big=lambda e: {"x": "y" * 300_000}))
     assert (execution.status, execution.error) == ("FAILED", "States.DataLimitExceeded")
 
