@@ -192,14 +192,48 @@ def sync_member_clinic(
         encounters=written + unchanged,
         duplicate_keys=len(diff.duplicate_keys),
     )
+    return _complete_result(
+        "Clinic synced",
+        aco_id=aco_id,
+        sync_id=sync_id,
+        tin=tin,
+        name=name,
+        data=data,
+        records=len(data.records),
+        denominator_counts=len(data.denominator_counts),
+        upserts=written,
+        deletes=deleted,
+        unchanged=unchanged,
+        snapshot_written=snapshot_written,
+        files_unchanged=False,
+    )
+
+
+def _complete_result(
+    message: str,
+    *,
+    aco_id: str,
+    sync_id: str,
+    tin: str,
+    name: str,
+    data: ClinicData,
+    records: int,
+    denominator_counts: int,
+    upserts: int,
+    deletes: int,
+    unchanged: int,
+    snapshot_written: bool,
+    files_unchanged: bool,
+) -> dict[str, Any]:
+    """The step's output for a clinic that synced, logged (without its name) under ``message``."""
     result = {
         "tin": tin,
         "name": name,
         "status": ClinicSyncStatus.COMPLETE,
-        "records": len(data.records),
-        "denominator_counts": len(data.denominator_counts),
-        "upserts": written,
-        "deletes": deleted,
+        "records": records,
+        "denominator_counts": denominator_counts,
+        "upserts": upserts,
+        "deletes": deletes,
         "unchanged": unchanged,
         "issues": len(data.issues),
         "rows_read": sum(f.read for f in data.files),
@@ -207,10 +241,10 @@ def sync_member_clinic(
         "rows_rejected": data.rows_rejected,
         "files_refused": data.files_refused,
         "snapshot_written": snapshot_written,
-        "files_unchanged": False,
+        "files_unchanged": files_unchanged,
     }
     logger.info(
-        "Clinic synced",
+        message,
         extra={"aco_id": aco_id, "sync_id": sync_id, **{k: v for k, v in result.items() if k != "name"}},
     )
     return result
@@ -407,28 +441,21 @@ def _sync_unchanged(
     else:
         stores.state.append_log(aco_id, sync_id, log)
     _put_outcome(stores, aco_id, sync_id, tin, name, previous, data, ClinicSyncStatus.COMPLETE)
-    result = {
-        "tin": tin,
-        "name": name,
-        "status": ClinicSyncStatus.COMPLETE,
-        "records": carried.records,
-        "denominator_counts": carried.denominator_counts,
-        "upserts": 0,
-        "deletes": 0,
-        "unchanged": carried.encounters,
-        "issues": len(data.issues),
-        "rows_read": sum(f.read for f in data.files),
-        "rows_accepted": data.rows_accepted,
-        "rows_rejected": data.rows_rejected,
-        "files_refused": data.files_refused,
-        "snapshot_written": False,
-        "files_unchanged": True,
-    }
-    logger.info(
+    return _complete_result(
         "Clinic unchanged since its last sync",
-        extra={"aco_id": aco_id, "sync_id": sync_id, **{k: v for k, v in result.items() if k != "name"}},
+        aco_id=aco_id,
+        sync_id=sync_id,
+        tin=tin,
+        name=name,
+        data=data,
+        records=carried.records,
+        denominator_counts=carried.denominator_counts,
+        upserts=0,
+        deletes=0,
+        unchanged=carried.encounters,
+        snapshot_written=False,
+        files_unchanged=True,
     )
-    return result
 
 
 def _put_outcome(
