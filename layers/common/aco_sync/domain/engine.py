@@ -357,6 +357,7 @@ def _measure_aliases(catalog: MeasureCatalog, measure_id: str) -> frozenset[str]
     )
 
 
+@gc_paused()
 def aggregate_mcqm(
     records: Iterable[PerformanceRecord],
     denominator_counts: Iterable[DenominatorCount],
@@ -371,21 +372,7 @@ def aggregate_mcqm(
     eCQM data of measures that cannot convert, i.e. M112) with the roster; exactly one match copies the
     patient into the MCQM instance, none does nothing, several skip the patient with PRODUCT.md's exact
     log line (or, with ``roster_mbi_tiebreak``, let a unique MBI decide). Denominator-only counts add
-    to the eligible population of the measure's MCQM instance."""
-    with gc_paused():
-        return _aggregate_mcqm(records, denominator_counts, plan, roster, settings, catalog, pseudonym_key)
-
-
-def _aggregate_mcqm(
-    records: Iterable[PerformanceRecord],
-    denominator_counts: Iterable[DenominatorCount],
-    plan: MeasurePlan,
-    roster: Sequence[RosterEntry],
-    settings: AcoSettings,
-    catalog: MeasureCatalog,
-    pseudonym_key: PseudonymKey,
-) -> AggregationResult:
-    """:func:`aggregate_mcqm` with the garbage collector paused."""
+    to the eligible population of the measure's MCQM instance. Runs with the garbage collector paused."""
     index = _patient_index(records, pseudonym_key)
     roster_index = RosterIndex(roster)
     specs: dict[str, InstanceSpec] = {}
