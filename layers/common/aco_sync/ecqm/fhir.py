@@ -206,27 +206,24 @@ def to_entry(
     rid = str(resource.get("id", ""))
     status = str(resource.get("status", ""))
     if kind == EntryKind.ENCOUNTER:
-        period = resource.get("period") or {}
         hospitalization = resource.get("hospitalization") or {}
-        return ClinicalEntry(
-            kind=kind,
-            codes=_codes_of_list(resource.get("type")),
-            id=rid,
-            status=status,
-            start=parse_datetime(period.get("start")),
-            end=parse_datetime(period.get("end")),
+        return _period_entry(
+            kind,
+            _codes_of_list(resource.get("type")),
+            rid,
+            status,
+            resource,
             encounter_class=str((resource.get("class") or {}).get("code", "")),
             discharge_disposition=_codes(hospitalization.get("dischargeDisposition")),
         )
     if kind == EntryKind.CONDITION:
         onset, _ = _timing(resource, "onset")
         abatement_start, abatement_end = _timing(resource, "abatement")
-        return ClinicalEntry(
-            kind=kind,
-            codes=_codes(resource.get("code")),
-            id=rid,
-            status=status,
-            categories=_code_values(resource.get("category")),
+        return _categorized_entry(
+            kind,
+            resource,
+            rid,
+            status,
             start=onset,
             end=abatement_end if abatement_end is not None else abatement_start,
             clinical_status=next(iter(_code_values([resource.get("clinicalStatus") or {}])), ""),
@@ -241,12 +238,11 @@ def to_entry(
         negated = bool(not_done_ext and not_done_ext.get("valueBoolean")) or (
             status == "cancelled" and reason_ext is not None
         )
-        return ClinicalEntry(
-            kind=kind,
-            codes=_codes(resource.get("code")),
-            id=rid,
-            status=status,
-            categories=_code_values(resource.get("category")),
+        return _categorized_entry(
+            kind,
+            resource,
+            rid,
+            status,
             start=start,
             end=end,
             issued=parse_datetime(resource.get("issued")),
@@ -267,37 +263,65 @@ def to_entry(
             kind=kind, codes=_codes(resource.get("code")), id=rid, status=status, start=start, end=end
         )
     if kind == EntryKind.MEDICATION_REQUEST:
-        return ClinicalEntry(
-            kind=kind,
-            codes=_medication_codes(resource, medications or {}),
-            id=rid,
-            status=status,
-            intent=str(resource.get("intent", "")),
-            authored_on=parse_datetime(resource.get("authoredOn")),
-            do_not_perform=_do_not_perform(resource),
+        return _request_entry(
+            kind,
+            _medication_codes(resource, medications or {}),
+            rid,
+            status,
+            resource,
             supply=_medication_supply(resource),
         )
     if kind in (EntryKind.SERVICE_REQUEST, EntryKind.DEVICE_REQUEST):
         code = (
             resource.get("code") if kind == EntryKind.SERVICE_REQUEST else resource.get("codeCodeableConcept")
         )
-        return ClinicalEntry(
-            kind=kind,
-            codes=_codes(code),
-            id=rid,
-            status=status,
-            intent=str(resource.get("intent", "")),
-            authored_on=parse_datetime(resource.get("authoredOn")),
-            do_not_perform=_do_not_perform(resource),
-        )
+        return _request_entry(kind, _codes(code), rid, status, resource)
+    return _period_entry(kind, _codes(resource.get("type")), rid, status, resource)
+
+
+def _period_entry(
+    kind: EntryKind, codes: frozenset[Code], rid: str, status: str, resource: Mapping[str, Any], **fields: Any
+) -> ClinicalEntry:
+    """An entry timed by the resource's ``period``."""
     period = resource.get("period") or {}
     return ClinicalEntry(
         kind=kind,
-        codes=_codes(resource.get("type")),
+        codes=codes,
         id=rid,
         status=status,
         start=parse_datetime(period.get("start")),
         end=parse_datetime(period.get("end")),
+        **fields,
+    )
+
+
+def _categorized_entry(
+    kind: EntryKind, resource: Mapping[str, Any], rid: str, status: str, **fields: Any
+) -> ClinicalEntry:
+    """An entry with the resource's ``code`` and ``category``."""
+    return ClinicalEntry(
+        kind=kind,
+        codes=_codes(resource.get("code")),
+        id=rid,
+        status=status,
+        categories=_code_values(resource.get("category")),
+        **fields,
+    )
+
+
+def _request_entry(
+    kind: EntryKind, codes: frozenset[Code], rid: str, status: str, resource: Mapping[str, Any], **fields: Any
+) -> ClinicalEntry:
+    """A request (medication, service, device): its intent, authoring time and doNotPerform."""
+    return ClinicalEntry(
+        kind=kind,
+        codes=codes,
+        id=rid,
+        status=status,
+        intent=str(resource.get("intent", "")),
+        authored_on=parse_datetime(resource.get("authoredOn")),
+        do_not_perform=_do_not_perform(resource),
+        **fields,
     )
 
 
