@@ -1,15 +1,15 @@
 """Where each eCQM module registers its logic, per performance year.
 
-A measure module (``aco_sync/ecqm/measures/cms122.py``, ...) calls :func:`register` once per
-performance year it supports, with the CQL library it translates, the logic and the value sets that
-logic (and the shared libraries it includes) retrieves. The measure catalog
+A measure module (``aco_sync/ecqm/measures/cms122.py``, ...) calls :func:`register_measure` once: it
+registers each performance year the measure supports, with the CQL library it translates, the logic
+and the value sets that logic (and the shared libraries it includes) retrieves. The measure catalog
 (:mod:`aco_sync.domain.catalog`) checks on load that every eCQM it lists for a year is registered
 here for that year.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aco_sync.domain.catalog import CatalogError, MeasureCatalog, default_catalog
@@ -51,6 +51,24 @@ def register(spec: EcqmSpecification) -> EcqmSpecification:
         raise ValueError(f"eCQM logic for {spec.measure_id} PY{spec.performance_year} names no value sets")
     _SPECIFICATIONS[key] = spec
     return spec
+
+
+def register_measure(
+    measure_id: str, cms_id: str, years: Mapping[int, tuple[str, MeasureLogic, tuple[str, ...]]]
+) -> None:
+    """Register one eCQM for every performance year it supports: ``years`` maps each year to the CQL
+    library the logic translates, the logic and the value sets it retrieves."""
+    for year, (cql_library, logic, value_sets) in years.items():
+        register(
+            EcqmSpecification(
+                measure_id=measure_id,
+                cms_id=cms_id,
+                performance_year=year,
+                cql_library=cql_library,
+                logic=logic,
+                value_sets=value_sets,
+            )
+        )
 
 
 def specification(measure_id: str, performance_year: int) -> EcqmSpecification:

@@ -19,7 +19,7 @@ from aco_sync.ecqm.libraries import hospice, palliative_care
 from aco_sync.ecqm.libraries.qicore_common import during_days, latest_date, period_of, prevalence
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
-from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
+from aco_sync.ecqm.registry import catalog_id, register_measure
 
 CMS_ID = "CMS122"
 MEASURE_ID = catalog_id(CMS_ID)
@@ -154,23 +154,19 @@ def _logic(
     return lambda ctx: _criteria(ctx, encounters(ctx))
 
 
-register(
-    EcqmSpecification(
-        measure_id=MEASURE_ID,
-        cms_id=CMS_ID,
-        performance_year=2025,
-        cql_library="DiabetesGlycemicStatusAssessmentGreaterThan9PercentFHIR 0.1.002",
-        logic=_logic(aoe.qualifying_encounters),
-        value_sets=VALUE_SETS_2025,
-    )
-)
-register(
-    EcqmSpecification(
-        measure_id=MEASURE_ID,
-        cms_id=CMS_ID,
-        performance_year=2026,
-        cql_library="CMS122FHIRDiabetesAssessGreaterThan9Percent 0.5.000",
-        logic=_logic(qualifying_encounters_2026),
-        value_sets=VALUE_SETS_2026,
-    )
+register_measure(
+    MEASURE_ID,
+    CMS_ID,
+    {
+        2025: (
+            "DiabetesGlycemicStatusAssessmentGreaterThan9PercentFHIR 0.1.002",
+            _logic(aoe.qualifying_encounters),
+            VALUE_SETS_2025,
+        ),
+        2026: (
+            "CMS122FHIRDiabetesAssessGreaterThan9Percent 0.5.000",
+            _logic(qualifying_encounters_2026),
+            VALUE_SETS_2026,
+        ),
+    },
 )

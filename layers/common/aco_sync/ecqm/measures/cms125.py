@@ -20,7 +20,7 @@ from aco_sync.ecqm.libraries.qicore_common import ends_during_days, ends_on_or_b
 from aco_sync.ecqm.libraries.status import procedure_performed
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
-from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
+from aco_sync.ecqm.registry import catalog_id, register_measure
 
 CMS_ID = "CMS125"
 MEASURE_ID = catalog_id(CMS_ID)
@@ -149,23 +149,19 @@ def _criteria(ctx: MeasureContext, demographics: tuple[Criterion, ...]) -> Crite
     )
 
 
-register(
-    EcqmSpecification(
-        measure_id=MEASURE_ID,
-        cms_id=CMS_ID,
-        performance_year=2025,
-        cql_library="BreastCancerScreeningFHIR 0.0.001",
-        logic=lambda ctx: _criteria(ctx, _demographics_2025(ctx)),
-        value_sets=VALUE_SETS,
-    )
-)
-register(
-    EcqmSpecification(
-        measure_id=MEASURE_ID,
-        cms_id=CMS_ID,
-        performance_year=2026,
-        cql_library="CMS125FHIRBreastCancerScreening 0.4.000",
-        logic=lambda ctx: _criteria(ctx, _demographics_2026(ctx)),
-        value_sets=VALUE_SETS,
-    )
+register_measure(
+    MEASURE_ID,
+    CMS_ID,
+    {
+        2025: (
+            "BreastCancerScreeningFHIR 0.0.001",
+            lambda ctx: _criteria(ctx, _demographics_2025(ctx)),
+            VALUE_SETS,
+        ),
+        2026: (
+            "CMS125FHIRBreastCancerScreening 0.4.000",
+            lambda ctx: _criteria(ctx, _demographics_2026(ctx)),
+            VALUE_SETS,
+        ),
+    },
 )

@@ -23,7 +23,7 @@ from aco_sync.ecqm.libraries.qicore_common import (
 from aco_sync.ecqm.libraries.status import procedure_performed
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
-from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
+from aco_sync.ecqm.registry import catalog_id, register_measure
 from aco_sync.ecqm.timing import add_years
 
 CMS_ID = "CMS130"
@@ -170,17 +170,11 @@ def criteria(ctx: MeasureContext) -> Criteria:
     )
 
 
-for _year, _library in (
-    (2025, "ColonCancerScreeningFHIR 0.1.000"),
-    (2026, "CMS130FHIRColorectalCancerScreening 0.4.000"),
-):
-    register(
-        EcqmSpecification(
-            measure_id=MEASURE_ID,
-            cms_id=CMS_ID,
-            performance_year=_year,
-            cql_library=_library,
-            logic=criteria,
-            value_sets=VALUE_SETS,
-        )
-    )
+register_measure(
+    MEASURE_ID,
+    CMS_ID,
+    {
+        2025: ("ColonCancerScreeningFHIR 0.1.000", criteria, VALUE_SETS),
+        2026: ("CMS130FHIRColorectalCancerScreening 0.4.000", criteria, VALUE_SETS),
+    },
+)

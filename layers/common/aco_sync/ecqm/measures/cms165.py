@@ -23,7 +23,7 @@ from aco_sync.ecqm.libraries.qicore_common import ends_on_or_before, latest_date
 from aco_sync.ecqm.libraries.status import FINAL_STATUSES, procedure_performed
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
-from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
+from aco_sync.ecqm.registry import catalog_id, register_measure
 from aco_sync.ecqm.timing import add_months
 
 CMS_ID = "CMS165"
@@ -237,23 +237,19 @@ def _criteria(ctx: MeasureContext, qualifying_readings: Readings) -> Criteria:
     )
 
 
-register(
-    EcqmSpecification(
-        measure_id=MEASURE_ID,
-        cms_id=CMS_ID,
-        performance_year=2025,
-        cql_library="ControllingHighBloodPressureFHIR 0.1.000",
-        logic=lambda ctx: _criteria(ctx, readings_2025),
-        value_sets=VALUE_SETS,
-    )
-)
-register(
-    EcqmSpecification(
-        measure_id=MEASURE_ID,
-        cms_id=CMS_ID,
-        performance_year=2026,
-        cql_library="CMS165FHIRControllingHighBloodPressure 0.5.000",
-        logic=lambda ctx: _criteria(ctx, readings_2026),
-        value_sets=VALUE_SETS,
-    )
+register_measure(
+    MEASURE_ID,
+    CMS_ID,
+    {
+        2025: (
+            "ControllingHighBloodPressureFHIR 0.1.000",
+            lambda ctx: _criteria(ctx, readings_2025),
+            VALUE_SETS,
+        ),
+        2026: (
+            "CMS165FHIRControllingHighBloodPressure 0.5.000",
+            lambda ctx: _criteria(ctx, readings_2026),
+            VALUE_SETS,
+        ),
+    },
 )

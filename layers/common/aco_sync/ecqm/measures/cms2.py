@@ -26,7 +26,7 @@ from aco_sync.ecqm.libraries.qicore_common import (
 from aco_sync.ecqm.libraries.status import ORDER_STATUSES, procedure_performed
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
-from aco_sync.ecqm.registry import EcqmSpecification, catalog_id, register
+from aco_sync.ecqm.registry import catalog_id, register_measure
 from aco_sync.ecqm.timing import Interval
 
 CMS_ID = "CMS2"
@@ -313,23 +313,15 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
     )
 
 
-register(
-    EcqmSpecification(
-        measure_id=MEASURE_ID,
-        cms_id=CMS_ID,
-        performance_year=2025,
-        cql_library="PCSDepressionScreenAndFollowUpFHIR 0.2.000",
-        logic=lambda ctx: _criteria(ctx, PY2025),
-        value_sets=VALUE_SETS,
-    )
-)
-register(
-    EcqmSpecification(
-        measure_id=MEASURE_ID,
-        cms_id=CMS_ID,
-        performance_year=2026,
-        cql_library="CMS2FHIRPCSDepressionScreenAndFollowUp 0.4.001",
-        logic=lambda ctx: _criteria(ctx, PY2026),
-        value_sets=VALUE_SETS,
-    )
+register_measure(
+    MEASURE_ID,
+    CMS_ID,
+    {
+        2025: ("PCSDepressionScreenAndFollowUpFHIR 0.2.000", lambda ctx: _criteria(ctx, PY2025), VALUE_SETS),
+        2026: (
+            "CMS2FHIRPCSDepressionScreenAndFollowUp 0.4.001",
+            lambda ctx: _criteria(ctx, PY2026),
+            VALUE_SETS,
+        ),
+    },
 )
