@@ -16,7 +16,6 @@ from fault_support import (
     run_sync,
     start_sync,
     upload_aco,
-    wait_until_finished,
 )
 
 import aco_sync.service.aggregate_stats as aggregate_stats
@@ -27,6 +26,7 @@ from aco_sync.domain.errors import TransientStoreError
 from aco_sync.service.status import latest_sync_status, sync_history
 from aco_sync_local.demo_data import write_demo_aco
 from aco_sync_local.local_aws import LocalAws
+from support.executions import wait_until_finished
 
 pytestmark = pytest.mark.slow
 BLOCKED_TIN = "100000001"
