@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import boto3
@@ -42,7 +41,7 @@ from aco_sync_local.stack_environment import (
     DEFAULT_REGION,
     DEFAULT_TEMPLATE,
     SavedEnvironment,
-    existing_template,
+    StartedStack,
     region_environment,
 )
 
@@ -57,7 +56,7 @@ _LOCAL_CREDENTIALS = {
 }
 
 
-class LocalAws:
+class LocalAws(StartedStack):
     """A moto mock with the repo's SAM template deployed into it (context manager)."""
 
     def __init__(
@@ -88,39 +87,29 @@ class LocalAws:
         self._finished_executions: dict[str, ExecutionSummary] = {}  # never change again: described once
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def __enter__(self) -> LocalAws:
-        existing_template(self.template_path)
+    def _start(self) -> None:
         self._env.set(_LOCAL_CREDENTIALS, only_if_missing=True)
         self._env.set(region_environment(self.region))
-        self._mock = mock_aws(
+        self._saved_fast_retries = fast_retries_enabled()
+        mock = mock_aws(
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
-        self._mock.start()
-        try:
-            apply_moto_patches()
-            self._saved_fast_retries = fast_retries_enabled()
-            set_fast_retries(self.fast_retries)
-            with self._clients_lock:
-                self._clients = {}
-                self._session = boto3.Session(region_name=self.region)
-            self._deployment = deploy_template(
-                self.template_path,
-                session=self._session,
-                stack_name=self.stack_name,
-                parameter_overrides=self.parameter_overrides,
-            )
-            self._env.set({**self._deployment.combined_environment(), **self.env_overrides})
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
+        mock.start()
+        self._mock = mock
+        apply_moto_patches()
+        set_fast_retries(self.fast_retries)
+        with self._clients_lock:
+            self._clients = {}
+            self._session = boto3.Session(region_name=self.region)
+        self._deployment = deploy_template(
+            self.template_path,
+            session=self._session,
+            stack_name=self.stack_name,
+            parameter_overrides=self.parameter_overrides,
+        )
+        self._env.set({**self._deployment.combined_environment(), **self.env_overrides})
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _stop(self) -> None:
         if self._mock is not None:
             if self._deployment is not None:
                 set_fast_retries(True)  # executions waiting to retry go on now

@@ -34,7 +34,6 @@ import uuid
 from collections.abc import Mapping
 from multiprocessing.pool import Pool
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from aco_sync.adapters.environment import BUCKET_DIR, LOCAL_STATE_DIR_VARIABLE
@@ -61,7 +60,7 @@ from aco_sync_local.stack_environment import (
     DEFAULT_REGION,
     DEFAULT_TEMPLATE,
     SavedEnvironment,
-    existing_template,
+    StartedStack,
     region_environment,
 )
 from aco_sync_local.stepfunctions.interpreter import Execution, LocalStepFunctions, Services
@@ -143,7 +142,7 @@ def _worker_invoke(name: str, arn: str, body: str) -> tuple[bytes, bool]:
     return invoke_in_process(name, arn, body)
 
 
-class LocalStack:
+class LocalStack(StartedStack):
     """The template's functions, state machines and queues in this process (context manager)."""
 
     def __init__(
@@ -176,58 +175,47 @@ class LocalStack:
         self.objects = FilesystemObjectStore(self.state_dir / BUCKET_DIR)
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def __enter__(self) -> LocalStack:
-        existing_template(self.template_path)
-        try:
-            self._plan = plan_stack(
-                self.template_path,
-                stack_name=self.stack_name,
-                region=self.region,
-                parameter_overrides=self.parameter_overrides,
-            )
-            self._env.set(region_environment(self.region))
-            self._env.set(
-                {
-                    **self.deployment.combined_environment(),
-                    LOCAL_STATE_DIR_VARIABLE: str(self.state_dir),
-                    **self.env_overrides,
-                }
-            )
-            machines = {
-                self.deployment.arn(lid): definition for lid, definition in self._plan.state_machines.items()
+    def _start(self) -> None:
+        self._plan = plan_stack(
+            self.template_path,
+            stack_name=self.stack_name,
+            region=self.region,
+            parameter_overrides=self.parameter_overrides,
+        )
+        self._env.set(region_environment(self.region))
+        self._env.set(
+            {
+                **self.deployment.combined_environment(),
+                LOCAL_STATE_DIR_VARIABLE: str(self.state_dir),
+                **self.env_overrides,
             }
-            self._sfn = LocalStepFunctions(
-                machines,
-                Services(
-                    invoke_lambda=self._invoke_for_task,
-                    send_message=self.queue.send_body,
-                    read_object=self._read_object,
-                    sleep=self._retry_sleep,
-                ),
-                region=self.region,
-                account_id=self.deployment.account_id,
-                on_start=self._on_start,
-            )
-            self._env.set({"POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true")})
-            use_local_tracing()  # before any handler is imported: no X-Ray client locally
-            self._saved_services = in_process_workflows()
-            use_in_process_workflows(_InProcessWorkflows(self._sfn))
-            if self.workers > 0:
-                preload_handlers(
-                    [f.name for f in self._plan.functions.values()]
-                )  # imported once, before the fork: every worker starts warm
-                self._pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_worker_init)
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
+        )
+        machines = {
+            self.deployment.arn(lid): definition for lid, definition in self._plan.state_machines.items()
+        }
+        self._sfn = LocalStepFunctions(
+            machines,
+            Services(
+                invoke_lambda=self._invoke_for_task,
+                send_message=self.queue.send_body,
+                read_object=self._read_object,
+                sleep=self._retry_sleep,
+            ),
+            region=self.region,
+            account_id=self.deployment.account_id,
+            on_start=self._on_start,
+        )
+        self._env.set({"POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true")})
+        use_local_tracing()  # before any handler is imported: no X-Ray client locally
+        self._saved_services = in_process_workflows()
+        use_in_process_workflows(_InProcessWorkflows(self._sfn))
+        if self.workers > 0:
+            preload_handlers(
+                [f.name for f in self._plan.functions.values()]
+            )  # imported once, before the fork: every worker starts warm
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_worker_init)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _stop(self) -> None:
         if self._sfn is not None:
             self.fast_retries = True  # executions waiting to retry go on now
             self._retry_wakeup.set()

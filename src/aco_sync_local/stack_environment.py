@@ -1,11 +1,13 @@
-"""What ``LocalStack`` and ``LocalAws`` share: the default template and region, and the process
-environment they set for the handlers on enter and give back on exit."""
+"""What ``LocalStack`` and ``LocalAws`` share: the default template and region, the process
+environment they set for the handlers on enter and give back on exit, and how they start and stop."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
@@ -44,3 +46,34 @@ class SavedEnvironment:
             else:
                 os.environ[name] = value
         self._saved = {}
+
+
+class StartedStack:
+    """A local stack as a context manager: ``__enter__`` checks the template and runs ``_start``,
+    ``__exit__`` runs ``_stop``. A start that fails stops what it had started, then the error goes on;
+    ``_stop`` must therefore cope with a start that stopped half way."""
+
+    template_path: Path
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        existing_template(self.template_path)
+        try:
+            self._start()
+        except BaseException:
+            self._stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -72,16 +71,6 @@ def run_sync(aws: LocalAws, aco_id: str, trigger: str = "manual", timeout: float
     status = latest_sync_status(aco_id)
     status["started"] = started
     return status
-
-
-def wait_until_finished(aws: LocalAws, execution_arn: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = aws.describe_execution(execution_arn).status
-        if status != "RUNNING":
-            return status
-        time.sleep(0.05)
-    raise AssertionError(f"{execution_arn} still RUNNING after {timeout}s")
 
 
 # how many encounters/providers a step wrote depends on what an earlier attempt or sync wrote

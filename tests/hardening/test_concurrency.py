@@ -4,8 +4,9 @@ pending MCQM job, a roster uploaded while a sync runs, and a clinic that keeps f
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,6 @@ from fault_support import (
     run_sync,
     start_sync,
     upload_aco,
-    wait_until_finished,
 )
 
 import aco_sync.service.aggregate_stats as aggregate_stats
@@ -27,6 +27,7 @@ from aco_sync.domain.errors import TransientStoreError
 from aco_sync.service.status import latest_sync_status, sync_history
 from aco_sync_local.demo_data import write_demo_aco
 from aco_sync_local.local_aws import LocalAws
+from support.executions import wait_until_finished
 
 pytestmark = pytest.mark.slow
 BLOCKED_TIN = "100000001"
@@ -36,6 +37,16 @@ BLOCKED_TIN = "100000001"
 def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     folder = tmp_path_factory.mktemp("demo")
     return folder, write_demo_aco(folder)
+
+
+@contextmanager
+def active_demo_aco(demo_folder: tuple[Path, str]) -> Iterator[tuple[LocalAws, str]]:
+    """The demo ACO uploaded into a fresh local stack, its roster active and no sync started yet."""
+    folder, aco_id = demo_folder
+    with LocalAws(fast_retries=True) as aws:
+        upload_aco(aws, folder, aco_id)
+        activate_roster_without_sync(aws, f"rosters/{aco_id}/2025/roster.csv")
+        yield aws, aco_id
 
 
 class Gate:
@@ -60,10 +71,7 @@ def test_triggers_at_the_same_moment_run_exactly_one_sync(
     monkeypatch: pytest.MonkeyPatch, demo_folder: tuple[Path, str]
 ) -> None:
     """The daily schedule, a roster upload and two manual starts fire together while nothing runs."""
-    folder, aco_id = demo_folder
-    with LocalAws(fast_retries=True) as aws:
-        upload_aco(aws, folder, aco_id)
-        activate_roster_without_sync(aws, f"rosters/{aco_id}/2025/roster.csv")
+    with active_demo_aco(demo_folder) as (aws, aco_id):
         gate = Gate(clinic_sync.read_clinic_files)
         monkeypatch.setattr(clinic_sync, "read_clinic_files", gate)
         barrier = threading.Barrier(4)
@@ -98,10 +106,7 @@ def test_triggers_at_the_same_moment_run_exactly_one_sync(
 def test_a_manual_start_while_the_mcqm_job_is_pending_is_skipped(
     monkeypatch: pytest.MonkeyPatch, demo_folder: tuple[Path, str]
 ) -> None:
-    folder, aco_id = demo_folder
-    with LocalAws(fast_retries=True) as aws:
-        upload_aco(aws, folder, aco_id)
-        activate_roster_without_sync(aws, f"rosters/{aco_id}/2025/roster.csv")
+    with active_demo_aco(demo_folder) as (aws, aco_id):
         gate = Gate(mcqm_sync.aggregate_mcqm)
         monkeypatch.setattr(mcqm_sync, "aggregate_mcqm", gate)
         first = start_sync(aws, aco_id)
@@ -175,7 +180,6 @@ def test_a_roster_uploaded_during_a_sync_is_used_by_the_next_sync_only(
 def test_a_clinic_that_keeps_failing_is_sync_failed_and_reported_missing(
     monkeypatch: pytest.MonkeyPatch, demo_folder: tuple[Path, str]
 ) -> None:
-    folder, aco_id = demo_folder
     attempts = {"n": 0}
     real = clinic_sync.read_clinic_files
 
@@ -186,9 +190,7 @@ def test_a_clinic_that_keeps_failing_is_sync_failed_and_reported_missing(
         return real(tin, *args, **kwargs)
 
     monkeypatch.setattr(clinic_sync, "read_clinic_files", always_failing)
-    with LocalAws(fast_retries=True) as aws:
-        upload_aco(aws, folder, aco_id)
-        activate_roster_without_sync(aws, f"rosters/{aco_id}/2025/roster.csv")
+    with active_demo_aco(demo_folder) as (aws, aco_id):
         status = run_sync(aws, aco_id)
 
         assert attempts["n"] > 1, "the failing clinic was not retried"

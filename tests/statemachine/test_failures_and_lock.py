@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from aco_sync.adapters.sqlite import SqliteSyncStateStore
 from aco_sync.domain.errors import TransientStoreError
 from aco_sync.service.status import latest_sync_status
 from aco_sync_local.local_stack import LocalStack
+from support.executions import wait_until_finished
 from support.small_aco import NORTH_ROWS, TEMPLATE_HEADER
 
 EMPTY_TIN = "333333333"
@@ -30,14 +30,13 @@ def _lock_item(aws: LocalStack) -> object | None:
     return lock_holder(aws)
 
 
-def _wait_until_finished(aws: LocalStack, execution_arn: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = aws.describe_execution(execution_arn).status
-        if status != "RUNNING":
-            return status
-        time.sleep(0.05)
-    raise AssertionError(f"{execution_arn} still RUNNING after {timeout}s")
+def fail_with(monkeypatch: pytest.MonkeyPatch, module: object, name: str, message: str) -> None:
+    """From now on ``module.name`` raises ValueError(message) whatever it is called with."""
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError(message)
+
+    monkeypatch.setattr(module, name, broken)
 
 
 def test_missing_roster_aborts_records_the_reason_and_releases_the_lock(tmp_path: Path) -> None:
@@ -109,10 +108,7 @@ def test_a_transient_error_is_retried(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_a_permanent_error_fails_the_sync_and_releases_the_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise ValueError("provider list is broken")
-
-    monkeypatch.setattr(initial_sync, "diff_providers", broken)
+    fail_with(monkeypatch, initial_sync, "diff_providers", "provider list is broken")
     with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         write_aco(aws, mcqm=False, roster_required=False)
         started = start(aws)
@@ -168,7 +164,7 @@ def test_a_second_trigger_is_skipped_while_a_sync_runs(
         first = start(aws)
         assert retrying.wait(60)
         second = start(aws)
-        assert _wait_until_finished(aws, second["execution_arn"]) == "SUCCEEDED"
+        assert wait_until_finished(aws, second["execution_arn"], timeout=30) == "SUCCEEDED"
         assert "Skipped: Already Running" in states_entered(aws, second["execution_arn"])
         assert "Validate Roster" not in states_entered(aws, second["execution_arn"])
         aws.wait_for_executions(timeout=60)
@@ -199,10 +195,7 @@ def test_a_stale_lock_is_taken_over(tmp_path: Path) -> None:
 def test_a_failing_mcqm_job_fails_the_sync_and_releases_the_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise ValueError("roster matching exploded")
-
-    monkeypatch.setattr(mcqm_sync, "aggregate_mcqm", broken)
+    fail_with(monkeypatch, mcqm_sync, "aggregate_mcqm", "roster matching exploded")
     with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
         write_aco(aws, mcqm=True)
         from statemachine_support import ingest_roster

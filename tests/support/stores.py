@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import boto3
+
+from aco_sync.adapters.aws import DynamoDbSyncStateStore
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.keys import StaticPseudonymKey
 from aco_sync.adapters.memory import (
@@ -32,3 +35,17 @@ def memory_stores() -> Stores:
 def write_config(stores: Stores, aco_id: str = "A1", **settings: object) -> None:
     config = {"aco_id": aco_id, "performance_year": 2025, **settings}
     stores.objects.put(f"config/acos/{aco_id}.json", json.dumps(config).encode())
+
+
+def moto_dynamodb_state_store(region: str = "us-east-1", table_name: str = "state") -> DynamoDbSyncStateStore:
+    """The sync state table as template.yaml declares its keys, created in moto (inside ``mock_aws``)."""
+    boto3.client("dynamodb", region_name=region).create_table(
+        TableName=table_name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+    )
+    return DynamoDbSyncStateStore(table_name, resource=boto3.resource("dynamodb", region_name=region))

@@ -27,6 +27,7 @@ from aco_sync.adapters.ports import (
 )
 from aco_sync.domain.errors import TransientStoreError
 from aco_sync.domain.records import Provider, SyncLogEntry
+from support.stores import moto_dynamodb_state_store
 
 REGION = "us-east-1"
 
@@ -39,16 +40,7 @@ def aws():
 
 @pytest.fixture
 def table(aws) -> DynamoDbSyncStateStore:
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName="state",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-    )
-    return DynamoDbSyncStateStore("state", resource=boto3.resource("dynamodb", region_name=REGION))
+    return moto_dynamodb_state_store(REGION)
 
 
 def holder(sync_id: str, arn: str = "arn:exec:1") -> LockHolder:

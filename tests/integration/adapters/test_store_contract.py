@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aco_sync.adapters.aws import DynamoDbSyncStateStore, S3ObjectStore
+from aco_sync.adapters.aws import S3ObjectStore
 from aco_sync.adapters.filesystem import FilesystemObjectStore
 from aco_sync.adapters.memory import InMemoryObjectStore, InMemorySyncStateStore
 from aco_sync.adapters.ports import (
@@ -30,21 +30,9 @@ from aco_sync.adapters.ports import (
 )
 from aco_sync.adapters.sqlite import SCHEMA_VERSION, SqliteSyncStateStore, StateSchemaError, close_connections
 from aco_sync.domain.records import Provider, SyncLogEntry
+from support.stores import moto_dynamodb_state_store
 
 REGION = "us-east-1"
-
-
-def _dynamodb_store() -> DynamoDbSyncStateStore:
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName="state",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-    )
-    return DynamoDbSyncStateStore("state", resource=boto3.resource("dynamodb", region_name=REGION))
 
 
 @pytest.fixture(params=["memory", "sqlite", "dynamodb-moto"])
@@ -56,7 +44,7 @@ def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncStateS
         close_connections()
     else:
         with mock_aws():
-            yield _dynamodb_store()
+            yield moto_dynamodb_state_store(REGION)
 
 
 @pytest.fixture(params=["memory", "filesystem", "s3-moto"])

@@ -12,6 +12,7 @@ import re
 import shutil
 import webbrowser
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,26 +70,56 @@ def bucket_files(aws: LocalAws, prefix: str) -> dict[str, bytes]:
     }
 
 
+@dataclass
+class StackCli:
+    """The deployed stack and its outputs, with the CLI pointed at it by ``use``."""
+
+    aws: LocalAws
+    outputs: dict[str, str]
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
+    def start_sync(self) -> str:
+        """A manual sync of DEMO1, run to its end: its sync id."""
+        started = self.aws.invoke("StartSyncFunction", {"aco_id": "DEMO1", "trigger": "manual"})
+        self.aws.wait_for_executions(timeout=120)
+        return str(started["started"][0]["sync_id"])
+
+    def use(self) -> None:
+        """boto3 sessions read this stack's outputs; what was printed so far is dropped."""
+        use_stack(self.monkeypatch, {STACK: self.outputs})
+        self.capsys.readouterr()
+
+    def error(self) -> str:
+        """What the CLI wrote to stderr, after checking it wrote nothing to stdout."""
+        captured = self.capsys.readouterr()
+        assert captured.out == ""
+        return captured.err
+
+
+@pytest.fixture
+def stack(
+    deployed_stack: tuple[LocalAws, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> StackCli:
+    aws, outputs = deployed_stack
+    return StackCli(aws, outputs, monkeypatch, capsys)
+
+
 def downloaded_files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def test_report_downloads_the_latest_sync_and_prints_path_and_score(
-    deployed_stack: tuple[LocalAws, dict[str, str]],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    stack: StackCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    aws, outputs = deployed_stack
-    sync_id = aws.invoke("StartSyncFunction", {"aco_id": "DEMO1", "trigger": "manual"})["started"][0][
-        "sync_id"
-    ]
-    aws.wait_for_executions(timeout=120)
+    aws, outputs = stack.aws, stack.outputs
+    sync_id = stack.start_sync()
     expected = bucket_files(aws, f"results/DEMO1/{sync_id}/")
     assert "report.html" in expected and "quality-score.json" in expected and "measures.csv" in expected
     score = json.loads(expected["quality-score.json"])
-    use_stack(monkeypatch, {STACK: outputs})
-    capsys.readouterr()
+    stack.use()
 
     out = tmp_path / "downloaded"
     assert main(["report", "--stack", STACK, "--aco", "DEMO1", "--out", str(out)]) == 0
@@ -119,30 +150,16 @@ def test_report_downloads_the_latest_sync_and_prints_path_and_score(
     assert opened == [report.as_uri()]
 
 
-def test_report_of_an_aco_without_a_sync_is_a_clear_error(
-    deployed_stack: tuple[LocalAws, dict[str, str]],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    _, outputs = deployed_stack
-    use_stack(monkeypatch, {STACK: outputs})
-    capsys.readouterr()
+def test_report_of_an_aco_without_a_sync_is_a_clear_error(stack: StackCli, tmp_path: Path) -> None:
+    stack.use()
 
     assert main(["report", "--stack", STACK, "--out", str(tmp_path / "out")]) == 1
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == f"aco-sync: error: ACO DEMO1 has no sync in stack {STACK} yet\n"
+    assert stack.error() == f"aco-sync: error: ACO DEMO1 has no sync in stack {STACK} yet\n"
     assert not (tmp_path / "out").exists()
 
 
-def test_report_of_a_failed_sync_without_report_is_a_clear_error(
-    deployed_stack: tuple[LocalAws, dict[str, str]],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    _, outputs = deployed_stack
+def test_report_of_a_failed_sync_without_report_is_a_clear_error(stack: StackCli, tmp_path: Path) -> None:
+    outputs = stack.outputs
     sync_id = "sync-20260105T060000Z-abcd"
     build_stores().state.put_sync_run(
         SyncRun(
@@ -155,13 +172,10 @@ def test_report_of_a_failed_sync_without_report_is_a_clear_error(
             error="NoClinicSyncedError: no member clinic synced",
         )
     )
-    use_stack(monkeypatch, {STACK: outputs})
-    capsys.readouterr()
+    stack.use()
 
     assert main(["report", "--stack", STACK, "--aco", "DEMO1", "--out", str(tmp_path / "out")]) == 1
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == (
+    assert stack.error() == (
         f"aco-sync: error: the latest sync of ACO DEMO1 in stack {STACK} ({sync_id}, Sync Failed: "
         "NoClinicSyncedError: no member clinic synced) wrote no report.html (nothing at "
         f"s3://{outputs['DataBucketName']}/results/DEMO1/{sync_id}/report.html)\n"
@@ -201,18 +215,12 @@ def test_out_without_stack_is_refused(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_region_option_reaches_the_table_and_bucket(
-    deployed_stack: tuple[LocalAws, dict[str, str]],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    stack: StackCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The stack is in us-east-1 while boto3's default region is elsewhere: ``--region`` must apply to
     the table and bucket reads too, not only to CloudFormation."""
-    aws, outputs = deployed_stack
-    sync_id = aws.invoke("StartSyncFunction", {"aco_id": "DEMO1", "trigger": "manual"})["started"][0][
-        "sync_id"
-    ]
-    aws.wait_for_executions(timeout=120)
+    outputs = stack.outputs
+    sync_id = stack.start_sync()
     monkeypatch.setattr(
         boto3, "Session", lambda region_name=None: RegionalStubbedSession({STACK: outputs}, region_name)
     )
