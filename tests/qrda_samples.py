@@ -17,16 +17,35 @@ GENDER_2026_FEMALE = (
     "</administrativeGenderCode>"
 )
 
-HBA1C_ENTRY = """
+
+def encounter_entry(*, extension: str, code: str, low: str, high: str) -> str:
+    """A QRDA-I Encounter, Performed entry (CPT ``code``) from ``low`` to ``high``."""
+    return f"""
+<entry><encounter classCode="ENC" moodCode="EVN">
+  <templateId root="2.16.840.1.113883.10.20.22.4.49" extension="2015-08-01"/>
+  <templateId root="2.16.840.1.113883.10.20.24.3.23" extension="2021-08-01"/>
+  <id root="1.3.6.1.4.1.115" extension="{extension}"/>
+  <code code="{code}" codeSystem="2.16.840.1.113883.6.12"/>
+  <statusCode code="completed"/>
+  <effectiveTime><low value="{low}"/><high value="{high}"/></effectiveTime>
+</encounter></entry>"""
+
+
+def hba1c_entry(*, extension: str, time: str, percent: str) -> str:
+    """A QRDA-I Laboratory Test, Performed entry: an HbA1c of ``percent`` % at ``time``."""
+    return f"""
 <entry><observation classCode="OBS" moodCode="EVN">
   <templateId root="2.16.840.1.113883.10.20.22.4.2" extension="2015-08-01"/>
   <templateId root="2.16.840.1.113883.10.20.24.3.38" extension="2019-12-01"/>
-  <id root="1.3.6.1.4.1.115" extension="lab-1"/>
+  <id root="1.3.6.1.4.1.115" extension="{extension}"/>
   <code code="4548-4" codeSystem="2.16.840.1.113883.6.1" displayName="Hemoglobin A1c"/>
   <statusCode code="completed"/>
-  <effectiveTime><low value="20250310083000-0500"/><high value="20250310083000-0500"/></effectiveTime>
-  <value xsi:type="PQ" value="7.4" unit="%"/>
+  <effectiveTime><low value="{time}"/><high value="{time}"/></effectiveTime>
+  <value xsi:type="PQ" value="{percent}" unit="%"/>
 </observation></entry>"""
+
+
+HBA1C_ENTRY = hba1c_entry(extension="lab-1", time="20250310083000-0500", percent="7.4")
 
 UNK_CODE_BP_ENTRY = """
 <entry><observation classCode="OBS" moodCode="EVN">

@@ -10,29 +10,14 @@ from statemachine_support import CLINICS, NORTH, SOUTH, put, start
 
 from aco_sync.service.status import latest_sync_status
 from aco_sync_local.local_stack import LocalStack
-from qrda_samples import DIAGNOSIS_ENTRY, qrda_document
+from qrda_samples import DIAGNOSIS_ENTRY, encounter_entry, hba1c_entry, qrda_document
 
 # Medical nutrition therapy (CPT 97802) is a qualifying encounter of CMS122 only from PY2026 (the
 # measure's own "Qualifying Encounters"); the PY2025 logic would not put this patient in the population.
-NUTRITION_VISIT_2026 = """
-<entry><encounter classCode="ENC" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.22.4.49" extension="2015-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.3.23" extension="2021-08-01"/>
-  <id root="1.3.6.1.4.1.115" extension="enc-2026"/>
-  <code code="97802" codeSystem="2.16.840.1.113883.6.12"/>
-  <statusCode code="completed"/>
-  <effectiveTime><low value="20260310090000"/><high value="20260310100000"/></effectiveTime>
-</encounter></entry>"""
-HBA1C_2026 = """
-<entry><observation classCode="OBS" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.22.4.2" extension="2015-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.3.38" extension="2019-12-01"/>
-  <id root="1.3.6.1.4.1.115" extension="lab-2026"/>
-  <code code="4548-4" codeSystem="2.16.840.1.113883.6.1" displayName="Hemoglobin A1c"/>
-  <statusCode code="completed"/>
-  <effectiveTime><low value="20260310093000"/><high value="20260310093000"/></effectiveTime>
-  <value xsi:type="PQ" value="9.6" unit="%"/>
-</observation></entry>"""
+NUTRITION_VISIT_2026 = encounter_entry(
+    extension="enc-2026", code="97802", low="20260310090000", high="20260310100000"
+)
+HBA1C_2026 = hba1c_entry(extension="lab-2026", time="20260310093000", percent="9.6")
 
 
 def test_a_2026_sync_uses_the_2026_ecqm_logic(tmp_path: Path) -> None:
