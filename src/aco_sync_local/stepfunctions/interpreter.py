@@ -445,7 +445,7 @@ class LocalStepFunctions:
         in_map: bool,
     ) -> tuple[Any, str | None]:
         kind = state["Type"]
-        entered = execution.emit(
+        execution.emit(
             branch, f"{kind}StateEntered", "stateEnteredEventDetails", name=name, input=_limited(data, name)
         )
         context = {**context, "State": {"Name": name, "EnteredTime": _now().isoformat(), "RetryCount": 0}}
@@ -483,7 +483,7 @@ class LocalStepFunctions:
                 if kind == "Task":
                     result = self._run_task(execution, name, state, effective, context, branch, in_map=in_map)
                 else:
-                    result = self._run_map(execution, name, state, effective, context, branch, entered)
+                    result = self._run_map(execution, name, state, effective, context, branch)
                 if "ResultSelector" in state:
                     result = apply_template(state["ResultSelector"], result, context, state=name)
                 output = write_result(state.get("ResultPath", "$"), data, result, state=name)
@@ -647,7 +647,6 @@ class LocalStepFunctions:
         effective: Any,
         context: dict[str, Any],
         branch: Branch,
-        entered: int,
     ) -> list[Any]:
         processor = dict(state.get("ItemProcessor") or state.get("Iterator") or {})
         mode = processor.get("ProcessorConfig", {}).get("Mode", "INLINE")
