@@ -353,7 +353,8 @@ def _keep_raw_digest(
     body = {
         "version": RAW_DIGEST_VERSION,
         "digest": raw_digest,
-        "snapshot_digest": stores.objects.get(clinic_digest_key(aco_id, tin)).decode(),
+        # what _write_snapshot_if_changed just found or stored (no second read of the digest object)
+        "snapshot_digest": snapshot_digest(data.records, data.denominator_counts),
         "records": len(data.records),
         "denominator_counts": len(data.denominator_counts),
         "encounters": encounters,
