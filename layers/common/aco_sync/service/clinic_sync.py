@@ -158,16 +158,7 @@ def sync_member_clinic(
 
     unchanged = diff.unchanged
     log = issues_to_log(data.issues, tin=tin)
-    if diff.duplicate_keys:
-        log.append(
-            SyncLogEntry(
-                kind="ingest_warning",
-                level="warning",
-                tin=tin,
-                message=f"TIN {tin}: {len(diff.duplicate_keys)} records repeat the identity (encounter id) "
-                "of an earlier record; the first of each was kept",
-            )
-        )
+    log.extend(_duplicate_keys_log(len(diff.duplicate_keys), tin))
     log.extend(accounting)
     log.append(
         SyncLogEntry(
@@ -248,6 +239,21 @@ def _complete_result(
         extra={"aco_id": aco_id, "sync_id": sync_id, **{k: v for k, v in result.items() if k != "name"}},
     )
     return result
+
+
+def _duplicate_keys_log(duplicates: int, tin: str) -> list[SyncLogEntry]:
+    """The warning for records that repeat an earlier record's identity (none when there are none)."""
+    if not duplicates:
+        return []
+    return [
+        SyncLogEntry(
+            kind="ingest_warning",
+            level="warning",
+            tin=tin,
+            message=f"TIN {tin}: {duplicates} records repeat the identity (encounter id) "
+            "of an earlier record; the first of each was kept",
+        )
+    ]
 
 
 MAX_FILE_LINES_PER_CLINIC = 100  # per-file accounting lines in the sync log; the rest are totalled
@@ -353,7 +359,8 @@ def _keep_raw_digest(
     body = {
         "version": RAW_DIGEST_VERSION,
         "digest": raw_digest,
-        "snapshot_digest": stores.objects.get(clinic_digest_key(aco_id, tin)).decode(),
+        # what _write_snapshot_if_changed just found or stored (no second read of the digest object)
+        "snapshot_digest": snapshot_digest(data.records, data.denominator_counts),
         "records": len(data.records),
         "denominator_counts": len(data.denominator_counts),
         "encounters": encounters,
@@ -415,16 +422,7 @@ def _sync_unchanged(
     status and this sync's log, which shows every file with the figures of that read."""
     data = carried.data
     log = issues_to_log(data.issues, tin=tin)
-    if carried.duplicate_keys:
-        log.append(
-            SyncLogEntry(
-                kind="ingest_warning",
-                level="warning",
-                tin=tin,
-                message=f"TIN {tin}: {carried.duplicate_keys} records repeat the identity (encounter id) "
-                "of an earlier record; the first of each was kept",
-            )
-        )
+    log.extend(_duplicate_keys_log(carried.duplicate_keys, tin))
     log.extend(file_accounting_log(data, tin, unchanged=True))
     log.append(
         SyncLogEntry(
