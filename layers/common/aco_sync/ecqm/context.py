@@ -76,10 +76,6 @@ class MeasureContext:
             self._memo[key] = compute()
         return self._memo[key]
 
-    def last_encounter_date(self, encounters: Iterable[ClinicalEntry]) -> date | None:
-        dates = [e.latest.date() for e in encounters if e.latest is not None]
-        return max(dates) if dates else None
-
 
 def check_value_sets(value_sets: ValueSetLibrary, required: Iterable[str]) -> None:
     """Raise InvalidInputError naming the value sets the measure logic needs that are not loaded."""

@@ -137,14 +137,11 @@ def _criteria(ctx: MeasureContext, encounters: list[ClinicalEntry]) -> Criteria:
         found = [e.value_quantity.value for e in assessments() if latest_date(e) == day and e.value_quantity]
         return {"hba1c": min(found) if found else None}
 
-    return Criteria(
-        initial_population=initial_population,
-        denominator_exclusion=exclusion,
-        numerator=numerator,
-        evidence_date=most_recent_day,
-        encounter_date=ctx.last_encounter_date(encounters),
-        note=lambda: outcome()[1],
-        values=values,
+    def note() -> str:
+        return outcome()[1]
+
+    return Criteria.from_encounters(
+        encounters, initial_population, exclusion, numerator, most_recent_day, note=note, values=values
     )
 
 
