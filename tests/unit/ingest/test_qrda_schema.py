@@ -118,15 +118,25 @@ def test_no_value_from_the_document_reaches_a_warning() -> None:
     shown = " ".join(message for _, message in warnings)
     for value in (*PHI, "ElmStreet12"):
         assert value not in shown, value
-    # an attribute's name is a name (names are allowed; values never)
-    assert "<realmCode> attribute nickname is not allowed." in shown and "Zebulon" not in shown
+    # an attribute the schema does not define is not named (the document spells its name)
+    assert "<realmCode>: an attribute not in the schema is not allowed." in shown
+    assert "nickname" not in shown and "Zebulon" not in shown
 
 
-def test_an_unknown_element_is_named() -> None:
-    text = re.sub(r"(<title>[^<]*</title>)", r"\1<Remark/>", qrda_document(), count=1)
-    line = next(n for n, row in enumerate(text.splitlines(), start=1) if "<Remark/>" in row)
+@pytest.mark.parametrize("name", ["JohnSmith19800101", "Remark"])
+def test_an_element_not_in_the_schema_is_not_named(name: str) -> None:
+    text = re.sub(r"(<title>[^<]*</title>)", rf"\1<{name}/>", qrda_document(), count=1)
+    line = next(n for n, row in enumerate(text.splitlines(), start=1) if f"<{name}/>" in row)
     [(found_line, message)] = _schema_warnings(text.encode())
-    assert found_line == line and message.startswith("CDA R2 schema: <Remark> is not allowed here (expected")
+    assert found_line == line
+    assert message.startswith("CDA R2 schema: An element not in the schema is not allowed here (expected")
+    assert name not in message and "<effectiveTime>" in message  # what the schema expects is named
+
+
+def test_an_element_of_the_schema_is_named() -> None:
+    text = re.sub(r"(<title>[^<]*</title>)", r"\1<observation/>", qrda_document(), count=1)
+    [(_, message)] = _schema_warnings(text.encode())
+    assert message.startswith("CDA R2 schema: <observation> is not allowed here (expected")
 
 
 @pytest.mark.parametrize(
