@@ -19,6 +19,7 @@ from aco_sync.domain.qrda_document import QrdaDocument
 from aco_sync.domain.records import ClinicData, DenominatorCount, FileAccount, IngestIssue, PerformanceRecord
 from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.qrda import read_qrda_upload
+from aco_sync.ingest.table_spec import TableReadResult
 from aco_sync.ingest.templates import read_template
 
 PROVIDERS_FILE = "providers.csv"
@@ -113,6 +114,19 @@ def classify(path: str) -> str | None:
     return None
 
 
+def _table_account(path: str, kind: str, result: TableReadResult, accepted: int, tin: str) -> FileAccount:
+    """A table file's accounting: rows read, ``accepted`` and rejected, or the file refused."""
+    return FileAccount(
+        file=path,
+        kind=kind,
+        read=result.rows_total,
+        accepted=accepted,
+        rejected=result.rows_rejected,
+        refused=result.refused,
+        tin=tin,
+    )
+
+
 def read_clinic_files(
     tin: str,
     files: Iterable[tuple[str, bytes]],
@@ -163,17 +177,7 @@ def read_clinic_files(
             providers = read_providers(path, content, tin=tin)
             data.providers.extend(providers.providers)
             data.issues.extend(providers.issues)
-            data.files.append(
-                FileAccount(
-                    file=path,
-                    kind=kind,
-                    read=providers.rows_total,
-                    accepted=len(providers.providers),
-                    rejected=providers.rows_rejected,
-                    refused=providers.refused,
-                    tin=tin,
-                )
-            )
+            data.files.append(_table_account(path, kind, providers, len(providers.providers), tin))
         elif kind == "template":
             template = read_template(
                 path, content, tin=tin, performance_year=performance_year, catalog=catalog
@@ -181,17 +185,7 @@ def read_clinic_files(
             data.records.extend(template.records)
             data.denominator_counts.extend(template.denominator_counts)
             data.issues.extend(template.issues)
-            data.files.append(
-                FileAccount(
-                    file=path,
-                    kind=kind,
-                    read=template.rows_total,
-                    accepted=template.rows_accepted,
-                    rejected=template.rows_rejected,
-                    refused=template.refused,
-                    tin=tin,
-                )
-            )
+            data.files.append(_table_account(path, kind, template, template.rows_accepted, tin))
         else:
             data.files.append(qrda.read(path, content, data, seen))
     _drop_duplicate_keys(data)

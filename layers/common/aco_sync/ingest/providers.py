@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aco_sync.domain.records import IngestIssue, Provider
+from aco_sync.domain.records import Provider
 from aco_sync.ingest.table_spec import (
+    TableReadResult,
     TableSpec,
-    read_or_refuse,
+    read_into,
     read_spec_columns,
     rejected_row,
     unreadable_value,
@@ -26,24 +27,14 @@ PROVIDERS = TableSpec(
 
 
 @dataclass(slots=True)
-class ProvidersReadResult:
+class ProvidersReadResult(TableReadResult):
     providers: list[Provider] = field(default_factory=list)
-    issues: list[IngestIssue] = field(default_factory=list)
-    rows_total: int = 0
-    rows_rejected: int = 0
-    refused: bool = False
 
 
 def read_providers(file_name: str, data: bytes, *, tin: str) -> ProvidersReadResult:
     """Read one provider list. ``active`` is optional (default active). Never raises for bad content."""
     result = ProvidersReadResult()
-    table = read_or_refuse(file_name, data, lambda t: _read_rows(t, result, tin), tin=tin)
-    if isinstance(table, IngestIssue):
-        return ProvidersReadResult(issues=[table], refused=True)
-    result.rows_total = table.rows_read
-    result.rows_rejected += table.rows_rejected
-    result.issues = table.issues.finish()
-    return result
+    return read_into(result, file_name, data, lambda t: _read_rows(t, result, tin), tin=tin)
 
 
 def _read_rows(table: Table, result: ProvidersReadResult, tin: str) -> None:

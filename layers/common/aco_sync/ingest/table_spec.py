@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeVar
 
 from aco_sync.domain.records import IngestIssue
 from aco_sync.ingest.tabular import Table, TableError, did_you_mean, find_columns, read_table
@@ -68,6 +69,34 @@ def read_spec_columns(table: Table, spec: TableSpec) -> tuple[dict[str, str] | N
         return columns, 0
     table.issues.add(spec.missing_issue(table, missing))
     return None, sum(1 for _ in table.rows)  # every row is counted, and rejected with the file
+
+
+@dataclass(slots=True)
+class TableReadResult:
+    """What every table reader reports besides the values it read: the issues, the rows read and
+    rejected, and whether the file was refused (nothing of it used)."""
+
+    issues: list[IngestIssue] = field(default_factory=list)
+    rows_total: int = 0
+    rows_rejected: int = 0
+    refused: bool = False
+
+
+R = TypeVar("R", bound=TableReadResult)
+
+
+def read_into(
+    result: R, file_name: str, data: bytes, read: Callable[[Table], None], *, tin: str | None = None
+) -> R:
+    """``result`` once ``read`` went through the file's table (which fills it), with the table's row
+    counts and issues; a file that cannot be read at all gives a new refused result with its issue."""
+    table = read_or_refuse(file_name, data, read, tin=tin)
+    if isinstance(table, IngestIssue):
+        return type(result)(issues=[table], refused=True)
+    result.rows_total = table.rows_read
+    result.rows_rejected += table.rows_rejected
+    result.issues = table.issues.finish()
+    return result
 
 
 def read_or_refuse(

@@ -18,8 +18,9 @@ from aco_sync.domain.records import (
     PerformanceRecord,
 )
 from aco_sync.ingest.table_spec import (
+    TableReadResult,
     TableSpec,
-    read_or_refuse,
+    read_into,
     read_spec_columns,
     rejected_row,
     unreadable_value,
@@ -116,13 +117,9 @@ RANGES: dict[str, tuple[Decimal, Decimal]] = {
 
 
 @dataclass(slots=True)
-class TemplateReadResult:
+class TemplateReadResult(TableReadResult):
     records: list[PerformanceRecord] = field(default_factory=list)
     denominator_counts: list[DenominatorCount] = field(default_factory=list)
-    issues: list[IngestIssue] = field(default_factory=list)
-    rows_total: int = 0
-    rows_rejected: int = 0
-    refused: bool = False  # a file-level error: nothing of the file was used
     sink: FileIssues = field(default_factory=lambda: FileIssues(""), repr=False)
 
     @property
@@ -143,13 +140,7 @@ def read_template(
         else:
             _read_rows(table, result, tin=tin, performance_year=performance_year, catalog=catalog)
 
-    table = read_or_refuse(file_name, data, read, tin=tin)
-    if isinstance(table, IngestIssue):
-        return TemplateReadResult(issues=[table], refused=True)
-    result.rows_total = table.rows_read
-    result.rows_rejected += table.rows_rejected
-    result.issues = result.sink.finish()
-    return result
+    return read_into(result, file_name, data, read, tin=tin)
 
 
 def _measure_and_type(
