@@ -8,7 +8,6 @@ from aco_sync.domain.records import Provider
 from aco_sync.ingest.table_spec import (
     TableReadResult,
     TableSpec,
-    read_into,
     read_spec_columns,
     rejected_row,
     unreadable_value,
@@ -34,7 +33,7 @@ class ProvidersReadResult(TableReadResult):
 def read_providers(file_name: str, data: bytes, *, tin: str) -> ProvidersReadResult:
     """Read one provider list. ``active`` is optional (default active). Never raises for bad content."""
     result = ProvidersReadResult()
-    return read_into(result, file_name, data, lambda t: _read_rows(t, result, tin), tin=tin)
+    return result.read_table(file_name, data, lambda t: _read_rows(t, result, tin), tin=tin)
 
 
 def _read_rows(table: Table, result: ProvidersReadResult, tin: str) -> None:

@@ -10,7 +10,6 @@ from aco_sync.domain.records import IngestIssue, RosterEntry
 from aco_sync.ingest.table_spec import (
     TableReadResult,
     TableSpec,
-    read_into,
     read_spec_columns,
     rejected_row,
     unreadable_value,
@@ -65,7 +64,7 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
     """Read and validate a roster upload. Never raises for bad content: a file that cannot be read at all
     yields one file-level issue and no entries (so it never becomes the active roster)."""
     result = RosterReadResult()
-    result = read_into(result, file_name, data, lambda t: _read_rows(t, result, catalog))
+    result = result.read_table(file_name, data, lambda t: _read_rows(t, result, catalog))
     if result.refused:
         return result
     result.rows_accepted = len(result.entries)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Self
 
 from aco_sync.domain.records import IngestIssue
 from aco_sync.ingest.tabular import Table, TableError, did_you_mean, find_columns, read_table
@@ -81,22 +81,18 @@ class TableReadResult:
     rows_rejected: int = 0
     refused: bool = False
 
-
-R = TypeVar("R", bound=TableReadResult)
-
-
-def read_into(
-    result: R, file_name: str, data: bytes, read: Callable[[Table], None], *, tin: str | None = None
-) -> R:
-    """``result`` once ``read`` went through the file's table (which fills it), with the table's row
-    counts and issues; a file that cannot be read at all gives a new refused result with its issue."""
-    table = read_or_refuse(file_name, data, read, tin=tin)
-    if isinstance(table, IngestIssue):
-        return type(result)(issues=[table], refused=True)
-    result.rows_total = table.rows_read
-    result.rows_rejected += table.rows_rejected
-    result.issues = table.issues.finish()
-    return result
+    def read_table(
+        self, file_name: str, data: bytes, read: Callable[[Table], None], *, tin: str | None = None
+    ) -> Self:
+        """This result once ``read`` went through the file's table (filling it), with the table's row
+        counts and issues; a file that cannot be read at all gives a new refused result with its issue."""
+        table = read_or_refuse(file_name, data, read, tin=tin)
+        if isinstance(table, IngestIssue):
+            return type(self)(issues=[table], refused=True)
+        self.rows_total = table.rows_read
+        self.rows_rejected += table.rows_rejected
+        self.issues = table.issues.finish()
+        return self
 
 
 def read_or_refuse(

@@ -20,7 +20,6 @@ from aco_sync.domain.records import (
 from aco_sync.ingest.table_spec import (
     TableReadResult,
     TableSpec,
-    read_into,
     read_spec_columns,
     rejected_row,
     unreadable_value,
@@ -140,7 +139,7 @@ def read_template(
         else:
             _read_rows(table, result, tin=tin, performance_year=performance_year, catalog=catalog)
 
-    return read_into(result, file_name, data, read, tin=tin)
+    return result.read_table(file_name, data, read, tin=tin)
 
 
 def _measure_and_type(
