@@ -41,6 +41,7 @@ import heapq
 import traceback
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
+from typing import NotRequired, TypedDict, Unpack
 
 from aws_lambda_powertools import Logger
 
@@ -412,25 +413,23 @@ def measures_to_calculate(doc: q.QrdaDocument, performance_year: int) -> tuple[l
     return in_scope, others
 
 
+class QrdaCalculation(TypedDict):
+    """What a QRDA-I document is calculated for: the clinic's TIN, the file, the performance year and,
+    optionally, another measurement period (default: the performance year) or value sets."""
+
+    tin: str
+    source_file: str
+    performance_year: int
+    period: NotRequired[tuple[date, date] | None]
+    value_sets: NotRequired[ValueSetLibrary | None]
+
+
 def calculate_qrda(
-    doc: q.QrdaDocument,
-    *,
-    tin: str,
-    source_file: str,
-    performance_year: int,
-    period: tuple[date, date] | None = None,
-    value_sets: ValueSetLibrary | None = None,
+    doc: q.QrdaDocument, **calculation: Unpack[QrdaCalculation]
 ) -> tuple[list[PerformanceRecord], list[IngestIssue]]:
     """One eCQM :class:`PerformanceRecord` per measure whose denominator the patient is in, plus
     issues for what could not be calculated. ``period`` defaults to the performance year."""
-    records, issues, _ = calculate_qrda_detailed(
-        doc,
-        tin=tin,
-        source_file=source_file,
-        performance_year=performance_year,
-        period=period,
-        value_sets=value_sets,
-    )
+    records, issues, _ = calculate_qrda_detailed(doc, **calculation)
     return records, issues
 
 
