@@ -9,8 +9,6 @@ from aco_sync.ingest.table_spec import (
     TableReadResult,
     TableSpec,
     read_spec_columns,
-    rejected_row,
-    unreadable_value,
 )
 from aco_sync.ingest.tabular import Table, TableRow, collapse_whitespace, parse_flag, parse_npi
 
@@ -42,18 +40,15 @@ def _read_rows(table: Table, result: ProvidersReadResult, tin: str) -> None:
     if columns is None:
         return
     first_row_of_npi: dict[str, int] = {}
-    for row in table.rows:
-        try:
-            errors, provider = _read_row(row, columns, first_row_of_npi, tin)
-        except Exception as exc:  # the per-row barrier: no cell value can stop the file
-            errors, provider = [unreadable_value(exc)], None
-        if errors or provider is None:
-            result.rows_rejected += 1
-            code = "duplicate_row" if errors and "duplicate" in errors[-1] else "invalid_value"
-            table.issues.add(rejected_row(table, row.line, errors, code))
-            continue
+    for row, provider in result.accepted_rows(
+        table, lambda row: _read_row(row, columns, first_row_of_npi, tin), _code_for
+    ):
         first_row_of_npi[provider.npi] = row.line
         result.providers.append(provider)
+
+
+def _code_for(errors: list[str]) -> str:
+    return "duplicate_row" if errors and "duplicate" in errors[-1] else "invalid_value"
 
 
 def _read_row(

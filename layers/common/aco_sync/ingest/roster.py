@@ -11,8 +11,6 @@ from aco_sync.ingest.table_spec import (
     TableReadResult,
     TableSpec,
     read_spec_columns,
-    rejected_row,
-    unreadable_value,
 )
 from aco_sync.ingest.tabular import (
     Table,
@@ -107,17 +105,14 @@ def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) 
     first_row_of_mbi: dict[str, int] = {}
     filled: set[str] = set()  # eligibility columns with a value in at least one row
     any_rows = False
-    for row in table.rows:
+
+    def read(row: TableRow) -> tuple[list[str], RosterEntry | None]:
+        nonlocal any_rows
         any_rows = True
         filled.update(c for c in result.eligibility_columns if row.values.get(c, "").strip())
-        try:
-            errors, entry = _read_row(row, columns, result, first_row_of_mbi)
-        except Exception as exc:  # the per-row barrier: no cell value can stop the roster
-            errors, entry = [unreadable_value(exc)], None
-        if errors or entry is None:
-            result.rows_rejected += 1
-            table.issues.add(rejected_row(table, row.line, errors, _code_for(errors)))
-            continue
+        return _read_row(row, columns, result, first_row_of_mbi)
+
+    for row, entry in result.accepted_rows(table, read, _code_for):
         first_row_of_mbi[entry.mbi] = row.line
         result.entries.append(entry)
     for column, measure_id in result.eligibility_columns.items():

@@ -8,15 +8,16 @@ aliases and the label its messages use) and keeps only what is its own: the valu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Self
+from typing import Self, TypeVar
 
 from aco_sync.domain.records import IngestIssue
-from aco_sync.ingest.tabular import Table, TableError, did_you_mean, find_columns, read_table
+from aco_sync.ingest.tabular import Table, TableError, TableRow, did_you_mean, find_columns, read_table
 
 Aliases = Mapping[str, tuple[str, ...]]
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,26 @@ class TableReadResult:
         self.rows_rejected += table.rows_rejected
         self.issues = table.issues.finish()
         return self
+
+    def accepted_rows(
+        self,
+        table: Table,
+        read: Callable[[TableRow], tuple[list[str], V | None]],
+        code: Callable[[list[str]], str],
+    ) -> Iterator[tuple[TableRow, V]]:
+        """Each row of the table ``read`` accepts, with what it read; ``read`` gives a row's errors and
+        value, behind the per-row barrier (no cell value can stop the file). A row with errors is
+        rejected: counted, with its issue (``code(errors)``)."""
+        for row in table.rows:
+            try:
+                errors, value = read(row)
+            except Exception as exc:
+                errors, value = [unreadable_value(exc)], None
+            if errors or value is None:
+                self.rows_rejected += 1
+                table.issues.add(rejected_row(table, row.line, errors, code(errors)))
+                continue
+            yield row, value
 
 
 def read_or_refuse(
