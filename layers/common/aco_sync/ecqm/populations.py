@@ -160,15 +160,9 @@ class Criteria:
         """A measure's criteria (its populations, then the date of its evidence) dated by its qualifying
         encounters (the encounter date: the last of them)."""
         dates = [e.latest.date() for e in encounters if e.latest is not None]
+        encounter_date = max(dates) if dates else None
         return cls(
-            initial_population=initial_population,
-            denominator_exclusion=exclusion,
-            numerator=numerator,
-            denominator_exception=exception,
-            evidence_date=evidence,
-            encounter_date=max(dates) if dates else None,
-            note=note,
-            values=values,
+            initial_population, exclusion, numerator, exception, evidence, encounter_date, note, values
         )
 
 
