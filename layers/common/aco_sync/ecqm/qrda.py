@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import heapq
-import traceback
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import NotRequired, TypedDict, Unpack
@@ -47,6 +46,7 @@ from aws_lambda_powertools import Logger
 
 from aco_sync.domain import qrda_document as q
 from aco_sync.domain.catalog import default_catalog
+from aco_sync.domain.errors import failure_facts
 from aco_sync.domain.records import Gender, IngestIssue, PerformanceRecord
 from aco_sync.domain.safe_echo import quoted_if_safe
 from aco_sync.ecqm import codes as c
@@ -519,16 +519,7 @@ def calculate_qrda_detailed(
                 patient, measure_id, period_of_year, performance_year=performance_year, context=context
             )
         except (ArithmeticError, TypeError, ValueError, KeyError) as exc:  # one measure, not the file
-            # no traceback/message in the log: they may quote patient data; the frame locates the bug
-            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-            logger.error(
-                "eCQM calculation failed",
-                extra={
-                    "measure_id": measure_id,
-                    "error": type(exc).__name__,
-                    "where": f"{frame.filename}:{frame.lineno}" if frame else None,
-                },
-            )
+            logger.error("eCQM calculation failed", extra={"measure_id": measure_id, **failure_facts(exc)})
             issue(
                 f"eCQM calculation of {_ecqm_names([measure_id])[0]} failed ({type(exc).__name__}); "
                 "the other measures of the file were calculated",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import traceback
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Protocol
@@ -15,6 +14,7 @@ from typing import Protocol
 from aws_lambda_powertools import Logger
 
 from aco_sync.domain.catalog import MeasureCatalog
+from aco_sync.domain.errors import failure_facts
 from aco_sync.domain.qrda_document import QrdaDocument
 from aco_sync.domain.records import ClinicData, DenominatorCount, FileAccount, IngestIssue, PerformanceRecord
 from aco_sync.ingest.providers import read_providers
@@ -323,16 +323,7 @@ class _QrdaFiles:
                 document, tin=tin, source_file=document.file_name, performance_year=self.performance_year
             )
         except Exception as exc:  # one document must not stop the clinic; reported, not hidden
-            # no traceback/message in the log: they may quote patient data; the frame locates the bug
-            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-            logger.error(
-                "eCQM calculation failed",
-                extra={
-                    "tin": tin,
-                    "error": type(exc).__name__,
-                    "where": f"{frame.filename}:{frame.lineno}" if frame else None,
-                },
-            )
+            logger.error("eCQM calculation failed", extra={"tin": tin, **failure_facts(exc)})
             issues.append(
                 IngestIssue(
                     file=document.file_name,
