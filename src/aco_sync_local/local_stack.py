@@ -34,14 +34,13 @@ import uuid
 from collections.abc import Mapping
 from multiprocessing.pool import Pool
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from aco_sync.adapters.environment import BUCKET_DIR, LOCAL_STATE_DIR_VARIABLE
 from aco_sync.adapters.filesystem import FilesystemObjectStore
 from aco_sync.adapters.local_workflows import in_process_workflows, use_in_process_workflows
 from aco_sync_local.deployer import (
     BUCKET,
-    DEFAULT_STACK_NAME,
     FunctionSpec,
     LocalDeployment,
     StackPlan,
@@ -64,9 +63,8 @@ from aco_sync_local.functions import (
     use_local_tracing,
 )
 from aco_sync_local.stack_environment import (
-    DEFAULT_REGION,
-    DEFAULT_TEMPLATE,
     SavedEnvironment,
+    StackOptions,
     StartedStack,
     region_environment,
 )
@@ -157,20 +155,11 @@ class LocalStack(StartedStack):
         template_path: Path | None = None,
         *,
         state_dir: Path,
-        fast_retries: bool = False,
-        region: str = DEFAULT_REGION,
-        stack_name: str = DEFAULT_STACK_NAME,
-        parameter_overrides: Mapping[str, str] | None = None,
-        env_overrides: Mapping[str, str] | None = None,
         workers: int | None = None,
+        **options: Unpack[StackOptions],
     ) -> None:
-        self.template_path = Path(template_path or DEFAULT_TEMPLATE)
+        super().__init__(template_path, **options)
         self.state_dir = Path(state_dir).resolve()
-        self.fast_retries = fast_retries
-        self.region = region
-        self.stack_name = stack_name
-        self.parameter_overrides = dict(parameter_overrides or {})
-        self.env_overrides = dict(env_overrides or {})
         self.workers = default_workers() if workers is None else workers
         self._plan: StackPlan | None = None
         self._functions_by_arn: dict[str, FunctionSpec] = {}  # by ARN and by name (what a Task names)
