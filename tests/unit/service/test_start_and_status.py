@@ -29,17 +29,10 @@ def stores() -> Stores:
 
 
 def _roster(stores: Stores, aco_id: str = "A1") -> None:
-    stores.state.set_active_roster(
-        ActiveRoster(
-            aco_id=aco_id,
-            performance_year=2025,
-            key="store/r.json",
-            file_name="roster.csv",
-            rows_accepted=2,
-            rows_rejected=0,
-            activated_at="t",
-        )
+    roster = ActiveRoster(
+        aco_id, 2025, "store/r.json", "roster.csv", rows_accepted=2, rows_rejected=0, activated_at="t"
     )
+    stores.state.set_active_roster(roster)
 
 
 def test_schedule_starts_one_execution_per_configured_aco(stores: Stores) -> None:
