@@ -1,5 +1,6 @@
-"""Small QRDA-I documents for the reader's tests (CMS IG 2025/2026 style): hand-written entries in the
-demo data's document builder (``aco_sync_local.demo_data.qrda_i_document``)."""
+"""Small QRDA-I documents for the reader's tests (CMS IG 2025/2026 style): entries written with one
+clinical-statement builder (``statement``, ``section_entry``, ``relationship``) in the demo data's
+document builder (``aco_sync_local.demo_data.qrda_i_document``)."""
 
 from __future__ import annotations
 
