@@ -221,10 +221,26 @@ def test_a_document_over_the_size_bound_is_read_without_the_check(monkeypatch: p
     assert doc.birth_date is not None
 
 
-def test_the_schema_is_compiled_once() -> None:
-    root = etree.fromstring(qrda_document().encode())
-    schema_problems(root)
-    schema_problems(root)
+def test_the_schema_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading several documents (valid, schema-invalid, with too many problems to locate) through the
+    reader and its warnings compiles the CDA schema once: lxml's schema constructor is called once."""
+    real_schema = etree.XMLSchema
+    compiled: list[object] = []
+
+    def counting_schema(*args: object, **kwargs: object) -> etree.XMLSchema:
+        compiled.append(args)
+        return real_schema(*args, **kwargs)  # type: ignore[arg-type]
+
+    qrda_schema.cda_schema.cache_clear()  # as in a new container: nothing compiled yet
+    monkeypatch.setattr(etree, "XMLSchema", counting_schema)
+    monkeypatch.setattr(qrda_schema, "MAX_LOCATE_WORK", 1_000)  # the streaming validation path too
+    documents = [qrda_document().encode(), _with_bad_attributes(3), _with_bad_attributes(100)]
+    warnings = [_schema_warnings(data, f"p{n}.xml") for n, data in enumerate(documents)]
+    assert warnings[0] == [] and len(warnings[1]) == 3
+    assert len(warnings[2]) == MAX_SCHEMA_WARNINGS + 1 and warnings[2][0][0] is None  # counted, no lines
+    root = etree.fromstring(documents[1])
+    assert len(schema_problems(root)) == 3  # the module's own entry point reuses it as well
+    assert len(compiled) == 1
     assert qrda_schema.cda_schema.cache_info().currsize == 1
     assert qrda_schema.cda_schema() is qrda_schema.cda_schema()
 
