@@ -232,13 +232,21 @@ def write_demo_aco(folder: Path, *, seed: int = 2025) -> str:
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for offset, patient in enumerate(ecqm_patients[-2:], start=len(ecqm_patients) - 1):
             bundle.writestr(
-                f"patient_{offset:03d}.xml",
+                _zip_entry(f"patient_{offset:03d}.xml"),
                 qrda_document(patient, tin=TIN_ECQM, npi=npis[TIN_ECQM][0], seed=seed + offset),
             )
     _write(folder, f"{base}/{TIN_ECQM}/qrda/batch_export.zip", archive.getvalue())
     incomplete = qrda_document(patients[38], tin=TIN_ECQM, npi=npis[TIN_ECQM][0], seed=seed, birth_date=False)
     _write(folder, f"{base}/{TIN_ECQM}/qrda/incomplete_record.xml", incomplete)
     return ACO_ID
+
+
+def _zip_entry(name: str) -> zipfile.ZipInfo:
+    """A zip member with a fixed timestamp, so the archive's bytes depend on the seed only, not the clock."""
+    entry = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    entry.external_attr = 0o600 << 16
+    return entry
 
 
 def _roster_csv(patients: list[DemoPatient]) -> str:
