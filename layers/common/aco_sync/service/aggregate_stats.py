@@ -51,11 +51,11 @@ def load_sync_results(
 ) -> tuple[list[PatientOutcome], list[MeasureStats]]:
     """The member (CQM/eCQM) results of the sync plus its MCQM results, when the MCQM job ran."""
     outcomes, stats = aggregation_from_json(
-        stores.objects.get(sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE))
+        stores.objects.get(sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE)), stores.objects
     )
     try:
         mcqm_outcomes, mcqm_stats = aggregation_from_json(
-            stores.objects.get(sync_artifact_key(aco_id, sync_id, MCQM_RESULT_FILE))
+            stores.objects.get(sync_artifact_key(aco_id, sync_id, MCQM_RESULT_FILE)), stores.objects
         )
     except ObjectNotFoundError:
         return outcomes, stats

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from aco_sync.adapters.ports import ObjectStore
 from aco_sync.domain.records import (
     CollectionType,
     DenominatorCount,
@@ -140,9 +141,15 @@ def probable_duplicates_from_json(data: bytes) -> list[dict[str, str]]:
     return [dict(pair) for pair in json.loads(data).get("probable_duplicates", [])]
 
 
-def aggregation_from_json(data: bytes) -> tuple[list[PatientOutcome], list[MeasureStats]]:
+def aggregation_from_json(
+    data: bytes, objects: ObjectStore | None = None
+) -> tuple[list[PatientOutcome], list[MeasureStats]]:
+    """The outcomes and stats of an aggregation; its ``outcome_parts`` (the outcome files of its engine
+    partitions, in partition order) are read from ``objects``."""
     parsed = json.loads(data)
-    return (
-        [outcome_from_dict(o) for o in parsed.get("outcomes", [])],
-        [stats_from_dict(s) for s in parsed.get("stats", [])],
-    )
+    outcomes = [outcome_from_dict(o) for o in parsed.get("outcomes", [])]
+    for key in parsed.get("outcome_parts", []):
+        if objects is None:
+            raise ValueError("an aggregation with outcome parts needs the object store")
+        outcomes.extend(outcome_from_dict(o) for o in json.loads(objects.get(key)).get("outcomes", []))
+    return outcomes, [stats_from_dict(s) for s in parsed.get("stats", [])]
