@@ -24,8 +24,8 @@ from fault_support import (
 import aco_sync.adapters.aws as aws_adapters
 import aco_sync.service.aggregate_stats as aggregate_stats
 import aco_sync.service.clinic_sync as clinic_sync
-import aco_sync.service.finalize as finalize
 import aco_sync.service.mcqm_sync as mcqm_sync
+import aco_sync.service.partitions as partitions
 import aco_sync_local.moto_patches as moto_patches
 from aco_sync.adapters.environment import build_stores
 from aco_sync.domain.errors import TransientStoreError
@@ -165,8 +165,8 @@ CRASHES: list[tuple[str, Any, str, Callable[[Any], Any]]] = [
         lambda real: FailOnce(real, error=TRANSIENT, after=True, when=_put_under("/syncs/")),
     ),
     (
-        "finalize, after the log was appended",
-        finalize,
+        "member partition, after its aggregation",
+        partitions,
         "aggregate_members",
         lambda real: FailOnce(real, error=TRANSIENT, after=True),
     ),
