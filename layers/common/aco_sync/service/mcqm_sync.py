@@ -15,7 +15,7 @@ from aco_sync.domain.engine import McqmPartial, aggregate_mcqm, combine_mcqm
 from aco_sync.domain.errors import MissingRosterError
 from aco_sync.domain.partitions import roster_of_partition
 from aco_sync.service.aggregation_inputs import load_synced_tins
-from aco_sync.service.artifacts import aggregation_to_json, dumps, roster_from_json
+from aco_sync.service.artifacts import dumps, outcomes_to_json, roster_from_json
 from aco_sync.service.common import MCQM_RESULT_FILE, load_aco_settings, partition_key, sync_artifact_key
 from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
 from aco_sync.service.issues import append_log_once
@@ -60,9 +60,7 @@ def match_roster(
     )
     assert isinstance(result.partial, McqmPartial)
     outcomes_key = partition_key(aco_id, sync_id, MCQM, partition, "-outcomes")
-    stores.objects.put(
-        outcomes_key, aggregation_to_json(result.outcomes, [], []), content_type="application/json"
-    )
+    stores.objects.put(outcomes_key, outcomes_to_json(result.outcomes), content_type="application/json")
     stores.objects.put(
         partition_key(aco_id, sync_id, MCQM, partition),
         dumps({"partial": result.partial.to_dict(), "outcomes": outcomes_key}),

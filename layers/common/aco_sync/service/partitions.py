@@ -34,7 +34,7 @@ from aco_sync.domain.partitions import select_partition
 from aco_sync.domain.record_codec import RecordBatch, concat_batches, decode_batch
 from aco_sync.domain.records import DenominatorCount, SyncLogEntry
 from aco_sync.service.aggregation_inputs import load_synced_tins
-from aco_sync.service.artifacts import aggregation_to_json, counts_from_json, dumps
+from aco_sync.service.artifacts import counts_from_json, dumps, outcomes_to_json
 from aco_sync.service.carried_results import same_as
 from aco_sync.service.common import (
     MEMBERS_RESULT_FILE,
@@ -104,9 +104,7 @@ def aggregate_member_partition(
     )
     assert isinstance(result.partial, MembersPartial)
     outcomes_key = partition_key(aco_id, sync_id, MEMBERS, partition, "-outcomes")
-    stores.objects.put(
-        outcomes_key, aggregation_to_json(result.outcomes, [], []), content_type="application/json"
-    )
+    stores.objects.put(outcomes_key, outcomes_to_json(result.outcomes), content_type="application/json")
     stores.objects.put(
         partition_key(aco_id, sync_id, MEMBERS, partition),
         dumps(
