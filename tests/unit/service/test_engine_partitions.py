@@ -130,9 +130,9 @@ def test_16_partitions_give_exactly_the_results_of_one(aco_folder: Path) -> None
 
 
 def test_the_partition_count_grows_with_the_records_in_powers_of_two() -> None:
-    assert partition_count(0) == partition_count(1_000_000) == 1
-    assert partition_count(1_000_001) == 2
-    assert partition_count(3_500_000) == 4
+    assert partition_count(0) == partition_count(500_000) == 1  # the default threshold: 500,000 records
+    assert partition_count(500_001) == partition_count(1_000_000) == 2
+    assert partition_count(1_750_000) == 4
     assert partition_count(10_000_000) == 16
     assert partition_count(10**12) == PARTITION_BUCKETS  # never more partitions than buckets
     assert partition_count(100, records_per_partition=10) == 16
@@ -154,3 +154,41 @@ def test_partitions_split_the_buckets_and_the_records_exactly_once(aco_folder: P
     assert set(record_buckets(parts[3])) <= buckets_of_partition(3, 16)
     assert bucket_of(1950, "F") == bucket_of(1950, Gender.FEMALE)  # the normalised gender
     assert len({bucket_of(year, g) for year in range(1920, 1960) for g in ("F", "M")}) == PARTITION_BUCKETS
+
+
+def test_a_clinic_file_grouped_by_bucket_gives_each_partition_its_rows_from_the_index() -> None:
+    from aco_sync.domain.partitions import encode_by_bucket
+    from aco_sync.domain.record_codec import decode_batch
+
+    records = list(_synthetic().generate_aco(records=1_500, tins=3, seed=5).records)
+    decoded = decode_batch(encode_by_bucket(records))
+    assert sorted(decoded, key=repr) == sorted(records, key=repr)  # the same records, grouped by bucket
+    assert decoded.cache["header:bucket_rows"][-1] == len(records)
+    for p in range(16):
+        from_index = select_partition(decode_batch(encode_by_bucket(records)), p, 16)
+        hashed = select_partition(RecordBatch.from_records(records), p, 16)  # no index: hashed per record
+        assert sorted(from_index, key=repr) == sorted(hashed, key=repr)
+        assert set(record_buckets(from_index)) <= buckets_of_partition(p, 16)
+
+
+def test_outcome_files_round_trip() -> None:
+    from datetime import date
+
+    from aco_sync.domain.records import CollectionType, PatientOutcome, Performance
+    from aco_sync.service.artifacts import outcomes_from_json, outcomes_to_json
+
+    outcomes = [
+        PatientOutcome(
+            "A",
+            "M236",
+            CollectionType.CQM,
+            Performance.MET,
+            date(2025, 3, 1),
+            ("1", "2"),
+            ("k:1", "k:2"),
+            Gender.FEMALE,
+        ),
+        PatientOutcome("B", "M1", CollectionType.MCQM, Performance.DENOMINATOR_ONLY, None, (), (), None),
+    ]
+    assert outcomes_from_json(outcomes_to_json(outcomes)) == outcomes
+    assert outcomes_from_json(outcomes_to_json([])) == []

@@ -13,17 +13,19 @@ ACO's record count (:func:`partition_count`), 1 below the threshold: one path wh
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date
-from itertools import compress
+from itertools import compress, pairwise
 from typing import Any
 
 from aco_sync.domain.dedup import normalise_gender
-from aco_sync.domain.record_codec import FIELDS, RecordBatch
-from aco_sync.domain.records import Gender, RosterEntry
+from aco_sync.domain.record_codec import FIELDS, RecordBatch, encode_records
+from aco_sync.domain.records import Gender, PerformanceRecord, RosterEntry
 
 PARTITION_BUCKETS = 16  # fixed: the most partitions an ACO's records are ever split into
-DEFAULT_RECORDS_PER_PARTITION = 1_000_000  # docs/PERFORMANCE.md: one Lambda's memory and time suffice
+DEFAULT_RECORDS_PER_PARTITION = 500_000  # docs/PERFORMANCE.md "Scaling past one Lambda": the threshold
+BUCKET_INDEX = "bucket_rows"  # in an encoded clinic file's header: the first row of each bucket, then n
 
 
 def bucket_of(birth_year: int, gender: Gender | str) -> int:
@@ -61,12 +63,45 @@ def record_buckets(batch: RecordBatch) -> list[int]:
     return list(map(by_pair.__getitem__, pairs))
 
 
+def encode_by_bucket(records: Iterable[PerformanceRecord]) -> bytes:
+    """A clinic's encoded records grouped by bucket (bucket 0's first), with the index of each bucket's
+    rows in the header, so that a partition takes its buckets' rows without hashing a record."""
+    batch = RecordBatch.from_records(records)
+    buckets = record_buckets(batch)
+    counts = Counter(buckets)
+    offsets = [0]
+    for bucket in range(PARTITION_BUCKETS):
+        offsets.append(offsets[-1] + counts[bucket])
+    grouped = take_coded(batch, sorted(range(len(batch)), key=buckets.__getitem__))  # stable
+    return encode_records(grouped, extra={BUCKET_INDEX: offsets})
+
+
+def _bucket_offsets(batch: RecordBatch) -> list[int] | None:
+    """The bucket index of a decoded :func:`encode_by_bucket` file, or None (none, or not consistent)."""
+    offsets = batch.cache.get(f"header:{BUCKET_INDEX}")
+    if (
+        isinstance(offsets, list)
+        and len(offsets) == PARTITION_BUCKETS + 1
+        and all(type(o) is int for o in offsets)
+        and offsets[0] == 0
+        and offsets[-1] == len(batch)
+        and all(a <= b for a, b in pairwise(offsets))
+    ):
+        return offsets
+    return None
+
+
 def select_partition(batch: RecordBatch, partition: int, partitions: int) -> RecordBatch:
-    """The records of ``batch`` in the partition (the batch itself when there is one partition)."""
+    """The records of ``batch`` in the partition (the batch itself when there is one partition): the
+    rows of its buckets from the file's bucket index, else from each record's birth year and gender."""
     if partitions == 1:
         return batch
     wanted = buckets_of_partition(partition, partitions)
-    rows = list(compress(range(len(batch)), map(wanted.__contains__, record_buckets(batch))))
+    offsets = _bucket_offsets(batch)
+    if offsets is None:
+        rows = list(compress(range(len(batch)), map(wanted.__contains__, record_buckets(batch))))
+    else:
+        rows = [row for b in sorted(wanted) for row in range(offsets[b], offsets[b + 1])]
     return take_coded(batch, rows)
 
 

@@ -199,7 +199,10 @@ def _default(name: str) -> Any:
     return field.default
 
 
-def encode_records(records: Iterable[PerformanceRecord]) -> bytes:
+def encode_records(records: Iterable[PerformanceRecord], *, extra: dict[str, Any] | None = None) -> bytes:
+    """``extra``: JSON data kept in the header (e.g. the bucket index of
+    :func:`aco_sync.domain.partitions.encode_by_bucket`); :func:`decode_batch` puts it in the batch's
+    ``cache``."""
     batch = RecordBatch.from_records(records)
     header: dict[str, Any] = {}
     blobs: list[bytes] = []
@@ -251,7 +254,10 @@ def encode_records(records: Iterable[PerformanceRecord]) -> bytes:
             }
         else:
             header[name] = {"k": "json", "b": add_json(values)}
-    header_bytes = json.dumps({"n": batch.length, "c": header}, ensure_ascii=True).encode("ascii")
+    document: dict[str, Any] = {"n": batch.length, "c": header}
+    if extra:
+        document["x"] = extra
+    header_bytes = json.dumps(document, ensure_ascii=True).encode("ascii")
     return b"".join([MAGIC, struct.pack("<I", len(header_bytes)), header_bytes, *blobs])
 
 
@@ -294,9 +300,14 @@ def decode_batch(data: bytes) -> RecordBatch:
             for name, column in header["c"].items()
             if name in FIELDS  # a field this version does not know (a newer writer): ignored
         }
+        extra = header.get("x") or {}
+        if not isinstance(extra, dict):
+            raise ValueError("extra")
     except (ValueError, KeyError, TypeError, struct.error) as error:
         raise InvalidInputError(f"Encoded record file is corrupt: {error.__class__.__name__}") from None
-    return RecordBatch(length=length, loaders=loaders)
+    batch = RecordBatch(length=length, loaders=loaders)
+    batch.cache.update({f"header:{key}": value for key, value in extra.items()})
+    return batch
 
 
 def concat_batches(batches: Iterable[RecordBatch]) -> RecordBatch:

@@ -136,7 +136,7 @@ class AcoSettings(BaseModel):
     clinic_input_limit_mb: float | None = Field(default=None, gt=0, le=1_000_000)
     # the engine steps run in partitions of the patients (docs/PERFORMANCE.md "Scaling past one Lambda"):
     # one partition per this many records, rounded up to a power of two, at most 16
-    records_per_partition: int = Field(default=1_000_000, ge=1, le=1_000_000_000)
+    records_per_partition: int = Field(default=500_000, ge=1, le=1_000_000_000)
 
     _name_printable = field_validator("name")(_printable)
 
