@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date
 from itertools import compress, pairwise
-from typing import Any
 
 from aco_sync.domain.dedup import normalise_gender
-from aco_sync.domain.record_codec import FIELDS, RecordBatch, encode_records
+from aco_sync.domain.record_codec import RecordBatch, encode_records
 from aco_sync.domain.records import Gender, PerformanceRecord, RosterEntry
 
 PARTITION_BUCKETS = 16  # fixed: the most partitions an ACO's records are ever split into
@@ -72,7 +71,7 @@ def encode_by_bucket(records: Iterable[PerformanceRecord]) -> bytes:
     offsets = [0]
     for bucket in range(PARTITION_BUCKETS):
         offsets.append(offsets[-1] + counts[bucket])
-    grouped = take_coded(batch, sorted(range(len(batch)), key=buckets.__getitem__))  # stable
+    grouped = batch.select(sorted(range(len(batch)), key=buckets.__getitem__))  # stable
     return encode_records(grouped, extra={BUCKET_INDEX: offsets})
 
 
@@ -102,17 +101,7 @@ def select_partition(batch: RecordBatch, partition: int, partitions: int) -> Rec
         rows = list(compress(range(len(batch)), map(wanted.__contains__, record_buckets(batch))))
     else:
         rows = [row for b in sorted(wanted) for row in range(offsets[b], offsets[b + 1])]
-    return take_coded(batch, rows)
-
-
-def take_coded(batch: RecordBatch, rows: Sequence[int]) -> RecordBatch:
-    """A batch of the records at ``rows``, dictionary-coded like ``batch`` (no column materialised)."""
-    coded: dict[str, Any] = {}
-    for name in FIELDS:
-        if batch.has(name):
-            table, indices = batch.coded(name)
-            coded[name] = (table, list(map(indices.__getitem__, rows)))
-    return RecordBatch(length=len(rows), coded=coded)
+    return batch.select(rows)
 
 
 def roster_of_partition(roster: Iterable[RosterEntry], partition: int, partitions: int) -> list[RosterEntry]:

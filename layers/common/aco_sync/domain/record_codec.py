@@ -24,7 +24,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from functools import partial
 from operator import attrgetter
@@ -147,6 +147,24 @@ class RecordBatch:
     def columns(self) -> dict[str, list[Any]]:
         """Every field as a raw column (materialises all of them)."""
         return {name: self.column(name) for name in FIELDS}
+
+    def select(self, rows: Sequence[int]) -> RecordBatch:
+        """A new batch of the records at ``rows``. Lazy like a decoded batch: a column is taken on first
+        use, as this batch holds it (dictionary-coded or raw; only its indices or values are taken), so
+        columns nobody reads are never decoded."""
+        rows = list(rows)
+
+        def loader(name: str) -> Callable[[], list[Any] | Coded]:
+            def load() -> list[Any] | Coded:
+                self._load(name)
+                if name in self._coded:
+                    table, indices = self._coded[name]
+                    return table, list(map(indices.__getitem__, rows))
+                return list(map(self._raw[name].__getitem__, rows))
+
+            return load
+
+        return RecordBatch(length=len(rows), loaders={n: loader(n) for n in FIELDS if self.has(n)})
 
     def take(self, indices: list[int]) -> RecordBatch:
         """A new batch with the records at ``indices``."""

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aco_sync.domain.partitions import DEFAULT_RECORDS_PER_PARTITION
+
 
 def has_control_characters(text: str) -> bool:
     """Control, format and separator characters other than a plain space (tabs, line breaks, escape
@@ -136,7 +138,7 @@ class AcoSettings(BaseModel):
     clinic_input_limit_mb: float | None = Field(default=None, gt=0, le=1_000_000)
     # the engine steps run in partitions of the patients (docs/PERFORMANCE.md "Scaling past one Lambda"):
     # one partition per this many records, rounded up to a power of two, at most 16
-    records_per_partition: int = Field(default=500_000, ge=1, le=1_000_000_000)
+    records_per_partition: int = Field(default=DEFAULT_RECORDS_PER_PARTITION, ge=1, le=1_000_000_000)
 
     _name_printable = field_validator("name")(_printable)
 
