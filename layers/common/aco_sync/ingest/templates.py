@@ -4,9 +4,11 @@ per measure, or (when the header has ``denominator_only_count``) denominator-onl
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import (
@@ -18,8 +20,8 @@ from aco_sync.domain.records import (
     PerformanceRecord,
 )
 from aco_sync.ingest.table_spec import (
+    TableReadResult,
     TableSpec,
-    read_or_refuse,
     read_spec_columns,
     rejected_row,
     unreadable_value,
@@ -116,13 +118,9 @@ RANGES: dict[str, tuple[Decimal, Decimal]] = {
 
 
 @dataclass(slots=True)
-class TemplateReadResult:
+class TemplateReadResult(TableReadResult):
     records: list[PerformanceRecord] = field(default_factory=list)
     denominator_counts: list[DenominatorCount] = field(default_factory=list)
-    issues: list[IngestIssue] = field(default_factory=list)
-    rows_total: int = 0
-    rows_rejected: int = 0
-    refused: bool = False  # a file-level error: nothing of the file was used
     sink: FileIssues = field(default_factory=lambda: FileIssues(""), repr=False)
 
     @property
@@ -143,13 +141,7 @@ def read_template(
         else:
             _read_rows(table, result, tin=tin, performance_year=performance_year, catalog=catalog)
 
-    table = read_or_refuse(file_name, data, read, tin=tin)
-    if isinstance(table, IngestIssue):
-        return TemplateReadResult(issues=[table], refused=True)
-    result.rows_total = table.rows_read
-    result.rows_rejected += table.rows_rejected
-    result.issues = result.sink.finish()
-    return result
+    return result.read_table(file_name, data, read, tin=tin)
 
 
 def _measure_and_type(
@@ -228,24 +220,45 @@ def _read_counts(table: Table, result: TemplateReadResult, *, tin: str, catalog:
     result.rows_rejected += rejected
     if columns is None:
         return
+    sheet = _Sheet(table, result, columns, tin, catalog)
     first_row_of_count: dict[tuple[str, CollectionType], int] = {}
-    for row in table.rows:
-        try:
-            _read_count_row(row, columns, table, result, first_row_of_count, tin=tin, catalog=catalog)
-        except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
-            _reject(result, table, row.line, [unreadable_value(exc)], code="unreadable_row")
+    sheet.read_each_row(lambda row: _read_count_row(sheet, row, first_row_of_count))
+
+
+@dataclass(frozen=True, slots=True)
+class _Sheet:
+    """A template table being read: the table, the result it fills, its columns, the TIN, the catalog."""
+
+    table: Table
+    result: TemplateReadResult
+    columns: dict[str, str]
+    tin: str
+    catalog: MeasureCatalog
+
+    def read_each_row(self, read_row: Callable[[TableRow], None]) -> None:
+        for row in self.table.rows:
+            try:
+                read_row(row)
+            except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
+                _reject(self.result, self.table, row.line, [unreadable_value(exc)], code="unreadable_row")
+
+    def repeats(
+        self, first_rows: dict[Any, int], key: Any, row: TableRow, duplicate: Callable[[int], str]
+    ) -> bool:
+        """Whether an earlier row had ``key``: the row is then rejected, ``duplicate(earlier row)`` saying
+        why; otherwise it is the first row with that key."""
+        earlier = first_rows.get(key)
+        if earlier is not None:
+            _reject(self.result, self.table, row.line, [duplicate(earlier)], code="duplicate_row")
+            return True
+        first_rows[key] = row.line
+        return False
 
 
 def _read_count_row(
-    row: TableRow,
-    columns: dict[str, str],
-    table: Table,
-    result: TemplateReadResult,
-    first_row_of_count: dict[tuple[str, CollectionType], int],
-    *,
-    tin: str,
-    catalog: MeasureCatalog,
+    sheet: _Sheet, row: TableRow, first_row_of_count: dict[tuple[str, CollectionType], int]
 ) -> None:
+    table, result, columns, tin, catalog = sheet.table, sheet.result, sheet.columns, sheet.tin, sheet.catalog
     errors: list[str] = []
     measure_id, collection = _measure_and_type(
         row.values, columns, catalog, errors, default=CollectionType.MCQM
@@ -259,24 +272,17 @@ def _read_count_row(
     if errors or measure_id is None or collection is None:
         _reject(result, table, row.line, errors)
         return
-    earlier = first_row_of_count.get((measure_id, collection))
-    if earlier is not None:
-        duplicate = (
+    if sheet.repeats(
+        first_row_of_count,
+        (measure_id, collection),
+        row,
+        lambda earlier: (
             f"{measure_id} {collection} already has a denominator-only count on row {earlier} (duplicate)"
-        )
-        _reject(result, table, row.line, [duplicate], code="duplicate_row")
+        ),
+    ):
         return
-    first_row_of_count[(measure_id, collection)] = row.line
-    result.denominator_counts.append(
-        DenominatorCount(
-            tin=tin,
-            measure_id=measure_id,
-            collection_type=collection,
-            count=count,
-            source_file=table.file_name,
-            source_line=row.line,
-        )
-    )
+    count_of_row = DenominatorCount(tin, measure_id, collection, count, table.file_name, row.line)
+    result.denominator_counts.append(count_of_row)
 
 
 def _read_rows(
@@ -299,34 +305,13 @@ def _read_rows(
                 tin=tin,
             )
         )
+    sheet = _Sheet(table, result, columns, tin, catalog)
     first_row_of_key: dict[str, int] = {}
-    for row in table.rows:
-        try:
-            _read_row(
-                row,
-                columns,
-                table,
-                result,
-                first_row_of_key,
-                tin=tin,
-                performance_year=performance_year,
-                catalog=catalog,
-            )
-        except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
-            _reject(result, table, row.line, [unreadable_value(exc)], code="unreadable_row")
+    sheet.read_each_row(lambda row: _read_row(sheet, row, first_row_of_key, performance_year))
 
 
-def _read_row(
-    row: TableRow,
-    columns: dict[str, str],
-    table: Table,
-    result: TemplateReadResult,
-    first_row_of_key: dict[str, int],
-    *,
-    tin: str,
-    performance_year: int,
-    catalog: MeasureCatalog,
-) -> None:
+def _read_row(sheet: _Sheet, row: TableRow, first_row_of_key: dict[str, int], performance_year: int) -> None:
+    table, result, columns, tin, catalog = sheet.table, sheet.result, sheet.columns, sheet.tin, sheet.catalog
     values = row.values
     errors: list[str] = []
 
@@ -396,12 +381,11 @@ def _read_row(
         source_key = (
             f"{tin}:template:{hashlib.sha256(f'{table.file_name}|{content}'.encode()).hexdigest()[:32]}"
         )
-    if source_key in first_row_of_key:
-        what = "encounter id and measure" if encounter_id else "content"
-        duplicate = f"same {what} as row {first_row_of_key[source_key]} (duplicate)"
-        _reject(result, table, row.line, [duplicate], code="duplicate_row")
+    what = "encounter id and measure" if encounter_id else "content"
+    if sheet.repeats(
+        first_row_of_key, source_key, row, lambda earlier: f"same {what} as row {earlier} (duplicate)"
+    ):
         return
-    first_row_of_key[source_key] = row.line
     result.records.append(
         PerformanceRecord(
             tin=tin,

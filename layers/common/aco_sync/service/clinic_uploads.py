@@ -48,7 +48,6 @@ class ClinicFiles:
     """What a clinic sync reads: ``(name, content)`` with the names the user gave (reader paths)."""
 
     files: list[tuple[str, bytes]]
-    taken_in: int = 0  # new uploads moved to their content key by this call
 
 
 def stored_name(name: str, sha256: str) -> str:
@@ -134,7 +133,7 @@ def take_in_uploads(objects: ObjectStore, aco_id: str, tin: str) -> ClinicFiles:
         target = stored_name(name, sha)
         content = contents.get(target)
         files.append((name, content if content is not None else objects.get(prefix + target)))
-    return ClinicFiles(files=files, taken_in=len(new))
+    return ClinicFiles(files=files)
 
 
 def store_uploads(objects: ObjectStore, aco_id: str, tin: str, files: Mapping[str, bytes]) -> list[str]:

@@ -46,6 +46,7 @@ from aco_sync.service.common import (
     sync_artifact_key,
 )
 from aco_sync.service.duplicate_reviews import apply_duplicate_decisions, combined_review_log
+from aco_sync.service.finalize import missing_tins_log
 from aco_sync.service.issues import append_log_once
 from aco_sync.wire import log_entry_to_dict, plan_from_dict, stats_to_dict
 
@@ -152,15 +153,11 @@ def combine_member_partitions(
         ),
         content_type="application/json",
     )
-    log: list[SyncLogEntry] = [*combined_review_log(stores.objects, aco_id, merged_into), *combined.log]
-    if failed:
-        log.append(
-            SyncLogEntry(
-                kind="missing_tins",
-                level="warning",
-                message=f"Results exclude TINs whose sync failed: {', '.join(failed)}",
-            )
-        )
+    log: list[SyncLogEntry] = [
+        *combined_review_log(stores.objects, aco_id, merged_into),
+        *combined.log,
+        *missing_tins_log(failed),
+    ]
     append_log_once(stores.state, aco_id, sync_id, log)
     summary = {
         "partitions": len(parts),
