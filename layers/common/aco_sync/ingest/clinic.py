@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Protocol
 
@@ -121,10 +121,13 @@ def read_clinic_files(
     catalog: MeasureCatalog,
     calculate_qrda: QrdaCalculator,
     input_budget: InputBudget | None = None,
+    sha256: Mapping[str, str] | None = None,
 ) -> ClinicData:
     """Read one member clinic's files (paths relative to ``members/<aco_id>/<tin>/``), in path order;
     QRDA-I documents go through ``calculate_qrda``. With ``input_budget``, a file that would take the
-    clinic's input past it is refused with a file-level error (the files after it that fit are read)."""
+    clinic's input past it is refused with a file-level error (the files after it that fit are read).
+    ``sha256``: the hex SHA-256 of files' contents by path where the caller knows it already."""
+    known = sha256 or {}
     data = ClinicData(tin=tin)
     used = 0
     qrda = _QrdaFiles(tin, performance_year, catalog, calculate_qrda)
@@ -147,7 +150,7 @@ def read_clinic_files(
             )
             continue
         data.files_read += 1
-        earlier = seen.setdefault(hashlib.sha256(content).hexdigest(), path)
+        earlier = seen.setdefault(known.get(path) or hashlib.sha256(content).hexdigest(), path)
         if earlier != path:
             data.files.append(FileAccount(file=path, kind=kind, duplicate_of=earlier, tin=tin))
             data.issues.append(duplicate_file_issue(path, earlier, tin))
