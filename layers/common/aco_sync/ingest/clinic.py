@@ -231,13 +231,17 @@ def _drop_duplicate_keys(data: ClinicData) -> None:
     kept: list[PerformanceRecord] = []
     accounts = {f.file: f for f in data.files}
     for record in data.records:
-        identities = [record.source_key]
+        key = record.source_key
+        content = None
         if record.source_line is not None and record.content_hash:  # a template row
-            identities.append(f"content:{record.measure_id}:{record.collection_type}:{record.content_hash}")
-        earlier = next((first[i] for i in identities if i in first), None)
+            content = f"content:{record.measure_id}:{record.collection_type!s}:{record.content_hash}"
+        earlier = first.get(key)
+        if earlier is None and content is not None:
+            earlier = first.get(content)
         if earlier is None:
-            for identity in identities:
-                first[identity] = record
+            first[key] = record
+            if content is not None:
+                first[content] = record
             kept.append(record)
             continue
         where = f"{earlier.source_file}" + (f" row {earlier.source_line}" if earlier.source_line else "")

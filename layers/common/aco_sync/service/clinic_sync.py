@@ -612,7 +612,7 @@ def _encounter(record: PerformanceRecord, refs: EncounterRefs) -> AggregateEncou
         content_hash=record.content_hash,
         source_file=refs.source_file(record.source_file),
         measure_id=record.measure_id,
-        collection_type=record.collection_type.value,
+        collection_type=str(record.collection_type),  # the value (a StrEnum), without Enum.value
     )
 
 
