@@ -286,3 +286,22 @@ def test_any_changed_input_computes_the_results_again(stores: Stores, change: st
     status = latest_sync_status("A1", store=stores)
     assert status["results_prefix"] == f"results/A1/{again['sync_id']}/"
     assert f"results/A1/{again['sync_id']}/report.html" in stores.objects.list_keys("results/A1/")
+
+
+def test_the_snapshot_digest_is_that_of_the_sorted_keys_and_hashes(stores: Stores) -> None:
+    """Kept in raw.json and beside the snapshot: it must stay what earlier releases computed."""
+    from aco_sync.domain.catalog import default_catalog
+    from aco_sync.ecqm import calculate_qrda
+    from aco_sync.ingest.clinic import read_clinic_files
+    from aco_sync.service.artifacts import counts_to_json
+
+    files = clinic_uploads.take_in_uploads(stores.objects, "A1", NORTH).files
+    data = read_clinic_files(
+        NORTH, files, performance_year=2025, catalog=default_catalog(), calculate_qrda=calculate_qrda
+    )
+    assert len(data.records) == 3
+    expected = hashlib.sha256()
+    for record in sorted(data.records, key=lambda r: r.source_key):
+        expected.update(f"{record.source_key}\x1f{record.content_hash}\x1e".encode())
+    expected.update(counts_to_json([]))
+    assert clinic_sync.snapshot_digest(data.records, []) == expected.hexdigest()

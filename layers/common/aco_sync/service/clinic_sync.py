@@ -617,9 +617,8 @@ def _encounter(record: PerformanceRecord, refs: EncounterRefs) -> AggregateEncou
 
 
 def snapshot_digest(records: Sequence[PerformanceRecord], counts: Sequence[DenominatorCount]) -> str:
-    digest = hashlib.sha256()
-    for key, content in sorted((r.source_key, r.content_hash) for r in records):
-        digest.update(f"{key}\x1f{content}\x1e".encode())
+    pairs = sorted((r.source_key, r.content_hash) for r in records)
+    digest = hashlib.sha256("".join(f"{key}\x1f{content}\x1e" for key, content in pairs).encode())
     digest.update(
         counts_to_json(sorted(counts, key=lambda c: (c.measure_id, c.collection_type, c.source_file)))
     )
