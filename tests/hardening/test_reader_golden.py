@@ -307,6 +307,10 @@ def _whole_file_cases() -> Iterator[tuple[str, str, bytes]]:
     yield "roster", "roster-utf16.csv", ",".join(ROSTER_HEADER).encode("utf-16")
     yield "providers", "providers-empty.csv", b""
     yield "providers", "providers-header-only.csv", b"npi,name,active\r\n"
+    yield "template", "sep-quote.csv", b'sep="\nmeasure_id"x\nM001"a"b\n'
+    yield "template", "sep-letter.csv", b"sep=a\nmeasure_idax\nM001\n"
+    yield "template", "sep-semicolon.csv", ("sep=;\n" + header.replace(",", ";") + "\n;;\n").encode()
+    yield "template", "delimiters-before-header.csv", b",,,\n\n" + header.encode() + b'\n"M001\n,x"\n'
     big = "a" * 140_000
     yield "template", "long-value.csv", f'{header}\nM001,{big}\nM001,"{big}"\n'.encode()
 
