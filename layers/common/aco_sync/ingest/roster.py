@@ -4,7 +4,6 @@ eligibility flags. Every row is validated; rejected rows become issues with thei
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -157,38 +156,56 @@ class _RosterRows:
 
     def __init__(self, table: Table, columns: dict[str, str], result: RosterReadResult) -> None:
         index = table.column_index
-        self.fields = [
-            (canonical, index[column], ROSTER.label(canonical)) for canonical, column in columns.items()
-        ]
+        # the spec's columns (all required): mbi, first name, last name, birth date, gender, the order of
+        # a row's errors
+        self.at = tuple(
+            index[columns[name]] for name in ("mbi", "first_name", "last_name", "birth_date", "gender")
+        )
         self.eligibility = [
             (index[column], measure_id) for column, measure_id in result.eligibility_columns.items()
         ]
         self.flags = result.eligibility_columns != {}
         cached = functools.lru_cache(maxsize=CACHED_VALUES)
-        self.parsers: dict[str, Callable[[str], object]] = {
-            "mbi": parse_mbi,  # one per beneficiary: nothing to remember
-            "birth_date": cached(functools.partial(parse_birth_date, today=date.today())),
-            "gender": cached(parse_gender),
-        }
+        self.birth_date = cached(functools.partial(parse_birth_date, today=date.today()))
+        self.gender = cached(parse_gender)
         self.eligible = cached(_eligible)
 
     def read(
         self, line: int, cells: list[str], first_row_of_mbi: dict[str, int]
     ) -> tuple[list[str], RosterEntry | None]:
         errors: list[str] = []
-        parsed: dict[str, object] = {}
-        parsers = self.parsers
-        for canonical, at, label in self.fields:
-            raw = cells[at].strip()
-            if not raw:
-                errors.append(f"the {label} is missing")
-                continue
+        mbi_at, first_at, last_at, born_at, gender_at = self.at
+        mbi = first_name = last_name = born = gender = None
+        raw = cells[mbi_at].strip()
+        if not raw:
+            errors.append("the MBI is missing")
+        else:
             try:
-                parser = parsers.get(canonical)
-                parsed[canonical] = parser(raw) if parser else " ".join(raw.split())
+                mbi = parse_mbi(raw)
+            except ValueError as exc:  # parser messages never echo PHI fields (MBI, dates)
+                errors.append(f"the MBI {exc}")
+        first_name = " ".join(cells[first_at].split())
+        if not first_name:
+            errors.append("the first name is missing")
+        last_name = " ".join(cells[last_at].split())
+        if not last_name:
+            errors.append("the last name is missing")
+        raw = cells[born_at].strip()
+        if not raw:
+            errors.append("the birth date is missing")
+        else:
+            try:
+                born = self.birth_date(raw)
             except ValueError as exc:
-                # parser messages never echo PHI fields (MBI, dates); gender values are not PHI
-                errors.append(f"the {label} {exc}")
+                errors.append(f"the birth date {exc}")
+        raw = cells[gender_at].strip()
+        if not raw:
+            errors.append("the gender is missing")
+        else:
+            try:
+                gender = self.gender(raw)
+            except ValueError as exc:  # gender values are not PHI
+                errors.append(f"the gender {exc}")
         eligible: set[str] = set()
         for at, measure_id in self.eligibility:
             try:
@@ -196,17 +213,16 @@ class _RosterRows:
                     eligible.add(measure_id)
             except ValueError as exc:
                 errors.append(f"the {measure_id} eligibility value {exc}")
-        mbi = parsed.get("mbi")
         if isinstance(mbi, str) and not errors and mbi in first_row_of_mbi:
             errors.append(f"its MBI is already on row {first_row_of_mbi[mbi]} (duplicate MBI)")
         if errors or not isinstance(mbi, str):
             return errors, None
         return errors, RosterEntry(
             mbi=mbi,
-            first_name=str(parsed["first_name"]),
-            last_name=str(parsed["last_name"]),
-            birth_date=parsed["birth_date"],  # type: ignore[arg-type]
-            gender=parsed["gender"],  # type: ignore[arg-type]
+            first_name=first_name,
+            last_name=last_name,
+            birth_date=born,  # type: ignore[arg-type]
+            gender=gender,  # type: ignore[arg-type]
             eligible_measures=frozenset(eligible) if self.flags else None,
             source_line=line,
         )

@@ -759,7 +759,8 @@ _MBI = re.compile(
 
 def parse_mbi(text: str) -> str:
     """Normalise (upper case, no dashes/spaces) and validate a Medicare Beneficiary Identifier."""
-    value = re.sub(r"[\s-]", "", text).upper()
+    # letters and digits only (nearly every MBI a file holds): no space or dash to remove
+    value = (text if text.isalnum() else re.sub(r"[\s-]", "", text)).upper()
     if not _MBI.match(value):
         raise ValueError("is not a valid Medicare Beneficiary Identifier (11 characters, e.g. 1EG4-TE5-MK73)")
     return value
