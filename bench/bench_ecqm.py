@@ -73,68 +73,39 @@ def heavy_patients(count: int, entries_per_year: int = 40, years: int = 10):  # 
     from aco_sync.ecqm.codes import DIASTOLIC_BP, SYSTOLIC_BP, Code
     from aco_sync.ecqm.model import ClinicalEntry, Component, EntryKind, PatientModel, Quantity
 
+    def entry(kind: EntryKind, system: str, code: str, **attributes: Any) -> ClinicalEntry:
+        return ClinicalEntry(kind, frozenset({Code(system, code)}), **attributes)
+
+    def on(
+        day: datetime, kind: EntryKind, system: str, code: str, status: str, **attributes: Any
+    ) -> ClinicalEntry:
+        """An entry of ``day`` (ending that moment unless ``attributes`` give its ``end``)."""
+        return entry(kind, system, code, status=status, start=day, **{"end": day, **attributes})
+
+    since_2015: dict[str, Any] = {"clinical_status": "active", "start": datetime(2015, 1, 1, tzinfo=UTC)}
+    lab_result: dict[str, Any] = {"categories": frozenset({"laboratory"}), "has_value": True}
     patients = []
     for n in range(count):
         entries = [
-            ClinicalEntry(
-                EntryKind.CONDITION,
-                frozenset({Code("SNOMEDCT", "44054006")}),
-                clinical_status="active",
-                start=datetime(2015, 1, 1, tzinfo=UTC),
-            ),
-            ClinicalEntry(
-                EntryKind.CONDITION,
-                frozenset({Code("SNOMEDCT", "59621000")}),
-                clinical_status="active",
-                start=datetime(2015, 1, 1, tzinfo=UTC),
-            ),
+            entry(EntryKind.CONDITION, "SNOMEDCT", "44054006", **since_2015),
+            entry(EntryKind.CONDITION, "SNOMEDCT", "59621000", **since_2015),
         ]
         day = datetime(2025 - years + 1, 1, 3, 9, tzinfo=UTC)
         for i in range(entries_per_year * years // 4):
             day += timedelta(days=365 * years // (entries_per_year * years // 4))
-            entries.append(
-                ClinicalEntry(
-                    EntryKind.ENCOUNTER,
-                    frozenset({Code("CPT", "99213")}),
-                    status="finished",
-                    start=day,
-                    end=day + timedelta(minutes=30),
-                )
+            blood_pressure = (
+                Component(frozenset({SYSTOLIC_BP}), Quantity(120 + i % 30)),
+                Component(frozenset({DIASTOLIC_BP}), Quantity(70 + i % 25)),
             )
-            entries.append(
-                ClinicalEntry(
-                    EntryKind.OBSERVATION,
-                    frozenset({Code("LOINC", "4548-4")}),
-                    status="final",
-                    categories=frozenset({"laboratory"}),
-                    start=day,
-                    end=day,
-                    value_quantity=Quantity(6.0 + (i + n) % 5),
-                    has_value=True,
-                )
-            )
-            entries.append(
-                ClinicalEntry(
-                    EntryKind.OBSERVATION,
-                    frozenset({Code("LOINC", "85354-9")}),
-                    status="final",
-                    start=day,
-                    end=day,
-                    components=(
-                        Component(frozenset({SYSTOLIC_BP}), Quantity(120 + i % 30)),
-                        Component(frozenset({DIASTOLIC_BP}), Quantity(70 + i % 25)),
-                    ),
-                )
-            )
-            entries.append(
-                ClinicalEntry(
-                    EntryKind.PROCEDURE,
-                    frozenset({Code("CPT", "99999")}),
-                    status="completed",
-                    start=day,
-                    end=day,
-                )
-            )
+            hba1c = Quantity(6.0 + (i + n) % 5)
+            entries += [
+                on(day, EntryKind.ENCOUNTER, "CPT", "99213", "finished", end=day + timedelta(minutes=30)),
+                on(
+                    day, EntryKind.OBSERVATION, "LOINC", "4548-4", "final", value_quantity=hba1c, **lab_result
+                ),
+                on(day, EntryKind.OBSERVATION, "LOINC", "85354-9", "final", components=blood_pressure),
+                on(day, EntryKind.PROCEDURE, "CPT", "99999", "completed"),
+            ]
         patients.append(PatientModel(f"h{n}", date(1955 + n % 20, 6, 1), Gender.FEMALE, entries=entries))
     return patients
 
@@ -144,8 +115,8 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a few seconds)")
-    args = parser.parse_args()
-    rounds = 5 if args.quick else 40
+    quick = parser.parse_args().quick
+    rounds = 5 if quick else 40
 
     from aco_sync.ecqm import calculate_fhir, evaluate_all
     from aco_sync.ecqm.fhir import patient_from_fhir
@@ -211,19 +182,19 @@ def main() -> int:
                     ),
                 )
             )
-    heavy = heavy_patients(20 if args.quick else 100)
+    heavy = heavy_patients(20 if quick else 100)
     size = len(heavy[0].entries)
     rows.append(
         timed(
             f"heavy history (~{size} entries/patient)",
             len(heavy),
-            2 if args.quick else 5,
+            2 if quick else 5,
             lambda: [evaluate_all(p, PERIOD) for p in heavy] and None,
         )
     )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak_mb:.0f} MiB")
-    print(json.dumps({"bench": "ecqm", "quick": args.quick, "rows": rows, "peak_rss_mib": round(peak_mb)}))
+    print(json.dumps({"bench": "ecqm", "quick": quick, "rows": rows, "peak_rss_mib": round(peak_mb)}))
     return 0
 
 

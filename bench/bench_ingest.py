@@ -199,12 +199,9 @@ def run_case(case: str, size: int) -> dict[str, object]:
     elif case == "zip_junk":
         from aco_sync.ecqm import calculate_qrda
 
+        upload = [("qrda/junk.zip", data)]
         clinic = read_clinic_files(
-            TIN,
-            [("qrda/junk.zip", data)],
-            performance_year=2025,
-            catalog=catalog,
-            calculate_qrda=calculate_qrda,
+            TIN, upload, performance_year=2025, catalog=catalog, calculate_qrda=calculate_qrda
         )
         [account] = clinic.files
         note = f"{account.read} documents read, {account.rejected} rejected, {len(clinic.issues)} issues kept"

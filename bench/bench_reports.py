@@ -19,6 +19,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -41,8 +42,10 @@ INSTANCES = (
 
 def run_one(size: int) -> dict[str, float | int]:
     from aco_sync.domain.catalog import default_catalog
-    from aco_sync.domain.records import CollectionType, MeasureStats, PatientOutcome, Performance
+    from aco_sync.domain.outcome_codes import PERFORMANCE_CODE
+    from aco_sync.domain.records import CollectionType, PatientOutcome, Performance
     from aco_sync.domain.settings import AcoSettings
+    from aco_sync.domain.stats import build_measure_stats
     from aco_sync.reports import ReportInputs, build_reports
     from aco_sync.scoring.clinic_stats import compute_clinic_stats
 
@@ -68,27 +71,15 @@ def run_one(size: int) -> dict[str, float | int]:
     stats = []
     for measure_id, collection_type in INSTANCES:
         mine = [o for o in outcomes if o.measure_id == measure_id and o.collection_type == collection_type]
-        counts = {kind: sum(1 for o in mine if o.outcome == kind) for kind in Performance}
         by_tin: dict[str, int] = {}
         for o in mine:
             for tin in o.source_tins:
                 by_tin[tin] = by_tin.get(tin, 0) + 1
-        met, not_met = counts[Performance.MET], counts[Performance.NOT_MET]
-        excl, excep = counts[Performance.DENOMINATOR_EXCLUSION], counts[Performance.DENOMINATOR_EXCEPTION]
+        counts = Counter(PERFORMANCE_CODE[o.outcome.value] for o in mine)
+        instance = (measure_id, CollectionType(collection_type))
+        inverse = catalog.get(measure_id).inverse
         stats.append(
-            MeasureStats(
-                measure_id=measure_id,
-                collection_type=CollectionType(collection_type),
-                eligible_population=len(mine),
-                performance_met=met,
-                performance_not_met=not_met,
-                eligible_population_exclusion=excl,
-                eligible_population_exception=excep,
-                performance_rate=100 * met / (met + not_met) if met + not_met else None,
-                data_completeness=100 * (met + not_met + excl + excep) / len(mine) if mine else None,
-                inverse=catalog.get(measure_id).inverse,
-                patients_by_tin=by_tin,
-            )
+            build_measure_stats(*instance, outcome_counts=counts, patients_by_tin=by_tin, inverse=inverse)
         )
     settings = AcoSettings(aco_id="BENCH", name="Benchmark ACO", performance_year=2025)
 

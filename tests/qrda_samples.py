@@ -1,5 +1,6 @@
-"""Small QRDA-I documents for the reader's tests (CMS IG 2025/2026 style): hand-written entries in the
-demo data's document builder (``aco_sync_local.demo_data.qrda_i_document``)."""
+"""Small QRDA-I documents for the reader's tests (CMS IG 2025/2026 style): entries written with one
+clinical-statement builder (``statement``, ``section_entry``, ``relationship``) in the demo data's
+document builder (``aco_sync_local.demo_data.qrda_i_document``)."""
 
 from __future__ import annotations
 
@@ -18,31 +19,83 @@ GENDER_2026_FEMALE = (
 )
 
 
+ID_ROOT = "1.3.6.1.4.1.115"
+CPT_OID, LOINC_OID, SNOMED_OID = "2.16.840.1.113883.6.12", "2.16.840.1.113883.6.1", "2.16.840.1.113883.6.96"
+CLASS_CODES = {"act": "ACT", "encounter": "ENC", "observation": "OBS", "procedure": "PROC"}
+# The clinical statements the samples write: element and template ids ("root@extension", roots below
+# 2.16.840.1.113883.10.20.), C-CDA template first as the IG lists them.
+STATEMENTS = {
+    "Encounter, Performed": "encounter 22.4.49@2015-08-01 24.3.23@2021-08-01",
+    "Encounter, Performed (STU 3-4)": "encounter 22.4.49@2015-08-01 24.3.23@2017-08-01",
+    "Encounter, Performed (QRDA template only)": "encounter 24.3.23@2021-08-01",
+    "Encounter Performed Act (STU 3-4)": "act 24.3.133",
+    "Laboratory Test, Performed": "observation 22.4.2@2015-08-01 24.3.38@2019-12-01",
+    "Diagnostic Study, Performed": "observation 22.4.13@2015-08-01 24.3.18@2019-12-01",
+    "Physical Exam, Performed": "observation 22.4.13@2015-08-01 24.3.59@2021-08-01",
+    "Diagnosis Concern Act": "act 22.4.3@2015-08-01 24.3.137@2021-08-01",
+    "Diagnosis": "observation 22.4.4@2015-08-01 24.3.135@2021-08-01",
+    "Diagnosis (QRDA template only)": "observation 24.3.135@2021-08-01",
+}
+
+
+def code_xml(code: str, system: str, display: str | None = None, *, element: str = "code") -> str:
+    """A coded element (``<code>`` unless ``element`` says otherwise)."""
+    shown = "" if display is None else f' displayName="{display}"'
+    return f'<{element} code="{code}" codeSystem="{system}"{shown}/>'
+
+
+def effective_time(low: str, high: str | None = None) -> str:
+    """``<effectiveTime>`` from ``low`` (to ``high`` when given)."""
+    upper = "" if high is None else f'<high value="{high}"/>'
+    return f'<effectiveTime><low value="{low}"/>{upper}</effectiveTime>'
+
+
+def statement(
+    kind: str, entry_id: str | None, code: str, *content: str, status: str | None = "completed"
+) -> str:
+    """One QRDA-I clinical statement of a ``STATEMENTS`` kind in event mood: its template ids, id (root
+    1.3.6.1.4.1.115, none when ``entry_id`` is None), ``code``, status, then ``content`` (effective
+    time, value, relationships), one per line in the order the IG lists them."""
+    element, *templates = STATEMENTS[kind].split()
+    lines = [f'<{element} classCode="{CLASS_CODES[element]}" moodCode="EVN">']
+    for template in templates:
+        root, _, extension = template.partition("@")
+        version = f' extension="{extension}"' if extension else ""
+        lines.append(f'<templateId root="2.16.840.1.113883.10.20.{root}"{version}/>')
+    if entry_id is not None:
+        lines.append(f'<id root="{ID_ROOT}" extension="{entry_id}"/>')
+    lines += [code, f'<statusCode code="{status}"/>' if status else "", *content, f"</{element}>"]
+    return "\n".join(line for line in lines if line)
+
+
+def section_entry(clinical_statement: str) -> str:
+    """The statement as a section ``<entry>``."""
+    return f"\n<entry>{clinical_statement}</entry>"
+
+
+def relationship(type_code: str, clinical_statement: str) -> str:
+    """The statement inside an ``<entryRelationship>`` of ``type_code`` (SUBJ, REFR, RSON, ...)."""
+    return f'<entryRelationship typeCode="{type_code}">{clinical_statement}</entryRelationship>'
+
+
 def encounter_entry(*, extension: str, code: str, low: str, high: str) -> str:
     """A QRDA-I Encounter, Performed entry (CPT ``code``) from ``low`` to ``high``."""
-    return f"""
-<entry><encounter classCode="ENC" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.22.4.49" extension="2015-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.3.23" extension="2021-08-01"/>
-  <id root="1.3.6.1.4.1.115" extension="{extension}"/>
-  <code code="{code}" codeSystem="2.16.840.1.113883.6.12"/>
-  <statusCode code="completed"/>
-  <effectiveTime><low value="{low}"/><high value="{high}"/></effectiveTime>
-</encounter></entry>"""
+    return section_entry(
+        statement("Encounter, Performed", extension, code_xml(code, CPT_OID), effective_time(low, high))
+    )
 
 
 def hba1c_entry(*, extension: str, time: str, percent: str) -> str:
     """A QRDA-I Laboratory Test, Performed entry: an HbA1c of ``percent`` % at ``time``."""
-    return f"""
-<entry><observation classCode="OBS" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.22.4.2" extension="2015-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.3.38" extension="2019-12-01"/>
-  <id root="1.3.6.1.4.1.115" extension="{extension}"/>
-  <code code="4548-4" codeSystem="2.16.840.1.113883.6.1" displayName="Hemoglobin A1c"/>
-  <statusCode code="completed"/>
-  <effectiveTime><low value="{time}"/><high value="{time}"/></effectiveTime>
-  <value xsi:type="PQ" value="{percent}" unit="%"/>
-</observation></entry>"""
+    return section_entry(
+        statement(
+            "Laboratory Test, Performed",
+            extension,
+            code_xml("4548-4", LOINC_OID, "Hemoglobin A1c"),
+            effective_time(time, time),
+            f'<value xsi:type="PQ" value="{percent}" unit="%"/>',
+        )
+    )
 
 
 HBA1C_ENTRY = hba1c_entry(extension="lab-1", time="20250310083000-0500", percent="7.4")
@@ -71,21 +124,25 @@ NEGATED_ENTRY = """
   </observation></entryRelationship>
 </act></entry>"""
 
-DIAGNOSIS_ENTRY = """
-<entry><act classCode="ACT" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.22.4.3" extension="2015-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.3.137" extension="2021-08-01"/>
-  <id root="1.3.6.1.4.1.115" extension="concern-1"/>
-  <code code="CONC" codeSystem="2.16.840.1.113883.5.6"/>
-  <statusCode code="active"/>
-  <entryRelationship typeCode="SUBJ"><observation classCode="OBS" moodCode="EVN">
-    <templateId root="2.16.840.1.113883.10.20.24.3.135" extension="2021-08-01"/>
-    <id root="1.3.6.1.4.1.115" extension="dx-1"/>
-    <code code="29308-4" codeSystem="2.16.840.1.113883.6.1"/>
-    <effectiveTime><low value="20200115"/></effectiveTime>
-    <value xsi:type="CD" code="44054006" codeSystem="2.16.840.1.113883.6.96"/>
-  </observation></entryRelationship>
-</act></entry>"""
+DIAGNOSIS_ENTRY = section_entry(
+    statement(
+        "Diagnosis Concern Act",
+        "concern-1",
+        code_xml("CONC", "2.16.840.1.113883.5.6"),
+        relationship(
+            "SUBJ",
+            statement(
+                "Diagnosis (QRDA template only)",
+                "dx-1",
+                code_xml("29308-4", LOINC_OID),
+                effective_time("20200115"),
+                f'<value xsi:type="CD" code="44054006" codeSystem="{SNOMED_OID}"/>',
+                status=None,
+            ),
+        ),
+        status="active",
+    )
+)
 
 
 def qrda_document(

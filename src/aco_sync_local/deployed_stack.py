@@ -115,17 +115,24 @@ def load_stack_sync(
     """The ACO's latest sync in the deployed stack, with the execution histories of that sync."""
     session = session or boto3.Session()
     stack = read_stack_status(stack_name, aco_id, session)
-    sync = stack.sync
     outputs = stack.outputs
-    executions = [_execution(session, arn, outputs) for arn in _sync_execution_arns(session, sync, outputs)]
+    arns = _sync_execution_arns(session, stack.sync, outputs)
+    return _sync_result(stack, stack_name, [_execution(session, arn, outputs) for arn in arns])
+
+
+def _sync_result(
+    stack: StackSyncStatus, stack_name: str, executions: list[dict[str, Any]], **results: Any
+) -> LocalSyncResult:
+    """The stack's latest sync as the runner shows a sync (``results``: where its files were downloaded)."""
     return LocalSyncResult(
         aco_id=stack.aco_id,
         folder=f"stack {stack_name}",
-        started_at=str(sync.get("started") or ""),
-        finished_at=str(sync.get("finished") or ""),
+        started_at=str(stack.sync.get("started") or ""),
+        finished_at=str(stack.sync.get("finished") or ""),
         started=[],
         executions=executions,
         status=stack.status,
+        **results,
     )
 
 
@@ -171,14 +178,10 @@ def download_stack_results(
                 target.write_bytes(stack.stores.objects.get(key))
     except (ClientError, BotoCoreError, AcoSyncError, ObjectNotFoundError, OSError) as exc:
         raise LocalRunError(f"Cannot download {prefix} from stack {stack_name}'s bucket: {exc}") from exc
-    return LocalSyncResult(
-        aco_id=stack.aco_id,
-        folder=f"stack {stack_name}",
-        started_at=str(sync.get("started") or ""),
-        finished_at=str(sync.get("finished") or ""),
-        started=[],
-        executions=[],
-        status=stack.status,
+    return _sync_result(
+        stack,
+        stack_name,
+        [],
         results_dir=str(target_dir.resolve()),
         report_html=str((target_dir / REPORT_FILE).resolve()),
         quality_score=_read_quality_score(target_dir / QUALITY_SCORE_FILE),

@@ -204,20 +204,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class _Stack:
+    """Where a template is deployed: the stack's name, region and account, and its parameter overrides."""
+
+    name: str
+    region: str
+    account_id: str
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
+
+
 class _Resolver:
     """Resolves intrinsic functions against parameters, pseudo parameters and planned resources."""
 
-    def __init__(
-        self,
-        template: dict[str, Any],
-        *,
-        stack_name: str,
-        region: str,
-        account_id: str,
-        parameter_overrides: Mapping[str, str],
-    ) -> None:
+    def __init__(self, template: dict[str, Any], stack: _Stack) -> None:
         self.template = template
         self.resources: dict[str, DeployedResource] = {}
+        region, account_id, stack_name = stack.region, stack.account_id, stack.name
         self.pseudo: dict[str, Any] = {
             "AWS::Region": region,
             "AWS::AccountId": account_id,
@@ -229,8 +232,8 @@ class _Resolver:
         }
         self.parameters: dict[str, Any] = {}
         for name, spec in (template.get("Parameters") or {}).items():
-            if name in parameter_overrides:
-                self.parameters[name] = parameter_overrides[name]
+            if name in stack.parameter_overrides:
+                self.parameters[name] = stack.parameter_overrides[name]
             elif "Default" in spec:
                 self.parameters[name] = spec["Default"]
             else:
@@ -597,23 +600,38 @@ def _set_redrive(session: boto3.Session, resource: DeployedResource, properties:
     )
 
 
-def _plan_resources(
-    template: dict[str, Any],
-    *,
-    stack_name: str,
-    region: str,
-    account_id: str,
-    parameter_overrides: Mapping[str, str] | None,
-) -> tuple[_Resolver, list[tuple[DeployedResource, dict[str, Any]]], list[tuple[str, str]]]:
-    """The resolver, the resources run locally (each with its properties, the template's Globals
-    merged in) and the (logical id, type) of those skipped (not needed to run locally)."""
-    resolver = _Resolver(
-        template,
-        stack_name=stack_name,
-        region=region,
-        account_id=account_id,
-        parameter_overrides=parameter_overrides or {},
-    )
+@dataclass
+class _TemplatePlan:
+    """A template read and planned for a stack: its resolver, the resources run locally (each with its
+    properties, the template's Globals merged in) and the (logical id, type) of those skipped (not
+    needed to run locally)."""
+
+    template_path: Path
+    template: dict[str, Any]
+    stack: _Stack
+    resolver: _Resolver
+    planned: list[tuple[DeployedResource, dict[str, Any]]]
+    skipped: list[tuple[str, str]]
+
+    def deployment(
+        self, function_environments: dict[str, dict[str, str]], sqs_triggers: list[SqsTrigger]
+    ) -> LocalDeployment:
+        return LocalDeployment(
+            template_path=self.template_path,
+            stack_name=self.stack.name,
+            region=self.stack.region,
+            account_id=self.stack.account_id,
+            resources=self.resolver.resources,
+            function_environments=function_environments,
+            sqs_triggers=sqs_triggers,
+            skipped=self.skipped,
+        )
+
+
+def _plan_template(template_path: Path, stack: _Stack) -> _TemplatePlan:
+    template_path = Path(template_path).resolve()
+    template = load_template(template_path)
+    resolver = _Resolver(template, stack)
     globals_section = template.get("Globals") or {}
     planned: list[tuple[DeployedResource, dict[str, Any]]] = []
     skipped: list[tuple[str, str]] = []
@@ -638,7 +656,7 @@ def _plan_resources(
         resource = _plan(resolver, logical_id, resource_type, properties)
         resolver.resources[logical_id] = resource
         planned.append((resource, properties))
-    return resolver, planned, skipped
+    return _TemplatePlan(template_path, template, stack, resolver, planned, skipped)
 
 
 def _sqs_event_triggers(
@@ -684,21 +702,14 @@ def deploy_template(
     Must run inside an active moto mock (``LocalAws`` does that). Function handlers are registered
     for in-process invocation; call ``aco_sync_local.moto_patches.apply_moto_patches()`` first.
     """
-    template_path = Path(template_path).resolve()
-    base_dir = template_path.parent
-    template = load_template(template_path)
     import boto3
 
     session = session or boto3.Session()
     region = session.region_name or "us-east-1"
     account_id = str(session.client("sts").get_caller_identity()["Account"])
-    resolver, planned, skipped = _plan_resources(
-        template,
-        stack_name=stack_name,
-        region=region,
-        account_id=account_id,
-        parameter_overrides=parameter_overrides,
-    )
+    plan = _plan_template(template_path, _Stack(stack_name, region, account_id, parameter_overrides or {}))
+    template_path, base_dir, template = plan.template_path, plan.template_path.parent, plan.template
+    resolver, planned, skipped = plan.resolver, plan.planned, plan.skipped
 
     role_arn = _ensure_role(session)
     function_environments: dict[str, dict[str, str]] = {}
@@ -742,16 +753,7 @@ def deploy_template(
                 session, resource, resolver.resolve({"RedrivePolicy": raw_properties.get("RedrivePolicy")})
             )
 
-    deployment = LocalDeployment(
-        template_path=template_path,
-        stack_name=stack_name,
-        region=region,
-        account_id=account_id,
-        resources=resolver.resources,
-        function_environments=function_environments,
-        sqs_triggers=sqs_triggers,
-        skipped=skipped,
-    )
+    deployment = plan.deployment(function_environments, sqs_triggers)
     logger.info(
         "Deployed %d resources from %s into moto (%d skipped)",
         len(resolver.resources),
@@ -903,20 +905,12 @@ def plan_stack(
     substitutions), queues and SQS triggers, with the names and ARNs ``deploy_template`` would give
     them, without creating anything (the local runner: ``aco_sync_local.local_stack``). Functions are
     registered for in-process invocation."""
-    template_path = Path(template_path).resolve()
-    base_dir = template_path.parent
-    template = load_template(template_path)
-    resolver, planned, skipped = _plan_resources(
-        template,
-        stack_name=stack_name,
-        region=region,
-        account_id=account_id,
-        parameter_overrides=parameter_overrides,
-    )
+    plan = _plan_template(template_path, _Stack(stack_name, region, account_id, parameter_overrides or {}))
+    template, base_dir, resolver = plan.template, plan.template_path.parent, plan.resolver
     functions: dict[str, FunctionSpec] = {}
     machines: dict[str, dict[str, Any]] = {}
     sqs_triggers: list[SqsTrigger] = []
-    for resource, raw_properties in planned:
+    for resource, raw_properties in plan.planned:
         kind = resource.resource_type
         if kind in (SAM_FUNCTION, LAMBDA_FUNCTION):
             properties = resolver.resolve({k: v for k, v in raw_properties.items() if k in _FUNCTION_KEYS})
@@ -939,14 +933,5 @@ def plan_stack(
             properties = resolver.resolve({k: v for k, v in raw_properties.items() if k in _USED_KEYS[kind]})
             machines[resource.logical_id] = _state_machine_definition(resource, properties, base_dir)
     sqs_triggers.extend(_event_source_mapping_triggers(template, resolver))
-    deployment = LocalDeployment(
-        template_path=template_path,
-        stack_name=stack_name,
-        region=region,
-        account_id=account_id,
-        resources=resolver.resources,
-        function_environments={lid: dict(f.environment) for lid, f in functions.items()},
-        sqs_triggers=sqs_triggers,
-        skipped=skipped,
-    )
+    deployment = plan.deployment({lid: dict(f.environment) for lid, f in functions.items()}, sqs_triggers)
     return StackPlan(deployment, functions, machines)

@@ -18,14 +18,14 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import boto3
 from moto import mock_aws
 
-from aco_sync_local.deployer import BUCKET, DEFAULT_STACK_NAME, LocalDeployment, deploy_template
+from aco_sync_local.deployer import BUCKET, LocalDeployment, deploy_template
 from aco_sync_local.executions import (
     ExecutionsTimeoutError,
     ExecutionSummary,
@@ -38,9 +38,8 @@ from aco_sync_local.executions import (
 )
 from aco_sync_local.moto_patches import apply_moto_patches, fast_retries_enabled, set_fast_retries
 from aco_sync_local.stack_environment import (
-    DEFAULT_REGION,
-    DEFAULT_TEMPLATE,
     SavedEnvironment,
+    StackOptions,
     StartedStack,
     region_environment,
 )
@@ -59,23 +58,8 @@ _LOCAL_CREDENTIALS = {
 class LocalAws(StartedStack):
     """A moto mock with the repo's SAM template deployed into it (context manager)."""
 
-    def __init__(
-        self,
-        template_path: Path | None = None,
-        *,
-        fast_retries: bool = False,
-        region: str = DEFAULT_REGION,
-        stack_name: str = DEFAULT_STACK_NAME,
-        parameter_overrides: Mapping[str, str] | None = None,
-        env_overrides: Mapping[str, str] | None = None,
-    ) -> None:
-        """``env_overrides`` are set after the functions' environment (e.g. POWERTOOLS_LOG_LEVEL)."""
-        self.env_overrides = dict(env_overrides or {})
-        self.template_path = Path(template_path or DEFAULT_TEMPLATE)
-        self.fast_retries = fast_retries
-        self.region = region
-        self.stack_name = stack_name
-        self.parameter_overrides = dict(parameter_overrides or {})
+    def __init__(self, template_path: Path | None = None, **options: Unpack[StackOptions]) -> None:
+        super().__init__(template_path, **options)
         self._mock: Any = None
         self._env = SavedEnvironment()
         self._saved_fast_retries = False

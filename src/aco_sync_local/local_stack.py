@@ -34,12 +34,18 @@ import uuid
 from collections.abc import Mapping
 from multiprocessing.pool import Pool
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from aco_sync.adapters.environment import BUCKET_DIR, LOCAL_STATE_DIR_VARIABLE
 from aco_sync.adapters.filesystem import FilesystemObjectStore
 from aco_sync.adapters.local_workflows import in_process_workflows, use_in_process_workflows
-from aco_sync_local.deployer import BUCKET, DEFAULT_STACK_NAME, LocalDeployment, StackPlan, plan_stack
+from aco_sync_local.deployer import (
+    BUCKET,
+    FunctionSpec,
+    LocalDeployment,
+    StackPlan,
+    plan_stack,
+)
 from aco_sync_local.executions import (
     ExecutionsTimeoutError,
     ExecutionSummary,
@@ -57,9 +63,8 @@ from aco_sync_local.functions import (
     use_local_tracing,
 )
 from aco_sync_local.stack_environment import (
-    DEFAULT_REGION,
-    DEFAULT_TEMPLATE,
     SavedEnvironment,
+    StackOptions,
     StartedStack,
     region_environment,
 )
@@ -150,22 +155,14 @@ class LocalStack(StartedStack):
         template_path: Path | None = None,
         *,
         state_dir: Path,
-        fast_retries: bool = False,
-        region: str = DEFAULT_REGION,
-        stack_name: str = DEFAULT_STACK_NAME,
-        parameter_overrides: Mapping[str, str] | None = None,
-        env_overrides: Mapping[str, str] | None = None,
         workers: int | None = None,
+        **options: Unpack[StackOptions],
     ) -> None:
-        self.template_path = Path(template_path or DEFAULT_TEMPLATE)
+        super().__init__(template_path, **options)
         self.state_dir = Path(state_dir).resolve()
-        self.fast_retries = fast_retries
-        self.region = region
-        self.stack_name = stack_name
-        self.parameter_overrides = dict(parameter_overrides or {})
-        self.env_overrides = dict(env_overrides or {})
         self.workers = default_workers() if workers is None else workers
         self._plan: StackPlan | None = None
+        self._functions_by_arn: dict[str, FunctionSpec] = {}  # by ARN and by name (what a Task names)
         self._sfn: LocalStepFunctions | None = None
         self._pool: Pool | None = None
         self._env = SavedEnvironment()
@@ -182,6 +179,9 @@ class LocalStack(StartedStack):
             region=self.region,
             parameter_overrides=self.parameter_overrides,
         )
+        self._functions_by_arn = {
+            key: spec for spec in self._plan.functions.values() for key in (spec.arn, spec.name)
+        }
         self._env.set(region_environment(self.region))
         self._env.set(
             {
@@ -307,10 +307,10 @@ class LocalStack(StartedStack):
 
     # -- Lambda ----------------------------------------------------------------------------------
     def _function_by_arn(self, function_arn: str) -> tuple[str, str]:
-        for spec in self._plan.functions.values() if self._plan else ():
-            if function_arn in (spec.arn, spec.name):
-                return spec.name, spec.arn
-        raise KeyError(f"No function {function_arn} in {self.template_path}")
+        spec = self._functions_by_arn.get(function_arn)
+        if spec is None:
+            raise KeyError(f"No function {function_arn} in {self.template_path}")
+        return spec.name, spec.arn
 
     def _invoke_for_task(self, function_arn: str, event: Any, in_map: bool) -> tuple[bytes, bool]:
         name, arn = self._function_by_arn(function_arn)

@@ -35,8 +35,9 @@ from aco_sync.adapters.sqlite import SqliteSyncStateStore, StateSchemaError
 from aco_sync.domain.errors import AcoSyncError
 from aco_sync_local.executions import LocalFunctionError
 from aco_sync_local.functions import add_execution_start_hook, remove_execution_start_hook
-from aco_sync_local.local_stack import DEFAULT_TEMPLATE, LocalStack
+from aco_sync_local.local_stack import LocalStack
 from aco_sync_local.private_files import make_private_dir, private_files
+from aco_sync_local.stack_environment import DEFAULT_TEMPLATE
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypedDict
+
+from aco_sync_local.deployer import DEFAULT_STACK_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
@@ -48,12 +50,38 @@ class SavedEnvironment:
         self._saved = {}
 
 
+class StackOptions(TypedDict, total=False):
+    """How a local stack is set up, besides its template (the keyword arguments of ``StartedStack``)."""
+
+    fast_retries: bool
+    region: str
+    stack_name: str
+    parameter_overrides: Mapping[str, str] | None
+    env_overrides: Mapping[str, str] | None
+
+
 class StartedStack:
     """A local stack as a context manager: ``__enter__`` checks the template and runs ``_start``,
     ``__exit__`` runs ``_stop``. A start that fails stops what it had started, then the error goes on;
-    ``_stop`` must therefore cope with a start that stopped half way."""
+    ``_stop`` must therefore cope with a start that stopped half way. ``env_overrides`` are set after
+    the functions' environment (e.g. POWERTOOLS_LOG_LEVEL)."""
 
-    template_path: Path
+    def __init__(
+        self,
+        template_path: Path | None = None,
+        *,
+        fast_retries: bool = False,
+        region: str = DEFAULT_REGION,
+        stack_name: str = DEFAULT_STACK_NAME,
+        parameter_overrides: Mapping[str, str] | None = None,
+        env_overrides: Mapping[str, str] | None = None,
+    ) -> None:
+        self.template_path = Path(template_path or DEFAULT_TEMPLATE)
+        self.fast_retries = fast_retries
+        self.region = region
+        self.stack_name = stack_name
+        self.parameter_overrides = dict(parameter_overrides or {})
+        self.env_overrides = dict(env_overrides or {})
 
     def _start(self) -> None:
         raise NotImplementedError

@@ -12,6 +12,7 @@ from typing import Any
 from aco_sync.adapters.environment import build_stores
 from aco_sync.service.status import latest_sync_status
 from aco_sync_local.local_aws import LocalAws
+from support.events import ingest_roster_event
 
 START_SYNC = "StartSyncFunction"
 # result files compared between runs (the HTML report and the QRDA III carry generation times)
@@ -30,17 +31,6 @@ RETRY_LOG_KINDS = {"retry", "status"}
 VOLATILE_KEYS = re.compile(r"(^|_)(at|time|timestamp|sync_id|updated|created|generated|last_synced)$")
 SYNC_ID = re.compile(r"sync-\d{8}T\d{6,12}Z-[0-9a-f]{8}")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
-
-
-def ingest_roster_event(aws: LocalAws, key: str) -> dict[str, Any]:
-    """Deliver the S3 "Object Created" event of ``key`` to the roster ingest, as the EventBridge rule does."""
-    event = {
-        "source": "aws.s3",
-        "detail-type": "Object Created",
-        "detail": {"bucket": {"name": aws.bucket_name()}, "object": {"key": key}},
-    }
-    result: dict[str, Any] = aws.invoke("IngestRosterFunction", event)
-    return result
 
 
 def upload_aco(aws: LocalAws, folder: Path, aco_id: str, *, with_roster_event: bool = False) -> None:

@@ -56,6 +56,13 @@ class Gate:
         self.real, self.when = real, when
         self.entered, self.release = threading.Event(), threading.Event()
 
+    @classmethod
+    def install(cls, monkeypatch: pytest.MonkeyPatch, module: object, name: str, **options: Any) -> Gate:
+        """Put a gate in front of ``module.name`` for the test."""
+        gate = cls(getattr(module, name), **options)
+        monkeypatch.setattr(module, name, gate)
+        return gate
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.when(*args, **kwargs):
             self.entered.set()
@@ -72,8 +79,7 @@ def test_triggers_at_the_same_moment_run_exactly_one_sync(
 ) -> None:
     """The daily schedule, a roster upload and two manual starts fire together while nothing runs."""
     with active_demo_aco(demo_folder) as (aws, aco_id):
-        gate = Gate(clinic_sync.read_clinic_files)
-        monkeypatch.setattr(clinic_sync, "read_clinic_files", gate)
+        gate = Gate.install(monkeypatch, clinic_sync, "read_clinic_files")
         barrier = threading.Barrier(4)
 
         def fire(trigger: str) -> Any:
@@ -107,8 +113,7 @@ def test_a_manual_start_while_the_mcqm_job_is_pending_is_skipped(
     monkeypatch: pytest.MonkeyPatch, demo_folder: tuple[Path, str]
 ) -> None:
     with active_demo_aco(demo_folder) as (aws, aco_id):
-        gate = Gate(mcqm_sync.aggregate_mcqm)
-        monkeypatch.setattr(mcqm_sync, "aggregate_mcqm", gate)
+        gate = Gate.install(monkeypatch, mcqm_sync, "aggregate_mcqm")
         first = start_sync(aws, aco_id)
         assert gate.entered.wait(60)  # the main execution handed over; the MCQM job is running
         # the main execution ends once it handed over: only the lock says the sync is in progress
@@ -151,8 +156,9 @@ def test_a_roster_uploaded_during_a_sync_is_used_by_the_next_sync_only(
     with LocalAws(fast_retries=True) as aws:
         upload_aco(aws, folder, aco_id)
         old_rows = activate_roster_without_sync(aws, f"rosters/{aco_id}/2025/roster.csv")["rows_accepted"]
-        gate = Gate(clinic_sync.read_clinic_files, when=lambda tin, *a, **k: tin == BLOCKED_TIN)
-        monkeypatch.setattr(clinic_sync, "read_clinic_files", gate)
+        gate = Gate.install(
+            monkeypatch, clinic_sync, "read_clinic_files", when=lambda tin, *a, **k: tin == BLOCKED_TIN
+        )
         running = start_sync(aws, aco_id)
         assert gate.entered.wait(60)
 

@@ -116,17 +116,29 @@ def _log_of_kind(kind: str) -> Callable[..., bool]:
 
 TRANSIENT = TransientStoreError("S3 put: SlowDown")
 
+
+def _transient_once(
+    *, after: bool, when: Callable[..., bool] = lambda *a, **k: True
+) -> Callable[[Any], FailOnce]:
+    """The wrapper factory of a crash: one TRANSIENT error before or ``after`` the call (the first
+    for which ``when`` holds) did its work."""
+    return lambda real: FailOnce(real, error=TRANSIENT, after=after, when=when)
+
+
+STATE_STORE, OBJECT_STORE = aws_adapters.DynamoDbSyncStateStore, aws_adapters.S3ObjectStore
+
+
+def _snapshot_of(tin: str) -> Callable[..., bool]:
+    """``when`` of ``_write_snapshot_if_changed(stores, aco_id, tin, data)``: the call for ``tin``."""
+    return lambda stores, aco_id, snapshot_tin, data: snapshot_tin == tin
+
+
 # (name, module or class, attribute, wrapper factory)
 CRASHES: list[tuple[str, Any, str, Callable[[Any], Any]]] = [
-    (
-        "clinic sync, before reading anything",
-        clinic_sync,
-        "read_clinic_files",
-        lambda real: FailOnce(real, error=TRANSIENT, after=False),
-    ),
+    ("clinic sync, before reading anything", clinic_sync, "read_clinic_files", _transient_once(after=False)),
     (
         "clinic sync, half of the encounters written",
-        aws_adapters.DynamoDbSyncStateStore,
+        STATE_STORE,
         "put_aggregate_encounters",
         _half_written_encounters,
     ),
@@ -134,59 +146,45 @@ CRASHES: list[tuple[str, Any, str, Callable[[Any], Any]]] = [
         "clinic sync, all encounters written, snapshot not",
         clinic_sync,
         "_write_snapshot_if_changed",
-        lambda real: FailOnce(
-            real, error=TRANSIENT, after=False, when=lambda stores, aco, tin, data: tin == TIN
-        ),
+        _transient_once(after=False, when=_snapshot_of(TIN)),
     ),
     (
         "clinic sync, snapshot written, log not",
         clinic_sync,
         "_write_snapshot_if_changed",
-        lambda real: FailOnce(
-            real, error=TRANSIENT, after=True, when=lambda stores, aco, tin, data: tin == TIN
-        ),
+        _transient_once(after=True, when=_snapshot_of(TIN)),
     ),
     (
         "clinic sync, after its log was appended",
-        aws_adapters.DynamoDbSyncStateStore,
+        STATE_STORE,
         "append_log",
-        lambda real: FailOnce(real, error=TRANSIENT, after=True, when=_log_of_kind("clinic")),
+        _transient_once(after=True, when=_log_of_kind("clinic")),
     ),
     (
         "finalize, after its log was appended",
-        aws_adapters.DynamoDbSyncStateStore,
+        STATE_STORE,
         "append_log",
-        lambda real: FailOnce(real, error=TRANSIENT, after=True, when=_log_of_kind("aggregation")),
+        _transient_once(after=True, when=_log_of_kind("aggregation")),
     ),
     (
         "finalize, after the plan was written",
-        aws_adapters.S3ObjectStore,
+        OBJECT_STORE,
         "put",
-        lambda real: FailOnce(real, error=TRANSIENT, after=True, when=_put_under("/syncs/")),
+        _transient_once(after=True, when=_put_under("/syncs/")),
     ),
-    (
-        "finalize, after the log was appended",
-        finalize,
-        "aggregate_members",
-        lambda real: FailOnce(real, error=TRANSIENT, after=True),
-    ),
-    (
-        "MCQM job, after its result was written",
-        mcqm_sync,
-        "aggregate_mcqm",
-        lambda real: FailOnce(real, error=TRANSIENT, after=True),
-    ),
+    ("finalize, after the log was appended", finalize, "aggregate_members", _transient_once(after=True)),
+    ("MCQM job, after its result was written", mcqm_sync, "aggregate_mcqm", _transient_once(after=True)),
     (
         "update stats, after the first result file",
-        aws_adapters.S3ObjectStore,
+        OBJECT_STORE,
         "put",
-        lambda real: FailOnce(real, error=TRANSIENT, after=True, when=_put_under("results/")),
+        _transient_once(after=True, when=_put_under("results/")),
     ),
     (
         "update stats, after the measure results were stored",
         aggregate_stats,
         "build_reports",
-        lambda real: FailOnce(real, error=TRANSIENT, after=True),
+        _transient_once(after=True),
     ),
 ]
 

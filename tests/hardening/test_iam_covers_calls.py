@@ -30,7 +30,7 @@ import aco_sync_local.moto_patches as moto_patches
 from aco_sync.adapters import keys
 from aco_sync.service.clinic_uploads import MANIFEST
 from aco_sync_local.demo_data import write_demo_aco
-from aco_sync_local.deployer import _Resolver, load_template
+from aco_sync_local.deployer import _Resolver, _Stack, load_template
 from aco_sync_local.local_aws import LocalAws
 
 pytestmark = pytest.mark.slow
@@ -242,13 +242,7 @@ def resolved_statements(aws: LocalAws) -> dict[str, list[dict[str, Any]]]:
     """Each function's inline statements with !Ref/!GetAtt/!Sub resolved against the local deployment."""
     template = load_template(TEMPLATE)
     deployment = aws.deployment
-    resolver = _Resolver(
-        template,
-        stack_name=deployment.stack_name,
-        region=deployment.region,
-        account_id=deployment.account_id,
-        parameter_overrides={},
-    )
+    resolver = _Resolver(template, _Stack(deployment.stack_name, deployment.region, deployment.account_id))
     resolver.resources = dict(deployment.resources)
     resolver.skipped_resources = {logical_id for logical_id, _ in deployment.skipped}
     statements: dict[str, list[dict[str, Any]]] = {}

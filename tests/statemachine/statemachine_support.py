@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from aco_sync_local.local_stack import LocalStack
+from support.events import ingest_roster_event
 from support.small_aco import CLINICS, NORTH, NORTH_ROWS, ROSTER, ROSTER_KEY, SOUTH, small_aco_files
 
 __all__ = [
@@ -39,13 +40,7 @@ def ingest_roster(aws: LocalStack, aco_id: str = "A1") -> dict[str, Any]:
     """Upload the roster and deliver the S3 "Object Created" event as the EventBridge rule does."""
     key = ROSTER_KEY.format(aco_id=aco_id)
     put(aws, key, ROSTER)
-    event = {
-        "source": "aws.s3",
-        "detail-type": "Object Created",
-        "detail": {"bucket": {"name": aws.bucket_name()}, "object": {"key": key}},
-    }
-    result: dict[str, Any] = aws.invoke("IngestRosterFunction", event)
-    return result
+    return ingest_roster_event(aws, key)
 
 
 def start(aws: LocalStack, aco_id: str = "A1") -> dict[str, Any]:

@@ -39,16 +39,23 @@ def fail_with(monkeypatch: pytest.MonkeyPatch, module: object, name: str, messag
     monkeypatch.setattr(module, name, broken)
 
 
+def run_failing_sync(
+    aws: LocalStack, *, roster_required: bool, error: str
+) -> tuple[list[str], dict[str, Any]]:
+    """Write the small ACO, start a sync and wait for it to fail with ``error``: the states the execution
+    entered and the sync's status."""
+    write_aco(aws, mcqm=False, roster_required=roster_required)
+    started = start(aws)
+    [execution] = aws.wait_for_executions(timeout=60)
+    assert (execution.status, execution.error) == ("FAILED", error)
+    return states_entered(aws, started["execution_arn"]), latest_sync_status("A1")
+
+
 def test_missing_roster_aborts_records_the_reason_and_releases_the_lock(tmp_path: Path) -> None:
     with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
-        write_aco(aws, mcqm=False, roster_required=True)
-        started = start(aws)
-        [execution] = aws.wait_for_executions(timeout=60)
-        assert (execution.status, execution.error) == ("FAILED", "MissingRosterError")
-        states = states_entered(aws, started["execution_arn"])
+        states, status = run_failing_sync(aws, roster_required=True, error="MissingRosterError")
         assert "Record Sync Aborted" in states and "Release ACO Lock After Abort" in states
         assert "Initial Sync" not in states
-        status = latest_sync_status("A1")
         assert status["sync"]["status"] == "Sync Aborted"
         assert "no active Medicare roster for performance year 2025" in status["sync"]["error"]
         assert _lock_item(aws) is None
@@ -110,13 +117,8 @@ def test_a_permanent_error_fails_the_sync_and_releases_the_lock(
 ) -> None:
     fail_with(monkeypatch, initial_sync, "diff_providers", "provider list is broken")
     with LocalStack(state_dir=tmp_path, fast_retries=True) as aws:
-        write_aco(aws, mcqm=False, roster_required=False)
-        started = start(aws)
-        [execution] = aws.wait_for_executions(timeout=60)
-        assert (execution.status, execution.error) == ("FAILED", "SyncFailed")
-        states = states_entered(aws, started["execution_arn"])
+        states, status = run_failing_sync(aws, roster_required=False, error="SyncFailed")
         assert "Record Sync Failure" in states and "Release ACO Lock After Failure" in states
-        status = latest_sync_status("A1")
         assert status["sync"]["status"] == "Sync Failed"
         assert status["sync"]["error"] == "ValueError: provider list is broken"
         assert {c["status"] for c in status["clinics"]} == {"Sync Failed"}

@@ -25,17 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from aco_sync.domain import outcome_codes as codes
 from aco_sync.domain.catalog import AggregationRule
-from aco_sync.domain.outcome_codes import (
-    CODE_PERFORMANCE,
-    DENOMINATOR_ONLY,
-    EXCEPTION,
-    EXCLUSION,
-    MET,
-    NOT_MET,
-    PERFORMANCE_CODE,
-    uses_any_met_wins,
-)
 from aco_sync.domain.records import Performance, PerformanceRecord
 
 Row = tuple[int, int, str, str, str]
@@ -50,34 +41,34 @@ def resolve_rows(rows: Sequence[Row], any_met_wins: bool) -> tuple[int, int]:
     exception_date = -1
     latest_date = 0
     for code, day, tin, key, _ in rows:
-        if code in (MET, NOT_MET):
-            is_met = code == MET
+        if code in (codes.MET, codes.NOT_MET):
+            is_met = code == codes.MET
             candidate = (is_met, day, tin, key) if any_met_wins else (day, is_met, tin, key)
             if best_numerator is None or candidate > best_numerator:
                 best_numerator = candidate
-        elif code == EXCLUSION:
+        elif code == codes.EXCLUSION:
             if day > exclusion_date:
                 exclusion_date = day
-        elif code == EXCEPTION:
+        elif code == codes.EXCEPTION:
             if day > exception_date:
                 exception_date = day
         elif day > latest_date:
             latest_date = day
     if exclusion_date >= 0:
-        return EXCLUSION, exclusion_date
+        return codes.EXCLUSION, exclusion_date
     if best_numerator is not None:
         if any_met_wins:
             met, day = best_numerator[0], best_numerator[1]
         else:
             day, met = best_numerator[0], best_numerator[1]
         if met:
-            return MET, day
+            return codes.MET, day
         if exception_date >= 0:
-            return EXCEPTION, exception_date
-        return NOT_MET, day
+            return codes.EXCEPTION, exception_date
+        return codes.NOT_MET, day
     if exception_date >= 0:
-        return EXCEPTION, exception_date
-    return DENOMINATOR_ONLY, latest_date
+        return codes.EXCEPTION, exception_date
+    return codes.DENOMINATOR_ONLY, latest_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +82,14 @@ def resolve_outcome(records: Iterable[PerformanceRecord], rule: AggregationRule)
     rows = [record_row(record) for record in records]
     if not rows:
         raise ValueError("resolve_outcome needs at least one record")
-    code, day = resolve_rows(rows, uses_any_met_wins(rule))
-    return Resolution(CODE_PERFORMANCE[code], date.fromordinal(day) if day else None)
+    code, day = resolve_rows(rows, codes.uses_any_met_wins(rule))
+    return Resolution(codes.CODE_PERFORMANCE[code], date.fromordinal(day) if day else None)
 
 
 def record_row(record: PerformanceRecord) -> Row:
     day = record.performance_date.toordinal() if record.performance_date else 0
     return (
-        PERFORMANCE_CODE[record.performance],
+        codes.PERFORMANCE_CODE[record.performance],
         day,
         record.tin,
         record.source_key,

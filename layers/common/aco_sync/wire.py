@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import TypeAdapter
 
 from aco_sync.domain.collection_types import MeasurePlan, sorted_collection_types
-from aco_sync.domain.records import MeasureStats, SyncLogEntry
+from aco_sync.domain.records import DenominatorCount, MeasureStats, RosterEntry, SyncLogEntry
 from aco_sync.scoring.clinic_stats import ClinicStats
 from aco_sync.scoring.points import MeasureScore
 
@@ -42,6 +42,8 @@ SYNC_LOG_ENTRY = WireShape(SyncLogEntry)  # the measure plan's log, the status J
 MEASURE_PLAN = WireShape(MeasurePlan)  # plan.json: finalize -> MCQM sync
 CLINIC_STATS = WireShape(ClinicStats)  # the results' clinic_stats.json, with the rates and shares
 MEASURE_SCORE = WireShape(MeasureScore)  # the results' quality-score.json "scores"
+ROSTER_ENTRY = WireShape(RosterEntry)  # the active roster's normalised JSON (ingest -> every step)
+DENOMINATOR_COUNT = WireShape(DenominatorCount)  # a clinic's denominator counts (clinic sync -> finalize)
 
 stats_to_dict = MEASURE_STATS.to_dict
 stats_from_dict = MEASURE_STATS.from_dict
@@ -50,6 +52,17 @@ log_entry_from_dict = SYNC_LOG_ENTRY.from_dict
 plan_from_dict = MEASURE_PLAN.from_dict
 clinic_stats_to_dict = CLINIC_STATS.to_dict
 clinic_stats_from_dict = CLINIC_STATS.from_dict  # the stored rates and shares are computed again
+roster_entry_from_dict = ROSTER_ENTRY.from_dict
+count_to_dict = DENOMINATOR_COUNT.to_dict
+count_from_dict = DENOMINATOR_COUNT.from_dict
+
+
+def roster_entry_to_dict(entry: RosterEntry) -> dict[str, Any]:
+    """The entry's fields; its eligible measures in id order (a set: the same roster, the same JSON)."""
+    data = ROSTER_ENTRY.to_dict(entry)
+    if entry.eligible_measures is not None:
+        data["eligible_measures"] = sorted(entry.eligible_measures)
+    return data
 
 
 def plan_to_dict(plan: MeasurePlan) -> dict[str, Any]:

@@ -221,6 +221,19 @@ class Branch:
     prev: int = 0
 
 
+@dataclass(frozen=True)
+class _StateRun:
+    """One state being run: its execution, name and definition, the context object (with ``$$.State``),
+    the line of events it chains to and whether it runs in a Map iteration."""
+
+    execution: Execution
+    name: str
+    state: Mapping[str, Any]
+    context: dict[str, Any]
+    branch: Branch
+    in_map: bool
+
+
 @dataclass
 class Execution:
     arn: str
@@ -449,6 +462,7 @@ class LocalStepFunctions:
             branch, f"{kind}StateEntered", "stateEnteredEventDetails", name=name, input=_limited(data, name)
         )
         context = {**context, "State": {"Name": name, "EnteredTime": _now().isoformat(), "RetryCount": 0}}
+        run = _StateRun(execution, name, state, context, branch, in_map)
         if kind == "Fail":
             raise StateFailure(str(state.get("Error", "States.Fail")), str(state.get("Cause", "")))
         if kind == "Choice":
@@ -480,10 +494,9 @@ class LocalStepFunctions:
         while True:
             try:
                 effective = _input_of(state, data, name)
-                if kind == "Task":
-                    result = self._run_task(execution, name, state, effective, context, branch, in_map=in_map)
-                else:
-                    result = self._run_map(execution, name, state, effective, context, branch)
+                result = (self._run_task if kind == "Task" else self._run_map)(run, effective)
+                if kind == "Map":  # the results themselves (no ResultWriter: a distributed Map's too)
+                    _limited(result, name)
                 if "ResultSelector" in state:
                     result = apply_template(state["ResultSelector"], result, context, state=name)
                 output = write_result(state.get("ResultPath", "$"), data, result, state=name)
@@ -519,17 +532,8 @@ class LocalStepFunctions:
                 return output, catcher["Next"]
 
     # -- Task ------------------------------------------------------------------------------------
-    def _run_task(
-        self,
-        execution: Execution,
-        name: str,
-        state: Mapping[str, Any],
-        effective: Any,
-        context: dict[str, Any],
-        branch: Branch,
-        *,
-        in_map: bool,
-    ) -> Any:
+    def _run_task(self, run: _StateRun, effective: Any) -> Any:
+        execution, name, state, context, branch = run.execution, run.name, run.state, run.context, run.branch
         resource = str(state["Resource"])
         parameters = (
             apply_template(state["Parameters"], effective, context, state=name)
@@ -545,7 +549,7 @@ class LocalStepFunctions:
                 input=_json(parameters),
             )
             execution.emit(branch, "LambdaFunctionStarted")
-            payload, errored = self.services.invoke_lambda(resource, parameters, in_map)
+            payload, errored = self.services.invoke_lambda(resource, parameters, run.in_map)
             text = payload.decode("utf-8")
             try:
                 result: Any = json.loads(text) if text else None
@@ -639,15 +643,8 @@ class LocalStepFunctions:
         return {"ExecutionArn": arn, "StartDate": self.executions[arn].start.isoformat()}
 
     # -- Map -------------------------------------------------------------------------------------
-    def _run_map(
-        self,
-        execution: Execution,
-        name: str,
-        state: Mapping[str, Any],
-        effective: Any,
-        context: dict[str, Any],
-        branch: Branch,
-    ) -> list[Any]:
+    def _run_map(self, run: _StateRun, effective: Any) -> list[Any]:
+        execution, name, state, context, branch = run.execution, run.name, run.state, run.context, run.branch
         processor = dict(state.get("ItemProcessor") or state.get("Iterator") or {})
         mode = processor.get("ProcessorConfig", {}).get("Mode", "INLINE")
         program = {k: v for k, v in processor.items() if k != "ProcessorConfig"}
@@ -710,7 +707,6 @@ class LocalStepFunctions:
             execution.emit(branch, "MapStateFailed")
             raise failure
         execution.emit(branch, "MapStateSucceeded")
-        _limited(results, name)
         return results
 
     def _read_items(
@@ -776,7 +772,6 @@ class LocalStepFunctions:
             )
             raise StateFailure("States.ExceedToleratedFailureThreshold", cause) from None
         execution.emit(branch, "MapRunSucceeded")
-        _limited(results, name)  # no ResultWriter: the children's outputs come back in the state
         return results
 
 

@@ -11,19 +11,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from aco_sync.adapters import ports
 from aco_sync.adapters.aws import (
     DynamoDbSyncStateStore,
     S3ObjectStore,
     StepFunctionsWorkflowStarter,
     transient_errors_as_domain_errors,
-)
-from aco_sync.adapters.ports import (
-    ActiveRoster,
-    AggregateEncounter,
-    ClinicStatus,
-    LockHolder,
-    ObjectNotFoundError,
-    SyncRun,
 )
 from aco_sync.domain.errors import TransientStoreError
 from aco_sync.domain.records import Provider, SyncLogEntry
@@ -43,8 +36,10 @@ def table(aws) -> DynamoDbSyncStateStore:
     return moto_dynamodb_state_store(REGION)
 
 
-def holder(sync_id: str, arn: str = "arn:exec:1") -> LockHolder:
-    return LockHolder(aco_id="A1", sync_id=sync_id, execution_arn=arn, acquired_at="2026-01-01T00:00:00Z")
+def holder(sync_id: str, arn: str = "arn:exec:1") -> ports.LockHolder:
+    return ports.LockHolder(
+        aco_id="A1", sync_id=sync_id, execution_arn=arn, acquired_at="2026-01-01T00:00:00Z"
+    )
 
 
 def test_lock_is_exclusive_and_can_be_taken_over_only_from_the_named_holder(
@@ -72,7 +67,7 @@ def test_lock_moves_and_releases_only_for_its_sync(table: DynamoDbSyncStateStore
 def test_sync_runs_newest_first_and_updates(table: DynamoDbSyncStateStore) -> None:
     for sync_id in ("sync-1", "sync-3", "sync-2"):
         table.put_sync_run(
-            SyncRun(aco_id="A1", sync_id=sync_id, status="Sync Queued", trigger="manual", started="t")
+            ports.SyncRun(aco_id="A1", sync_id=sync_id, status="Sync Queued", trigger="manual", started="t")
         )
     table.update_sync_run("A1", "sync-2", status="Sync Complete", counts={"records": 4})
     runs = table.list_sync_runs("A1")
@@ -94,8 +89,10 @@ def test_log_keeps_append_order(table: DynamoDbSyncStateStore) -> None:
 
 
 def test_clinics_results_encounters_providers_and_roster(table: DynamoDbSyncStateStore) -> None:
-    table.put_clinic_status("A1", ClinicStatus(tin="111111111", status="Sync Running"))
-    table.put_clinic_status("A1", ClinicStatus(tin="111111111", status="Sync Complete", last_synced="t"))
+    table.put_clinic_status("A1", ports.ClinicStatus(tin="111111111", status="Sync Running"))
+    table.put_clinic_status(
+        "A1", ports.ClinicStatus(tin="111111111", status="Sync Complete", last_synced="t")
+    )
     assert [(c.tin, c.status) for c in table.list_clinic_statuses("A1")] == [("111111111", "Sync Complete")]
 
     table.put_measure_results(
@@ -104,7 +101,7 @@ def test_clinics_results_encounters_providers_and_roster(table: DynamoDbSyncStat
     assert table.list_measure_results("A1", "s1")[0]["performance_rate"] == 50.5
 
     encounters = [
-        AggregateEncounter(
+        ports.AggregateEncounter(
             tin=t,
             source_key=f"k{i}",
             content_hash="h",
@@ -128,14 +125,8 @@ def test_clinics_results_encounters_providers_and_roster(table: DynamoDbSyncStat
     table.delete_providers("A1", table.list_providers("A1"))
     assert table.list_providers("A1") == []
 
-    roster = ActiveRoster(
-        aco_id="A1",
-        performance_year=2025,
-        key="store/x.json",
-        file_name="r.csv",
-        rows_accepted=3,
-        rows_rejected=1,
-        activated_at="t",
+    roster = ports.ActiveRoster(
+        "A1", 2025, "store/x.json", "r.csv", rows_accepted=3, rows_rejected=1, activated_at="t"
     )
     assert table.get_active_roster("A1", 2025) is None
     table.set_active_roster(roster)
@@ -153,7 +144,7 @@ def test_s3_object_store(aws) -> None:
     assert store.list_keys("a/") == ["a/1.txt", "a/2.txt"]
     store.delete("a/1.txt")
     assert store.list_keys("a/") == ["a/2.txt"]
-    with pytest.raises(ObjectNotFoundError):
+    with pytest.raises(ports.ObjectNotFoundError):
         store.get("a/1.txt")
 
 
@@ -187,7 +178,7 @@ def test_throttling_becomes_transient_store_error_but_other_errors_do_not() -> N
 
 def test_sync_run_updates_are_conditional_and_versioned(table: DynamoDbSyncStateStore) -> None:
     table.put_sync_run(
-        SyncRun(aco_id="A1", sync_id="s1", status="Sync Running", trigger="manual", started="t")
+        ports.SyncRun(aco_id="A1", sync_id="s1", status="Sync Running", trigger="manual", started="t")
     )
     assert not table.update_sync_run("A1", "s1", only_if_status="Sync Queued", status="MCQM Sync Queued")
     assert table.update_sync_run("A1", "s1", only_if_status="Sync Running", status="MCQM Sync Queued")
@@ -235,7 +226,7 @@ def test_encounter_index_is_bucketed_and_updates_only_touched_buckets(table: Dyn
     from aco_sync.adapters.aws import ENCOUNTER_BUCKETS, encounter_bucket
 
     encounters = [
-        AggregateEncounter("111111111", f"111111111:tpl:{i}", f"h{i}", "templates/a.csv", "M001", "CQM")
+        ports.AggregateEncounter("111111111", f"111111111:tpl:{i}", f"h{i}", "templates/a.csv", "M001", "CQM")
         for i in range(2000)
     ]
     assert table.put_aggregate_encounters("A1", encounters) == 2000
@@ -250,7 +241,9 @@ def test_encounter_index_is_bucketed_and_updates_only_touched_buckets(table: Dyn
         e.source_key: e.content_hash for e in encounters
     }
 
-    changed = AggregateEncounter("111111111", "111111111:tpl:7", "new", "templates/a.csv", "M001", "CQM")
+    changed = ports.AggregateEncounter(
+        "111111111", "111111111:tpl:7", "new", "templates/a.csv", "M001", "CQM"
+    )
     before = {i["SK"]["S"]: i["d"] for i in items}
     table.put_aggregate_encounters("A1", [changed])
     after = {

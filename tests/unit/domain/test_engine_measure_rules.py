@@ -46,12 +46,21 @@ def test_m001_denominator_only_records_ignored_when_a_valid_numerator_exists():
     assert outcome.outcome is NOT_MET and outcome.performance_date == date(2025, 1, 5)
 
 
-def test_m134_numerator_once_per_py_same_as_m001():
-    records = [
-        record(measure="M134", perf=DONLY, day=date(2025, 9, 1)),
-        record(measure="M134", perf=MET, day=date(2025, 2, 1)),
+# test id: (measure, the patient's records as (performance, month of 2025 (day 1), TIN), resolved outcome)
+TWO_RECORDS = {
+    "m134_numerator_once_per_py_same_as_m001": ("M134", [(DONLY, 9, TIN_A), (MET, 2, TIN_A)], MET),
+    "m112_any_met_wins_over_more_recent_not_met": ("M112", [(MET, 1, TIN_A), (NOT_MET, 11, TIN_B)], MET),
+    "m113_follows_m112_logic": ("M113", [(NOT_MET, 12, TIN_A), (MET, 1, TIN_B)], MET),
+    "m236_most_recent_numerator_even_if_not_met": ("M236", [(MET, 3, TIN_A), (NOT_MET, 10, TIN_B)], NOT_MET),
+}
+
+
+@pytest.mark.parametrize(("measure", "records", "expected"), TWO_RECORDS.values(), ids=TWO_RECORDS.keys())
+def test_the_measure_rule_resolves_two_records(measure, records, expected):
+    patient = [
+        record(measure=measure, perf=perf, day=date(2025, month, 1), tin=tin) for perf, month, tin in records
     ]
-    assert _outcome(records).outcome is MET
+    assert _outcome(patient).outcome is expected
 
 
 def test_only_denominator_only_records_stay_in_eligible_population_without_performance():
@@ -60,22 +69,6 @@ def test_only_denominator_only_records_stay_in_eligible_population_without_perfo
     assert result.outcomes[0].outcome is DONLY
     stats = result.stats_for("M001", CollectionType.CQM)
     assert stats is not None and stats.eligible_population == 1 and stats.data_completeness == 0.0
-
-
-def test_m112_any_met_wins_over_more_recent_not_met():
-    records = [
-        record(measure="M112", tin=TIN_A, perf=MET, day=date(2025, 1, 1)),
-        record(measure="M112", tin=TIN_B, perf=NOT_MET, day=date(2025, 11, 1)),
-    ]
-    assert _outcome(records).outcome is MET
-
-
-def test_m113_follows_m112_logic():
-    records = [
-        record(measure="M113", perf=NOT_MET, day=date(2025, 12, 1)),
-        record(measure="M113", perf=MET, day=date(2025, 1, 1), tin=TIN_B),
-    ]
-    assert _outcome(records).outcome is MET
 
 
 def test_m112_exclusion_wins_over_met():
@@ -94,14 +87,6 @@ def test_exclusion_anywhere_in_py_wins_for_every_measure(measure):
         record(measure=measure, perf=EXCL, day=date(2025, 1, 1), tin=TIN_B),
     ]
     assert _outcome(records).outcome is EXCL
-
-
-def test_m236_most_recent_numerator_even_if_not_met():
-    records = [
-        record(measure="M236", perf=MET, day=date(2025, 3, 1)),
-        record(measure="M236", perf=NOT_MET, day=date(2025, 10, 1), tin=TIN_B),
-    ]
-    assert _outcome(records).outcome is NOT_MET
 
 
 @pytest.mark.parametrize("measure", ["M001", "M112", "M236"])

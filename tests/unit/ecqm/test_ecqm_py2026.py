@@ -14,7 +14,17 @@ from aco_sync.domain.records import Performance
 from aco_sync.ecqm import calculate_fhir, calculate_qrda, measurement_period, supported_measures
 from aco_sync.ecqm.registry import specification
 from aco_sync.ingest.qrda import parse_qrda
-from qrda_samples import DIAGNOSIS_ENTRY, GENDER_2026_FEMALE, encounter_entry, qrda_document
+from qrda_samples import (
+    DIAGNOSIS_ENTRY,
+    GENDER_2026_FEMALE,
+    LOINC_OID,
+    code_xml,
+    effective_time,
+    encounter_entry,
+    qrda_document,
+    section_entry,
+    statement,
+)
 
 PERIOD_2026 = measurement_period(2026)
 US_CORE_SEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex"
@@ -22,15 +32,14 @@ US_CORE_SEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex"
 OFFICE_VISIT_2026 = encounter_entry(
     extension="enc-1", code="99213", low="20260310090000", high="20260310093000"
 )
-MAMMOGRAM_2025 = """
-<entry><observation classCode="OBS" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.22.4.13" extension="2015-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.3.18" extension="2019-12-01"/>
-  <id root="1.3.6.1.4.1.115" extension="mammo-1"/>
-  <code code="24606-6" codeSystem="2.16.840.1.113883.6.1"/>
-  <statusCode code="completed"/>
-  <effectiveTime><low value="20251101100000"/><high value="20251101101000"/></effectiveTime>
-</observation></entry>"""
+MAMMOGRAM_2025 = section_entry(
+    statement(
+        "Diagnostic Study, Performed",
+        "mammo-1",
+        code_xml("24606-6", LOINC_OID),
+        effective_time("20251101100000", "20251101101000"),
+    )
+)
 
 
 def _patient(birth: str, sex: str | None = "248152002") -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -51,6 +52,22 @@ def entry(
         status="completed",
         effective_low=datetime.fromisoformat(low),
         effective_high=datetime.fromisoformat(high) if high else None,
+        **kw,
+    )
+
+
+def not_done_entry(
+    kind: q.QrdaEntryKind, datatype: str, code: q.QrdaCode, element: str = "observation", **kw: Any
+) -> q.QrdaEntry:
+    """A negated ("not done") entry of one code, without status or times unless ``kw`` gives them."""
+    return q.QrdaEntry(
+        kind=kind,
+        qdm_datatype=datatype,
+        template_ids=(),
+        element=element,
+        mood_code="EVN",
+        codes=(code,),
+        negated=True,
         **kw,
     )
 
@@ -252,15 +269,11 @@ def test_orders_and_recommendations_are_not_performed_entries() -> None:
 
 
 def test_negated_assessment_with_value_set_code_becomes_not_done_with_reason() -> None:
-    not_done = q.QrdaEntry(
-        kind=q.QrdaEntryKind.ASSESSMENT,
-        qdm_datatype="Assessment, Performed",
-        template_ids=(),
-        element="observation",
-        mood_code="EVN",
-        codes=(q.QrdaCode("73832-8", LOINC),),
+    not_done = not_done_entry(
+        q.QrdaEntryKind.ASSESSMENT,
+        "Assessment, Performed",
+        q.QrdaCode("73832-8", LOINC),
         author_time=datetime(2025, 4, 1, 9, 10),
-        negated=True,
         negation_reason=q.QrdaCode("183932001", SNOMED),  # procedure contraindicated: a medical reason
     )
     depression_visit = entry(
@@ -283,15 +296,9 @@ def test_negated_assessment_with_value_set_code_becomes_not_done_with_reason() -
 
 
 def test_null_flavored_code_with_value_set_stands_for_the_value_set() -> None:
-    not_done = q.QrdaEntry(
-        kind=q.QrdaEntryKind.INTERVENTION,
-        qdm_datatype="Intervention, Performed",
-        template_ids=(),
-        element="act",
-        mood_code="EVN",
-        codes=(q.QrdaCode(None, None, null_flavor="NA", value_set="2.16.840.1.113883.3.526.3.1584"),),
-        negated=True,
-    )
+    value_set = "2.16.840.1.113883.3.526.3.1584"
+    code = q.QrdaCode(None, None, null_flavor="NA", value_set=value_set)
+    not_done = not_done_entry(q.QrdaEntryKind.INTERVENTION, "Intervention, Performed", code, element="act")
     doc = make_doc(not_done)
     from aco_sync.ecqm.qrda import to_entry
     from aco_sync.ecqm.valuesets import default_value_sets

@@ -34,7 +34,15 @@ from aco_sync.ecqm.model import EntryKind
 from aco_sync.ecqm.populations import MeasurePopulations
 from aco_sync.ecqm.qrda import calculate_qrda_detailed, patient_from_qrda
 from aco_sync.ingest.qrda import parse_qrda
-from qrda_samples import qrda_document
+from qrda_samples import (
+    LOINC_OID,
+    code_xml,
+    effective_time,
+    qrda_document,
+    relationship,
+    section_entry,
+    statement,
+)
 
 PERIOD = (date(2025, 1, 1), date(2025, 12, 31))
 TIN = "123456789"
@@ -241,34 +249,29 @@ def _qrda_encounter(encounter: Encounter) -> str:
 
 
 def _qrda_problem(number: int, code: tuple[str, str], onset: date) -> str:
-    return f"""<entry><act classCode="ACT" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.22.4.3" extension="2015-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.3.137" extension="2021-08-01"/>
-  <id root="1.3.6.1.4.1.115" extension="concern-{number}"/>
-  <code code="CONC" codeSystem="2.16.840.1.113883.5.6"/>
-  <statusCode code="active"/>
-  <entryRelationship typeCode="SUBJ"><observation classCode="OBS" moodCode="EVN">
-    <templateId root="2.16.840.1.113883.10.20.22.4.4" extension="2015-08-01"/>
-    <templateId root="2.16.840.1.113883.10.20.24.3.135" extension="2021-08-01"/>
-    <id root="1.3.6.1.4.1.115" extension="problem-{number}"/>
-    <code code="29308-4" codeSystem="2.16.840.1.113883.6.1"/>
-    <statusCode code="completed"/>
-    <effectiveTime><low value="{onset:%Y%m%d}"/></effectiveTime>
-    {_qrda_code(code, "value", xsi=True)}
-  </observation></entryRelationship>
-</act></entry>"""
+    diagnosis = statement(
+        "Diagnosis",
+        f"problem-{number}",
+        code_xml("29308-4", LOINC_OID),
+        effective_time(f"{onset:%Y%m%d}"),
+        _qrda_code(code, "value", xsi=True),
+    )
+    concern = code_xml("CONC", "2.16.840.1.113883.5.6")
+    subject = relationship("SUBJ", diagnosis)
+    concern_act = statement("Diagnosis Concern Act", f"concern-{number}", concern, subject, status="active")
+    return section_entry(concern_act)
 
 
 def _qrda_exam(number: int, loinc: str, moment: datetime, value: int) -> str:
-    return f"""<entry><observation classCode="OBS" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.22.4.13" extension="2015-08-01"/>
-  <templateId root="2.16.840.1.113883.10.20.24.3.59" extension="2021-08-01"/>
-  <id root="1.3.6.1.4.1.115" extension="exam-{number}-{loinc}"/>
-  <code code="{loinc}" codeSystem="2.16.840.1.113883.6.1"/>
-  <statusCode code="completed"/>
-  <effectiveTime value="{_hl7_time(moment)}"/>
-  <value xsi:type="PQ" value="{value}" unit="mm[Hg]"/>
-</observation></entry>"""
+    return section_entry(
+        statement(
+            "Physical Exam, Performed",
+            f"exam-{number}-{loinc}",
+            code_xml(loinc, LOINC_OID),
+            f'<effectiveTime value="{_hl7_time(moment)}"/>',
+            f'<value xsi:type="PQ" value="{value}" unit="mm[Hg]"/>',
+        )
+    )
 
 
 def to_qrda(scenario: Scenario) -> bytes:

@@ -185,73 +185,72 @@ def task_result(walk: Walk, name: str, state: dict[str, Any], effective: Any, co
     return SERVICE_RESULTS[resource]
 
 
-def walk_states(
-    walk: Walk,
-    states: dict[str, Any],
-    name: str,
-    shape: Any,
-    context: dict[str, Any],
-    seen: set[tuple[str, str]],
-) -> None:
-    if (name, key(shape)) in seen:
-        return
-    seen.add((name, key(shape)))
-    state = states[name]
-    where = f"state {name!r}"
-    kind = state["Type"]
-    effective = walk.read(state["InputPath"], shape, context, where) if state.get("InputPath") else shape
-    successors: list[tuple[str, Any]] = []
-    if kind == "Choice":
+def walk_states(walk: Walk, states: dict[str, Any], start: str, shape: Any, context: dict[str, Any]) -> None:
+    """Walk ``states`` from ``start`` with the input ``shape``: every state once per input shape."""
+    seen: set[tuple[str, str]] = set()
+    pending: list[tuple[str, Any]] = [(start, shape)]
+    while pending:
+        name, shape = pending.pop()
+        if (name, key(shape)) in seen:
+            continue
+        seen.add((name, key(shape)))
+        state = states[name]
+        where = f"state {name!r}"
+        kind = state["Type"]
+        effective = walk.read(state["InputPath"], shape, context, where) if state.get("InputPath") else shape
+        successors: list[tuple[str, Any]] = []
+        if kind == "Choice":
 
-        def variables(rule: dict[str, Any]) -> list[str]:
-            found = [rule["Variable"]] if "Variable" in rule else []
-            found += [v for k, v in rule.items() if k.endswith("Path") and isinstance(v, str)]
-            for nested in [
-                *rule.get("And", []),
-                *rule.get("Or", []),
-                *([rule["Not"]] if "Not" in rule else []),
-            ]:
-                found += variables(nested)
-            return found
+            def variables(rule: dict[str, Any]) -> list[str]:
+                found = [rule["Variable"]] if "Variable" in rule else []
+                found += [v for k, v in rule.items() if k.endswith("Path") and isinstance(v, str)]
+                for nested in [
+                    *rule.get("And", []),
+                    *rule.get("Or", []),
+                    *([rule["Not"]] if "Not" in rule else []),
+                ]:
+                    found += variables(nested)
+                return found
 
-        for choice in state["Choices"]:
-            for variable in variables(choice):
-                walk.resolve(variable, effective, context, where)
-            successors.append((choice["Next"], shape))
-        if "Default" in state:
-            successors.append((state["Default"], shape))
-    elif kind in ("Task", "Map", "Pass"):
-        if kind == "Task":
-            result = task_result(walk, name, state, effective, context)
-        elif kind == "Pass":
-            result = (
-                walk.template(state["Parameters"], effective, context, where)
-                if "Parameters" in state
-                else (ANY if "Result" in state else effective)
-            )
+            for choice in state["Choices"]:
+                for variable in variables(choice):
+                    walk.resolve(variable, effective, context, where)
+                successors.append((choice["Next"], shape))
+            if "Default" in state:
+                successors.append((state["Default"], shape))
+        elif kind in ("Task", "Map", "Pass"):
+            if kind == "Task":
+                result = task_result(walk, name, state, effective, context)
+            elif kind == "Pass":
+                result = (
+                    walk.template(state["Parameters"], effective, context, where)
+                    if "Parameters" in state
+                    else (ANY if "Result" in state else effective)
+                )
+            else:
+                result = map_result(walk, name, state, effective, context)
+            if "ResultSelector" in state:
+                result = walk.template(state["ResultSelector"], result, context, f"{where} ResultSelector")
+            after = walk.put(shape, state.get("ResultPath", "$"), result)
+            if "OutputPath" in state:
+                after = (
+                    {}
+                    if state["OutputPath"] is None
+                    else walk.read(state["OutputPath"], after, context, where)
+                )
+            if "Next" in state:
+                successors.append((state["Next"], after))
+            for catcher in state.get("Catch", []):
+                successors.append(
+                    (catcher["Next"], walk.put(shape, catcher.get("ResultPath", "$"), fields_of(StepError)))
+                )
+        elif kind == "Fail":
+            for field_name in ("ErrorPath", "CausePath"):
+                if field_name in state:
+                    walk.read(state[field_name], effective, context, where)
         else:
-            result = map_result(walk, name, state, effective, context)
-        if "ResultSelector" in state:
-            result = walk.template(state["ResultSelector"], result, context, f"{where} ResultSelector")
-        after = walk.put(shape, state.get("ResultPath", "$"), result)
-        if "OutputPath" in state:
-            after = (
-                {} if state["OutputPath"] is None else walk.read(state["OutputPath"], after, context, where)
-            )
-        if "Next" in state:
-            successors.append((state["Next"], after))
-        for catcher in state.get("Catch", []):
-            successors.append(
-                (catcher["Next"], walk.put(shape, catcher.get("ResultPath", "$"), fields_of(StepError)))
-            )
-    elif kind == "Fail":
-        for field_name in ("ErrorPath", "CausePath"):
-            if field_name in state:
-                walk.read(state[field_name], effective, context, where)
-    else:
-        assert kind == "Succeed", f"{walk.machine}: {where}: the walk does not know {kind} states"
-    for successor, successor_shape in successors:
-        walk_states(walk, states, successor, successor_shape, context, seen)
+            assert kind == "Succeed", f"{walk.machine}: {where}: the walk does not know {kind} states"
+        pending += reversed(successors)  # in the order the state lists them
 
 
 def map_result(walk: Walk, name: str, state: dict[str, Any], effective: Any, context: dict[str, Any]) -> Any:
@@ -272,7 +271,7 @@ def map_result(walk: Walk, name: str, state: dict[str, Any], effective: Any, con
         else items.item
     )
     processor = state.get("ItemProcessor") or state["Iterator"]
-    walk_states(walk, processor["States"], processor["StartAt"], iteration, item_context, set())
+    walk_states(walk, processor["States"], processor["StartAt"], iteration, item_context)
     return ListOf(ANY)
 
 
@@ -291,7 +290,7 @@ def machine_walks() -> list[Walk]:
         walk = Walk(logical_id, props["DefinitionSubstitutions"], started)
         assert logical_id in started, f"nothing starts {logical_id}"
         walk_states(
-            walk, definition["States"], definition["StartAt"], started[logical_id], execution_context(), set()
+            walk, definition["States"], definition["StartAt"], started[logical_id], execution_context()
         )
         walks.append(walk)
     return walks

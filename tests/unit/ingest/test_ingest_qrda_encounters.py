@@ -11,7 +11,7 @@ import pytest
 
 from aco_sync.domain import qrda_document as q
 from aco_sync.ingest.qrda import parse_qrda
-from qrda_samples import qrda_document
+from qrda_samples import code_xml, effective_time, qrda_document, relationship, section_entry, statement
 from shared_fixtures import shared_path
 
 SNOMED, LOINC, CPT = "2.16.840.1.113883.6.96", "2.16.840.1.113883.6.1", "2.16.840.1.113883.6.12"
@@ -65,18 +65,19 @@ ENCOUNTER_2025 = f"""
 
 # STU 3-4 era (2016-2018): "Encounter Performed Act" wrapper (24.3.133) around the encounter, with a
 # "Principal Diagnosis" (24.3.152) and a C-CDA "Encounter Diagnosis" act (22.4.80).
-ENCOUNTER_WRAPPED_2017 = f"""
-<entry><act classCode="ACT" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.24.3.133"/>
-  <code code="ENC" codeSystem="2.16.840.1.113883.5.6"/>
-  <entryRelationship typeCode="SUBJ"><encounter classCode="ENC" moodCode="EVN">
-    <templateId root="2.16.840.1.113883.10.20.22.4.49" extension="2015-08-01"/>
-    <templateId root="2.16.840.1.113883.10.20.24.3.23" extension="2017-08-01"/>
-    <id root="1.3.6.1.4.1.115" extension="enc-2017"/>
-    <code code="99283" codeSystem="{CPT}"/>
-    <statusCode code="completed"/>
-    <effectiveTime><low value="20250405101500"/><high value="20250405123000"/></effectiveTime>
-    <sdtc:dischargeDispositionCode code="306689006" codeSystem="{SNOMED}"/>
+ENCOUNTER_WRAPPED_2017 = section_entry(
+    statement(
+        "Encounter Performed Act (STU 3-4)",
+        None,
+        code_xml("ENC", "2.16.840.1.113883.5.6"),
+        relationship(
+            "SUBJ",
+            statement(
+                "Encounter, Performed (STU 3-4)",
+                "enc-2017",
+                code_xml("99283", CPT),
+                effective_time("20250405101500", "20250405123000"),
+                f"""<sdtc:dischargeDispositionCode code="306689006" codeSystem="{SNOMED}"/>
     <entryRelationship typeCode="REFR"><observation classCode="OBS" moodCode="EVN">
       <templateId root="2.16.840.1.113883.10.20.24.3.152" extension="2017-08-01"/>
       <code code="8319008" codeSystem="{SNOMED}" displayName="Principal Diagnosis"/>
@@ -90,29 +91,32 @@ ENCOUNTER_WRAPPED_2017 = f"""
         <code code="282291009" codeSystem="{SNOMED}"/>
         <value xsi:type="CD" code="44054006" codeSystem="{SNOMED}"/>
       </observation></entryRelationship>
-    </act></entryRelationship>
-  </encounter></entryRelationship>
-</act></entry>"""
+    </act></entryRelationship>""",
+            ),
+        ),
+        status=None,
+    )
+)
 
 # A producer that forgot the sdtc namespace: the CDA-namespace element is still read.
-ENCOUNTER_NO_SDTC = f"""
-<entry><encounter classCode="ENC" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.24.3.23" extension="2021-08-01"/>
-  <id root="1.3.6.1.4.1.115" extension="enc-no-sdtc"/>
-  <code code="32485007" codeSystem="{SNOMED}"/>
-  <statusCode code="completed"/>
-  <effectiveTime><low value="20250601"/><high value="20250603"/></effectiveTime>
-  <dischargeDispositionCode code="428371000124100" codeSystem="{SNOMED}"/>
-</encounter></entry>"""
+ENCOUNTER_NO_SDTC = section_entry(
+    statement(
+        "Encounter, Performed (QRDA template only)",
+        "enc-no-sdtc",
+        code_xml("32485007", SNOMED),
+        effective_time("20250601", "20250603"),
+        code_xml("428371000124100", SNOMED, element="dischargeDispositionCode"),
+    )
+)
 
-PLAIN_OFFICE_VISIT = f"""
-<entry><encounter classCode="ENC" moodCode="EVN">
-  <templateId root="2.16.840.1.113883.10.20.24.3.23" extension="2021-08-01"/>
-  <id root="1.3.6.1.4.1.115" extension="enc-office"/>
-  <code code="99213" codeSystem="{CPT}"/>
-  <statusCode code="completed"/>
-  <effectiveTime><low value="20250301090000"/><high value="20250301093000"/></effectiveTime>
-</encounter></entry>"""
+PLAIN_OFFICE_VISIT = section_entry(
+    statement(
+        "Encounter, Performed (QRDA template only)",
+        "enc-office",
+        code_xml("99213", CPT),
+        effective_time("20250301090000", "20250301093000"),
+    )
+)
 
 
 def parse(entries: str) -> q.QrdaDocument:

@@ -419,12 +419,9 @@ def test_template_xlsx_in_a_clinic_folder() -> None:
     header = TEMPLATE_HEADER.strip().split(",")
     row = ["001", "CQM", "Ada", "Lovelace", date(1956, 4, 12), "F", date(2025, 3, 10), "MET", 1234567893]
     data = _xlsx([header, row + [""] * (len(header) - len(row))])
+    files = [("templates/q.xlsx", data)]
     clinic = read_clinic_files(
-        TIN,
-        [("templates/q.xlsx", data)],
-        performance_year=2025,
-        catalog=CATALOG,
-        calculate_qrda=calculate_qrda,
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
     )
     assert clinic.issues == []
     [record] = clinic.records

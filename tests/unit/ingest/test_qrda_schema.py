@@ -118,15 +118,25 @@ def test_no_value_from_the_document_reaches_a_warning() -> None:
     shown = " ".join(message for _, message in warnings)
     for value in (*PHI, "ElmStreet12"):
         assert value not in shown, value
-    # an attribute's name is a name (names are allowed; values never)
-    assert "<realmCode> attribute nickname is not allowed." in shown and "Zebulon" not in shown
+    # an attribute the schema does not define is not named (the document spells its name)
+    assert "<realmCode>: an attribute not in the schema is not allowed." in shown
+    assert "nickname" not in shown and "Zebulon" not in shown
 
 
-def test_an_unknown_element_is_named() -> None:
-    text = re.sub(r"(<title>[^<]*</title>)", r"\1<Remark/>", qrda_document(), count=1)
-    line = next(n for n, row in enumerate(text.splitlines(), start=1) if "<Remark/>" in row)
+@pytest.mark.parametrize("name", ["JohnSmith19800101", "Remark"])
+def test_an_element_not_in_the_schema_is_not_named(name: str) -> None:
+    text = re.sub(r"(<title>[^<]*</title>)", rf"\1<{name}/>", qrda_document(), count=1)
+    line = next(n for n, row in enumerate(text.splitlines(), start=1) if f"<{name}/>" in row)
     [(found_line, message)] = _schema_warnings(text.encode())
-    assert found_line == line and message.startswith("CDA R2 schema: <Remark> is not allowed here (expected")
+    assert found_line == line
+    assert message.startswith("CDA R2 schema: An element not in the schema is not allowed here (expected")
+    assert name not in message and "<effectiveTime>" in message  # what the schema expects is named
+
+
+def test_an_element_of_the_schema_is_named() -> None:
+    text = re.sub(r"(<title>[^<]*</title>)", r"\1<observation/>", qrda_document(), count=1)
+    [(_, message)] = _schema_warnings(text.encode())
+    assert message.startswith("CDA R2 schema: <observation> is not allowed here (expected")
 
 
 @pytest.mark.parametrize(
@@ -211,10 +221,26 @@ def test_a_document_over_the_size_bound_is_read_without_the_check(monkeypatch: p
     assert doc.birth_date is not None
 
 
-def test_the_schema_is_compiled_once() -> None:
-    root = etree.fromstring(qrda_document().encode())
-    schema_problems(root)
-    schema_problems(root)
+def test_the_schema_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading several documents (valid, schema-invalid, with too many problems to locate) through the
+    reader and its warnings compiles the CDA schema once: lxml's schema constructor is called once."""
+    real_schema = etree.XMLSchema
+    compiled: list[object] = []
+
+    def counting_schema(*args: object, **kwargs: object) -> etree.XMLSchema:
+        compiled.append(args)
+        return real_schema(*args, **kwargs)  # type: ignore[arg-type]
+
+    qrda_schema.cda_schema.cache_clear()  # as in a new container: nothing compiled yet
+    monkeypatch.setattr(etree, "XMLSchema", counting_schema)
+    monkeypatch.setattr(qrda_schema, "MAX_LOCATE_WORK", 1_000)  # the streaming validation path too
+    documents = [qrda_document().encode(), _with_bad_attributes(3), _with_bad_attributes(100)]
+    warnings = [_schema_warnings(data, f"p{n}.xml") for n, data in enumerate(documents)]
+    assert warnings[0] == [] and len(warnings[1]) == 3
+    assert len(warnings[2]) == MAX_SCHEMA_WARNINGS + 1 and warnings[2][0][0] is None  # counted, no lines
+    root = etree.fromstring(documents[1])
+    assert len(schema_problems(root)) == 3  # the module's own entry point reuses it as well
+    assert len(compiled) == 1
     assert qrda_schema.cda_schema.cache_info().currsize == 1
     assert qrda_schema.cda_schema() is qrda_schema.cda_schema()
 

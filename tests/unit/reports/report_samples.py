@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from aco_sync.domain.catalog import default_catalog
+from aco_sync.domain.outcome_codes import DENOMINATOR_ONLY, EXCEPTION, EXCLUSION, MET, NOT_MET
 from aco_sync.domain.records import CollectionType, MeasureStats, PatientOutcome, Performance, SyncLogEntry
 from aco_sync.domain.settings import AcoSettings, MemberClinic
+from aco_sync.domain.stats import build_measure_stats
 from aco_sync.reports import ReportInputs
 from aco_sync.scoring.clinic_stats import compute_clinic_stats
 
@@ -75,22 +78,18 @@ def _stats(outcomes: list[PatientOutcome]) -> list[MeasureStats]:
             if o.measure_id == measure and o.collection_type == collection_type:
                 for tin in o.source_tins:
                     by_tin[tin] = by_tin.get(tin, 0) + 1
-        result.append(
-            MeasureStats(
-                measure_id=measure,
-                collection_type=collection_type,
-                eligible_population=eligible,
-                performance_met=met,
-                performance_not_met=not_met,
-                eligible_population_exclusion=excl,
-                eligible_population_exception=excep,
-                performance_rate=round(100 * met / (met + not_met), 2),
-                data_completeness=round(100 * (met + not_met + excl + excep) / eligible, 2),
-                inverse=catalog.get(measure).inverse,
-                patients_by_tin=by_tin,
-                roster_coverage=41.5 if collection_type == CollectionType.MCQM else None,
-            )
+        counts = {MET: met, NOT_MET: not_met, EXCLUSION: excl, EXCEPTION: excep, DENOMINATOR_ONLY: only}
+        stats = build_measure_stats(
+            measure,
+            collection_type,
+            outcome_counts=counts,
+            patients_by_tin=by_tin,
+            inverse=catalog.get(measure).inverse,
+            roster_coverage=41.5 if collection_type == CollectionType.MCQM else None,
         )
+        rate = round(100 * met / (met + not_met), 2)
+        completeness = round(100 * (met + not_met + excl + excep) / eligible, 2)
+        result.append(replace(stats, performance_rate=rate, data_completeness=completeness))
     return result
 
 

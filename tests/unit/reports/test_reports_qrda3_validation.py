@@ -18,8 +18,10 @@ import pytest
 from lxml import etree
 from report_samples import SETTINGS, sample_inputs
 
+from aco_sync.domain.outcome_codes import DENOMINATOR_ONLY, EXCEPTION, EXCLUSION, MET, NOT_MET
 from aco_sync.domain.qpp_measures import QppMeasureSet, qpp_measures
 from aco_sync.domain.records import CollectionType, Gender, MeasureStats, PatientOutcome, Performance
+from aco_sync.domain.stats import build_measure_stats
 from aco_sync.reports import ReportInputs, build_reports, score_sync
 from aco_sync.reports.qrda3 import PROGRAM_CODES, TEMPLATE_VERSIONS, qrda3_document
 from aco_sync.reports.submission import plan_submission
@@ -51,18 +53,10 @@ def measures_for(year: int) -> QppMeasureSet:
 def _stats(
     measure_id: str, *, met: int, not_met: int, excl: int = 0, excep: int = 0, only: int = 0
 ) -> MeasureStats:
-    eligible = met + not_met + excl + excep + only
-    return MeasureStats(
-        measure_id=measure_id,
-        collection_type=CollectionType.ECQM,
-        eligible_population=eligible,
-        performance_met=met,
-        performance_not_met=not_met,
-        eligible_population_exclusion=excl,
-        eligible_population_exception=excep,
-        performance_rate=100 * met / (met + not_met) if met + not_met else None,
-        data_completeness=100 * (met + not_met + excl + excep) / eligible if eligible else None,
-        inverse=measure_id == "M001",
+    counts = {MET: met, NOT_MET: not_met, EXCLUSION: excl, EXCEPTION: excep, DENOMINATOR_ONLY: only}
+    inverse = measure_id == "M001"
+    return build_measure_stats(
+        measure_id, CollectionType.ECQM, outcome_counts=counts, patients_by_tin={}, inverse=inverse
     )
 
 

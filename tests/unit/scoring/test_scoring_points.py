@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from aco_sync.domain.catalog import default_catalog
+from aco_sync.domain.outcome_codes import EXCEPTION, EXCLUSION, MET, NOT_MET
 from aco_sync.domain.records import CollectionType, MeasureStats
+from aco_sync.domain.stats import build_measure_stats
 from aco_sync.scoring.benchmarks import Benchmark, BenchmarkSet, parse_benchmark
 from aco_sync.scoring.points import (
     ScoreStatus,
@@ -61,22 +64,19 @@ def make_stats(
     rate: float | None = None,
     inverse: bool = False,
 ) -> MeasureStats:
-    eligible = met + not_met + excl + excep if eligible is None else eligible
-    if rate is None and met + not_met:
-        rate = 100 * met / (met + not_met)
-    completeness = 100 * (met + not_met + excl + excep) / eligible if eligible else None
-    return MeasureStats(
-        measure_id=measure_id,
-        collection_type=collection_type,
-        eligible_population=eligible,
-        performance_met=met,
-        performance_not_met=not_met,
-        eligible_population_exclusion=excl,
-        eligible_population_exception=excep,
-        performance_rate=rate,
-        data_completeness=completeness,
+    """Stats of ``met``/``not_met``/``excl``/``excep`` patients (``eligible`` counts the denominator-only
+    ones too) through the engine's ``build_measure_stats``; ``rate`` overrides the performance rate."""
+    counts = {MET: met, NOT_MET: not_met, EXCLUSION: excl, EXCEPTION: excep}
+    denominator_only = 0 if eligible is None else eligible - sum(counts.values())
+    stats = build_measure_stats(
+        measure_id,
+        collection_type,
+        outcome_counts=counts,
+        patients_by_tin={},
         inverse=inverse,
+        denominator_only_counts=denominator_only,
     )
+    return stats if rate is None else replace(stats, performance_rate=rate)
 
 
 def test_cms_worked_example_rate_8231_scores_89585() -> None:

@@ -29,17 +29,10 @@ def stores() -> Stores:
 
 
 def _roster(stores: Stores, aco_id: str = "A1") -> None:
-    stores.state.set_active_roster(
-        ActiveRoster(
-            aco_id=aco_id,
-            performance_year=2025,
-            key="store/r.json",
-            file_name="roster.csv",
-            rows_accepted=2,
-            rows_rejected=0,
-            activated_at="t",
-        )
+    roster = ActiveRoster(
+        aco_id, 2025, "store/r.json", "roster.csv", rows_accepted=2, rows_rejected=0, activated_at="t"
     )
+    stores.state.set_active_roster(roster)
 
 
 def test_schedule_starts_one_execution_per_configured_aco(stores: Stores) -> None:
@@ -145,13 +138,19 @@ def test_failure_records_error_and_fails_unfinished_clinics(stores: Stores) -> N
     assert all("ThrottlingException" in c["reason"] for c in status["clinics"])
 
 
-def test_mcqm_queued_moves_the_lock_and_never_moves_status_backwards(stores: Stores) -> None:
+def _sync_handed_to_the_mcqm_job(stores: Stores) -> str:
+    """A manual sync of A1 whose main execution (arn:main) handed over to the MCQM job (arn:mcqm)."""
     write_config(stores)
-    sync_id = start_sync(stores, aco_id="A1", trigger="manual")["sync_id"]
+    sync_id: str = start_sync(stores, aco_id="A1", trigger="manual")["sync_id"]
     acquire_aco_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn="arn:main")
     record_sync_status(
         stores, aco_id="A1", sync_id=sync_id, status=SyncStatus.MCQM_RUNNING, execution_arn="arn:mcqm"
     )
+    return sync_id
+
+
+def test_mcqm_queued_moves_the_lock_and_never_moves_status_backwards(stores: Stores) -> None:
+    sync_id = _sync_handed_to_the_mcqm_job(stores)
     assert stores.state.get_lock("A1").execution_arn == "arn:mcqm"  # type: ignore[union-attr]
     record_sync_status(
         stores, aco_id="A1", sync_id=sync_id, status=SyncStatus.MCQM_QUEUED, execution_arn="arn:mcqm"
@@ -193,12 +192,7 @@ def test_status_of_an_aco_without_syncs(stores: Stores) -> None:
 
 
 def test_a_late_mcqm_queued_step_never_overwrites_a_finished_sync(stores: Stores) -> None:
-    write_config(stores)
-    sync_id = start_sync(stores, aco_id="A1", trigger="manual")["sync_id"]
-    acquire_aco_lock(stores, aco_id="A1", sync_id=sync_id, trigger="manual", execution_arn="arn:main")
-    record_sync_status(
-        stores, aco_id="A1", sync_id=sync_id, status=SyncStatus.MCQM_RUNNING, execution_arn="arn:mcqm"
-    )
+    sync_id = _sync_handed_to_the_mcqm_job(stores)
     record_sync_status(stores, aco_id="A1", sync_id=sync_id, status=SyncStatus.COMPLETE)
     stores.state.release_lock("A1", sync_id)
     record_sync_status(

@@ -71,6 +71,7 @@ def _clinic_figures(stores: Stores) -> dict[str, tuple[object, ...]]:
 
 def test_an_unchanged_rerun_reads_and_writes_nothing_and_carries_the_accounting(stores: Stores) -> None:
     first = run_sync(stores)
+    assert sorted(_by_tin(first)) == sorted([NORTH, SOUTH])  # both clinics synced (none is vacuous)
     assert not any(r["files_unchanged"] for r in first["clinic_results"])
     assert _by_tin(first)[NORTH]["rows_rejected"] == 1
     figures = _clinic_figures(stores)
@@ -87,6 +88,7 @@ def test_an_unchanged_rerun_reads_and_writes_nothing_and_carries_the_accounting(
         clinic_sync.read_clinic_files = real_read  # type: ignore[assignment]
 
     assert read == []  # neither clinic's files were parsed
+    assert sorted(_by_tin(second)) == sorted([NORTH, SOUTH])
     assert state.encounter_writes == encounter_writes
     assert {k: v for k, v in objects.objects.items() if k.startswith("store/A1/clinics/")} == clinic_objects
     for tin, result in _by_tin(second).items():
@@ -202,9 +204,11 @@ def test_a_change_of_what_reading_depends_on_reads_again(
     stores.objects.put("config/acos/A1.json", json.dumps(config).encode())
     back = _by_tin(run_sync(stores))  # South's 2026 read dropped its digest; North's 2025 one holds
     assert not back[SOUTH]["files_unchanged"] and back[NORTH]["files_unchanged"]
-    assert all(r["files_unchanged"] for r in run_sync(stores)["clinic_results"])
+    unchanged = run_sync(stores)["clinic_results"]
+    assert len(unchanged) == 2 and all(r["files_unchanged"] for r in unchanged)
     monkeypatch.setattr(clinic_sync, "RAW_DIGEST_VERSION", "test-next")  # a new reader release
-    assert not any(r["files_unchanged"] for r in run_sync(stores)["clinic_results"])
+    released = run_sync(stores)["clinic_results"]
+    assert len(released) == 2 and not any(r["files_unchanged"] for r in released)
 
 
 def test_a_sync_that_reads_drops_the_digest_before_writing(

@@ -3,6 +3,8 @@
 never rename one without updating ``statemachine/*.asl.json``.
 """
 
+import traceback
+
 
 class AcoSyncError(Exception):
     """Base of every ACO Sync domain error."""
@@ -47,3 +49,10 @@ class NoClinicSyncedError(AcoSyncError):
 
 class MeasureDataNotFoundError(AcoSyncError):
     """No CMS measure data (qpp-measures-data) for the performance year, or none a file needs."""
+
+
+def failure_facts(exc: BaseException) -> dict[str, str | None]:
+    """What a log may say of an unexpected exception: its type and where it was raised. Never its
+    message or traceback: they may quote patient data; the frame locates the bug."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    return {"error": type(exc).__name__, "where": f"{frame.filename}:{frame.lineno}" if frame else None}

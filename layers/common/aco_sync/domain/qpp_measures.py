@@ -27,7 +27,8 @@ from typing import Any
 
 from aco_sync.domain.errors import MeasureDataNotFoundError
 
-_BUNDLED_NAME = re.compile(r"^qpp_measures_(\d{4})_selected\.json$")
+SELECTION_FOLDER = "data/benchmarks"  # the bundled selections of qpp-measures-data, per kind and year
+_SELECTION_NAME = re.compile(r"^qpp_(?P<kind>[a-z]+)_(?P<year>\d{4})_selected\.json$")
 SOURCE = "CMSgov/qpp-measures-data measures/{year}/measures-data.json (bundled selection)"
 
 
@@ -109,23 +110,38 @@ def _parse(entry: dict[str, Any], year: int) -> QppMeasure:
     )
 
 
+def selection_name(kind: str, performance_year: int) -> str:
+    """The package path of the bundled qpp-measures-data selection of ``kind`` (measures, benchmarks)."""
+    return f"{SELECTION_FOLDER}/qpp_{kind}_{performance_year}_selected.json"
+
+
+def bundled_selection_years(kind: str) -> list[int]:
+    """The performance years whose ``kind`` selection (measures, benchmarks) is bundled."""
+    folder = resources.files("aco_sync").joinpath(SELECTION_FOLDER)
+    names = (_SELECTION_NAME.match(item.name) for item in folder.iterdir())
+    return sorted(int(m["year"]) for m in names if m and m["kind"] == kind)
+
+
+def bundled_selection(kind: str, performance_year: int) -> Any:
+    """The parsed bundled ``kind`` selection of the year; None when that year's is not bundled."""
+    resource = resources.files("aco_sync").joinpath(selection_name(kind, performance_year))
+    return json.loads(resource.read_text(encoding="utf-8")) if resource.is_file() else None
+
+
 def bundled_measure_years() -> list[int]:
-    folder = resources.files("aco_sync").joinpath("data/benchmarks")
-    return sorted(int(m.group(1)) for item in folder.iterdir() if (m := _BUNDLED_NAME.match(item.name)))
+    return bundled_selection_years("measures")
 
 
 @cache
 def qpp_measures(performance_year: int) -> QppMeasureSet:
     """The bundled measures data of the year; MeasureDataNotFoundError when CMS's data is not bundled."""
-    name = f"data/benchmarks/qpp_measures_{performance_year}_selected.json"
-    resource = resources.files("aco_sync").joinpath(name)
-    if not resource.is_file():
+    entries = bundled_selection("measures", performance_year)
+    if entries is None:
         raise MeasureDataNotFoundError(
             f"No CMS measure data (qpp-measures-data) is bundled for performance year {performance_year} "
             f"(bundled: {', '.join(map(str, bundled_measure_years()))}); ACO Sync does not use another "
             "year's measure ids."
         )
-    entries = json.loads(resource.read_text(encoding="utf-8"))
     return measure_set_from_entries(entries, performance_year, source=SOURCE.format(year=performance_year))
 
 

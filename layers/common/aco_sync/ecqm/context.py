@@ -9,6 +9,7 @@ from datetime import date
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.ecqm.codes import Code
 from aco_sync.ecqm.editions import Edition, edition
+from aco_sync.ecqm.libraries.qicore_common import overlaps_days, period_of, prevalence
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind, PatientModel
 from aco_sync.ecqm.timing import age_in_years_at, end_of_day, start_of_day
 from aco_sync.ecqm.valuesets import ValueSetLibrary, bundled_value_sets, default_value_sets
@@ -65,6 +66,20 @@ class MeasureContext:
         (PY2026), or ``[Condition: ...]`` (PY2025, no verification filter)."""
         return [e for e in self.retrieve(EntryKind.CONDITION, *value_sets) if self.status.verified(e)]
 
+    def conditions_in_period(self, value_set: str) -> list[ClinicalEntry]:
+        """The :meth:`conditions` of the value set whose prevalence overlaps the measurement period."""
+        first, last = self.first_day, self.last_day
+        return [e for e in self.conditions(value_set) if prevalence(e).overlaps_days(first, last)]
+
+    def encounters_in_period(self, value_set: str) -> list[ClinicalEntry]:
+        """The encounters of the value set performed overlapping the measurement period (in days)."""
+        first, last, performed = self.first_day, self.last_day, self.status.encounter_performed
+        return [
+            e
+            for e in self.retrieve(EntryKind.ENCOUNTER, value_set)
+            if performed(e) and overlaps_days(period_of(e), first, last)
+        ]
+
     def entries(self, kind: EntryKind) -> list[ClinicalEntry]:
         return self._by_kind.get(kind, [])
 
@@ -75,10 +90,6 @@ class MeasureContext:
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
-
-    def last_encounter_date(self, encounters: Iterable[ClinicalEntry]) -> date | None:
-        dates = [e.latest.date() for e in encounters if e.latest is not None]
-        return max(dates) if dates else None
 
 
 def check_value_sets(value_sets: ValueSetLibrary, required: Iterable[str]) -> None:

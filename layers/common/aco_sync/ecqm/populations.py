@@ -144,6 +144,27 @@ class Criteria:
     note: Callable[[], str] = lambda: ""
     values: Callable[[], dict[str, float | None]] = field(default=_no_values)
 
+    @classmethod
+    def from_encounters(
+        cls,
+        encounters: Iterable[ClinicalEntry],
+        initial_population: Criterion,
+        exclusion: Callable[[], Criterion],
+        numerator: Callable[[], Criterion],
+        evidence: Callable[[], date | None],
+        *,
+        note: Callable[[], str],
+        exception: Callable[[], Criterion] | None = None,
+        values: Callable[[], dict[str, float | None]] = _no_values,
+    ) -> Criteria:
+        """A measure's criteria (its populations, then the date of its evidence) dated by its qualifying
+        encounters (the encounter date: the last of them)."""
+        dates = [e.latest.date() for e in encounters if e.latest is not None]
+        encounter_date = max(dates) if dates else None
+        return cls(
+            initial_population, exclusion, numerator, exception, evidence, encounter_date, note, values
+        )
+
 
 def populations(measure_id: str, criteria: Criteria) -> MeasurePopulations:
     """Proportion-measure semantics: the exclusion within the denominator, the numerator within the

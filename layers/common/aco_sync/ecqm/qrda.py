@@ -38,14 +38,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import heapq
-import traceback
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
+from typing import NotRequired, TypedDict, Unpack
 
 from aws_lambda_powertools import Logger
 
 from aco_sync.domain import qrda_document as q
 from aco_sync.domain.catalog import default_catalog
+from aco_sync.domain.errors import failure_facts
 from aco_sync.domain.records import Gender, IngestIssue, PerformanceRecord
 from aco_sync.domain.safe_echo import quoted_if_safe
 from aco_sync.ecqm import codes as c
@@ -412,25 +413,23 @@ def measures_to_calculate(doc: q.QrdaDocument, performance_year: int) -> tuple[l
     return in_scope, others
 
 
+class QrdaCalculation(TypedDict):
+    """What a QRDA-I document is calculated for: the clinic's TIN, the file, the performance year and,
+    optionally, another measurement period (default: the performance year) or value sets."""
+
+    tin: str
+    source_file: str
+    performance_year: int
+    period: NotRequired[tuple[date, date] | None]
+    value_sets: NotRequired[ValueSetLibrary | None]
+
+
 def calculate_qrda(
-    doc: q.QrdaDocument,
-    *,
-    tin: str,
-    source_file: str,
-    performance_year: int,
-    period: tuple[date, date] | None = None,
-    value_sets: ValueSetLibrary | None = None,
+    doc: q.QrdaDocument, **calculation: Unpack[QrdaCalculation]
 ) -> tuple[list[PerformanceRecord], list[IngestIssue]]:
     """One eCQM :class:`PerformanceRecord` per measure whose denominator the patient is in, plus
     issues for what could not be calculated. ``period`` defaults to the performance year."""
-    records, issues, _ = calculate_qrda_detailed(
-        doc,
-        tin=tin,
-        source_file=source_file,
-        performance_year=performance_year,
-        period=period,
-        value_sets=value_sets,
-    )
+    records, issues, _ = calculate_qrda_detailed(doc, **calculation)
     return records, issues
 
 
@@ -520,16 +519,7 @@ def calculate_qrda_detailed(
                 patient, measure_id, period_of_year, performance_year=performance_year, context=context
             )
         except (ArithmeticError, TypeError, ValueError, KeyError) as exc:  # one measure, not the file
-            # no traceback/message in the log: they may quote patient data; the frame locates the bug
-            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-            logger.error(
-                "eCQM calculation failed",
-                extra={
-                    "measure_id": measure_id,
-                    "error": type(exc).__name__,
-                    "where": f"{frame.filename}:{frame.lineno}" if frame else None,
-                },
-            )
+            logger.error("eCQM calculation failed", extra={"measure_id": measure_id, **failure_facts(exc)})
             issue(
                 f"eCQM calculation of {_ecqm_names([measure_id])[0]} failed ({type(exc).__name__}); "
                 "the other measures of the file were calculated",

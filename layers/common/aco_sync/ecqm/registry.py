@@ -59,16 +59,7 @@ def register_measure(
     """Register one eCQM for every performance year it supports: ``years`` maps each year to the CQL
     library the logic translates, the logic and the value sets it retrieves."""
     for year, (cql_library, logic, value_sets) in years.items():
-        register(
-            EcqmSpecification(
-                measure_id=measure_id,
-                cms_id=cms_id,
-                performance_year=year,
-                cql_library=cql_library,
-                logic=logic,
-                value_sets=value_sets,
-            )
-        )
+        register(EcqmSpecification(measure_id, cms_id, year, cql_library, logic, value_sets))
 
 
 def specification(measure_id: str, performance_year: int) -> EcqmSpecification:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Protocol
@@ -15,10 +14,12 @@ from typing import Protocol
 from aws_lambda_powertools import Logger
 
 from aco_sync.domain.catalog import MeasureCatalog
+from aco_sync.domain.errors import failure_facts
 from aco_sync.domain.qrda_document import QrdaDocument
 from aco_sync.domain.records import ClinicData, DenominatorCount, FileAccount, IngestIssue, PerformanceRecord
 from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.qrda import read_qrda_upload
+from aco_sync.ingest.table_spec import TableReadResult
 from aco_sync.ingest.templates import read_template
 
 PROVIDERS_FILE = "providers.csv"
@@ -113,6 +114,19 @@ def classify(path: str) -> str | None:
     return None
 
 
+def _table_account(path: str, kind: str, result: TableReadResult, accepted: int, tin: str) -> FileAccount:
+    """A table file's accounting: rows read, ``accepted`` and rejected, or the file refused."""
+    return FileAccount(
+        file=path,
+        kind=kind,
+        read=result.rows_total,
+        accepted=accepted,
+        rejected=result.rows_rejected,
+        refused=result.refused,
+        tin=tin,
+    )
+
+
 def read_clinic_files(
     tin: str,
     files: Iterable[tuple[str, bytes]],
@@ -166,17 +180,7 @@ def read_clinic_files(
             providers = read_providers(path, content, tin=tin)
             data.providers.extend(providers.providers)
             data.issues.extend(providers.issues)
-            data.files.append(
-                FileAccount(
-                    file=path,
-                    kind=kind,
-                    read=providers.rows_total,
-                    accepted=len(providers.providers),
-                    rejected=providers.rows_rejected,
-                    refused=providers.refused,
-                    tin=tin,
-                )
-            )
+            data.files.append(_table_account(path, kind, providers, len(providers.providers), tin))
         elif kind == "template":
             template = read_template(
                 path, content, tin=tin, performance_year=performance_year, catalog=catalog
@@ -184,17 +188,7 @@ def read_clinic_files(
             data.records.extend(template.records)
             data.denominator_counts.extend(template.denominator_counts)
             data.issues.extend(template.issues)
-            data.files.append(
-                FileAccount(
-                    file=path,
-                    kind=kind,
-                    read=template.rows_total,
-                    accepted=template.rows_accepted,
-                    rejected=template.rows_rejected,
-                    refused=template.refused,
-                    tin=tin,
-                )
-            )
+            data.files.append(_table_account(path, kind, template, template.rows_accepted, tin))
         else:
             data.files.append(qrda.read(path, content, data, seen))
     _drop_duplicate_keys(data)
@@ -336,16 +330,7 @@ class _QrdaFiles:
                 document, tin=tin, source_file=document.file_name, performance_year=self.performance_year
             )
         except Exception as exc:  # one document must not stop the clinic; reported, not hidden
-            # no traceback/message in the log: they may quote patient data; the frame locates the bug
-            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-            logger.error(
-                "eCQM calculation failed",
-                extra={
-                    "tin": tin,
-                    "error": type(exc).__name__,
-                    "where": f"{frame.filename}:{frame.lineno}" if frame else None,
-                },
-            )
+            logger.error("eCQM calculation failed", extra={"tin": tin, **failure_facts(exc)})
             issues.append(
                 IngestIssue(
                     file=document.file_name,

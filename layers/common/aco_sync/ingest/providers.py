@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aco_sync.domain.records import IngestIssue, Provider
+from aco_sync.domain.records import Provider
 from aco_sync.ingest.table_spec import (
+    TableReadResult,
     TableSpec,
-    read_or_refuse,
     read_spec_columns,
-    rejected_row,
-    unreadable_value,
 )
 from aco_sync.ingest.tabular import Table, TableRow, collapse_whitespace, parse_flag, parse_npi
 
@@ -26,24 +24,14 @@ PROVIDERS = TableSpec(
 
 
 @dataclass(slots=True)
-class ProvidersReadResult:
+class ProvidersReadResult(TableReadResult):
     providers: list[Provider] = field(default_factory=list)
-    issues: list[IngestIssue] = field(default_factory=list)
-    rows_total: int = 0
-    rows_rejected: int = 0
-    refused: bool = False
 
 
 def read_providers(file_name: str, data: bytes, *, tin: str) -> ProvidersReadResult:
     """Read one provider list. ``active`` is optional (default active). Never raises for bad content."""
     result = ProvidersReadResult()
-    table = read_or_refuse(file_name, data, lambda t: _read_rows(t, result, tin), tin=tin)
-    if isinstance(table, IngestIssue):
-        return ProvidersReadResult(issues=[table], refused=True)
-    result.rows_total = table.rows_read
-    result.rows_rejected += table.rows_rejected
-    result.issues = table.issues.finish()
-    return result
+    return result.read_table(file_name, data, lambda t: _read_rows(t, result, tin), tin=tin)
 
 
 def _read_rows(table: Table, result: ProvidersReadResult, tin: str) -> None:
@@ -52,18 +40,15 @@ def _read_rows(table: Table, result: ProvidersReadResult, tin: str) -> None:
     if columns is None:
         return
     first_row_of_npi: dict[str, int] = {}
-    for row in table.rows:
-        try:
-            errors, provider = _read_row(row, columns, first_row_of_npi, tin)
-        except Exception as exc:  # the per-row barrier: no cell value can stop the file
-            errors, provider = [unreadable_value(exc)], None
-        if errors or provider is None:
-            result.rows_rejected += 1
-            code = "duplicate_row" if errors and "duplicate" in errors[-1] else "invalid_value"
-            table.issues.add(rejected_row(table, row.line, errors, code))
-            continue
+    for row, provider in result.accepted_rows(
+        table, lambda row: _read_row(row, columns, first_row_of_npi, tin), _code_for
+    ):
         first_row_of_npi[provider.npi] = row.line
         result.providers.append(provider)
+
+
+def _code_for(errors: list[str]) -> str:
+    return "duplicate_row" if errors and "duplicate" in errors[-1] else "invalid_value"
 
 
 def _read_row(

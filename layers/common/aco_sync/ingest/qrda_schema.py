@@ -6,6 +6,9 @@ the schema is a warning, not a reason to drop a patient (the reader rejects what
 No PHI: lxml's messages can quote the document's text and attribute values ("The value 'Smith' is not
 accepted by ..."), so the warning is built here from the error's kind (libxml2's error type), the
 element and attribute names and, for data-type errors, the schema's type name, never from the value.
+Only names the schema defines are shown: the name of an element or attribute the schema does not define
+is the document's own text (a clinic could put anything there), so it is "an element (an attribute) not
+in the schema".
 The schema is compiled once per process; validation is bounded by the reader's size caps (only
 documents that passed them get here) and the warnings by ``MAX_SCHEMA_WARNINGS`` per document.
 """
@@ -22,15 +25,16 @@ from typing import Any
 from lxml import etree
 
 PREFIX = "CDA R2 schema"
-SCHEMA_ENTRY = "data/schemas/cda/infrastructure/cda/CDA_SDTC.xsd"
+SCHEMA_FOLDER = "data/schemas/cda"
+SCHEMA_ENTRY = f"{SCHEMA_FOLDER}/infrastructure/cda/CDA_SDTC.xsd"
 MAX_SCHEMA_WARNINGS = 20  # listed per document; the rest are counted in one more warning
 MAX_SCHEMA_NODES = 200_000  # elements + attributes of a document checked (about 7 MB of QRDA-I)
 MAX_LOCATE_WORK = 50_000_000  # problems x widest sibling group: about a second of libxml2 path building
-_NAMESPACES = {
-    "urn:hl7-org:v3": "",
-    "urn:hl7-org:sdtc": "sdtc:",
-    "http://www.w3.org/2001/XMLSchema-instance": "xsi:",
-}
+_V3 = "urn:hl7-org:v3"
+_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+_XS = "http://www.w3.org/2001/XMLSchema"
+_NAMESPACES = {_V3: "", "urn:hl7-org:sdtc": "sdtc:", _XSI: "xsi:"}
+_XSI_ATTRIBUTES = ("type", "nil", "schemaLocation", "noNamespaceSchemaLocation")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,79}")
 _HEAD = re.compile(
     r"Element '(?P<element>[^']{1,300})'(?:, attribute '(?P<attribute>[^']{1,300})')?: (?P<rest>.*)", re.S
@@ -47,6 +51,26 @@ def cda_schema() -> etree.XMLSchema:
     """The compiled CDA R2 + SDTC schema (the bundled files; the includes resolve relative to them)."""
     with resources.as_file(resources.files("aco_sync").joinpath(SCHEMA_ENTRY)) as path:
         return etree.XMLSchema(etree.parse(str(path), parser=etree.XMLParser(resolve_entities=False)))
+
+
+@lru_cache(maxsize=1)
+def schema_names() -> frozenset[tuple[str, str]]:
+    """(namespace, name) of every element, attribute and type the bundled schema files define (a file
+    without a target namespace is included into CDA's; local attributes are unqualified, namespace "")."""
+    names = {(_XSI, name) for name in _XSI_ATTRIBUTES}
+    with resources.as_file(resources.files("aco_sync").joinpath(SCHEMA_FOLDER)) as folder:
+        for path in sorted(folder.rglob("*.xsd")):
+            root = etree.parse(str(path), parser=etree.XMLParser(resolve_entities=False)).getroot()
+            namespace = root.get("targetNamespace") or _V3
+            for node in root.iter(
+                *(f"{{{_XS}}}{kind}" for kind in ("element", "attribute", "complexType", "simpleType"))
+            ):
+                name = node.get("name")
+                if name:
+                    names.add((namespace, name))
+                    if node.tag == f"{{{_XS}}}attribute":
+                        names.add(("", name))
+    return frozenset(names)
 
 
 def schema_problems(root: etree._Element) -> list[tuple[str, int | None]]:
@@ -129,9 +153,13 @@ def describe(kind: str, message: str) -> str:
     element = _name(head["element"]) if head else None
     attribute = _name(head["attribute"]) if head and head["attribute"] else None
     rest = head["rest"] if head else ""
-    where = f"<{element}>" if element else "An element"
+    unknown_element = "an element not in the schema" if head and _is_name(head["element"]) else "an element"
+    subject = f"<{element}>" if element else unknown_element.capitalize()
+    where = subject
     if attribute:
         where += f" attribute {attribute}"
+    elif head and head["attribute"]:
+        where += ": an attribute not in the schema"
     if kind == "SCHEMAV_ELEMENT_CONTENT":
         expected = _expected(rest)
         tail = f" (expected {expected})" if expected else ""
@@ -149,30 +177,37 @@ def describe(kind: str, message: str) -> str:
     if kind == "SCHEMAV_CVC_ELT_1":
         return f"{PREFIX}: {where} is not a CDA document root (<ClinicalDocument> expected)."
     if kind.startswith("SCHEMAV_CVC_ELT_4"):
-        return (
-            f"{PREFIX}: <{element or 'an element'}> has an xsi:type the schema does not define or allow here."
-        )
+        return f"{PREFIX}: {subject} has an xsi:type the schema does not define or allow here."
     facet = _FACET_AT_START.match(rest)
     if facet:
         return f"{PREFIX}: {where}: the value breaks the schema's {facet['facet']} rule."
     typed = _TYPE_AT_END.search(rest)
-    if typed and _name(typed["type"]):
-        return f"{PREFIX}: {where}: the value is not a valid {_name(typed['type'])}."
+    if typed and _name(typed["type"], builtin=True):
+        return f"{PREFIX}: {where}: the value is not a valid {_name(typed['type'], builtin=True)}."
     rule = kind if re.fullmatch(r"[A-Z0-9_]{1,80}", kind or "") else "a schema rule"
     return f"{PREFIX}: {where} breaks {rule}."
 
 
-def _name(qualified: str | None) -> str | None:
-    """``{urn:hl7-org:v3}title`` -> ``title``, ``{urn:hl7-org:sdtc}x`` -> ``sdtc:x``; None unless a plain
-    XML name (so nothing but a name can come out of a message)."""
-    if not qualified:
-        return None
-    namespace, local = "", qualified
+def _split(qualified: str) -> tuple[str, str]:
+    """``{namespace}local`` (or ``prefix:local``) -> (namespace, local)."""
     if qualified.startswith("{") and "}" in qualified:
         namespace, _, local = qualified[1:].partition("}")
-    elif ":" in qualified:
-        _, _, local = qualified.rpartition(":")
-    if not _NAME.fullmatch(local):
+        return namespace, local
+    return "", qualified.rpartition(":")[2]
+
+
+def _is_name(qualified: str | None) -> bool:
+    return bool(qualified) and _NAME.fullmatch(_split(qualified or "")[1]) is not None
+
+
+def _name(qualified: str | None, *, builtin: bool = False) -> str | None:
+    """``{urn:hl7-org:v3}title`` -> ``title``, ``{urn:hl7-org:sdtc}x`` -> ``sdtc:x``; None unless a name
+    the schema defines in that namespace, or with ``builtin`` one of XML Schema's (a type), so nothing
+    the document spelled can come out of a message."""
+    if not _is_name(qualified):
+        return None
+    namespace, local = _split(qualified or "")
+    if (namespace, local) not in schema_names() and not (builtin and namespace == _XS):
         return None
     return _NAMESPACES.get(namespace, "") + local
 

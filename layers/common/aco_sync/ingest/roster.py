@@ -10,11 +10,9 @@ from datetime import date
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import IngestIssue, RosterEntry
 from aco_sync.ingest.table_spec import (
+    TableReadResult,
     TableSpec,
-    read_or_refuse,
     read_spec_columns,
-    rejected_row,
-    unreadable_value,
 )
 from aco_sync.ingest.tabular import (
     Table,
@@ -49,14 +47,10 @@ FLAG_SUFFIXES = ("_eligible", "_eligibility", "_flag", "_rank", "_sample")
 
 
 @dataclass(slots=True)
-class RosterReadResult:
+class RosterReadResult(TableReadResult):
     entries: list[RosterEntry] = field(default_factory=list)
-    issues: list[IngestIssue] = field(default_factory=list)
-    rows_total: int = 0
     rows_accepted: int = 0
-    rows_rejected: int = 0
     eligibility_columns: dict[str, str] = field(default_factory=dict)  # column -> catalog measure id
-    refused: bool = False  # the file cannot be read at all
     file_errors: bool = False  # a problem with the whole file (e.g. a missing column)
 
     @property
@@ -69,13 +63,10 @@ def read_roster(file_name: str, data: bytes, *, catalog: MeasureCatalog) -> Rost
     """Read and validate a roster upload. Never raises for bad content: a file that cannot be read at all
     yields one file-level issue and no entries (so it never becomes the active roster)."""
     result = RosterReadResult()
-    table = read_or_refuse(file_name, data, lambda t: _read_rows(t, result, catalog))
-    if isinstance(table, IngestIssue):
-        return RosterReadResult(issues=[table], refused=True)
-    result.rows_total = table.rows_read
-    result.rows_rejected += table.rows_rejected
+    result = result.read_table(file_name, data, lambda t: _read_rows(t, result, catalog))
+    if result.refused:
+        return result
     result.rows_accepted = len(result.entries)
-    result.issues = table.issues.finish()
     if not result.entries:
         result.issues.append(
             IngestIssue(
@@ -115,24 +106,23 @@ def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) 
     first_row_of_mbi: dict[str, int] = {}
     filled: set[str] = set()  # eligibility columns with a value in at least one row
     any_rows = False
+
     row_reader = _RosterRows(table, columns, result)
     eligibility = [(table.column_index[c], c) for c in result.eligibility_columns]
     width = len(table.header)  # cells are padded past the header (a short row reads blank cells)
-    for line, cells in table.cells:
+
+    def read(row: tuple[int, list[str]]) -> tuple[list[str], RosterEntry | None]:
+        nonlocal any_rows
         any_rows = True
+        line, cells = row
         if len(cells) <= width:
             cells.extend([""] * (width + 1 - len(cells)))
         for at, column in eligibility:
             if column not in filled and cells[at].strip():
                 filled.add(column)
-        try:
-            errors, entry = row_reader.read(line, cells, first_row_of_mbi)
-        except Exception as exc:  # the per-row barrier: no cell value can stop the roster
-            errors, entry = [unreadable_value(exc)], None
-        if errors or entry is None:
-            result.rows_rejected += 1
-            table.issues.add(rejected_row(table, line, errors, _code_for(errors)))
-            continue
+        return row_reader.read(line, cells, first_row_of_mbi)
+
+    for (line, _), entry in result.accepted_cells(table, read, _code_for):
         first_row_of_mbi[entry.mbi] = line
         result.entries.append(entry)
     for column, measure_id in result.eligibility_columns.items():

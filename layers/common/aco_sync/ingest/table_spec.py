@@ -8,14 +8,17 @@ aliases and the label its messages use) and keeps only what is its own: the valu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Self, TypeVar
 
 from aco_sync.domain.records import IngestIssue
-from aco_sync.ingest.tabular import Table, TableError, did_you_mean, find_columns, read_table
+from aco_sync.ingest.tabular import Table, TableError, TableRow, did_you_mean, find_columns, read_table
 
 Aliases = Mapping[str, tuple[str, ...]]
+V = TypeVar("V")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,69 @@ def read_spec_columns(table: Table, spec: TableSpec) -> tuple[dict[str, str] | N
         return columns, 0
     table.issues.add(spec.missing_issue(table, missing))
     return None, sum(1 for _ in table.rows)  # every row is counted, and rejected with the file
+
+
+@dataclass(slots=True)
+class TableReadResult:
+    """What every table reader reports besides the values it read: the issues, the rows read and
+    rejected, and whether the file was refused (nothing of it used)."""
+
+    issues: list[IngestIssue] = field(default_factory=list)
+    rows_total: int = 0
+    rows_rejected: int = 0
+    refused: bool = False
+
+    def read_table(
+        self, file_name: str, data: bytes, read: Callable[[Table], None], *, tin: str | None = None
+    ) -> Self:
+        """This result once ``read`` went through the file's table (filling it), with the table's row
+        counts and issues; a file that cannot be read at all gives a new refused result with its issue."""
+        table = read_or_refuse(file_name, data, read, tin=tin)
+        if isinstance(table, IngestIssue):
+            return type(self)(issues=[table], refused=True)
+        self.rows_total = table.rows_read
+        self.rows_rejected += table.rows_rejected
+        self.issues = table.issues.finish()
+        return self
+
+    def accepted_rows(
+        self,
+        table: Table,
+        read: Callable[[TableRow], tuple[list[str], V | None]],
+        code: Callable[[list[str]], str],
+    ) -> Iterator[tuple[TableRow, V]]:
+        """Each row of the table ``read`` accepts, with what it read; ``read`` gives a row's errors and
+        value, behind the per-row barrier (no cell value can stop the file). A row with errors is
+        rejected: counted, with its issue (``code(errors)``)."""
+        return self._accepted(table, ((row.line, row) for row in table.rows), read, code)
+
+    def accepted_cells(
+        self,
+        table: Table,
+        read: Callable[[tuple[int, list[str]]], tuple[list[str], V | None]],
+        code: Callable[[list[str]], str],
+    ) -> Iterator[tuple[tuple[int, list[str]], V]]:
+        """:meth:`accepted_rows` over ``table.cells`` (no dict per row): ``read`` gets a row's line and
+        cells."""
+        return self._accepted(table, ((line, (line, cells)) for line, cells in table.cells), read, code)
+
+    def _accepted(
+        self,
+        table: Table,
+        items: Iterator[tuple[int, T]],
+        read: Callable[[T], tuple[list[str], V | None]],
+        code: Callable[[list[str]], str],
+    ) -> Iterator[tuple[T, V]]:
+        for line, item in items:
+            try:
+                errors, value = read(item)
+            except Exception as exc:
+                errors, value = [unreadable_value(exc)], None
+            if errors or value is None:
+                self.rows_rejected += 1
+                table.issues.add(rejected_row(table, line, errors, code(errors)))
+                continue
+            yield item, value
 
 
 def read_or_refuse(

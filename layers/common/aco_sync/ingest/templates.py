@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import (
     CollectionType,
@@ -21,8 +22,8 @@ from aco_sync.domain.records import (
     PerformanceRecord,
 )
 from aco_sync.ingest.table_spec import (
+    TableReadResult,
     TableSpec,
-    read_or_refuse,
     read_spec_columns,
     rejected_row,
     unreadable_value,
@@ -118,13 +119,9 @@ RANGES: dict[str, tuple[Decimal, Decimal]] = {
 
 
 @dataclass(slots=True)
-class TemplateReadResult:
+class TemplateReadResult(TableReadResult):
     records: list[PerformanceRecord] = field(default_factory=list)
     denominator_counts: list[DenominatorCount] = field(default_factory=list)
-    issues: list[IngestIssue] = field(default_factory=list)
-    rows_total: int = 0
-    rows_rejected: int = 0
-    refused: bool = False  # a file-level error: nothing of the file was used
     sink: FileIssues = field(default_factory=lambda: FileIssues(""), repr=False)
 
     @property
@@ -145,13 +142,7 @@ def read_template(
         else:
             _read_rows(table, result, tin=tin, performance_year=performance_year, catalog=catalog)
 
-    table = read_or_refuse(file_name, data, read, tin=tin)
-    if isinstance(table, IngestIssue):
-        return TemplateReadResult(issues=[table], refused=True)
-    result.rows_total = table.rows_read
-    result.rows_rejected += table.rows_rejected
-    result.issues = result.sink.finish()
-    return result
+    return result.read_table(file_name, data, read, tin=tin)
 
 
 def _measure_and_type(
@@ -230,24 +221,45 @@ def _read_counts(table: Table, result: TemplateReadResult, *, tin: str, catalog:
     result.rows_rejected += rejected
     if columns is None:
         return
+    sheet = _Sheet(table, result, columns, tin, catalog)
     first_row_of_count: dict[tuple[str, CollectionType], int] = {}
-    for row in table.rows:
-        try:
-            _read_count_row(row, columns, table, result, first_row_of_count, tin=tin, catalog=catalog)
-        except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
-            _reject(result, table, row.line, [unreadable_value(exc)], code="unreadable_row")
+    sheet.read_each_row(lambda row: _read_count_row(sheet, row, first_row_of_count))
+
+
+@dataclass(frozen=True, slots=True)
+class _Sheet:
+    """A template table being read: the table, the result it fills, its columns, the TIN, the catalog."""
+
+    table: Table
+    result: TemplateReadResult
+    columns: dict[str, str]
+    tin: str
+    catalog: MeasureCatalog
+
+    def read_each_row(self, read_row: Callable[[TableRow], None]) -> None:
+        for row in self.table.rows:
+            try:
+                read_row(row)
+            except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
+                _reject(self.result, self.table, row.line, [unreadable_value(exc)], code="unreadable_row")
+
+    def repeats(
+        self, first_rows: dict[Any, int], key: Any, row: TableRow, duplicate: Callable[[int], str]
+    ) -> bool:
+        """Whether an earlier row had ``key``: the row is then rejected, ``duplicate(earlier row)`` saying
+        why; otherwise it is the first row with that key."""
+        earlier = first_rows.get(key)
+        if earlier is not None:
+            _reject(self.result, self.table, row.line, [duplicate(earlier)], code="duplicate_row")
+            return True
+        first_rows[key] = row.line
+        return False
 
 
 def _read_count_row(
-    row: TableRow,
-    columns: dict[str, str],
-    table: Table,
-    result: TemplateReadResult,
-    first_row_of_count: dict[tuple[str, CollectionType], int],
-    *,
-    tin: str,
-    catalog: MeasureCatalog,
+    sheet: _Sheet, row: TableRow, first_row_of_count: dict[tuple[str, CollectionType], int]
 ) -> None:
+    table, result, columns, tin, catalog = sheet.table, sheet.result, sheet.columns, sheet.tin, sheet.catalog
     errors: list[str] = []
     measure_id, collection = _measure_and_type(
         row.values, columns, catalog, errors, default=CollectionType.MCQM
@@ -261,24 +273,17 @@ def _read_count_row(
     if errors or measure_id is None or collection is None:
         _reject(result, table, row.line, errors)
         return
-    earlier = first_row_of_count.get((measure_id, collection))
-    if earlier is not None:
-        duplicate = (
+    if sheet.repeats(
+        first_row_of_count,
+        (measure_id, collection),
+        row,
+        lambda earlier: (
             f"{measure_id} {collection} already has a denominator-only count on row {earlier} (duplicate)"
-        )
-        _reject(result, table, row.line, [duplicate], code="duplicate_row")
+        ),
+    ):
         return
-    first_row_of_count[(measure_id, collection)] = row.line
-    result.denominator_counts.append(
-        DenominatorCount(
-            tin=tin,
-            measure_id=measure_id,
-            collection_type=collection,
-            count=count,
-            source_file=table.file_name,
-            source_line=row.line,
-        )
-    )
+    count_of_row = DenominatorCount(tin, measure_id, collection, count, table.file_name, row.line)
+    result.denominator_counts.append(count_of_row)
 
 
 def _read_rows(
@@ -302,11 +307,12 @@ def _read_rows(
             )
         )
     rows = _TemplateRows(table, columns, result, tin=tin, performance_year=performance_year, catalog=catalog)
-    for line, cells in table.cells:
-        try:
-            rows.read(line, cells)
-        except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
-            _reject(result, table, line, [unreadable_value(exc)], code="unreadable_row")
+    with gc_paused():  # a record per row, nothing cyclic: no full collections over the growing list
+        for line, cells in table.cells:
+            try:
+                rows.read(line, cells)
+            except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
+                _reject(result, table, line, [unreadable_value(exc)], code="unreadable_row")
 
 
 _Parsed = tuple[Any, str | None]  # a cell's value (None when blank or wrong) and its error, if any

@@ -19,19 +19,17 @@ measures, descending for inverse ones). The selected files for 2024-2026 are bun
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from aco_sync.domain.errors import BenchmarksNotFoundError
+from aco_sync.domain.qpp_measures import bundled_selection, bundled_selection_years, selection_name
 from aco_sync.domain.records import CollectionType
 
 FLAT_DECILES = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0)
 _PERCENTILE_KEYS = ("10", "20", "30", "40", "50", "60", "70", "80", "90")
-_BUNDLED_NAME = re.compile(r"^qpp_benchmarks_(\d{4})_selected\.json$")
 
 
 def submission_method_for(collection_type: CollectionType) -> str:
@@ -152,13 +150,7 @@ def benchmark_set_from_entries(
 
 
 def bundled_years() -> list[int]:
-    folder = resources.files("aco_sync").joinpath("data/benchmarks")
-    years = []
-    for item in folder.iterdir():
-        match = _BUNDLED_NAME.match(item.name)
-        if match:
-            years.append(int(match.group(1)))
-    return sorted(years)
+    return bundled_selection_years("benchmarks")
 
 
 def nearest_bundled_year(performance_year: int) -> int:
@@ -181,15 +173,13 @@ def load_benchmarks(performance_year: int, path: Path | None = None) -> Benchmar
         entries = json.loads(Path(path).read_text(encoding="utf-8"))
         source = str(path)
     else:
-        name = f"data/benchmarks/qpp_benchmarks_{performance_year}_selected.json"
-        resource = resources.files("aco_sync").joinpath(name)
-        if not resource.is_file():
+        entries = bundled_selection("benchmarks", performance_year)
+        if entries is None:
             raise BenchmarksNotFoundError(
                 f"No bundled benchmarks for performance year {performance_year} "
                 f"(bundled: {', '.join(map(str, bundled_years()))})"
             )
-        entries = json.loads(resource.read_text(encoding="utf-8"))
-        source = f"aco_sync/{name}"
+        source = f"aco_sync/{selection_name('benchmarks', performance_year)}"
     if not isinstance(entries, list):
         raise BenchmarksNotFoundError(f"{source} is not a qpp-measures-data benchmark file (a JSON array)")
     benchmark_set = benchmark_set_from_entries(entries, performance_year, source=source)

@@ -20,7 +20,15 @@ from aco_sync.domain.records import (
     RosterEntry,
     SyncLogEntry,
 )
-from aco_sync.wire import log_entry_to_dict, stats_from_dict, stats_to_dict
+from aco_sync.wire import (
+    count_from_dict,
+    count_to_dict,
+    log_entry_to_dict,
+    roster_entry_from_dict,
+    roster_entry_to_dict,
+    stats_from_dict,
+    stats_to_dict,
+)
 
 
 def dumps(data: Any) -> bytes:
@@ -28,67 +36,19 @@ def dumps(data: Any) -> bytes:
 
 
 def roster_to_json(entries: Iterable[RosterEntry]) -> bytes:
-    return dumps(
-        [
-            {
-                "mbi": e.mbi,
-                "first_name": e.first_name,
-                "last_name": e.last_name,
-                "birth_date": e.birth_date.isoformat(),
-                "gender": e.gender.value,
-                "eligible_measures": sorted(e.eligible_measures) if e.eligible_measures is not None else None,
-                "source_line": e.source_line,
-            }
-            for e in entries
-        ]
-    )
+    return dumps([roster_entry_to_dict(e) for e in entries])
 
 
 def roster_from_json(data: bytes) -> list[RosterEntry]:
-    return [
-        RosterEntry(
-            mbi=item["mbi"],
-            first_name=item["first_name"],
-            last_name=item["last_name"],
-            birth_date=date.fromisoformat(item["birth_date"]),
-            gender=Gender(item["gender"]),
-            eligible_measures=frozenset(item["eligible_measures"])
-            if item.get("eligible_measures") is not None
-            else None,
-            source_line=item.get("source_line"),
-        )
-        for item in json.loads(data)
-    ]
+    return [roster_entry_from_dict(item) for item in json.loads(data)]
 
 
 def counts_to_json(counts: Iterable[DenominatorCount]) -> bytes:
-    return dumps(
-        [
-            {
-                "tin": c.tin,
-                "measure_id": c.measure_id,
-                "collection_type": c.collection_type.value,
-                "count": c.count,
-                "source_file": c.source_file,
-                "source_line": c.source_line,
-            }
-            for c in counts
-        ]
-    )
+    return dumps([count_to_dict(c) for c in counts])
 
 
 def counts_from_json(data: bytes) -> list[DenominatorCount]:
-    return [
-        DenominatorCount(
-            tin=item["tin"],
-            measure_id=item["measure_id"],
-            collection_type=CollectionType(item["collection_type"]),
-            count=int(item["count"]),
-            source_file=item.get("source_file", ""),
-            source_line=item.get("source_line"),
-        )
-        for item in json.loads(data)
-    ]
+    return [count_from_dict(item) for item in json.loads(data)]
 
 
 def outcome_to_dict(o: PatientOutcome) -> dict[str, Any]:

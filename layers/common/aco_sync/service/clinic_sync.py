@@ -18,7 +18,8 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from aws_lambda_powertools import Logger
 
@@ -62,15 +63,44 @@ from aco_sync.service.sync_status import describe_error
 logger = Logger(child=True)
 
 
+class ClinicOfSync(TypedDict):
+    """The keyword arguments naming the member clinic a step works on: the ACO, the sync, the TIN and
+    the name the ACO's configuration gives it (the clinic Map's item)."""
+
+    aco_id: str
+    sync_id: str
+    tin: str
+    name: NotRequired[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Clinic:
+    aco_id: str
+    sync_id: str
+    tin: str
+    name: str = ""
+
+
+def _clinic_status(
+    clinic: _Clinic, previous: ClinicStatus | None, status: str, **outcome: Any
+) -> ClinicStatus:
+    """The clinic's status item in this sync; without a name of its own it keeps the one it had, and it
+    keeps the time of its last successful sync."""
+    return ClinicStatus(
+        tin=clinic.tin,
+        name=clinic.name or (previous.name if previous else ""),
+        status=status,
+        sync_id=clinic.sync_id,
+        last_synced=previous.last_synced if previous else None,
+        **outcome,
+    )
+
+
 def sync_member_clinic(
-    stores: Stores,
-    *,
-    aco_id: str,
-    sync_id: str,
-    tin: str,
-    name: str = "",
-    catalog: MeasureCatalog | None = None,
+    stores: Stores, *, catalog: MeasureCatalog | None = None, **ids: Unpack[ClinicOfSync]
 ) -> dict[str, Any]:
+    clinic = _Clinic(**ids)
+    aco_id, sync_id, tin = clinic.aco_id, clinic.sync_id, clinic.tin
     catalog = catalog or default_catalog()
     state = stores.state
     previous = state.get_clinic_status(aco_id, tin)
@@ -80,16 +110,7 @@ def sync_member_clinic(
     retried = (
         previous is not None and previous.sync_id == sync_id and previous.status == ClinicSyncStatus.RUNNING
     )
-    state.put_clinic_status(
-        aco_id,
-        ClinicStatus(
-            tin=tin,
-            name=name or (previous.name if previous else ""),
-            status=ClinicSyncStatus.RUNNING,
-            sync_id=sync_id,
-            last_synced=previous.last_synced if previous else None,
-        ),
-    )
+    state.put_clinic_status(aco_id, _clinic_status(clinic, previous, ClinicSyncStatus.RUNNING))
     settings = load_aco_settings(stores.objects, aco_id)
     prefix = members_prefix(aco_id, tin)
     # new uploads move to content keys first; the reader sees the names the user gave (clinic_uploads)
@@ -103,16 +124,7 @@ def sync_member_clinic(
     )
     carried = _unchanged_since_last_sync(stores, aco_id, tin, raw_digest)
     if carried is not None:
-        return _sync_unchanged(
-            stores,
-            aco_id=aco_id,
-            sync_id=sync_id,
-            tin=tin,
-            name=name,
-            previous=previous,
-            carried=carried,
-            retried=retried,
-        )
+        return _sync_unchanged(stores, clinic, previous=previous, carried=carried, retried=retried)
     # reading from here on: the kept digest no longer stands for what is stored (until the end)
     stores.objects.delete(clinic_raw_key(aco_id, tin))
     data = read_clinic_files(
@@ -126,16 +138,7 @@ def sync_member_clinic(
     )
     accounting = file_accounting_log(data, tin)
     if not data.records and not data.denominator_counts:
-        return _no_usable_data(
-            stores,
-            aco_id=aco_id,
-            sync_id=sync_id,
-            tin=tin,
-            name=name,
-            data=data,
-            log=accounting,
-            retried=retried,
-        )
+        return _no_usable_data(stores, clinic, data=data, log=accounting, retried=retried)
 
     stored_encounters = state.aggregate_encounters(aco_id, tin)
     # the table holds refs, not source keys or file names (clinic_sources.EncounterRefs)
@@ -177,7 +180,7 @@ def sync_member_clinic(
         append_log_once(state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
     else:
         state.append_log(aco_id, sync_id, log)
-    _put_outcome(stores, aco_id, sync_id, tin, name, previous, data, ClinicSyncStatus.COMPLETE)
+    _put_outcome(stores, clinic, previous, data, ClinicSyncStatus.COMPLETE)
     _keep_raw_digest(
         stores,
         aco_id,
@@ -189,10 +192,7 @@ def sync_member_clinic(
     )
     return _complete_result(
         "Clinic synced",
-        aco_id=aco_id,
-        sync_id=sync_id,
-        tin=tin,
-        name=name,
+        clinic,
         data=data,
         records=len(data.records),
         denominator_counts=len(data.denominator_counts),
@@ -206,11 +206,8 @@ def sync_member_clinic(
 
 def _complete_result(
     message: str,
+    clinic: _Clinic,
     *,
-    aco_id: str,
-    sync_id: str,
-    tin: str,
-    name: str,
     data: ClinicData,
     records: int,
     denominator_counts: int,
@@ -222,8 +219,8 @@ def _complete_result(
 ) -> dict[str, Any]:
     """The step's output for a clinic that synced, logged (without its name) under ``message``."""
     result = {
-        "tin": tin,
-        "name": name,
+        "tin": clinic.tin,
+        "name": clinic.name,
         "status": ClinicSyncStatus.COMPLETE,
         "records": records,
         "denominator_counts": denominator_counts,
@@ -240,7 +237,11 @@ def _complete_result(
     }
     logger.info(
         message,
-        extra={"aco_id": aco_id, "sync_id": sync_id, **{k: v for k, v in result.items() if k != "name"}},
+        extra={
+            "aco_id": clinic.aco_id,
+            "sync_id": clinic.sync_id,
+            **{k: v for k, v in result.items() if k != "name"},
+        },
     )
     return result
 
@@ -427,18 +428,11 @@ def _unchanged_since_last_sync(stores: Stores, aco_id: str, tin: str, raw_digest
 
 
 def _sync_unchanged(
-    stores: Stores,
-    *,
-    aco_id: str,
-    sync_id: str,
-    tin: str,
-    name: str,
-    previous: ClinicStatus | None,
-    carried: CarriedRead,
-    retried: bool,
+    stores: Stores, clinic: _Clinic, *, previous: ClinicStatus | None, carried: CarriedRead, retried: bool
 ) -> dict[str, Any]:
     """The clinic's files are those of its last successful sync: nothing is read or written but its
     status and this sync's log, which shows every file with the figures of that read."""
+    aco_id, sync_id, tin = clinic.aco_id, clinic.sync_id, clinic.tin
     data = carried.data
     log = issues_to_log(data.issues, tin=tin)
     log.extend(_duplicate_keys_log(carried.duplicate_keys, tin))
@@ -457,13 +451,10 @@ def _sync_unchanged(
         append_log_once(stores.state, aco_id, sync_id, log, already_logged=_summary_of_same_clinic)
     else:
         stores.state.append_log(aco_id, sync_id, log)
-    _put_outcome(stores, aco_id, sync_id, tin, name, previous, data, ClinicSyncStatus.COMPLETE)
+    _put_outcome(stores, clinic, previous, data, ClinicSyncStatus.COMPLETE)
     return _complete_result(
         "Clinic unchanged since its last sync",
-        aco_id=aco_id,
-        sync_id=sync_id,
-        tin=tin,
-        name=name,
+        clinic,
         data=data,
         records=carried.records,
         denominator_counts=carried.denominator_counts,
@@ -477,10 +468,7 @@ def _sync_unchanged(
 
 def _put_outcome(
     stores: Stores,
-    aco_id: str,
-    sync_id: str,
-    tin: str,
-    name: str,
+    clinic: _Clinic,
     previous: ClinicStatus | None,
     data: ClinicData,
     outcome: str,
@@ -491,14 +479,12 @@ def _put_outcome(
     """Keep what the clinic's step found in its status item: finalize reads the outcomes from there
     (the state machine's payload carries none, whatever the number of TINs)."""
     stores.state.put_clinic_status(
-        aco_id,
-        ClinicStatus(
-            tin=tin,
-            name=name or (previous.name if previous else ""),
-            status=status,
+        clinic.aco_id,
+        _clinic_status(
+            clinic,
+            previous,
+            status,
             reason=reason,
-            sync_id=sync_id,
-            last_synced=previous.last_synced if previous else None,
             outcome=outcome,
             rows_read=sum(f.read for f in data.files),
             rows_accepted=data.rows_accepted,
@@ -522,18 +508,11 @@ def no_usable_data_reason(data: ClinicData) -> str:
 
 
 def _no_usable_data(
-    stores: Stores,
-    *,
-    aco_id: str,
-    sync_id: str,
-    tin: str,
-    name: str,
-    data: ClinicData,
-    log: list[SyncLogEntry],
-    retried: bool = True,
+    stores: Stores, clinic: _Clinic, *, data: ClinicData, log: list[SyncLogEntry], retried: bool = True
 ) -> dict[str, Any]:
     """Every row was rejected (or no file could be read): the clinic is not synced, its stored encounters
     are left as they are (a damaged upload must not erase them), and it is named as a failed TIN."""
+    aco_id, sync_id, tin = clinic.aco_id, clinic.sync_id, clinic.tin
     reason = no_usable_data_reason(data)
     previous = stores.state.get_clinic_status(aco_id, tin)
     entries = [*issues_to_log(data.issues, tin=tin), *log]
@@ -545,44 +524,24 @@ def _no_usable_data(
     else:
         stores.state.append_log(aco_id, sync_id, entries)
     _put_outcome(
-        stores,
-        aco_id,
-        sync_id,
-        tin,
-        name,
-        previous,
-        data,
-        ClinicSyncStatus.FAILED,
-        status=ClinicSyncStatus.FAILED,
-        reason=reason,
+        stores, clinic, previous, data, ClinicSyncStatus.FAILED, status=ClinicSyncStatus.FAILED, reason=reason
     )
     logger.warning("Clinic has no usable data", extra={"aco_id": aco_id, "sync_id": sync_id, "tin": tin})
-    return {"tin": tin, "name": name, "status": ClinicSyncStatus.FAILED, "reason": reason}
+    return {"tin": tin, "name": clinic.name, "status": ClinicSyncStatus.FAILED, "reason": reason}
 
 
 def record_clinic_failure(
-    stores: Stores,
-    *,
-    aco_id: str,
-    sync_id: str,
-    tin: str,
-    name: str = "",
-    error: str | None = None,
-    cause: str | None = None,
+    stores: Stores, *, error: str | None = None, cause: str | None = None, **ids: Unpack[ClinicOfSync]
 ) -> dict[str, Any]:
     """The Map iterator's Catch: the clinic is ``Sync Failed`` with its reason; the other clinics go on."""
+    clinic = _Clinic(**ids)
+    aco_id, sync_id, tin = clinic.aco_id, clinic.sync_id, clinic.tin
     reason = describe_error(error, cause)
     previous = stores.state.get_clinic_status(aco_id, tin)
     stores.state.put_clinic_status(
         aco_id,
-        ClinicStatus(
-            tin=tin,
-            name=name or (previous.name if previous else ""),
-            status=ClinicSyncStatus.FAILED,
-            reason=reason,
-            sync_id=sync_id,
-            last_synced=previous.last_synced if previous else None,
-            outcome=ClinicSyncStatus.FAILED,
+        _clinic_status(
+            clinic, previous, ClinicSyncStatus.FAILED, reason=reason, outcome=ClinicSyncStatus.FAILED
         ),
     )
     stores.state.append_log(
@@ -593,7 +552,7 @@ def record_clinic_failure(
     logger.warning(
         "Clinic sync failed", extra={"aco_id": aco_id, "sync_id": sync_id, "tin": tin, "error": error}
     )
-    return {"tin": tin, "name": name, "status": ClinicSyncStatus.FAILED, "reason": reason}
+    return {"tin": tin, "name": clinic.name, "status": ClinicSyncStatus.FAILED, "reason": reason}
 
 
 def _summary_of_same_clinic(entry: SyncLogEntry, existing: list[SyncLogEntry]) -> bool:

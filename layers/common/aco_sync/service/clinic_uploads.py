@@ -50,7 +50,6 @@ class ClinicFiles:
     no step hashes the same bytes again)."""
 
     files: list[tuple[str, bytes]]
-    taken_in: int = 0  # new uploads moved to their content key by this call
     sha256: dict[str, str] = field(default_factory=dict)
 
 
@@ -139,7 +138,7 @@ def take_in_uploads(objects: ObjectStore, aco_id: str, tin: str) -> ClinicFiles:
         content = contents.get(target)
         files.append((name, content if content is not None else objects.get(prefix + target)))
         sha256[name] = sha
-    return ClinicFiles(files=files, taken_in=len(new), sha256=sha256)
+    return ClinicFiles(files=files, sha256=sha256)
 
 
 def store_uploads(objects: ObjectStore, aco_id: str, tin: str, files: Mapping[str, bytes]) -> list[str]:

@@ -6,6 +6,7 @@ import functools
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -41,29 +42,21 @@ def members_prefix(aco_id: str, tin: str | None = None) -> str:
     return f"members/{aco_id}/{tin}/" if tin else f"members/{aco_id}/"
 
 
-def clinic_records_key(aco_id: str, tin: str) -> str:
-    return f"store/{aco_id}/clinics/{tin}/records.bin"
-
-
-def clinic_digest_key(aco_id: str, tin: str) -> str:
-    return f"store/{aco_id}/clinics/{tin}/records.sha256"
-
-
-def clinic_counts_key(aco_id: str, tin: str) -> str:
-    return f"store/{aco_id}/clinics/{tin}/denominator_counts.json"
-
-
-def clinic_raw_key(aco_id: str, tin: str) -> str:
-    """The digest of the raw files of the clinic's last successful sync and what reading them gave."""
-    return f"store/{aco_id}/clinics/{tin}/raw.json"
-
-
-def clinic_sources_key(aco_id: str, tin: str) -> str:
-    return f"store/{aco_id}/clinics/{tin}/sources.json"
-
-
 def clinic_prefix(aco_id: str, tin: str) -> str:
     return f"store/{aco_id}/clinics/{tin}/"
+
+
+def _clinic_object(name: str) -> Callable[[str, str], str]:
+    """The key of the clinic's object ``name``: ``(aco_id, tin) -> store/<aco>/clinics/<tin>/<name>``."""
+    return lambda aco_id, tin: clinic_prefix(aco_id, tin) + name
+
+
+clinic_records_key = _clinic_object("records.bin")  # the clinic's current records, encoded
+clinic_digest_key = _clinic_object("records.sha256")  # their digest
+clinic_counts_key = _clinic_object("denominator_counts.json")
+# the digest of the raw files of the clinic's last successful sync and what reading them gave
+clinic_raw_key = _clinic_object("raw.json")
+clinic_sources_key = _clinic_object("sources.json")  # the source files its encounters come from
 
 
 def sync_artifact_key(aco_id: str, sync_id: str, name: str) -> str:

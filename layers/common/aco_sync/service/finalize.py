@@ -121,14 +121,7 @@ def finalize_member_sync(
     )
 
     log: list[SyncLogEntry] = [*plan.log, *reviews.log, *result.log]
-    if failed:
-        log.append(
-            SyncLogEntry(
-                kind="missing_tins",
-                level="warning",
-                message=f"Results exclude TINs whose sync failed: {', '.join(failed)}",
-            )
-        )
+    log.extend(_missing_tins_log(failed))
     append_log_once(stores.state, aco_id, sync_id, log)
     summary = {
         "mcqm_needed": bool(plan.mcqm_needed and has_roster),
@@ -160,6 +153,14 @@ def finalize_member_sync(
     return summary
 
 
+def _missing_tins_log(failed: list[str]) -> list[SyncLogEntry]:
+    """The warning that the results leave out the TINs whose sync failed (none when none failed)."""
+    if not failed:
+        return []
+    message = f"Results exclude TINs whose sync failed: {', '.join(failed)}"
+    return [SyncLogEntry(kind="missing_tins", level="warning", message=message)]
+
+
 def _carry_results(
     stores: Stores,
     aco_id: str,
@@ -181,14 +182,7 @@ def _carry_results(
             "duplicate decision changed): its results are this sync's results, not computed again",
         )
     ]
-    if failed:
-        log.append(
-            SyncLogEntry(
-                kind="missing_tins",
-                level="warning",
-                message=f"Results exclude TINs whose sync failed: {', '.join(failed)}",
-            )
-        )
+    log.extend(_missing_tins_log(failed))
     append_log_once(stores.state, aco_id, sync_id, log)
     stores.state.update_sync_run(
         aco_id,

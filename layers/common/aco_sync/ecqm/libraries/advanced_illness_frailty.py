@@ -49,12 +49,8 @@ def _frailty(ctx: MeasureContext) -> Criterion:
             and ctx.in_value_set(e.value_codes, "Frailty Device")
             and ends_during_days(period_of(e), first, last)
         ]
-        + [e for e in ctx.conditions("Frailty Diagnosis") if prevalence(e).overlaps_days(first, last)]
-        + [
-            e
-            for e in ctx.retrieve(EntryKind.ENCOUNTER, "Frailty Encounter")
-            if status.encounter_performed(e) and overlaps_days(period_of(e), first, last)
-        ]
+        + ctx.conditions_in_period("Frailty Diagnosis")
+        + ctx.encounters_in_period("Frailty Encounter")
         + [
             e
             for e in ctx.retrieve(EntryKind.OBSERVATION, "Frailty Symptom")

@@ -9,7 +9,6 @@ from aco_sync.ecqm.libraries.qicore_common import (
     ends_during_days,
     overlaps_days,
     period_of,
-    prevalence,
 )
 from aco_sync.ecqm.model import EntryKind
 from aco_sync.ecqm.populations import Criterion, criterion
@@ -34,11 +33,7 @@ def _hospice(ctx: MeasureContext) -> Criterion:
             and not e.discharge_disposition.isdisjoint(hospice_discharges)
             and ends_during_days(period_of(e), first, last)
         ]
-        + [
-            e
-            for e in ctx.retrieve(EntryKind.ENCOUNTER, "Hospice Encounter")
-            if status.encounter_performed(e) and overlaps_days(period_of(e), first, last)
-        ]
+        + ctx.encounters_in_period("Hospice Encounter")
         + [
             e
             for e in ctx.retrieve(EntryKind.OBSERVATION, code=c.HOSPICE_CARE_MDS)
@@ -56,6 +51,6 @@ def _hospice(ctx: MeasureContext) -> Criterion:
             for e in ctx.retrieve(EntryKind.PROCEDURE, "Hospice Care Ambulatory")
             if e.status == "completed" and overlaps_days(period_of(e), first, last)
         ]
-        + [e for e in ctx.conditions("Hospice Diagnosis") if prevalence(e).overlaps_days(first, last)]
+        + ctx.conditions_in_period("Hospice Diagnosis")
     )
     return criterion("hospice services during the measurement period", found)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aco_sync.ecqm import codes as c
 from aco_sync.ecqm.context import MeasureContext
-from aco_sync.ecqm.libraries.qicore_common import overlaps_days, period_of, prevalence
+from aco_sync.ecqm.libraries.qicore_common import overlaps_days, period_of
 from aco_sync.ecqm.model import EntryKind
 from aco_sync.ecqm.populations import Criterion, criterion
 
@@ -24,12 +24,8 @@ def _palliative(ctx: MeasureContext) -> Criterion:
             for e in ctx.retrieve(EntryKind.OBSERVATION, code=c.FACIT_PAL)
             if status.assessment_performed(e) and overlaps_days(period_of(e), first, last)
         ]
-        + [e for e in ctx.conditions("Palliative Care Diagnosis") if prevalence(e).overlaps_days(first, last)]
-        + [
-            e
-            for e in ctx.retrieve(EntryKind.ENCOUNTER, "Palliative Care Encounter")
-            if status.encounter_performed(e) and overlaps_days(period_of(e), first, last)
-        ]
+        + ctx.conditions_in_period("Palliative Care Diagnosis")
+        + ctx.encounters_in_period("Palliative Care Encounter")
         + [
             e
             for e in ctx.retrieve(EntryKind.PROCEDURE, "Palliative Care Intervention")

@@ -16,7 +16,7 @@ from aco_sync.ecqm.context import MeasureContext
 from aco_sync.ecqm.libraries import adult_outpatient_encounters as aoe
 from aco_sync.ecqm.libraries import advanced_illness_frailty as aif
 from aco_sync.ecqm.libraries import hospice, palliative_care
-from aco_sync.ecqm.libraries.qicore_common import during_days, latest_date, period_of, prevalence
+from aco_sync.ecqm.libraries.qicore_common import during_days, latest_date, period_of
 from aco_sync.ecqm.model import ClinicalEntry, EntryKind
 from aco_sync.ecqm.populations import Criteria, Criterion, all_of, any_of, criterion
 from aco_sync.ecqm.registry import catalog_id, register_measure
@@ -68,11 +68,7 @@ def _criteria(ctx: MeasureContext, encounters: list[ClinicalEntry]) -> Criteria:
         aoe.has_qualifying_encounter(encounters, "a qualifying encounter during the measurement period"),
         criterion(
             "diabetes overlapping the measurement period",
-            [
-                e
-                for e in ctx.conditions("Diabetes")
-                if prevalence(e).overlaps_days(ctx.first_day, ctx.last_day)
-            ],
+            ctx.conditions_in_period("Diabetes"),
         ),
     )
 
@@ -137,14 +133,11 @@ def _criteria(ctx: MeasureContext, encounters: list[ClinicalEntry]) -> Criteria:
         found = [e.value_quantity.value for e in assessments() if latest_date(e) == day and e.value_quantity]
         return {"hba1c": min(found) if found else None}
 
-    return Criteria(
-        initial_population=initial_population,
-        denominator_exclusion=exclusion,
-        numerator=numerator,
-        evidence_date=most_recent_day,
-        encounter_date=ctx.last_encounter_date(encounters),
-        note=lambda: outcome()[1],
-        values=values,
+    def note() -> str:
+        return outcome()[1]
+
+    return Criteria.from_encounters(
+        encounters, initial_population, exclusion, numerator, most_recent_day, note=note, values=values
     )
 
 

@@ -137,16 +137,10 @@ def _criteria(ctx: MeasureContext, demographics: tuple[Criterion, ...]) -> Crite
         found = mammogram_dates()
         return max(found) if found else None
 
-    return Criteria(
-        initial_population=initial_population,
-        denominator_exclusion=exclusion,
-        numerator=numerator,
-        evidence_date=evidence,
-        encounter_date=ctx.last_encounter_date(encounters),
-        note=lambda: (
-            f"mammography on {evidence()}" if evidence() else "no mammography since " + str(window_start)
-        ),
-    )
+    def note() -> str:
+        return f"mammography on {evidence()}" if evidence() else "no mammography since " + str(window_start)
+
+    return Criteria.from_encounters(encounters, initial_population, exclusion, numerator, evidence, note=note)
 
 
 register_measure(

@@ -86,25 +86,29 @@ def criteria(ctx: MeasureContext) -> Criteria:
 
     def screening_criteria() -> list[tuple[str, str, list[tuple[date, ClinicalEntry]]]]:
         """Each kind of screening of the numerator with its look-back, and the screenings found."""
-        fobt = [
-            (day, e)
-            for e in ctx.retrieve(EntryKind.OBSERVATION, "Fecal Occult Blood Test (FOBT)")
-            if (day := latest_date(e))
-            and status.lab_test_performed(e)
-            and e.has_value
-            and ctx.first_day <= day <= ctx.last_day
-        ]
-        fit_dna = [
-            (day, e)
-            for e in ctx.retrieve(EntryKind.OBSERVATION, "sDNA FIT Test")
-            if (day := latest_date(e))
-            and status.lab_test_performed(e)
-            and e.has_value
-            and years_back(2) <= day <= ctx.last_day
-        ]
+
+        def lab_tests(value_set: str, since: date) -> list[tuple[date, ClinicalEntry]]:
+            """The lab tests of the value set performed with a result from ``since`` to the period's end."""
+            return [
+                (day, e)
+                for e in ctx.retrieve(EntryKind.OBSERVATION, value_set)
+                if (day := latest_date(e))
+                and status.lab_test_performed(e)
+                and e.has_value
+                and since <= day <= ctx.last_day
+            ]
+
         found = [
-            ("FOBT", "FOBT during the measurement period", fobt),
-            ("sDNA FIT test", "sDNA FIT test during the period or the 2 years before", fit_dna),
+            (
+                "FOBT",
+                "FOBT during the measurement period",
+                lab_tests("Fecal Occult Blood Test (FOBT)", ctx.first_day),
+            ),
+            (
+                "sDNA FIT test",
+                "sDNA FIT test during the period or the 2 years before",
+                lab_tests("sDNA FIT Test", years_back(2)),
+            ),
         ]
         for value_set, years, label in (
             ("Flexible Sigmoidoscopy", 4, "flexible sigmoidoscopy"),
@@ -160,14 +164,7 @@ def criteria(ctx: MeasureContext) -> Criteria:
             else "no colorectal cancer screening in its look-back"
         )
 
-    return Criteria(
-        initial_population=initial_population,
-        denominator_exclusion=exclusion,
-        numerator=numerator,
-        evidence_date=evidence,
-        encounter_date=ctx.last_encounter_date(encounters),
-        note=note,
-    )
+    return Criteria.from_encounters(encounters, initial_population, exclusion, numerator, evidence, note=note)
 
 
 register_measure(

@@ -226,14 +226,11 @@ def _criteria(ctx: MeasureContext, qualifying_readings: Readings) -> Criteria:
             return {}
         return {"systolic": lowest(c.SYSTOLIC_BP, day), "diastolic": lowest(c.DIASTOLIC_BP, day)}
 
-    return Criteria(
-        initial_population=initial_population,
-        denominator_exclusion=exclusion,
-        numerator=numerator,
-        evidence_date=most_recent_day,
-        encounter_date=ctx.last_encounter_date(encounters),
-        note=lambda: outcome()[1],
-        values=values,
+    def note() -> str:
+        return outcome()[1]
+
+    return Criteria.from_encounters(
+        encounters, initial_population, exclusion, numerator, most_recent_day, note=note, values=values
     )
 
 

@@ -300,16 +300,13 @@ def _criteria(ctx: MeasureContext, version: _Version) -> Criteria:
         dates = [e.start.date() for code in (adolescent, adult) if (e := most_recent(code)) and e.start]
         return max(dates) if dates else None
 
-    return Criteria(
-        initial_population=initial_population,
-        denominator_exclusion=exclusion,
-        numerator=numerator,
-        denominator_exception=exception,
-        evidence_date=evidence,
-        encounter_date=ctx.last_encounter_date(encounters),
-        note=lambda: (
+    def note() -> str:
+        return (
             f"most recent depression screening on {evidence()}" if evidence() else "no depression screening"
-        ),
+        )
+
+    return Criteria.from_encounters(
+        encounters, initial_population, exclusion, numerator, evidence, note=note, exception=exception
     )
 
 
