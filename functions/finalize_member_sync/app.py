@@ -1,5 +1,5 @@
 """FinalizeMemberSyncFunction (state "Finalize Member Sync"): clinics Sync Complete, measure plan,
-aggregation."""
+the engine partitions' manifest."""
 
 from typing import Any
 

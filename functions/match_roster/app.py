@@ -1,4 +1,5 @@
-"""MatchRosterFunction (MCQM machine, state "Match Roster"): roster matching and the MCQM instances."""
+"""MatchRosterFunction (MCQM machine, state "Match Roster", an iteration of the Distributed Map
+"Match Roster Partitions"): the roster match and MCQM instances of one engine partition."""
 
 from typing import Any
 

@@ -24,8 +24,8 @@ from fault_support import (
 import aco_sync.adapters.aws as aws_adapters
 import aco_sync.service.aggregate_stats as aggregate_stats
 import aco_sync.service.clinic_sync as clinic_sync
-import aco_sync.service.finalize as finalize
 import aco_sync.service.mcqm_sync as mcqm_sync
+import aco_sync.service.partitions as partitions
 import aco_sync_local.moto_patches as moto_patches
 from aco_sync.adapters.environment import build_stores
 from aco_sync.domain.errors import TransientStoreError
@@ -172,7 +172,7 @@ CRASHES: list[tuple[str, Any, str, Callable[[Any], Any]]] = [
         "put",
         _transient_once(after=True, when=_put_under("/syncs/")),
     ),
-    ("finalize, after the log was appended", finalize, "aggregate_members", _transient_once(after=True)),
+    ("member partition, after its aggregation", partitions, "aggregate_members", _transient_once(after=True)),
     ("MCQM job, after its result was written", mcqm_sync, "aggregate_mcqm", _transient_once(after=True)),
     (
         "update stats, after the first result file",

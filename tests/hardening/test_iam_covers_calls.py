@@ -58,7 +58,10 @@ EXERCISED = {
     "CleanUpRemovedEncountersFunction",
     "SyncMemberClinicFunction",
     "FinalizeMemberSyncFunction",
+    "AggregateMemberPartitionFunction",
+    "CombineMemberPartitionsFunction",
     "MatchRosterFunction",
+    "CombineRosterMatchesFunction",
     "UpdateAggregateStatsFunction",
     "StoreClinicStatsFunction",
 }
@@ -85,6 +88,8 @@ UNUSED_BY_DESIGN: dict[tuple[str, str, str], str] = {
             "ValidateRosterFunction",
             "InitialSyncFunction",
             "FinalizeMemberSyncFunction",
+            "AggregateMemberPartitionFunction",  # the duplicate decisions, a clinic's counts
+            "CombineMemberPartitionsFunction",  # the duplicate decisions
             "MatchRosterFunction",
             "StoreClinicStatsFunction",
             "IngestRosterFunction",

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from aco_sync.service.common import PARTITION_MANIFEST_FILE, sync_artifact_key
 from aco_sync.service.validation import batch_manifest_key
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -300,7 +301,13 @@ def _asl_needs(template: dict[str, Any], machine: str) -> set[tuple[str, str]]:
         # item: started, described and stopped by the map run with the parent's role), which belong to
         # the state machine itself (spelled out: a !Ref of itself would be circular)
         bucket = str(substitutions[reader["Parameters"]["Bucket"][2:-1]])
-        needs.add(("s3:GetObject", f"${{{bucket}.Arn}}/{batch_manifest_key('*', '*')}"))
+        key = str(reader["Parameters"]["Key.$"])  # the batch manifest, or the engine partitions' manifest
+        manifest = (
+            batch_manifest_key("*", "*")
+            if "batch" in key
+            else sync_artifact_key("*", "*", PARTITION_MANIFEST_FILE)
+        )
+        needs.add(("s3:GetObject", f"${{{bucket}.Arn}}/{manifest}"))
         name = properties["Name"]["Fn::Sub"]
         arn = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
         needs.add(("states:StartExecution", f"{arn}:stateMachine:{name}"))
@@ -391,9 +398,11 @@ def test_only_the_functions_that_key_ids_or_refs_may_read_the_pseudonym_key(temp
         if "secretsmanager:GetSecretValue" in statement["Action"]
         and statement["Resource"] == [{"Ref": "PseudonymKeySecret"}]
     }
-    # the two that compute MASTER_PAT_IDs, and the two that write/compare the aggregate encounters' refs
+    # the two engine partition steps that compute MASTER_PAT_IDs, finalize (the fingerprint of a sync's
+    # inputs includes the key's), and the two that write/compare the aggregate encounters' refs
     assert readers == {
         "FinalizeMemberSyncFunction",
+        "AggregateMemberPartitionFunction",
         "MatchRosterFunction",
         "SyncMemberClinicFunction",
         "CleanUpRemovedEncountersFunction",
@@ -445,8 +454,12 @@ def test_the_lock_may_only_describe_executions_of_this_stacks_state_machines(
     statements = [
         (h, s) for h, s in _inline_statements(template) if "states:DescribeExecution" in _as_list(s["Action"])
     ]
-    # the lock (is the holder's execution still running?) and the distributed Map's own map runs
-    assert sorted(h for h, _ in statements) == ["AcoSyncStateMachine", "AcquireAcoLockFunction"]
+    # the lock (is the holder's execution still running?) and the distributed Maps' own map runs
+    assert sorted(h for h, _ in statements) == [
+        "AcoSyncStateMachine",
+        "AcquireAcoLockFunction",
+        "McqmSyncStateMachine",
+    ]
     for _, statement in statements:
         resources = [r["Fn::Sub"] for r in _as_list(statement["Resource"])]
         assert resources and all(":execution:${AWS::StackName}-" in r for r in resources)

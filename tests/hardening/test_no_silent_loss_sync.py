@@ -30,6 +30,7 @@ from aco_sync_local.runner import LocalSyncResult
 from aco_sync_local.summary import render_summary, terminal_safe
 from support import small_aco
 from support import stores as support_stores
+from support.engine_steps import run_member_partitions
 from support.stores import memory_stores
 
 TEMPLATE_HEADER = (
@@ -63,7 +64,7 @@ def sync_clinics(stores: Stores) -> dict[str, Any]:
                 record_clinic_failure(
                     stores, **ids, tin=clinic["tin"], error=type(exc).__name__, cause=str(exc)
                 )
-    finalize_member_sync(stores, **ids)
+    run_member_partitions(stores, finalize_member_sync(stores, **ids), **ids)
     record_sync_status(stores, **ids, status=SyncStatus.COMPLETE)
     return latest_sync_status("A1", store=stores)
 

@@ -4,7 +4,9 @@ local Step Functions interpreter (``aco_sync_local.local_stack.LocalStack``: tem
 machines, the real handlers): the clinic batches are the items of a distributed Map read from the batch
 manifest in the bucket (ItemReader), each batch a child execution with its own history. Every state's
 input and output in every history is measured and stays far below Step Functions' 256 KB limit, and
-every execution's history stays far below the 25,000 events an execution may have."""
+every execution's history stays far below the 25,000 events an execution may have. The synced clinic's
+records are split into 16 engine partitions (``records_per_partition``), each a child execution of the
+partition Map whose sums and outcomes go to the bucket: the payloads do not grow with the partitions."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from aco_sync.adapters.environment import build_stores
+from aco_sync.domain.partitions import PARTITION_BUCKETS
 from aco_sync.service.status import latest_sync_status
 from aco_sync.service.validation import CLINIC_BATCH_SIZE
 from aco_sync_local.local_stack import LocalStack
@@ -24,9 +27,15 @@ N_TINS = int(os.environ.get("ACO_SYNC_PAYLOAD_TINS", "5000"))
 STATE_LIMIT = 256 * 1024
 HISTORY_LIMIT = 25_000  # events per execution (Step Functions quota)
 SYNCED_TIN = "100000000"
+# the synced clinic's patients: one per birth year 1930-1969 and gender, so that its records fill every
+# engine partition (records_per_partition 1: 16 partitions), each a child execution of its own
 TEMPLATE = (
     "measure_id,collection_type,first_name,last_name,birth_date,gender,performance_date,performance,npi\n"
-    "M236,CQM,Ann,Lee,1950-02-03,F,2025-03-01,MET,1234567893\n"
+    + "".join(
+        f"M236,CQM,Ann{year},Lee,{year}-02-03,{gender},2025-03-01,MET,1234567893\n"
+        for year in range(1930, 1970)
+        for gender in ("F", "M")
+    )
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -49,6 +58,7 @@ def test_5000_member_tins_run_through_the_real_asl_with_small_states_and_histori
         "aco_id": "BIG",
         "performance_year": 2025,
         "roster_required": False,
+        "records_per_partition": 1,
         "member_clinics": [{"tin": t, "name": f"Clinic {t}"} for t in tins],
     }
     with LocalStack(
@@ -65,7 +75,8 @@ def test_5000_member_tins_run_through_the_real_asl_with_small_states_and_histori
         histories = {arn: stack.raw_history(arn), **{child: stack.raw_history(child) for child in children}}
         status = latest_sync_status("BIG", store=build_stores())
     batches = -(-N_TINS // CLINIC_BATCH_SIZE)
-    assert len(children) == batches  # one child execution per batch of the manifest
+    # one child execution per batch of the batch manifest, and one per engine partition
+    assert len(children) == batches + PARTITION_BUCKETS
     sizes = [size for events in histories.values() for size in _payload_sizes(events)]
     largest = max(sizes)
     events = {name: len(history) for name, history in histories.items()}

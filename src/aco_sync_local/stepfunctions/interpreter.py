@@ -395,8 +395,13 @@ class LocalStepFunctions:
             roleArn=self._context(execution)["Execution"]["RoleArn"],
         )
         try:
-            output = self._run_program(
-                execution, definition, execution.input, self._context(execution), branch
+            output = self._run_program(  # a map run's child is a Map iteration: its Lambdas run as those
+                execution,
+                definition,
+                execution.input,
+                self._context(execution),
+                branch,
+                in_map=execution.parent is not None,
             )
         except StateFailure as failure:
             execution.error, execution.cause = failure.error, failure.cause

@@ -73,6 +73,8 @@ def test_finalize_does_not_carry_the_tin_of_an_earlier_clinic(
             "failed_tin_count": 0,
             "records": 0,
             "measure_instances": 0,
+            "partitions": 1,
+            "partition_manifest_key": "store/A1/syncs/s1/partitions.json",
         }
 
     monkeypatch.setattr(finalize, "container_stores", lambda: stores)

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from aco_sync.adapters.ports import ClinicStatus
 from aco_sync.contracts.common import StepError, StepOutput
+from aco_sync.contracts.finalize_member_sync import PartitionManifestItem
 from aco_sync.contracts.start_sync import SyncExecutionInput
 from aco_sync.contracts.store_clinic_stats import StoreClinicStatsInput
 from aco_sync.contracts.sync_member_clinic import SyncMemberClinicOutput
@@ -52,7 +53,11 @@ SERVICE_RESULTS: dict[str, dict[str, Any]] = {
 SQS_CONSUMER = StoreClinicStatsInput  # the clinic stats queue's messages (StoreClinicStatsFunction)
 # a Map whose ItemReader reads its items from S3: the model of one item (the step that writes the object
 # declares it in its contracts module)
-ITEM_READER_ITEMS: dict[str, type[BaseModel]] = {"Sync Member Clinics In Batches": BatchManifestItem}
+ITEM_READER_ITEMS: dict[str, type[BaseModel]] = {
+    "Sync Member Clinics In Batches": BatchManifestItem,
+    "Aggregate Member Partitions": PartitionManifestItem,
+    "Match Roster Partitions": PartitionManifestItem,
+}
 
 
 def pascal(folder: str) -> str:

@@ -22,12 +22,14 @@ from aco_sync.service.common import SyncStatus
 from aco_sync.service.finalize import finalize_member_sync
 from aco_sync.service.initial_sync import initial_sync
 from aco_sync.service.lock import acquire_aco_lock, release_aco_lock
-from aco_sync.service.mcqm_sync import match_roster
+from aco_sync.service.mcqm_sync import combine_roster_matches, match_roster
+from aco_sync.service.partitions import aggregate_member_partition, combine_member_partitions
 from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync.service.start_sync import start_sync
 from aco_sync.service.status import latest_sync_status
 from aco_sync.service.sync_status import record_sync_status
 from aco_sync.service.validation import list_clinic_batch, validate_roster
+from support.engine_steps import manifest_items
 from support.small_aco import NORTH, NORTH_ROWS, SOUTH, TEMPLATE_HEADER, upload_roster, write_small_aco
 from support.stores import memory_stores
 
@@ -76,10 +78,15 @@ def run_sync(
         )
     finalize = finalize_member_sync(stores, **ids)  # as the ASL: outcomes read from the clinic statuses
     contracted("finalize_member_sync", finalize)
+    for item in manifest_items(stores, finalize):
+        contracted("aggregate_member_partition", aggregate_member_partition(stores, **ids, **item))
+    contracted("combine_member_partitions", combine_member_partitions(stores, **ids))
     if finalize["mcqm_needed"]:
         record_sync_status(stores, **ids, status=SyncStatus.MCQM_QUEUED, execution_arn=f"arn:{sync_id}-mcqm")
         record_sync_status(stores, **ids, status=SyncStatus.MCQM_RUNNING, execution_arn=f"arn:{sync_id}-mcqm")
-        contracted("match_roster", match_roster(stores, **ids))
+        for item in manifest_items(stores, finalize):
+            contracted("match_roster", match_roster(stores, **ids, **item))
+        contracted("combine_roster_matches", combine_roster_matches(stores, **ids))
     contracted("update_aggregate_stats", update_aggregate_stats(stores, **ids))
     contracted("store_clinic_stats", store_clinic_stats(stores, StoreClinicStatsInput(**ids)))
     record_sync_status(stores, **ids, status=SyncStatus.COMPLETE)

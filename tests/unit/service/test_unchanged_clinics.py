@@ -232,7 +232,7 @@ def test_a_sync_that_reads_drops_the_digest_before_writing(
 
 # ----- nothing changed at all: no finalize, MCQM or report recomputation --------------------------------
 def test_an_unchanged_sync_carries_the_results_of_the_last_sync(monkeypatch: pytest.MonkeyPatch) -> None:
-    from aco_sync.service import finalize, mcqm_sync
+    from aco_sync.service import mcqm_sync, partitions
 
     stores = memory_stores()
     write_small_aco(stores, mcqm=True)
@@ -244,7 +244,7 @@ def test_an_unchanged_sync_carries_the_results_of_the_last_sync(monkeypatch: pyt
     def no_engine(*args: object, **kwargs: object) -> None:
         raise AssertionError("the engine ran for an unchanged sync")
 
-    monkeypatch.setattr(finalize, "aggregate_members", no_engine)
+    monkeypatch.setattr(partitions, "aggregate_members", no_engine)
     monkeypatch.setattr(mcqm_sync, "aggregate_mcqm", no_engine)
     second = run_sync(stores)
     assert second["finalize"]["results_of"] == first["sync_id"]

@@ -1,9 +1,11 @@
 """Step "Finalize Member Sync" (functions/finalize_member_sync): clinics Sync Complete, the measure
-plan (MCQM needed?), the aggregation."""
+plan (MCQM needed?), the engine partitions' manifest."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import BaseModel
 
 from aco_sync.contracts.common import StepOutput, SyncStepInput
 
@@ -21,3 +23,13 @@ class FinalizeMemberSyncOutput(StepOutput):
     records: int
     measure_instances: int
     results_of: str | None = None  # nothing changed: the earlier sync whose results stand for this one
+    partitions: int  # engine partitions (0 when the results are carried: no partition runs)
+    # the partition manifest (PartitionManifestItem per partition), read by the partition Maps' ItemReader
+    partition_manifest_key: str
+
+
+class PartitionManifestItem(BaseModel):
+    """One item of ``store/<aco_id>/syncs/<sync_id>/partitions.json`` (one per engine partition)."""
+
+    partition: int
+    partitions: int

@@ -1,4 +1,5 @@
-"""Step "Match Roster" of the MCQM machine (functions/match_roster): roster matching, MCQM instances."""
+"""Step "Match Roster" of the MCQM machine (functions/match_roster), one iteration of the Distributed Map
+"Match Roster Partitions": the roster match of one engine partition."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from aco_sync.contracts.common import StepOutput, SyncStepInput
 
 
 class MatchRosterInput(SyncStepInput):
-    pass
+    partition: int
+    partitions: int
 
 
 class MatchRosterOutput(StepOutput):
-    roster_size: int
-    mcqm_instances: int
-    mcqm_patients: int
+    partition: int
+    records: int
+    patients: int  # patients copied into the MCQM instances

@@ -215,7 +215,8 @@ def _find_probable_duplicates(
 
     Linear-time blocking (hash joins, no all-pairs comparison): candidates share the birth date and
     gender and either the last name (first names one edit apart, nickname or initial), or the first
-    name (last names one edit apart), or both names with day and month of the birth date swapped.
+    name (last names one edit apart), or both names and the birth year with day and month of the birth
+    date swapped.
     Blocks larger than ``max_block_size`` are skipped (too common to be informative). The result is
     sorted and does not depend on input order.
     """
@@ -227,7 +228,10 @@ def _find_probable_duplicates(
     firsts, lasts, births, genders = (list(map(itemgetter(i), unique)) for i in range(4))
     by_last = _small_blocks(unique, list(zip(lasts, births, genders, strict=True)), max_block_size)
     by_first = _small_blocks(unique, list(zip(firsts, births, genders, strict=True)), max_block_size)
-    by_names = _small_blocks(unique, list(zip(firsts, lasts, genders, strict=True)), max_block_size)
+    # day and month swapped: same names, gender and birth year (a block never crosses an engine
+    # partition, aco_sync.domain.partitions, so its size and pairs do not depend on the partitioning)
+    years = [birth.year for birth in births]
+    by_names = _small_blocks(unique, list(zip(firsts, lasts, genders, years, strict=True)), max_block_size)
 
     found: set[tuple[str, str, str]] = set()
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import compress, repeat
 from operator import itemgetter
+from typing import Any
 
 from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.catalog import MeasureCatalog
@@ -59,13 +61,17 @@ from aco_sync.domain.sync_log import ambiguous_roster_skip_message
 __all__ = [
     "AggregationResult",
     "EncounterDiff",
+    "McqmPartial",
     "MeasureDecision",
     "MeasurePlan",
+    "MembersPartial",
     "ProbableDuplicate",
     "ProviderDiff",
     "PseudonymKey",
     "aggregate_mcqm",
     "aggregate_members",
+    "combine_mcqm",
+    "combine_members",
     "diff_encounters",
     "diff_providers",
     "master_patient_id",
@@ -85,6 +91,103 @@ _DUPLICATE_REASONS = {
 }
 
 
+def _int_keys(counts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[int, int]]:
+    return {m: {int(code): int(n) for code, n in c.items()} for m, c in counts.items()}
+
+
+@dataclass
+class MembersPartial:
+    """What one partition of the finalize step adds up (a reduce step sums the partitions)."""
+
+    records: int = 0
+    patients: int = 0
+    codes: dict[str, dict[int, int]] = field(default_factory=dict)  # measure -> outcome code -> patients
+    tins: dict[str, dict[str, int]] = field(default_factory=dict)  # measure -> TIN -> patients
+    dropped: dict[str, int] = field(default_factory=dict)  # measure -> records not aggregated
+    records_by_tin: dict[str, int] = field(default_factory=dict)
+    probable_duplicates: list[ProbableDuplicate] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "patients": self.patients,
+            "codes": self.codes,
+            "tins": self.tins,
+            "dropped": self.dropped,
+            "records_by_tin": self.records_by_tin,
+            "probable_duplicates": [d.to_dict() for d in self.probable_duplicates],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MembersPartial:
+        return cls(
+            records=int(data["records"]),
+            patients=int(data["patients"]),
+            codes=_int_keys(data["codes"]),
+            tins={m: dict(c) for m, c in data["tins"].items()},
+            dropped=dict(data["dropped"]),
+            records_by_tin=dict(data["records_by_tin"]),
+            probable_duplicates=[
+                ProbableDuplicate(d["master_pat_id_a"], d["master_pat_id_b"], d["reason"])
+                for d in data["probable_duplicates"]
+            ],
+        )
+
+
+@dataclass
+class McqmPartial:
+    """What one partition of the MCQM step adds up (a reduce step sums the partitions)."""
+
+    records: int = 0
+    patients: int = 0
+    roster_rows: int = 0
+    roster_ambiguous_keys: int = 0
+    codes: dict[str, dict[int, int]] = field(default_factory=dict)  # the copied patients' outcome codes
+    tins: dict[str, dict[str, int]] = field(default_factory=dict)
+    tally: dict[str, dict[str, int]] = field(default_factory=dict)  # measure -> copied, no_match, ...
+    covered: dict[str, int] = field(default_factory=dict)  # roster rows matched per measure
+    eligible_roster: dict[str, int] = field(default_factory=dict)  # roster rows eligible per measure
+    skips: list[tuple[str, str]] = field(default_factory=list)  # (measure, MASTER_PAT_ID), ambiguous
+    resolved: list[tuple[str, str, int]] = field(default_factory=list)  # resolved by MBI
+    denominators: dict[str, dict[str, int]] = field(default_factory=dict)  # measure -> TIN -> count
+    ignored_counts: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "patients": self.patients,
+            "roster_rows": self.roster_rows,
+            "roster_ambiguous_keys": self.roster_ambiguous_keys,
+            "codes": self.codes,
+            "tins": self.tins,
+            "tally": self.tally,
+            "covered": self.covered,
+            "eligible_roster": self.eligible_roster,
+            "skips": [list(e) for e in self.skips],
+            "resolved": [list(e) for e in self.resolved],
+            "denominators": self.denominators,
+            "ignored_counts": self.ignored_counts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> McqmPartial:
+        return cls(
+            records=int(data["records"]),
+            patients=int(data["patients"]),
+            roster_rows=int(data["roster_rows"]),
+            roster_ambiguous_keys=int(data["roster_ambiguous_keys"]),
+            codes=_int_keys(data["codes"]),
+            tins={m: dict(c) for m, c in data["tins"].items()},
+            tally={m: dict(t) for m, t in data["tally"].items()},
+            covered=dict(data["covered"]),
+            eligible_roster=dict(data["eligible_roster"]),
+            skips=[(str(m), str(i)) for m, i in data["skips"]],
+            resolved=[(str(m), str(i), int(c)) for m, i, c in data["resolved"]],
+            denominators={m: dict(c) for m, c in data["denominators"].items()},
+            ignored_counts=int(data["ignored_counts"]),
+        )
+
+
 class AggregationResult:
     """The outcome of one engine step. ``outcomes`` (with their audit trail) are built on first access:
     the stats and the summary do not need them."""
@@ -99,7 +202,9 @@ class AggregationResult:
         resolution: Resolution | None = None,
         positions: list[int] | None = None,
         instance_of: Mapping[str, CollectionType] | None = None,
+        partial: MembersPartial | McqmPartial | None = None,
     ) -> None:
+        self.partial = partial  # this step's sums, for a reduce over partitions
         self.stats = stats
         self.log = log
         self.counts = counts
@@ -249,13 +354,59 @@ def _aggregate_members(
             specs[measure_id] = _spec(decision, instance, catalog)
             instance_of[measure_id] = instance
     resolution = index.resolve(specs)
-    instance_counts = resolution.code_counts()
+    duplicates = (
+        find_probable_duplicates(index.keys, pseudonym_key=pseudonym_key)
+        if report_probable_duplicates
+        else []
+    )
+    partial = MembersPartial(
+        records=index.length,
+        patients=index.patients,
+        codes={m: dict(c) for m, c in resolution.code_counts().items()},
+        tins={m: dict(c) for m, c in resolution.tins_by_measure().items()},
+        dropped=dict(resolution.dropped),
+        records_by_tin=dict(index.records_by_tin()),
+        probable_duplicates=[
+            d for d in duplicates if (d.master_pat_id_a, d.master_pat_id_b) not in not_the_same
+        ],
+    )
+    combined = combine_members([partial], plan, catalog=catalog)
+    return AggregationResult(
+        stats=combined.stats,
+        log=combined.log,
+        counts=combined.counts,
+        probable_duplicates=combined.probable_duplicates,
+        resolution=resolution,
+        instance_of=instance_of,
+        partial=partial,
+    )
+
+
+def combine_members(
+    partials: Sequence[MembersPartial], plan: MeasurePlan, *, catalog: MeasureCatalog
+) -> AggregationResult:
+    """The stats, log and counts of the finalize step from the sums of its partitions (one partition:
+    the whole ACO). Rates, completeness and every log line are computed here, from the sums."""
+    codes: dict[str, Counter[int]] = defaultdict(Counter)
+    tins: dict[str, Counter[str]] = defaultdict(Counter)
+    dropped: Counter[str] = Counter()
+    records_by_tin: Counter[str] = Counter()
+    duplicates: list[ProbableDuplicate] = []
+    for partial in partials:
+        for measure_id, counts_by_code in partial.codes.items():
+            codes[measure_id].update(counts_by_code)
+        for measure_id, counts_by_tin in partial.tins.items():
+            tins[measure_id].update(counts_by_tin)
+        dropped.update(partial.dropped)
+        records_by_tin.update(partial.records_by_tin)
+        duplicates.extend(partial.probable_duplicates)
+    duplicates.sort(key=lambda d: (d.master_pat_id_a, d.master_pat_id_b, d.reason))
 
     log: list[SyncLogEntry] = []
     not_aggregated = 0
     mcqm_only = 0
-    for measure_id in sorted(resolution.dropped):
-        count = resolution.dropped[measure_id]
+    for measure_id in sorted(dropped):
+        count = dropped[measure_id]
         decision_or_none = plan.measures.get(measure_id)
         if (
             decision_or_none is not None
@@ -280,12 +431,12 @@ def _aggregate_members(
                 message=f"{count} records of measure {measure_id} were not aggregated: {why}",
             )
         )
-    for tin, tin_records in sorted(index.records_by_tin().items()):
+    for tin, tin_records in sorted(records_by_tin.items()):
         log.append(
             SyncLogEntry(kind="tin_counts", tin=tin, message=f"TIN {tin}: records read: {tin_records}")
         )
     instances = [(m, t) for m, t in plan.instances() if t is not CollectionType.MCQM]
-    stats = _build_stats(instance_counts, resolution.tins_by_measure(), catalog, instances)
+    stats = _build_stats(codes, tins, catalog, instances)
     for item in stats:
         log.append(
             SyncLogEntry(
@@ -296,12 +447,6 @@ def _aggregate_members(
                 f"TIN{'' if len(item.patients_by_tin) == 1 else 's'}",
             )
         )
-    duplicates = (
-        find_probable_duplicates(index.keys, pseudonym_key=pseudonym_key)
-        if report_probable_duplicates
-        else []
-    )
-    duplicates = [d for d in duplicates if (d.master_pat_id_a, d.master_pat_id_b) not in not_the_same]
     if duplicates:
         log.append(
             SyncLogEntry(
@@ -329,19 +474,12 @@ def _aggregate_members(
                 )
             )
     counts = {
-        "records": index.length,
-        "patients": index.patients,
+        "records": sum(p.records for p in partials),
+        "patients": sum(p.patients for p in partials),
         "records_not_aggregated": not_aggregated,
         "records_for_mcqm_only": mcqm_only,
     }
-    return AggregationResult(
-        stats=stats,
-        log=log,
-        counts=counts,
-        probable_duplicates=duplicates,
-        resolution=resolution,
-        instance_of=instance_of,
-    )
+    return AggregationResult(stats=stats, log=log, counts=counts, probable_duplicates=duplicates)
 
 
 def _measure_aliases(catalog: MeasureCatalog, measure_id: str) -> frozenset[str]:
@@ -383,7 +521,6 @@ def aggregate_mcqm(
             aliases[measure_id] = _measure_aliases(catalog, measure_id)
     resolution = index.resolve(specs)
 
-    log: list[SyncLogEntry] = []
     tally: dict[str, Counter[str]] = {m: Counter() for m in specs}
     measures = index.measure_table
     groups = resolution.groups
@@ -440,6 +577,78 @@ def aggregate_mcqm(
         if measure_id in tally:
             tally[measure_id]["not_convertible"] += count
 
+    counts_by_measure: dict[str, Counter[str]] = defaultdict(Counter)
+    ignored_counts = 0
+    for denominator_count in denominator_counts:
+        if denominator_count.measure_id in specs:
+            counts_by_measure[denominator_count.measure_id][denominator_count.tin] += denominator_count.count
+        else:
+            ignored_counts += denominator_count.count
+
+    partial = McqmPartial(
+        records=index.length,
+        patients=index.patients,
+        roster_rows=len(roster_index),
+        roster_ambiguous_keys=roster_index.ambiguous_keys,
+        codes={m: dict(c) for m, c in instance_counts.items()},
+        tins={m: dict(c) for m, c in resolution.tins_by_measure(selected).items()},
+        tally={m: dict(t) for m, t in tally.items()},
+        covered=dict(covered),
+        eligible_roster={m: roster_index.eligible_count(a) for m, a in aliases.items()},
+        skips=sorted(skip_entries),
+        resolved=sorted(resolved_entries),
+        denominators={m: dict(c) for m, c in counts_by_measure.items()},
+        ignored_counts=ignored_counts,
+    )
+    combined = combine_mcqm([partial], plan, catalog=catalog)
+    stats, log, counts = combined.stats, combined.log, combined.counts
+    return AggregationResult(
+        stats=stats,
+        log=log,
+        counts=counts,
+        resolution=resolution,
+        positions=selected_positions,
+        instance_of=dict.fromkeys(specs, CollectionType.MCQM),
+        partial=partial,
+    )
+
+
+def mcqm_measures(plan: MeasurePlan) -> list[str]:
+    """The measures of the plan that get an MCQM instance, sorted."""
+    return sorted(m for m, d in plan.measures.items() if d.has_mcqm and not d.halted)
+
+
+def combine_mcqm(
+    partials: Sequence[McqmPartial], plan: MeasurePlan, *, catalog: MeasureCatalog
+) -> AggregationResult:
+    """The MCQM step's stats, log and counts from the sums of its partitions (one: the whole ACO);
+    roster coverage is recomputed from the summed matched and eligible roster rows."""
+    measure_ids = mcqm_measures(plan)
+    codes: dict[str, Counter[int]] = defaultdict(Counter)
+    tins: dict[str, Counter[str]] = defaultdict(Counter)
+    tally: dict[str, Counter[str]] = {m: Counter() for m in measure_ids}
+    covered: Counter[str] = Counter()
+    eligible_roster: Counter[str] = Counter()
+    counts_by_measure: dict[str, Counter[str]] = defaultdict(Counter)
+    skip_entries: list[tuple[str, str]] = []
+    resolved_entries: list[tuple[str, str, int]] = []
+    ignored_counts = 0
+    for partial in partials:
+        for measure_id, counts_by_code in partial.codes.items():
+            codes[measure_id].update(counts_by_code)
+        for measure_id, counts_by_tin in partial.tins.items():
+            tins[measure_id].update(counts_by_tin)
+        for measure_id, counts in partial.tally.items():
+            tally.setdefault(measure_id, Counter()).update(counts)
+        covered.update(partial.covered)
+        eligible_roster.update(partial.eligible_roster)
+        for measure_id, counts_by_tin in partial.denominators.items():
+            counts_by_measure[measure_id].update(counts_by_tin)
+        skip_entries.extend(partial.skips)
+        resolved_entries.extend(partial.resolved)
+        ignored_counts += partial.ignored_counts
+
+    log: list[SyncLogEntry] = []
     for measure_id, master_id in sorted(skip_entries):
         log.append(
             SyncLogEntry(
@@ -457,30 +666,14 @@ def aggregate_mcqm(
                 message=f"Patient {master_id} matched {candidates} roster rows; resolved by MBI",
             )
         )
-
-    counts_by_measure: dict[str, Counter[str]] = defaultdict(Counter)
-    ignored_counts = 0
-    for denominator_count in denominator_counts:
-        if denominator_count.measure_id in specs:
-            counts_by_measure[denominator_count.measure_id][denominator_count.tin] += denominator_count.count
-        else:
-            ignored_counts += denominator_count.count
-
-    coverage: dict[str, float | None] = {}
-    for measure_id, measure_aliases in aliases.items():
-        eligible_roster = roster_index.eligible_count(measure_aliases)
-        coverage[measure_id] = 100.0 * covered[measure_id] / eligible_roster if eligible_roster else None
-
-    instances = [(m, CollectionType.MCQM) for m in sorted(specs)]
+    coverage: dict[str, float | None] = {
+        m: 100.0 * covered[m] / eligible_roster[m] if eligible_roster[m] else None for m in measure_ids
+    }
+    instances = [(m, CollectionType.MCQM) for m in measure_ids]
     stats = _build_stats(
-        instance_counts,
-        resolution.tins_by_measure(selected),
-        catalog,
-        instances,
-        denominator_counts=counts_by_measure,
-        coverage=coverage,
+        codes, tins, catalog, instances, denominator_counts=counts_by_measure, coverage=coverage
     )
-    for measure_id in sorted(specs):
+    for measure_id in measure_ids:
         t = tally[measure_id]
         denominators = sum(counts_by_measure[measure_id].values())
         log.append(
@@ -512,10 +705,10 @@ def aggregate_mcqm(
     for t in tally.values():
         totals.update(t)
     counts = {
-        "records": index.length,
-        "patients": index.patients,
-        "roster_rows": len(roster_index),
-        "roster_ambiguous_keys": roster_index.ambiguous_keys,
+        "records": sum(p.records for p in partials),
+        "patients": sum(p.patients for p in partials),
+        "roster_rows": sum(p.roster_rows for p in partials),
+        "roster_ambiguous_keys": sum(p.roster_ambiguous_keys for p in partials),
         "patients_copied": totals["copied"],
         "patients_without_roster_match": totals["no_match"],
         "patients_skipped_ambiguous": totals["skipped"],
@@ -523,11 +716,4 @@ def aggregate_mcqm(
         "patients_not_eligible": totals["not_eligible"],
         "denominator_only_counts": sum(sum(c.values()) for c in counts_by_measure.values()),
     }
-    return AggregationResult(
-        stats=stats,
-        log=log,
-        counts=counts,
-        resolution=resolution,
-        positions=selected_positions,
-        instance_of=dict.fromkeys(specs, CollectionType.MCQM),
-    )
+    return AggregationResult(stats=stats, log=log, counts=counts)

@@ -24,7 +24,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from functools import partial
 from operator import attrgetter
@@ -148,6 +148,24 @@ class RecordBatch:
         """Every field as a raw column (materialises all of them)."""
         return {name: self.column(name) for name in FIELDS}
 
+    def select(self, rows: Sequence[int]) -> RecordBatch:
+        """A new batch of the records at ``rows``. Lazy like a decoded batch: a column is taken on first
+        use, as this batch holds it (dictionary-coded or raw; only its indices or values are taken), so
+        columns nobody reads are never decoded."""
+        rows = list(rows)
+
+        def loader(name: str) -> Callable[[], list[Any] | Coded]:
+            def load() -> list[Any] | Coded:
+                self._load(name)
+                if name in self._coded:
+                    table, indices = self._coded[name]
+                    return table, list(map(indices.__getitem__, rows))
+                return list(map(self._raw[name].__getitem__, rows))
+
+            return load
+
+        return RecordBatch(length=len(rows), loaders={n: loader(n) for n in FIELDS if self.has(n)})
+
     def take(self, indices: list[int]) -> RecordBatch:
         """A new batch with the records at ``indices``."""
         columns = {name: list(map(self.column(name).__getitem__, indices)) for name in FIELDS}
@@ -199,7 +217,10 @@ def _default(name: str) -> Any:
     return field.default
 
 
-def encode_records(records: Iterable[PerformanceRecord]) -> bytes:
+def encode_records(records: Iterable[PerformanceRecord], *, extra: dict[str, Any] | None = None) -> bytes:
+    """``extra``: JSON data kept in the header (e.g. the bucket index of
+    :func:`aco_sync.domain.partitions.encode_by_bucket`); :func:`decode_batch` puts it in the batch's
+    ``cache``."""
     batch = RecordBatch.from_records(records)
     header: dict[str, Any] = {}
     blobs: list[bytes] = []
@@ -251,7 +272,10 @@ def encode_records(records: Iterable[PerformanceRecord]) -> bytes:
             }
         else:
             header[name] = {"k": "json", "b": add_json(values)}
-    header_bytes = json.dumps({"n": batch.length, "c": header}, ensure_ascii=True).encode("ascii")
+    document: dict[str, Any] = {"n": batch.length, "c": header}
+    if extra:
+        document["x"] = extra
+    header_bytes = json.dumps(document, ensure_ascii=True).encode("ascii")
     return b"".join([MAGIC, struct.pack("<I", len(header_bytes)), header_bytes, *blobs])
 
 
@@ -294,9 +318,14 @@ def decode_batch(data: bytes) -> RecordBatch:
             for name, column in header["c"].items()
             if name in FIELDS  # a field this version does not know (a newer writer): ignored
         }
+        extra = header.get("x") or {}
+        if not isinstance(extra, dict):
+            raise ValueError("extra")
     except (ValueError, KeyError, TypeError, struct.error) as error:
         raise InvalidInputError(f"Encoded record file is corrupt: {error.__class__.__name__}") from None
-    return RecordBatch(length=length, loaders=loaders)
+    batch = RecordBatch(length=length, loaders=loaders)
+    batch.cache.update({f"header:{key}": value for key, value in extra.items()})
+    return batch
 
 
 def concat_batches(batches: Iterable[RecordBatch]) -> RecordBatch:

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aco_sync.domain.partitions import DEFAULT_RECORDS_PER_PARTITION
+
 
 def has_control_characters(text: str) -> bool:
     """Control, format and separator characters other than a plain space (tabs, line breaks, escape
@@ -134,6 +136,9 @@ class AcoSettings(BaseModel):
     # a member clinic's input per sync, in MB of template CSV (docs/PERFORMANCE.md "Per-clinic input
     # limit"); None: derived from the clinic sync function's memory. Files beyond it are refused.
     clinic_input_limit_mb: float | None = Field(default=None, gt=0, le=1_000_000)
+    # the engine steps run in partitions of the patients (docs/PERFORMANCE.md "Scaling past one Lambda"):
+    # one partition per this many records, rounded up to a power of two, at most 16
+    records_per_partition: int = Field(default=DEFAULT_RECORDS_PER_PARTITION, ge=1, le=1_000_000_000)
 
     _name_printable = field_validator("name")(_printable)
 

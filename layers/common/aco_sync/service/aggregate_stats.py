@@ -14,11 +14,13 @@ from pydantic import ValidationError
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
+from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import MeasureStats, PatientOutcome
 from aco_sync.reports import build_reports
 from aco_sync.reports.model import RecordSource, ReportInputs
 from aco_sync.scoring.app_plus import CmsResults
+from aco_sync.scoring.clinic_stats import compute_clinic_stats
 from aco_sync.service.aggregation_inputs import load_clinic_inputs, load_synced_tins
 from aco_sync.service.artifacts import (
     aggregation_from_json,
@@ -27,6 +29,7 @@ from aco_sync.service.artifacts import (
     roster_from_json,
 )
 from aco_sync.service.common import (
+    CLINIC_STATS_FILE,
     MCQM_RESULT_FILE,
     MEMBERS_RESULT_FILE,
     load_aco_settings,
@@ -34,7 +37,7 @@ from aco_sync.service.common import (
     sync_artifact_key,
 )
 from aco_sync.service.validation import roster_of_sync
-from aco_sync.wire import stats_to_dict
+from aco_sync.wire import clinic_stats_to_dict, stats_to_dict
 
 logger = Logger(child=True)
 
@@ -51,11 +54,11 @@ def load_sync_results(
 ) -> tuple[list[PatientOutcome], list[MeasureStats]]:
     """The member (CQM/eCQM) results of the sync plus its MCQM results, when the MCQM job ran."""
     outcomes, stats = aggregation_from_json(
-        stores.objects.get(sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE))
+        stores.objects.get(sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE)), stores.objects
     )
     try:
         mcqm_outcomes, mcqm_stats = aggregation_from_json(
-            stores.objects.get(sync_artifact_key(aco_id, sync_id, MCQM_RESULT_FILE))
+            stores.objects.get(sync_artifact_key(aco_id, sync_id, MCQM_RESULT_FILE)), stores.objects
         )
     except ObjectNotFoundError:
         return outcomes, stats
@@ -181,6 +184,14 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
         for c in stores.state.list_clinic_statuses(aco_id)
     ]
     cms_results, cms_results_problem = load_cms_results(stores, aco_id)
+    # each TIN's own rates (the report shows them): kept for the clinic stats job, which stores them
+    clinic_stats = compute_clinic_stats(outcomes, catalog=default_catalog()) if outcomes else None
+    if clinic_stats is not None:
+        stores.objects.put(
+            sync_artifact_key(aco_id, sync_id, CLINIC_STATS_FILE),
+            dumps([clinic_stats_to_dict(c) for c in clinic_stats]),
+            content_type="application/json",
+        )
     reports = build_reports(
         ReportInputs(
             settings=settings,
@@ -188,6 +199,7 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
             generated_at=datetime.now(UTC),
             stats=stats,
             outcomes=outcomes,
+            clinic_stats=clinic_stats,
             log=stores.state.list_log(aco_id, sync_id),
             clinic_statuses=clinics,
             roster_size=roster_size,

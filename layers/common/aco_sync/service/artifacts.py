@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from aco_sync.adapters.ports import ObjectStore
 from aco_sync.domain.records import (
     CollectionType,
     DenominatorCount,
@@ -100,9 +101,73 @@ def probable_duplicates_from_json(data: bytes) -> list[dict[str, str]]:
     return [dict(pair) for pair in json.loads(data).get("probable_duplicates", [])]
 
 
-def aggregation_from_json(data: bytes) -> tuple[list[PatientOutcome], list[MeasureStats]]:
+def aggregation_from_json(
+    data: bytes, objects: ObjectStore | None = None
+) -> tuple[list[PatientOutcome], list[MeasureStats]]:
+    """The outcomes and stats of an aggregation; its ``outcome_parts`` (the outcome files of its engine
+    partitions, :func:`outcomes_to_json`, in partition order) are read from ``objects``."""
     parsed = json.loads(data)
-    return (
-        [outcome_from_dict(o) for o in parsed.get("outcomes", [])],
-        [stats_from_dict(s) for s in parsed.get("stats", [])],
+    outcomes = [outcome_from_dict(o) for o in parsed.get("outcomes", [])]
+    for key in parsed.get("outcome_parts", []):
+        if objects is None:
+            raise ValueError("an aggregation with outcome parts needs the object store")
+        outcomes.extend(outcomes_from_json(objects.get(key)))
+    return outcomes, [stats_from_dict(s) for s in parsed.get("stats", [])]
+
+
+_KEY_SEPARATOR = "\x1f"  # never in a source key (it is built from TINs, file refs, ids and codes)
+
+
+def _coded(values: Iterable[Any]) -> tuple[list[Any], list[int]]:
+    positions: dict[Any, int] = {}
+    setdefault = positions.setdefault
+    indices = [setdefault(v, len(positions)) for v in values]
+    return list(positions), indices
+
+
+def outcomes_to_json(outcomes: Sequence[PatientOutcome]) -> bytes:
+    """Patient outcomes as columns (one list per field, dictionary-coded where few values repeat): an
+    engine partition's outcome file, written once and read by the reports without a dict per outcome."""
+    columns: dict[str, Any] = {"format": "outcome-columns-1", "n": len(outcomes)}
+    columns["master_pat_id"] = [o.master_pat_id for o in outcomes]
+    for name, values in (
+        ("measure_id", (o.measure_id for o in outcomes)),
+        ("collection_type", (o.collection_type.value for o in outcomes)),
+        ("outcome", (o.outcome.value for o in outcomes)),
+        ("source_tins", (";".join(o.source_tins) for o in outcomes)),
+        ("gender", (o.gender.value if o.gender is not None else None for o in outcomes)),
+    ):
+        table, indices = _coded(values)
+        columns[name] = {"table": table, "index": indices}
+    columns["performance_date"] = [
+        o.performance_date.toordinal() if o.performance_date else 0 for o in outcomes
+    ]
+    columns["source_keys"] = [_KEY_SEPARATOR.join(o.source_keys) for o in outcomes]
+    return dumps(columns)
+
+
+def outcomes_from_json(data: bytes) -> list[PatientOutcome]:
+    parsed = json.loads(data)
+    if parsed.get("format") != "outcome-columns-1":
+        raise ValueError(f"not an outcome file: {str(parsed.get('format'))[:40]!r}")
+
+    def column(name: str, convert: Any) -> list[Any]:
+        table = [convert(v) for v in parsed[name]["table"]]
+        return list(map(table.__getitem__, parsed[name]["index"]))
+
+    days = parsed["performance_date"]
+    dates = {day: date.fromordinal(day) if day else None for day in set(days)}
+    keys = parsed["source_keys"]
+    return list(
+        map(
+            PatientOutcome,
+            parsed["master_pat_id"],
+            column("measure_id", str),
+            column("collection_type", CollectionType),
+            column("outcome", Performance),
+            map(dates.__getitem__, days),
+            column("source_tins", lambda v: tuple(v.split(";")) if v else ()),
+            (tuple(k.split(_KEY_SEPARATOR)) if k else () for k in keys),
+            column("gender", lambda v: Gender(v) if v else None),
+        )
     )

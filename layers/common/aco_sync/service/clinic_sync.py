@@ -28,7 +28,7 @@ from aco_sync.adapters.ports import AggregateEncounter, ClinicStatus, ObjectNotF
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.engine import diff_encounters
 from aco_sync.domain.errors import InvalidInputError
-from aco_sync.domain.record_codec import encode_records
+from aco_sync.domain.partitions import encode_by_bucket
 from aco_sync.domain.records import (
     ClinicData,
     DenominatorCount,
@@ -591,7 +591,7 @@ def _write_snapshot_if_changed(stores: Stores, aco_id: str, tin: str, data: Clin
             return False
     except ObjectNotFoundError:
         pass
-    stores.objects.put(clinic_records_key(aco_id, tin), encode_records(data.records))
+    stores.objects.put(clinic_records_key(aco_id, tin), encode_by_bucket(data.records))  # engine partitions
     stores.objects.put(
         clinic_counts_key(aco_id, tin),
         counts_to_json(data.denominator_counts),

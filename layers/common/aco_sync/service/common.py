@@ -68,6 +68,14 @@ def sync_artifact_key(aco_id: str, sync_id: str, name: str) -> str:
 PLAN_FILE = "plan.json"  # the measure plan (finalize -> MCQM sync)
 MEMBERS_RESULT_FILE = "members.json"  # the members' aggregation (finalize -> update stats)
 MCQM_RESULT_FILE = "mcqm.json"  # the MCQM aggregation (MCQM sync -> update stats)
+CLINIC_STATS_FILE = "clinic_stats.json"  # per-TIN stats (update stats -> the clinic stats job; results/)
+PARTITION_MANIFEST_FILE = "partitions.json"  # the engine partitions (finalize -> the partition Maps)
+
+
+def partition_key(aco_id: str, sync_id: str, step: str, partition: int, part: str = "") -> str:
+    """A partition's result: ``partitions/<step>-<n>.json`` (its sums) and ``<step>-<n>-outcomes.json``
+    (its patient outcomes), ``step`` ``members`` or ``mcqm``."""
+    return sync_artifact_key(aco_id, sync_id, f"partitions/{step}-{partition}{part}.json")
 
 
 def results_prefix(aco_id: str, sync_id: str) -> str:

@@ -4,7 +4,7 @@ step alike), ``not_same`` pairs are no longer reported; each decision is logged 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
@@ -23,6 +23,7 @@ class AppliedDecisions:
     records: Iterable[PerformanceRecord]
     not_the_same: frozenset[tuple[str, str]] = frozenset()
     log: list[SyncLogEntry] = field(default_factory=list)
+    merged_into: dict[str, str] = field(default_factory=dict)  # MASTER_PAT_ID -> the id it merged under
 
 
 def load_duplicate_decisions(
@@ -56,6 +57,22 @@ def apply_duplicate_decisions(
         return AppliedDecisions(records=records, log=log)
     same = [(d.master_pat_id_a, d.master_pat_id_b) for d in decisions if d.decision == "same"]
     merged, target = merge_same_person(records, same, pseudonym_key=pseudonym_key)
+    return AppliedDecisions(
+        records=records if merged is None else merged,
+        not_the_same=frozenset(
+            (d.master_pat_id_a, d.master_pat_id_b) for d in decisions if d.decision == "not_same"
+        ),
+        log=[*log, *decision_log(aco_id, decisions, target)],
+        merged_into=dict(target),
+    )
+
+
+def decision_log(
+    aco_id: str, decisions: Sequence[DuplicateDecision], merged_into: Mapping[str, str]
+) -> list[SyncLogEntry]:
+    """One line per decision; ``merged_into``: MASTER_PAT_ID -> the id it was merged under (over every
+    partition of the sync's records)."""
+    log = []
     for d in decisions:
         where = f"{DECISIONS_FILE} row {d.line}"
         if d.decision == "not_same":
@@ -63,8 +80,8 @@ def apply_duplicate_decisions(
                 f"Patients {d.master_pat_id_a} and {d.master_pat_id_b} were reviewed as not the same person "
                 f"({where}); they are no longer reported as probable duplicates"
             )
-        elif d.master_pat_id_a in target or d.master_pat_id_b in target:
-            kept = target.get(d.master_pat_id_b, target.get(d.master_pat_id_a))
+        elif d.master_pat_id_a in merged_into or d.master_pat_id_b in merged_into:
+            kept = merged_into.get(d.master_pat_id_b, merged_into.get(d.master_pat_id_a))
             message = (
                 f"Patients {d.master_pat_id_a} and {d.master_pat_id_b} were reviewed as the same person "
                 f"({where}); merged under {kept}"
@@ -75,10 +92,13 @@ def apply_duplicate_decisions(
                 f"({where}); not both are in this sync's data, nothing to merge"
             )
         log.append(SyncLogEntry(kind="duplicate_review", message=message, file=decisions_key(aco_id)))
-    return AppliedDecisions(
-        records=records if merged is None else merged,
-        not_the_same=frozenset(
-            (d.master_pat_id_a, d.master_pat_id_b) for d in decisions if d.decision == "not_same"
-        ),
-        log=log,
-    )
+    return log
+
+
+def combined_review_log(
+    objects: ObjectStore, aco_id: str, merged_into: Mapping[str, str]
+) -> list[SyncLogEntry]:
+    """The log of the decisions applied to the sync (the decisions file's problems, then one line per
+    decision), from the partitions' merges."""
+    decisions, log = load_duplicate_decisions(objects, aco_id)
+    return [*log, *decision_log(aco_id, decisions, merged_into)] if decisions else log

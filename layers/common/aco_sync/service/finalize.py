@@ -10,14 +10,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from aco_sync.adapters.environment import Stores
-from aco_sync.adapters.ports import ClinicStatus
+from aco_sync.adapters.ports import ClinicStatus, ObjectStore
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.collection_types import plan_measures, plan_submissions
-from aco_sync.domain.engine import aggregate_members
 from aco_sync.domain.errors import NoClinicSyncedError
-from aco_sync.domain.records import SyncLogEntry
+from aco_sync.domain.partitions import partition_count
+from aco_sync.domain.records import CollectionType, SyncLogEntry
 from aco_sync.service.aggregation_inputs import load_clinic_inputs, save_synced_tins
-from aco_sync.service.artifacts import aggregation_to_json, dumps
+from aco_sync.service.artifacts import dumps
 from aco_sync.service.carried_results import (
     inputs_fingerprint,
     keep_fingerprint,
@@ -25,14 +25,13 @@ from aco_sync.service.carried_results import (
     previous_results,
 )
 from aco_sync.service.common import (
-    MEMBERS_RESULT_FILE,
+    PARTITION_MANIFEST_FILE,
     PLAN_FILE,
     ClinicSyncStatus,
     load_aco_settings,
     sync_artifact_key,
     utc_now,
 )
-from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.validation import roster_of_sync
 from aco_sync.wire import plan_to_dict
@@ -107,29 +106,19 @@ def finalize_member_sync(
         dumps(plan_to_dict(plan)),
         content_type="application/json",
     )
-    key = stores.pseudonym_keys.pseudonym_key()
-    reviews = apply_duplicate_decisions(stores.objects, aco_id, records, pseudonym_key=key)
-    result = aggregate_members(
-        reviews.records, plan, catalog=catalog, pseudonym_key=key, not_the_same=reviews.not_the_same
-    )
-    stores.objects.put(
-        sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE),
-        aggregation_to_json(
-            result.outcomes, result.stats, result.log, [pair.to_dict() for pair in result.probable_duplicates]
-        ),
-        content_type="application/json",
-    )
-
-    log: list[SyncLogEntry] = [*plan.log, *reviews.log, *result.log]
-    log.extend(_missing_tins_log(failed))
-    append_log_once(stores.state, aco_id, sync_id, log)
+    partitions = partition_count(len(records), settings.records_per_partition)
+    manifest = write_partition_manifest(stores.objects, aco_id, sync_id, partitions)
+    append_log_once(stores.state, aco_id, sync_id, plan.log)  # the aggregation's: Combine Member Partitions
+    instances = sum(1 for _m, t in plan.instances() if t is not CollectionType.MCQM)
     summary = {
         "mcqm_needed": bool(plan.mcqm_needed and has_roster),
         "synced_tins": len(synced),
         "failed_tins": failed[:MAX_TINS_IN_RESULT],  # all of them are in the sync run (incomplete_tins)
         "failed_tin_count": len(failed),
         "records": len(records),
-        "measure_instances": len(result.stats),
+        "measure_instances": instances,
+        "partitions": partitions,
+        "partition_manifest_key": manifest,
     }
     stores.state.update_sync_run(
         aco_id,
@@ -147,13 +136,13 @@ def finalize_member_sync(
         aco_id,
         sync_id,
         fingerprint,
-        {"records": len(records), "measure_instances": len(result.stats)},
+        {"records": len(records), "measure_instances": instances},
     )
     logger.info("Finalized", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
     return summary
 
 
-def _missing_tins_log(failed: list[str]) -> list[SyncLogEntry]:
+def missing_tins_log(failed: list[str]) -> list[SyncLogEntry]:
     """The warning that the results leave out the TINs whose sync failed (none when none failed)."""
     if not failed:
         return []
@@ -175,6 +164,7 @@ def _carry_results(
     earlier = str(previous["sync_id"])
     kept = previous.get("counts") or {}
     mark_same_as(stores.objects, aco_id, sync_id, earlier)
+    manifest = write_partition_manifest(stores.objects, aco_id, sync_id, 0)  # no engine partition runs
     log = [
         SyncLogEntry(
             kind="results",
@@ -182,7 +172,7 @@ def _carry_results(
             "duplicate decision changed): its results are this sync's results, not computed again",
         )
     ]
-    log.extend(_missing_tins_log(failed))
+    log.extend(missing_tins_log(failed))
     append_log_once(stores.state, aco_id, sync_id, log)
     stores.state.update_sync_run(
         aco_id,
@@ -203,9 +193,19 @@ def _carry_results(
         "records": int(kept.get("records", 0)),
         "measure_instances": int(kept.get("measure_instances", 0)),
         "results_of": earlier,
+        "partitions": 0,
+        "partition_manifest_key": manifest,
     }
     logger.info("Nothing changed: results carried", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
     return summary
+
+
+def write_partition_manifest(objects: ObjectStore, aco_id: str, sync_id: str, partitions: int) -> str:
+    """``[{"partition": 0, "partitions": n}, ...]``: the items of the partition Maps (their ItemReader)."""
+    key = sync_artifact_key(aco_id, sync_id, PARTITION_MANIFEST_FILE)
+    items = [{"partition": p, "partitions": partitions} for p in range(partitions)]
+    objects.put(key, dumps(items), content_type="application/json")
+    return key
 
 
 def complete_status(status: ClinicStatus | None) -> str:

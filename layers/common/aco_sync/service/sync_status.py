@@ -18,6 +18,8 @@ from aco_sync.service.common import ClinicSyncStatus, SyncStatus, results_prefix
 
 logger = Logger(child=True)
 
+MAP_RUN_FAILED = "States.ExceedToleratedFailureThreshold"  # a Distributed Map whose child execution failed
+
 
 def describe_error(error: str | None, cause: str | None) -> str:
     """``"MissingRosterError: ACO A1 has no active ..."`` from a Step Functions error and cause."""
@@ -59,6 +61,16 @@ def record_sync_status(
     run = state.get_sync_run(aco_id, sync_id)
     if run is None:
         raise KeyError(f"no sync run {aco_id}/{sync_id}")
+    if (
+        status == SyncStatus.FAILED
+        and error == MAP_RUN_FAILED
+        and run.status == SyncStatus.FAILED
+        and run.error
+    ):
+        # an engine partition's child execution recorded its own error first (the map run's error only
+        # says that a child failed): the sync keeps that one, logged once
+        logger.info("Sync failure already recorded", extra={"aco_id": aco_id, "sync_id": sync_id})
+        return {"aco_id": aco_id, "sync_id": sync_id, "status": str(status)}
     changes: dict[str, Any] = {"status": status}
     entry = SyncLogEntry(kind="status", message=str(status))
 

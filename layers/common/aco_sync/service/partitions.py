@@ -1,0 +1,186 @@
+"""The engine steps per partition of the patients and their reduce steps (docs/PERFORMANCE.md "Scaling
+past one Lambda", docs/WORKFLOW.md).
+
+- ``aggregate_member_partition`` (state "Aggregate Member Partition", one iteration of the Distributed
+  Map "Aggregate Member Partitions"): finalize's CQM/eCQM aggregation on one partition's records;
+- ``combine_member_partitions`` (state "Combine Member Partitions"): adds the partitions' sums into the
+  members' stats and log (``members.json``);
+- the same for the MCQM roster match (``aco_sync.service.mcqm_sync``: "Match Roster" per partition,
+  "Combine Roster Matches"), with the roster filtered to the partition's buckets.
+
+Each iteration writes its sums (``partitions/<step>-<n>.json``) and its patient outcomes
+(``partitions/<step>-<n>-outcomes.json``) to the bucket; nothing of it travels in a state payload. The
+members' and MCQM results name their outcome files, which the reports read in partition order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
+from aco_sync.domain.catalog import MeasureCatalog, default_catalog
+from aco_sync.domain.engine import (
+    MembersPartial,
+    aggregate_members,
+    combine_members,
+)
+from aco_sync.domain.partitions import select_partition
+from aco_sync.domain.record_codec import RecordBatch, concat_batches, decode_batch
+from aco_sync.domain.records import DenominatorCount, SyncLogEntry
+from aco_sync.service.aggregation_inputs import load_synced_tins
+from aco_sync.service.artifacts import counts_from_json, dumps, outcomes_to_json
+from aco_sync.service.carried_results import same_as
+from aco_sync.service.common import (
+    MEMBERS_RESULT_FILE,
+    PARTITION_MANIFEST_FILE,
+    PLAN_FILE,
+    clinic_counts_key,
+    clinic_records_key,
+    partition_key,
+    sync_artifact_key,
+)
+from aco_sync.service.duplicate_reviews import apply_duplicate_decisions, combined_review_log
+from aco_sync.service.finalize import missing_tins_log
+from aco_sync.service.issues import append_log_once
+from aco_sync.wire import log_entry_to_dict, plan_from_dict, stats_to_dict
+
+logger = Logger(child=True)
+
+MEMBERS = "members"
+MCQM = "mcqm"
+
+
+def load_partition_inputs(
+    objects: ObjectStore, aco_id: str, tins: Sequence[str], partition: int, partitions: int
+) -> tuple[RecordBatch, list[DenominatorCount]]:
+    """The records of ``tins`` in the partition, as one batch (each clinic's file is filtered as it is
+    read, so only the partition's records are kept), and the denominator-only counts, which are not
+    per patient: all of them go to partition 0."""
+    batches: list[RecordBatch] = []
+    counts: list[DenominatorCount] = []
+    for tin in tins:
+        with contextlib.suppress(ObjectNotFoundError):
+            batch = select_partition(
+                decode_batch(objects.get(clinic_records_key(aco_id, tin))), partition, partitions
+            )
+            if len(batch):
+                batches.append(batch)
+        if partition == 0:
+            with contextlib.suppress(ObjectNotFoundError):
+                counts.extend(counts_from_json(objects.get(clinic_counts_key(aco_id, tin))))
+    return (concat_batches(batches) if batches else RecordBatch()), counts
+
+
+def partition_count_of_sync(objects: ObjectStore, aco_id: str, sync_id: str) -> int:
+    return len(json.loads(objects.get(sync_artifact_key(aco_id, sync_id, PARTITION_MANIFEST_FILE))))
+
+
+def load_plan(objects: ObjectStore, aco_id: str, sync_id: str) -> Any:
+    return plan_from_dict(json.loads(objects.get(sync_artifact_key(aco_id, sync_id, PLAN_FILE))))
+
+
+def aggregate_member_partition(
+    stores: Stores,
+    *,
+    aco_id: str,
+    sync_id: str,
+    partition: int,
+    partitions: int,
+    catalog: MeasureCatalog | None = None,
+) -> dict[str, Any]:
+    catalog = catalog or default_catalog()
+    plan = load_plan(stores.objects, aco_id, sync_id)
+    synced, _failed = load_synced_tins(stores.objects, aco_id, sync_id)
+    records, _counts = load_partition_inputs(stores.objects, aco_id, synced, partition, partitions)
+    key = stores.pseudonym_keys.pseudonym_key()
+    reviews = apply_duplicate_decisions(stores.objects, aco_id, records, pseudonym_key=key)
+    result = aggregate_members(
+        reviews.records, plan, catalog=catalog, pseudonym_key=key, not_the_same=reviews.not_the_same
+    )
+    assert isinstance(result.partial, MembersPartial)
+    outcomes_key = partition_key(aco_id, sync_id, MEMBERS, partition, "-outcomes")
+    stores.objects.put(outcomes_key, outcomes_to_json(result.outcomes), content_type="application/json")
+    stores.objects.put(
+        partition_key(aco_id, sync_id, MEMBERS, partition),
+        dumps(
+            {
+                "partial": result.partial.to_dict(),
+                "merged_into": reviews.merged_into,
+                "outcomes": outcomes_key,
+            }
+        ),
+        content_type="application/json",
+    )
+    summary = {"partition": partition, "records": result.partial.records, "patients": result.partial.patients}
+    logger.info("Member partition aggregated", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
+    return summary
+
+
+def load_partials(objects: ObjectStore, aco_id: str, sync_id: str, step: str) -> list[dict[str, Any]]:
+    count = partition_count_of_sync(objects, aco_id, sync_id)
+    return [json.loads(objects.get(partition_key(aco_id, sync_id, step, p))) for p in range(count)]
+
+
+def combine_member_partitions(
+    stores: Stores, *, aco_id: str, sync_id: str, catalog: MeasureCatalog | None = None
+) -> dict[str, Any]:
+    """The members' results from the partitions' sums; the duplicate decisions' and the aggregation's
+    log lines, then the TINs missing from the results."""
+    earlier = same_as(stores.objects, aco_id, sync_id)
+    if earlier is not None:  # nothing changed: finalize ran no partition (Update Aggregate Stats carries)
+        return {"partitions": 0, "measure_instances": 0, "patients": 0, "results_of": earlier}
+    catalog = catalog or default_catalog()
+    plan = load_plan(stores.objects, aco_id, sync_id)
+    _synced, failed = load_synced_tins(stores.objects, aco_id, sync_id)
+    parts = load_partials(stores.objects, aco_id, sync_id, MEMBERS)
+    combined = combine_members([MembersPartial.from_dict(p["partial"]) for p in parts], plan, catalog=catalog)
+    merged_into: dict[str, str] = {}
+    for part in parts:
+        merged_into.update(part["merged_into"])
+    stores.objects.put(
+        sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE),
+        result_document(
+            [str(p["outcomes"]) for p in parts],
+            combined.stats,
+            combined.log,
+            [d.to_dict() for d in combined.probable_duplicates],
+        ),
+        content_type="application/json",
+    )
+    log: list[SyncLogEntry] = [
+        *combined_review_log(stores.objects, aco_id, merged_into),
+        *combined.log,
+        *missing_tins_log(failed),
+    ]
+    append_log_once(stores.state, aco_id, sync_id, log)
+    summary = {
+        "partitions": len(parts),
+        "measure_instances": len(combined.stats),
+        "patients": combined.counts["patients"],
+    }
+    logger.info("Member partitions combined", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
+    return summary
+
+
+def result_document(
+    outcome_parts: Sequence[str],
+    stats: Sequence[Any],
+    log: Sequence[SyncLogEntry],
+    probable_duplicates: Sequence[dict[str, str]] = (),
+) -> bytes:
+    """``members.json`` / ``mcqm.json``: the stats, log and probable duplicates of the step, and the keys
+    of its partitions' outcome files (``aco_sync.service.artifacts.load_outcome_parts``)."""
+    return dumps(
+        {
+            "outcome_parts": list(outcome_parts),
+            "stats": [stats_to_dict(s) for s in stats],
+            "log": [log_entry_to_dict(e) for e in log],
+            "probable_duplicates": list(probable_duplicates),
+        }
+    )
