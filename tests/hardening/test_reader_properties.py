@@ -9,6 +9,7 @@ import copy
 import functools
 import io
 import random
+from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from aco_sync.ingest.clinic import read_clinic_files
 from aco_sync.ingest.providers import read_providers
 from aco_sync.ingest.qrda import parse_qrda, read_qrda_upload
 from aco_sync.ingest.roster import read_roster
+from aco_sync.ingest.tabular import TableError, read_table
 from aco_sync.ingest.templates import COUNT_COLUMNS, OPTIONAL_COLUMNS, TEMPLATE_COLUMNS, read_template
 from shared_fixtures import shared_path
 
@@ -173,6 +175,36 @@ def test_template_reader_gives_records_or_issues_for_any_bytes(data: bytes, name
     assert 0 <= result.rows_rejected <= result.rows_total or result.rows_total == 0
     for record in result.records:
         assert record.tin == TIN and record.source_file == name
+
+
+@READER_SETTINGS
+@given(data=any_upload(TEMPLATE_HEADERS), name=st.sampled_from(["cqm.csv", "cqm.xlsx", "t.tsv"]))
+def test_a_tables_cells_are_its_rows_without_the_dicts(data: bytes, name: str) -> None:
+    """``Table.cells`` (what the bulk readers go through) hands out the rows ``Table.rows`` does: the
+    same lines, each column's cell at ``column_index`` (stripped: the row's value; absent past a short
+    row's end), with the same counts and issues."""
+
+    def through_rows() -> object:
+        table = read_table(name, data, tin=TIN)
+        rows = [(row.line, row.values) for row in table.rows]
+        return rows, table.rows_read, table.rows_rejected, table.issues.finish()
+
+    def through_cells() -> object:
+        table = read_table(name, data, tin=TIN)
+        index = table.column_index
+        rows = [
+            (line, {column: cells[at].strip() for column, at in index.items() if at < len(cells)})
+            for line, cells in table.cells
+        ]
+        return rows, table.rows_read, table.rows_rejected, table.issues.finish()
+
+    def outcome(read: Callable[[], object]) -> object:
+        try:
+            return read()
+        except TableError as exc:
+            return exc.reason, exc.line, exc.code
+
+    assert outcome(through_cells) == outcome(through_rows)
 
 
 @READER_SETTINGS

@@ -170,3 +170,20 @@ def test_an_unchanged_clinic_sync_does_not_rewrite_its_sources(stores: Stores) -
     assert json.loads(stores.objects.get(key))["source_files"] == sorted(
         {e.source_file for e in stores.state.aggregate_encounters("A1", NORTH)}
     )
+
+
+def test_refs_are_the_keyed_mac_of_their_kind_and_text() -> None:
+    """Refs are stored in the encounters table: they must stay what earlier releases wrote (HMAC-SHA256
+    of ``"aco-sync <kind>\\0<text>"`` with the deployment's key), and a text's ref depends on its kind."""
+    import hmac
+
+    refs = EncounterRefs(TEST_KEY)
+    for kind, ref in ((b"key", refs.source_key), (b"file", refs.source_file)):
+        for text in ("123456789:template:ENC-1:M001:CQM", "templates/cqm.csv", "é"):
+            mac = hmac.digest(TEST_KEY.secret, b"aco-sync " + kind + b"\x00" + text.encode(), "sha256")
+            assert ref(text) == kind[:1].decode().upper() + mac[:16].hex()
+            assert ref(text) == ref(text)  # and again from the cache
+    same = EncounterRefs(TEST_KEY)
+    assert same.source_key("templates/cqm.csv") != same.source_file("templates/cqm.csv")
+    assert same.source_file("qrda/batch.zip!p1.xml") == same.source_file("qrda/batch.zip")
+    assert same.source_file("") == ""

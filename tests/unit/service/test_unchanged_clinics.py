@@ -4,7 +4,9 @@ that changes what reading gives (a byte, a file, the performance year, the reade
 
 from __future__ import annotations
 
+import hashlib
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,9 +14,10 @@ from test_pipeline import run_sync
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.memory import InMemoryObjectStore, InMemorySyncStateStore
-from aco_sync.service import clinic_sync
+from aco_sync.ingest import clinic as ingest_clinic
+from aco_sync.service import clinic_sync, clinic_uploads
 from aco_sync.service.clinic_uploads import stored_key
-from aco_sync.service.common import clinic_raw_key
+from aco_sync.service.common import clinic_digest_key, clinic_raw_key
 from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync.service.status import latest_sync_status
 from support.small_aco import (
@@ -123,6 +126,50 @@ def test_one_edited_row_is_read_and_found(stores: Stores) -> None:
     assert second[SOUTH]["files_unchanged"]
     third = _by_tin(run_sync(stores))  # and the edited file is then the new baseline
     assert third[NORTH]["files_unchanged"] and third[NORTH]["unchanged"] == 3
+
+
+def test_a_changed_clinic_reads_its_snapshot_digest_once_and_hashes_no_file_again(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The raw-file digest and the duplicate-file check take the hashes the uploads were stored under
+    (ClinicFiles.sha256); the stored snapshot digest is read only by the snapshot write."""
+    run_sync(stores)
+    edited = [NORTH_ROWS[0].replace(",MET,", ",NOT_MET,"), *NORTH_ROWS[1:]]
+    stores.objects.put(
+        f"members/A1/{NORTH}/templates/cqm.csv", (TEMPLATE_HEADER + "\n".join(edited) + "\n").encode()
+    )
+    digest_key = clinic_digest_key("A1", NORTH)
+    reads: list[str] = []
+    real_get = stores.objects.get
+    monkeypatch.setattr(stores.objects, "get", lambda key: (reads.append(key), real_get(key))[1])
+    hashed: list[int] = []
+    real_sha256 = hashlib.sha256
+    for module in (clinic_sync, ingest_clinic):
+        fake = SimpleNamespace(sha256=lambda data=b"": (hashed.append(len(data)), real_sha256(data))[1])
+        monkeypatch.setattr(module, "hashlib", fake)
+    taken = clinic_uploads.take_in_uploads(stores.objects, "A1", NORTH)  # the edit is taken in first
+    reads.clear()
+    result = clinic_sync.sync_member_clinic(stores, aco_id="A1", sync_id="s-edit", tin=NORTH)
+    assert result["upserts"] == 1 and not result["files_unchanged"]
+    assert reads.count(digest_key) == 1
+    file_sizes = {len(content) for _, content in taken.files}
+    assert not file_sizes & set(hashed)  # no file's bytes were hashed again (only records and digests)
+    assert set(taken.sha256) == {name for name, _ in taken.files}
+    assert all(real_sha256(content).hexdigest() == taken.sha256[name] for name, content in taken.files)
+
+
+def test_the_raw_digest_is_the_same_from_known_hashes() -> None:
+    files = [("templates/a.csv", b"a,b\n"), ("providers.csv", b"npi,name\n")]
+    known = {name: hashlib.sha256(content).hexdigest() for name, content in files}
+    computed = clinic_sync.raw_files_digest(files, performance_year=2025)
+    assert clinic_sync.raw_files_digest(files, performance_year=2025, sha256=known) == computed
+    assert (
+        clinic_sync.raw_files_digest(
+            files, performance_year=2025, sha256={"templates/a.csv": known["templates/a.csv"]}
+        )
+        == computed
+    )
+    assert clinic_sync.raw_files_digest(files[:1], performance_year=2025) != computed
 
 
 def test_a_deleted_file_is_cleaned_up_and_the_clinic_read_again(stores: Stores) -> None:
@@ -243,3 +290,22 @@ def test_any_changed_input_computes_the_results_again(stores: Stores, change: st
     status = latest_sync_status("A1", store=stores)
     assert status["results_prefix"] == f"results/A1/{again['sync_id']}/"
     assert f"results/A1/{again['sync_id']}/report.html" in stores.objects.list_keys("results/A1/")
+
+
+def test_the_snapshot_digest_is_that_of_the_sorted_keys_and_hashes(stores: Stores) -> None:
+    """Kept in raw.json and beside the snapshot: it must stay what earlier releases computed."""
+    from aco_sync.domain.catalog import default_catalog
+    from aco_sync.ecqm import calculate_qrda
+    from aco_sync.ingest.clinic import read_clinic_files
+    from aco_sync.service.artifacts import counts_to_json
+
+    files = clinic_uploads.take_in_uploads(stores.objects, "A1", NORTH).files
+    data = read_clinic_files(
+        NORTH, files, performance_year=2025, catalog=default_catalog(), calculate_qrda=calculate_qrda
+    )
+    assert len(data.records) == 3
+    expected = hashlib.sha256()
+    for record in sorted(data.records, key=lambda r: r.source_key):
+        expected.update(f"{record.source_key}\x1f{record.content_hash}\x1e".encode())
+    expected.update(counts_to_json([]))
+    assert clinic_sync.snapshot_digest(data.records, []) == expected.hexdigest()

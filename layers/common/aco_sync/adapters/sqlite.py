@@ -28,6 +28,11 @@ from aco_sync.domain.records import Provider, SyncLogEntry
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
+# SQLite's page cache per connection, in KiB (its default is 2 MiB). A clinic sync inserts its
+# encounters at random places of the (aco, tin, ref) key: with the default cache a 1M-record ACO's
+# table keeps re-reading evicted pages (bench: 1M inserts 13 s wall for 5 s CPU; 5.4 s with 64 MiB).
+# Grown only as pages are used.
+PAGE_CACHE_KIB = 64 * 1024
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,6 +90,7 @@ def connect(path: Path) -> sqlite3.Connection:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         try:
             _ensure_schema(connection, path)
         except BaseException:

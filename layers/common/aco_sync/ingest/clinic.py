@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Protocol
 
@@ -135,10 +135,13 @@ def read_clinic_files(
     catalog: MeasureCatalog,
     calculate_qrda: QrdaCalculator,
     input_budget: InputBudget | None = None,
+    sha256: Mapping[str, str] | None = None,
 ) -> ClinicData:
     """Read one member clinic's files (paths relative to ``members/<aco_id>/<tin>/``), in path order;
     QRDA-I documents go through ``calculate_qrda``. With ``input_budget``, a file that would take the
-    clinic's input past it is refused with a file-level error (the files after it that fit are read)."""
+    clinic's input past it is refused with a file-level error (the files after it that fit are read).
+    ``sha256``: the hex SHA-256 of files' contents by path where the caller knows it already."""
+    known = sha256 or {}
     data = ClinicData(tin=tin)
     used = 0
     qrda = _QrdaFiles(tin, performance_year, catalog, calculate_qrda)
@@ -161,7 +164,7 @@ def read_clinic_files(
             )
             continue
         data.files_read += 1
-        earlier = seen.setdefault(hashlib.sha256(content).hexdigest(), path)
+        earlier = seen.setdefault(known.get(path) or hashlib.sha256(content).hexdigest(), path)
         if earlier != path:
             data.files.append(FileAccount(file=path, kind=kind, duplicate_of=earlier, tin=tin))
             data.issues.append(duplicate_file_issue(path, earlier, tin))
@@ -222,13 +225,17 @@ def _drop_duplicate_keys(data: ClinicData) -> None:
     kept: list[PerformanceRecord] = []
     accounts = {f.file: f for f in data.files}
     for record in data.records:
-        identities = [record.source_key]
+        key = record.source_key
+        content = None
         if record.source_line is not None and record.content_hash:  # a template row
-            identities.append(f"content:{record.measure_id}:{record.collection_type}:{record.content_hash}")
-        earlier = next((first[i] for i in identities if i in first), None)
+            content = f"content:{record.measure_id}:{record.collection_type!s}:{record.content_hash}"
+        earlier = first.get(key)
+        if earlier is None and content is not None:
+            earlier = first.get(content)
         if earlier is None:
-            for identity in identities:
-                first[identity] = record
+            first[key] = record
+            if content is not None:
+                first[content] = record
             kept.append(record)
             continue
         where = f"{earlier.source_file}" + (f" row {earlier.source_line}" if earlier.source_line else "")

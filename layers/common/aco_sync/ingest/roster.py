@@ -3,7 +3,9 @@ eligibility flags. Every row is validated; rejected rows become issues with thei
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from datetime import date
 
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import IngestIssue, RosterEntry
@@ -14,8 +16,6 @@ from aco_sync.ingest.table_spec import (
 )
 from aco_sync.ingest.tabular import (
     Table,
-    TableRow,
-    collapse_whitespace,
     column_label,
     parse_birth_date,
     parse_flag,
@@ -42,6 +42,7 @@ ROSTER = TableSpec(
     missing_message="The roster has no {missing} column; expected columns: "
     "mbi, first_name, last_name, birth_date, gender (plus optional measure columns).",
 )
+CACHED_VALUES = 1 << 16  # distinct values of one column whose parse is remembered while a roster is read
 FLAG_SUFFIXES = ("_eligible", "_eligibility", "_flag", "_rank", "_sample")
 
 
@@ -106,14 +107,23 @@ def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) 
     filled: set[str] = set()  # eligibility columns with a value in at least one row
     any_rows = False
 
-    def read(row: TableRow) -> tuple[list[str], RosterEntry | None]:
+    row_reader = _RosterRows(table, columns, result)
+    eligibility = [(table.column_index[c], c) for c in result.eligibility_columns]
+    width = len(table.header)  # cells are padded past the header (a short row reads blank cells)
+
+    def read(row: tuple[int, list[str]]) -> tuple[list[str], RosterEntry | None]:
         nonlocal any_rows
         any_rows = True
-        filled.update(c for c in result.eligibility_columns if row.values.get(c, "").strip())
-        return _read_row(row, columns, result, first_row_of_mbi)
+        line, cells = row
+        if len(cells) <= width:
+            cells.extend([""] * (width + 1 - len(cells)))
+        for at, column in eligibility:
+            if column not in filled and cells[at].strip():
+                filled.add(column)
+        return row_reader.read(line, cells, first_row_of_mbi)
 
-    for row, entry in result.accepted_rows(table, read, _code_for):
-        first_row_of_mbi[entry.mbi] = row.line
+    for (line, _), entry in result.accepted_cells(table, read, _code_for):
+        first_row_of_mbi[entry.mbi] = line
         result.entries.append(entry)
     for column, measure_id in result.eligibility_columns.items():
         if any_rows and column not in filled:
@@ -130,49 +140,82 @@ def _read_rows(table: Table, result: RosterReadResult, catalog: MeasureCatalog) 
             )
 
 
-def _read_row(
-    row: TableRow, columns: dict[str, str], result: RosterReadResult, first_row_of_mbi: dict[str, int]
-) -> tuple[list[str], RosterEntry | None]:
-    errors: list[str] = []
-    parsed: dict[str, object] = {}
-    for canonical, column in columns.items():
-        raw = row.values.get(column, "")
+class _RosterRows:
+    """The rows of one roster, read from their cells; each distinct birth date, gender and eligibility
+    text is parsed once per file. Errors and their order are those of reading each row on its own."""
+
+    def __init__(self, table: Table, columns: dict[str, str], result: RosterReadResult) -> None:
+        index = table.column_index
+        # the spec's columns (all required): mbi, first name, last name, birth date, gender, the order of
+        # a row's errors
+        self.at = tuple(
+            index[columns[name]] for name in ("mbi", "first_name", "last_name", "birth_date", "gender")
+        )
+        self.eligibility = [
+            (index[column], measure_id) for column, measure_id in result.eligibility_columns.items()
+        ]
+        self.flags = result.eligibility_columns != {}
+        cached = functools.lru_cache(maxsize=CACHED_VALUES)
+        self.birth_date = cached(functools.partial(parse_birth_date, today=date.today()))
+        self.gender = cached(parse_gender)
+        self.eligible = cached(_eligible)
+
+    def read(
+        self, line: int, cells: list[str], first_row_of_mbi: dict[str, int]
+    ) -> tuple[list[str], RosterEntry | None]:
+        errors: list[str] = []
+        mbi_at, first_at, last_at, born_at, gender_at = self.at
+        mbi = first_name = last_name = born = gender = None
+        raw = cells[mbi_at].strip()
         if not raw:
-            errors.append(f"the {ROSTER.label(canonical)} is missing")
-            continue
-        try:
-            if canonical == "mbi":
-                parsed[canonical] = parse_mbi(raw)
-            elif canonical == "birth_date":
-                parsed[canonical] = parse_birth_date(raw)
-            elif canonical == "gender":
-                parsed[canonical] = parse_gender(raw)
-            else:
-                parsed[canonical] = collapse_whitespace(raw)
-        except ValueError as exc:
-            # parser messages never echo PHI fields (MBI, dates); gender values are not PHI
-            errors.append(f"the {ROSTER.label(canonical)} {exc}")
-    eligible: set[str] = set()
-    for column, measure_id in result.eligibility_columns.items():
-        try:
-            if _eligible(row.values.get(column, "")):
-                eligible.add(measure_id)
-        except ValueError as exc:
-            errors.append(f"the {measure_id} eligibility value {exc}")
-    mbi = parsed.get("mbi")
-    if isinstance(mbi, str) and not errors and mbi in first_row_of_mbi:
-        errors.append(f"its MBI is already on row {first_row_of_mbi[mbi]} (duplicate MBI)")
-    if errors or not isinstance(mbi, str):
-        return errors, None
-    return errors, RosterEntry(
-        mbi=mbi,
-        first_name=str(parsed["first_name"]),
-        last_name=str(parsed["last_name"]),
-        birth_date=parsed["birth_date"],  # type: ignore[arg-type]
-        gender=parsed["gender"],  # type: ignore[arg-type]
-        eligible_measures=frozenset(eligible) if result.eligibility_columns else None,
-        source_line=row.line,
-    )
+            errors.append("the MBI is missing")
+        else:
+            try:
+                mbi = parse_mbi(raw)
+            except ValueError as exc:  # parser messages never echo PHI fields (MBI, dates)
+                errors.append(f"the MBI {exc}")
+        first_name = " ".join(cells[first_at].split())
+        if not first_name:
+            errors.append("the first name is missing")
+        last_name = " ".join(cells[last_at].split())
+        if not last_name:
+            errors.append("the last name is missing")
+        raw = cells[born_at].strip()
+        if not raw:
+            errors.append("the birth date is missing")
+        else:
+            try:
+                born = self.birth_date(raw)
+            except ValueError as exc:
+                errors.append(f"the birth date {exc}")
+        raw = cells[gender_at].strip()
+        if not raw:
+            errors.append("the gender is missing")
+        else:
+            try:
+                gender = self.gender(raw)
+            except ValueError as exc:  # gender values are not PHI
+                errors.append(f"the gender {exc}")
+        eligible: set[str] = set()
+        for at, measure_id in self.eligibility:
+            try:
+                if self.eligible(cells[at]):
+                    eligible.add(measure_id)
+            except ValueError as exc:
+                errors.append(f"the {measure_id} eligibility value {exc}")
+        if isinstance(mbi, str) and not errors and mbi in first_row_of_mbi:
+            errors.append(f"its MBI is already on row {first_row_of_mbi[mbi]} (duplicate MBI)")
+        if errors or not isinstance(mbi, str):
+            return errors, None
+        return errors, RosterEntry(
+            mbi=mbi,
+            first_name=first_name,
+            last_name=last_name,
+            birth_date=born,  # type: ignore[arg-type]
+            gender=gender,  # type: ignore[arg-type]
+            eligible_measures=frozenset(eligible) if self.flags else None,
+            source_line=line,
+        )
 
 
 def _eligibility_measure(column: str, catalog: MeasureCatalog) -> str | None:

@@ -18,6 +18,7 @@ from aco_sync.ingest.tabular import Table, TableError, TableRow, did_you_mean, f
 
 Aliases = Mapping[str, tuple[str, ...]]
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,16 +105,35 @@ class TableReadResult:
         """Each row of the table ``read`` accepts, with what it read; ``read`` gives a row's errors and
         value, behind the per-row barrier (no cell value can stop the file). A row with errors is
         rejected: counted, with its issue (``code(errors)``)."""
-        for row in table.rows:
+        return self._accepted(table, ((row.line, row) for row in table.rows), read, code)
+
+    def accepted_cells(
+        self,
+        table: Table,
+        read: Callable[[tuple[int, list[str]]], tuple[list[str], V | None]],
+        code: Callable[[list[str]], str],
+    ) -> Iterator[tuple[tuple[int, list[str]], V]]:
+        """:meth:`accepted_rows` over ``table.cells`` (no dict per row): ``read`` gets a row's line and
+        cells."""
+        return self._accepted(table, ((line, (line, cells)) for line, cells in table.cells), read, code)
+
+    def _accepted(
+        self,
+        table: Table,
+        items: Iterator[tuple[int, T]],
+        read: Callable[[T], tuple[list[str], V | None]],
+        code: Callable[[list[str]], str],
+    ) -> Iterator[tuple[T, V]]:
+        for line, item in items:
             try:
-                errors, value = read(row)
+                errors, value = read(item)
             except Exception as exc:
                 errors, value = [unreadable_value(exc)], None
             if errors or value is None:
                 self.rows_rejected += 1
-                table.issues.add(rejected_row(table, row.line, errors, code(errors)))
+                table.issues.add(rejected_row(table, line, errors, code(errors)))
                 continue
-            yield row, value
+            yield item, value
 
 
 def read_or_refuse(

@@ -104,12 +104,18 @@ class FileIssues:
 class Table:
     """A table read lazily: iterate ``rows`` once; while it runs, rows the table reader itself rejects
     (a broken quote, too many cells, invalid UTF-8) are counted in ``rows_rejected`` and reported in
-    ``issues``. ``rows_read`` counts every non-blank data row, handed out or rejected."""
+    ``issues``. ``rows_read`` counts every non-blank data row, handed out or rejected.
+
+    ``cells`` is the same iteration without a dict per row (for readers that go through every row of
+    large files): each row's line and raw cells (not stripped; a row may have fewer cells than the
+    header), the cell of a column at ``column_index[name]``. Iterate one of ``rows`` and ``cells``."""
 
     file_name: str
     header: list[str]  # normalised names, in file order
     original_header: list[str]
     rows: Iterator[TableRow] = field(default_factory=lambda: iter(()))
+    cells: Iterator[tuple[int, list[str]]] = field(default_factory=lambda: iter(()))
+    column_index: dict[str, int] = field(default_factory=dict)  # normalised header -> its first cell
     issues: FileIssues = field(default_factory=lambda: FileIssues(""))
     rows_read: int = 0
     rows_rejected: int = 0
@@ -187,19 +193,38 @@ def _csv_rows(
 ) -> Iterator[SourceRow]:
     """The CSV's rows, resynchronising at the next physical line whenever a row cannot be read: a quote
     that is not closed within ``MAX_RECORD_LINES`` lines (or that swallows lines into a row of the wrong
-    width) rejects only the line it starts on, never the rows after it."""
+    width) rejects only the line it starts on, never the rows after it.
+
+    A line without a quote character (most lines of most files) is one record whatever follows it: its
+    cells are the line split at the delimiter, exactly what the csv module gives for it, without a
+    csv reader per line. Lines with a quote go through :func:`_one_record`."""
     source = iter(io.StringIO(text, newline=""))  # physical lines, terminators kept
     window: deque[str] = deque()
     number = 0  # physical line number of window[0], minus one
     width: int | None = None  # the header's width, once the header is read
+    quote, delimiter = dialect.quotechar or '"', dialect.delimiter
+    longest = csv.field_size_limit()
     while True:
+        if not window:
+            line = next(source, None)
+            if line is None:
+                return
+            window.append(line)
+        first = window[0]
+        if quote not in first and len(first) <= longest and number + 1 not in bad_lines:
+            window.popleft()
+            number += 1
+            body = first.rstrip("\r\n")
+            split = body.split(delimiter) if body else []
+            if width is None and any(c.strip() for c in split):
+                width = len(split)
+            yield number, split
+            continue
         while len(window) < MAX_RECORD_LINES:
             line = next(source, None)
             if line is None:
                 break
             window.append(line)
-        if not window:
-            return
         if number + 1 in bad_lines:
             window.popleft()
             number += 1
@@ -520,7 +545,10 @@ def _table_from_rows(file_name: str, rows: Iterable[SourceRow], issues: FileIssu
             )
         )
 
-    def data_rows() -> Iterator[TableRow]:
+    limit = csv.field_size_limit()
+    columns = len(header)
+
+    def data_cells() -> Iterator[tuple[int, list[str]]]:
         for line, cells in iterator:
             if isinstance(cells, str):
                 table.rows_read += 1
@@ -528,7 +556,8 @@ def _table_from_rows(file_name: str, rows: Iterable[SourceRow], issues: FileIssu
                     line, cells, "malformed_row" if "quote" in cells or "column" in cells else "bad_encoding"
                 )
                 continue
-            if not any(c.strip() for c in cells):
+            joined = "".join(cells)
+            if not joined.strip():
                 continue  # blank line
             table.rows_read += 1
             if table.rows_read > MAX_ROWS:
@@ -537,21 +566,18 @@ def _table_from_rows(file_name: str, rows: Iterable[SourceRow], issues: FileIssu
                     line=line,
                     code="too_many_rows",
                 )
-            if any(len(c) > csv.field_size_limit() for c in cells):
-                reject(line, f"a value is longer than {csv.field_size_limit() // 1024} kB", "malformed_csv")
+            if len(joined) > limit and any(len(c) > limit for c in cells):
+                reject(line, f"a value is longer than {limit // 1024} kB", "malformed_csv")
                 continue
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+            if len(cells) > columns and "".join(cells[columns:]).strip():
                 reject(
                     line,
-                    f"it has {len(cells)} cells but the header has {len(header)} columns "
+                    f"it has {len(cells)} cells but the header has {columns} columns "
                     "(a comma inside a value must be quoted)",
                     "malformed_row",
                 )
                 continue
-            width = len(cells)
-            yield TableRow(
-                line=line, values={name: cells[index].strip() for index, name in used if index < width}
-            )
+            yield line, cells
         if not table.rows_read:
             table.issues.add(
                 IngestIssue(
@@ -564,6 +590,15 @@ def _table_from_rows(file_name: str, rows: Iterable[SourceRow], issues: FileIssu
                 )
             )
 
+    def data_rows() -> Iterator[TableRow]:
+        for line, cells in table.cells:
+            width = len(cells)
+            yield TableRow(
+                line=line, values={name: cells[index].strip() for index, name in used if index < width}
+            )
+
+    table.column_index = {name: index for index, name in used}
+    table.cells = data_cells()
     table.rows = data_rows()
     return table
 
@@ -724,7 +759,8 @@ _MBI = re.compile(
 
 def parse_mbi(text: str) -> str:
     """Normalise (upper case, no dashes/spaces) and validate a Medicare Beneficiary Identifier."""
-    value = re.sub(r"[\s-]", "", text).upper()
+    # letters and digits only (nearly every MBI a file holds): no space or dash to remove
+    value = (text if text.isalnum() else re.sub(r"[\s-]", "", text)).upper()
     if not _MBI.match(value):
         raise ValueError("is not a valid Medicare Beneficiary Identifier (11 characters, e.g. 1EG4-TE5-MK73)")
     return value

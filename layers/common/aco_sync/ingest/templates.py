@@ -3,6 +3,7 @@ per measure, or (when the header has ``denominator_only_count``) denominator-onl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.catalog import MeasureCatalog
 from aco_sync.domain.records import (
     CollectionType,
@@ -31,7 +33,6 @@ from aco_sync.ingest.tabular import (
     Table,
     TableRow,
     closest_field,
-    collapse_whitespace,
     parse_birth_date,
     parse_date,
     parse_gender,
@@ -305,110 +306,230 @@ def _read_rows(
                 tin=tin,
             )
         )
-    sheet = _Sheet(table, result, columns, tin, catalog)
-    first_row_of_key: dict[str, int] = {}
-    sheet.read_each_row(lambda row: _read_row(sheet, row, first_row_of_key, performance_year))
+    rows = _TemplateRows(table, columns, result, tin=tin, performance_year=performance_year, catalog=catalog)
+    with gc_paused():  # a record per row, nothing cyclic: no full collections over the growing list
+        for line, cells in table.cells:
+            try:
+                rows.read(line, cells)
+            except Exception as exc:  # the per-row barrier: no cell value can stop the file or the clinic
+                _reject(result, table, line, [unreadable_value(exc)], code="unreadable_row")
 
 
-def _read_row(sheet: _Sheet, row: TableRow, first_row_of_key: dict[str, int], performance_year: int) -> None:
-    table, result, columns, tin, catalog = sheet.table, sheet.result, sheet.columns, sheet.tin, sheet.catalog
-    values = row.values
+_Parsed = tuple[Any, str | None]  # a cell's value (None when blank or wrong) and its error, if any
+CACHED_VALUES = 1 << 16  # distinct values of one column whose parse is remembered while a file is read
+
+
+class _TemplateRows:
+    """The rows of one template file, read straight from their cells (no dict per row). Each distinct
+    text of a column is parsed once per file (dates, NPIs, genders, measure ids repeat on most rows);
+    what a row gives, and the wording and order of its errors, is that of reading it on its own."""
+
+    def __init__(
+        self,
+        table: Table,
+        columns: dict[str, str],
+        result: TemplateReadResult,
+        *,
+        tin: str,
+        performance_year: int,
+        catalog: MeasureCatalog,
+    ) -> None:
+        self.table, self.result, self.tin, self.year = table, result, tin, performance_year
+        self.file_name = table.file_name
+        self.first_row_of_key: dict[str, int] = {}
+        index = {f: table.column_index[c] for f, c in columns.items()}
+        # cells are padded past the header: a column the file does not have reads a blank cell there
+        self.width = len(table.header)
+        at = {name: index.get(name, self.width) for name in (*TEMPLATE_COLUMNS, *OPTIONAL_COLUMNS)}
+        self.at = at
+        self.has_type = "collection_type" in columns
+
+        def cached(parse: Callable[[str], _Parsed]) -> Callable[[str], _Parsed]:
+            return functools.lru_cache(maxsize=CACHED_VALUES)(parse)
+
+        def field_parser(label: str, parser: Callable[[str], object]) -> Callable[[str], _Parsed]:
+            def parse(raw: str) -> _Parsed:  # raw is not blank
+                try:
+                    return parser(raw), None
+                except ValueError as exc:
+                    return None, f"the {label} {exc}"
+
+            return cached(parse)
+
+        def measure_and_type(
+            measure_text: str, type_text: str
+        ) -> tuple[str | None, CollectionType | None, str, tuple[str, ...]]:
+            errors: list[str] = []
+            values = {"m": measure_text, "t": type_text}
+            where = {"measure_id": "m", "collection_type": "t"} if self.has_type else {"measure_id": "m"}
+            measure_id, collection = _measure_and_type(
+                values, where, catalog, errors, default=CollectionType.CQM
+            )
+            return measure_id, collection, str(collection) if collection else "", tuple(errors)
+
+        self.measure_and_type = functools.lru_cache(maxsize=CACHED_VALUES)(measure_and_type)
+        today = date.today()
+        self.birth_date = field_parser("birth date", functools.partial(parse_birth_date, today=today))
+        self.gender = field_parser("gender", parse_gender)
+        self.performance_date = field_parser("performance date", _date_and_text)
+        self.npi = field_parser("NPI", parse_npi)
+        self.mbi = field_parser("MBI", parse_mbi)
+        self.row_tin = field_parser("TIN", parse_tin)
+        self.performance = functools.lru_cache(maxsize=CACHED_VALUES)(_performance)
+        self.hba1c = cached(functools.partial(_number_of, name="hba1c", integer=False))
+        self.systolic = cached(functools.partial(_number_of, name="systolic", integer=True))
+        self.diastolic = cached(functools.partial(_number_of, name="diastolic", integer=True))
+
+    def read(self, line: int, cells: list[str]) -> None:
+        at = self.at
+        if len(cells) <= self.width:
+            cells.extend([""] * (self.width + 1 - len(cells)))
+        errors: list[str] = []
+        measure_id, collection, collection_text, measure_errors = self.measure_and_type(
+            cells[at["measure_id"]].strip(), cells[at["collection_type"]].strip()
+        )
+        if measure_errors:
+            errors.extend(measure_errors)
+        first_name = " ".join(cells[at["first_name"]].split())
+        if not first_name:
+            errors.append("the first name is missing")
+        last_name = " ".join(cells[at["last_name"]].split())
+        if not last_name:
+            errors.append("the last name is missing")
+        raw = cells[at["birth_date"]].strip()
+        birth_date, error = self.birth_date(raw) if raw else (None, "the birth date is missing")
+        if error:
+            errors.append(error)
+        raw = cells[at["gender"]].strip()
+        gender, error = self.gender(raw) if raw else (None, "the gender is missing")
+        if error:
+            errors.append(error)
+        performance = self.performance(cells[at["performance"]].strip())
+        if performance is None:
+            errors.append(
+                "the performance is not MET, NOT_MET, DENOMINATOR_EXCLUSION, DENOMINATOR_EXCEPTION or blank"
+            )
+        raw = cells[at["performance_date"]].strip()
+        performance_date, date_text = None, ""
+        if raw:
+            parsed, error = self.performance_date(raw)
+            if error:
+                errors.append(error)
+            elif parsed[0].year != self.year:
+                errors.append(f"the performance date is not in performance year {self.year}")
+            else:
+                performance_date, date_text = parsed
+        elif performance is not None and performance is not Performance.DENOMINATOR_ONLY:
+            errors.append("the performance date is missing")
+        raw = cells[at["npi"]].strip()
+        npi, error = self.npi(raw) if raw else (None, "the NPI is missing")
+        if error:
+            errors.append(error)
+        mbi = None
+        raw = cells[at["mbi"]].strip()
+        if raw:
+            mbi, error = self.mbi(raw)
+            if error:
+                errors.append(error)
+        raw = cells[at["tin"]].strip()
+        if raw:
+            row_tin, error = self.row_tin(raw)
+            if error:
+                errors.append(error)
+            elif row_tin != self.tin:
+                errors.append(f"the row's TIN is not {self.tin}, the TIN of the file's folder")
+        hba1c = systolic = diastolic = None
+        raw = cells[at["hba1c"]].strip()
+        if raw:
+            hba1c, error = self.hba1c(raw)
+            if error:
+                errors.append(error)
+        raw = cells[at["systolic"]].strip()
+        if raw:
+            systolic, error = self.systolic(raw)
+            if error:
+                errors.append(error)
+        raw = cells[at["diastolic"]].strip()
+        if raw:
+            diastolic, error = self.diastolic(raw)
+            if error:
+                errors.append(error)
+        if errors or measure_id is None or collection is None or performance is None:
+            _reject(self.result, self.table, line, errors)
+            return
+        assert isinstance(birth_date, date) and isinstance(gender, Gender) and isinstance(npi, str)
+        patient_id = cells[at["patient_id"]].strip()
+        content = "|".join(
+            (
+                measure_id,
+                collection,
+                performance,
+                date_text,
+                first_name.casefold(),
+                last_name.casefold(),
+                str(birth_date),
+                gender,
+                mbi or "",
+                npi,
+                patient_id,
+                str(hba1c) if hba1c is not None else "",
+                str(systolic) if systolic is not None else "",
+                str(diastolic) if diastolic is not None else "",
+            )
+        )
+        tin = self.tin
+        encounter_id = cells[at["encounter_id"]].strip()
+        if encounter_id:
+            source_key = f"{tin}:template:{encounter_id}:{measure_id}:{collection_text}"
+        else:
+            source_key = (
+                f"{tin}:template:{hashlib.sha256(f'{self.file_name}|{content}'.encode()).hexdigest()[:32]}"
+            )
+        first_row_of_key = self.first_row_of_key
+        if source_key in first_row_of_key:
+            what = "encounter id and measure" if encounter_id else "content"
+            duplicate = f"same {what} as row {first_row_of_key[source_key]} (duplicate)"
+            _reject(self.result, self.table, line, [duplicate], code="duplicate_row")
+            return
+        first_row_of_key[source_key] = line
+        self.result.records.append(
+            PerformanceRecord(  # positionally, in field order (the fastest call; records only grow)
+                tin,
+                source_key,
+                measure_id,
+                collection,
+                performance,
+                performance_date,
+                first_name,
+                last_name,
+                birth_date,
+                gender,
+                mbi,
+                npi,
+                patient_id or None,
+                self.file_name,
+                line,
+                float(hba1c) if hba1c is not None else None,
+                int(systolic) if systolic is not None else None,
+                int(diastolic) if diastolic is not None else None,
+                hashlib.sha256(content.encode()).hexdigest()[:32],
+            )
+        )
+
+
+def _date_and_text(raw: str) -> tuple[date, str]:
+    parsed = parse_date(raw)
+    return parsed, str(parsed)
+
+
+def _performance(text: str) -> Performance | None:
+    return PERFORMANCE_SYNONYMS.get(text.upper().replace(" ", "_").replace("-", "_"))
+
+
+def _number_of(raw: str, *, name: str, integer: bool) -> _Parsed:
     errors: list[str] = []
-
-    def text(field_name: str, values: dict[str, str] = values) -> str:
-        column = columns.get(field_name)
-        return values.get(column, "") if column else ""
-
-    measure_id, collection = _measure_and_type(values, columns, catalog, errors, default=CollectionType.CQM)
-    names = {}
-    for name_field in ("first_name", "last_name"):
-        names[name_field] = collapse_whitespace(text(name_field))
-        if not names[name_field]:
-            errors.append(f"the {LABELS[name_field]} is missing")
-    birth_date = _parsed(text("birth_date"), "birth date", parse_birth_date, errors, required=True)
-    gender = _parsed(text("gender"), "gender", parse_gender, errors, required=True)
-    performance_text = text("performance").upper().replace(" ", "_").replace("-", "_")
-    performance = PERFORMANCE_SYNONYMS.get(performance_text)
-    if performance is None:
-        errors.append(
-            "the performance is not MET, NOT_MET, DENOMINATOR_EXCLUSION, DENOMINATOR_EXCEPTION or blank"
-        )
-    performance_date = _parsed(
-        text("performance_date"),
-        "performance date",
-        parse_date,
-        errors,
-        required=performance is not None and performance is not Performance.DENOMINATOR_ONLY,
-    )
-    if isinstance(performance_date, date) and performance_date.year != performance_year:
-        errors.append(f"the performance date is not in performance year {performance_year}")
-    npi = _parsed(text("npi"), "NPI", parse_npi, errors, required=True)
-    mbi = _parsed(text("mbi"), "MBI", parse_mbi, errors, required=False)
-    row_tin = _parsed(text("tin"), "TIN", parse_tin, errors, required=False)
-    if isinstance(row_tin, str) and row_tin != tin:
-        errors.append(f"the row's TIN is not {tin}, the TIN of the file's folder")
-    hba1c = _number(text("hba1c"), "hba1c", errors, integer=False)
-    systolic = _number(text("systolic"), "systolic", errors, integer=True)
-    diastolic = _number(text("diastolic"), "diastolic", errors, integer=True)
-    if errors or measure_id is None or collection is None or performance is None:
-        _reject(result, table, row.line, errors)
-        return
-    assert isinstance(birth_date, date) and isinstance(gender, Gender)
-    encounter_id = text("encounter_id")
-    content = "|".join(
-        str(v)
-        for v in (
-            measure_id,
-            collection,
-            performance,
-            performance_date or "",
-            names["first_name"].casefold(),
-            names["last_name"].casefold(),
-            birth_date,
-            gender,
-            mbi or "",
-            npi or "",
-            text("patient_id"),
-            hba1c if hba1c is not None else "",
-            systolic if systolic is not None else "",
-            diastolic if diastolic is not None else "",
-        )
-    )
-    content_hash = hashlib.sha256(content.encode()).hexdigest()[:32]
-    if encounter_id:
-        source_key = f"{tin}:template:{encounter_id}:{measure_id}:{collection}"
-    else:
-        source_key = (
-            f"{tin}:template:{hashlib.sha256(f'{table.file_name}|{content}'.encode()).hexdigest()[:32]}"
-        )
-    what = "encounter id and measure" if encounter_id else "content"
-    if sheet.repeats(
-        first_row_of_key, source_key, row, lambda earlier: f"same {what} as row {earlier} (duplicate)"
-    ):
-        return
-    result.records.append(
-        PerformanceRecord(
-            tin=tin,
-            source_key=source_key,
-            measure_id=measure_id,
-            collection_type=collection,
-            performance=performance,
-            performance_date=performance_date if isinstance(performance_date, date) else None,
-            first_name=names["first_name"],
-            last_name=names["last_name"],
-            birth_date=birth_date,
-            gender=gender,
-            mbi=mbi if isinstance(mbi, str) else None,
-            npi=npi if isinstance(npi, str) else None,
-            member_patient_id=text("patient_id") or None,
-            source_file=table.file_name,
-            source_line=row.line,
-            hba1c=float(hba1c) if hba1c is not None else None,
-            systolic=int(systolic) if systolic is not None else None,
-            diastolic=int(diastolic) if diastolic is not None else None,
-            content_hash=content_hash,
-        )
-    )
+    value = _number(raw, name, errors, integer=integer)
+    return value, (errors[0] if errors else None)
 
 
 def _parsed(raw: str, label: str, parser, errors: list[str], *, required: bool) -> object:  # type: ignore[no-untyped-def]

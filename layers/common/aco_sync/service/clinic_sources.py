@@ -12,6 +12,7 @@ the files present with the recorded ones."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from collections.abc import Iterable
@@ -25,14 +26,20 @@ class EncounterRefs:
     """Keyed, name-free stand-ins for source keys and source files (stable per deployment)."""
 
     def __init__(self, key: PseudonymKey) -> None:
-        self._secret = key.secret
-        self._cache: dict[str, str] = {}
+        # the MAC keyed and fed its kind prefix once; each ref copies it (the same MAC, half the work)
+        self._keyed = {
+            kind: hmac.new(key.secret, b"aco-sync " + kind + b"\x00", hashlib.sha256)
+            for kind in (b"key", b"file")
+        }
+        self._cache: dict[bytes, dict[str, str]] = {b"key": {}, b"file": {}}
 
     def _ref(self, kind: bytes, text: str) -> str:
-        ref = self._cache.get(text)
+        cache = self._cache[kind]
+        ref = cache.get(text)
         if ref is None:
-            digest = hmac.digest(self._secret, b"aco-sync " + kind + b"\x00" + text.encode(), "sha256")
-            ref = self._cache[text] = kind[:1].decode().upper() + digest[:16].hex()
+            mac = self._keyed[kind].copy()
+            mac.update(text.encode())
+            ref = cache[text] = kind[:1].decode().upper() + mac.digest()[:16].hex()
         return ref
 
     def source_key(self, source_key: str) -> str:

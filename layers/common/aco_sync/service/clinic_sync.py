@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict, Unpack
 
@@ -114,11 +114,14 @@ def sync_member_clinic(
     settings = load_aco_settings(stores.objects, aco_id)
     prefix = members_prefix(aco_id, tin)
     # new uploads move to content keys first; the reader sees the names the user gave (clinic_uploads)
-    files = take_in_uploads(stores.objects, aco_id, tin).files
+    taken = take_in_uploads(stores.objects, aco_id, tin)
+    files = taken.files
     if not files:
         raise InvalidInputError(f"No files uploaded for TIN {tin} (expected under {prefix})")
     budget = clinic_input_budget(settings)
-    raw_digest = raw_files_digest(files, performance_year=settings.performance_year, budget=budget)
+    raw_digest = raw_files_digest(
+        files, performance_year=settings.performance_year, budget=budget, sha256=taken.sha256
+    )
     carried = _unchanged_since_last_sync(stores, aco_id, tin, raw_digest)
     if carried is not None:
         return _sync_unchanged(stores, clinic, previous=previous, carried=carried, retried=retried)
@@ -131,6 +134,7 @@ def sync_member_clinic(
         catalog=catalog,
         calculate_qrda=calculate_qrda,
         input_budget=budget,
+        sha256=taken.sha256,
     )
     accounting = file_accounting_log(data, tin)
     if not data.records and not data.denominator_counts:
@@ -322,17 +326,25 @@ def clinic_input_budget(settings: AcoSettings) -> InputBudget:
 
 
 def raw_files_digest(
-    files: Sequence[tuple[str, bytes]], *, performance_year: int, budget: InputBudget | None = None
+    files: Sequence[tuple[str, bytes]],
+    *,
+    performance_year: int,
+    budget: InputBudget | None = None,
+    sha256: Mapping[str, str] | None = None,
 ) -> str:
     """One digest of everything that decides what reading a clinic gives: the reader version, the
     settings reading uses (the performance year, the input limit) and every file's name and content
-    (sha256 of the bytes, not of any storage key)."""
+    (sha256 of the bytes, not of any storage key; ``sha256``: the hex digests already known by name,
+    :class:`~aco_sync.service.clinic_uploads.ClinicFiles`, the others are computed)."""
     limit = budget.limit_bytes if budget else 0
+    known = sha256 or {}
     digest = hashlib.sha256(
         f"aco-sync raw files v{RAW_DIGEST_VERSION}\x1f{performance_year}\x1f{limit}\x1e".encode()
     )
     for path, content in sorted(files, key=lambda item: item[0]):
-        digest.update(path.encode() + b"\x1f" + hashlib.sha256(content).digest() + b"\x1e")
+        hexdigest = known.get(path)
+        content_digest = bytes.fromhex(hexdigest) if hexdigest else hashlib.sha256(content).digest()
+        digest.update(path.encode() + b"\x1f" + content_digest + b"\x1e")
     return digest.hexdigest()
 
 
@@ -379,17 +391,24 @@ def _keep_raw_digest(
 
 def _unchanged_since_last_sync(stores: Stores, aco_id: str, tin: str, raw_digest: str) -> CarriedRead | None:
     """The kept read of the clinic when its files are those of its last successful sync and its stored
-    snapshot and recorded sources are still what that sync wrote; None: read the files."""
+    snapshot and recorded sources are still what that sync wrote; None: read the files. The snapshot's
+    digest is read only when the files are unchanged (a changed clinic reads it once, when it writes)."""
     try:
         kept = json.loads(stores.objects.get(clinic_raw_key(aco_id, tin)))
-        snapshot_digest = stores.objects.get(clinic_digest_key(aco_id, tin)).decode()
     except (ObjectNotFoundError, ValueError):
         return None
     if (
         not isinstance(kept, dict)
         or kept.get("version") != RAW_DIGEST_VERSION
         or kept.get("digest") != raw_digest
-        or kept.get("snapshot_digest") != snapshot_digest
+    ):
+        return None
+    try:
+        snapshot_digest = stores.objects.get(clinic_digest_key(aco_id, tin)).decode()
+    except (ObjectNotFoundError, ValueError):
+        return None
+    if (
+        kept.get("snapshot_digest") != snapshot_digest
         or read_clinic_sources(stores.objects, aco_id, tin) is None
     ):
         return None
@@ -552,14 +571,13 @@ def _encounter(record: PerformanceRecord, refs: EncounterRefs) -> AggregateEncou
         content_hash=record.content_hash,
         source_file=refs.source_file(record.source_file),
         measure_id=record.measure_id,
-        collection_type=record.collection_type.value,
+        collection_type=str(record.collection_type),  # the value (a StrEnum), without Enum.value
     )
 
 
 def snapshot_digest(records: Sequence[PerformanceRecord], counts: Sequence[DenominatorCount]) -> str:
-    digest = hashlib.sha256()
-    for key, content in sorted((r.source_key, r.content_hash) for r in records):
-        digest.update(f"{key}\x1f{content}\x1e".encode())
+    pairs = sorted((r.source_key, r.content_hash) for r in records)
+    digest = hashlib.sha256("".join(f"{key}\x1f{content}\x1e" for key, content in pairs).encode())
     digest.update(
         counts_to_json(sorted(counts, key=lambda c: (c.measure_id, c.collection_type, c.source_file)))
     )

@@ -26,7 +26,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from aws_lambda_powertools import Logger
@@ -45,9 +45,12 @@ _STORED = re.compile(r"^uploads/[0-9a-f]{64}(\.[a-z]{3,4})?$")
 
 @dataclass(frozen=True, slots=True)
 class ClinicFiles:
-    """What a clinic sync reads: ``(name, content)`` with the names the user gave (reader paths)."""
+    """What a clinic sync reads: ``(name, content)`` with the names the user gave (reader paths), and
+    the SHA-256 (hex) of each file's content by name, as the uploads were stored under it (so that
+    no step hashes the same bytes again)."""
 
     files: list[tuple[str, bytes]]
+    sha256: dict[str, str] = field(default_factory=dict)
 
 
 def stored_name(name: str, sha256: str) -> str:
@@ -129,11 +132,13 @@ def take_in_uploads(objects: ObjectStore, aco_id: str, tin: str) -> ClinicFiles:
     files: list[tuple[str, bytes]] = [
         (r, objects.get(prefix + r)) for r in relative if r.lower() == PROVIDERS_FILE
     ]
+    sha256 = {name: hashlib.sha256(content).hexdigest() for name, content in files}  # providers.csv
     for name, sha in sorted(names.items()):
         target = stored_name(name, sha)
         content = contents.get(target)
         files.append((name, content if content is not None else objects.get(prefix + target)))
-    return ClinicFiles(files=files)
+        sha256[name] = sha
+    return ClinicFiles(files=files, sha256=sha256)
 
 
 def store_uploads(objects: ObjectStore, aco_id: str, tin: str, files: Mapping[str, bytes]) -> list[str]:
