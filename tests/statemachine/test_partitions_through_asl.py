@@ -8,12 +8,9 @@ every report file of 1 and 16 partitions)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -33,26 +30,17 @@ from aco_sync.service.partitions import load_plan
 from aco_sync.service.validation import roster_of_sync
 from aco_sync.wire import stats_to_dict
 from aco_sync_local.runner import run_local_sync
-from support.handlers import REPO_ROOT
+from support.bench_modules import bench_synthetic
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 RECORDS, TINS = 6_000, 2_000
 
 
-def _synthetic() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_synthetic", REPO_ROOT / "bench" / "synthetic.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_synthetic"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_2000_tins_in_16_partitions_through_the_real_asl(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    synthetic = _synthetic()
+    synthetic = bench_synthetic()
     folder = tmp_path / "in"
     aco_id = synthetic.write_bucket_folder(synthetic.generate_aco(records=RECORDS, tins=TINS, seed=7), folder)
     config = folder / "config" / "acos" / f"{aco_id}.json"

@@ -7,10 +7,8 @@ with ambiguous and unmatched rows, probable duplicates), with a reviewer's dupli
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +28,15 @@ from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import Gender
 from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync.service.status import latest_sync_status
-from support.handlers import REPO_ROOT
+from support.bench_modules import bench_synthetic
 from support.stores import memory_stores
 
 RECORDS, TINS = 4_000, 40
 
 
-def _synthetic() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_synthetic", REPO_ROOT / "bench" / "synthetic.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_synthetic"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def aco_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    synthetic = _synthetic()
+    synthetic = bench_synthetic()
     folder = tmp_path_factory.mktemp("aco")
     synthetic.write_bucket_folder(synthetic.generate_aco(records=RECORDS, tins=TINS, seed=13), folder)
     return folder
@@ -143,7 +132,7 @@ def test_partitions_split_the_buckets_and_the_records_exactly_once(aco_folder: P
     for partitions in (1, 2, 4, 8, 16):
         owned = [buckets_of_partition(p, partitions) for p in range(partitions)]
         assert sorted(b for buckets in owned for b in buckets) == list(range(PARTITION_BUCKETS))
-    synthetic = _synthetic()
+    synthetic = bench_synthetic()
     batch = synthetic.generate_aco(records=2_000, tins=5, seed=3).records
     assert isinstance(batch, RecordBatch)
     parts = [select_partition(batch, p, 16) for p in range(16)]
@@ -160,7 +149,7 @@ def test_a_clinic_file_grouped_by_bucket_gives_each_partition_its_rows_from_the_
     from aco_sync.domain.partitions import encode_by_bucket
     from aco_sync.domain.record_codec import decode_batch
 
-    records = list(_synthetic().generate_aco(records=1_500, tins=3, seed=5).records)
+    records = list(bench_synthetic().generate_aco(records=1_500, tins=3, seed=5).records)
     decoded = decode_batch(encode_by_bucket(records))
     assert sorted(decoded, key=repr) == sorted(records, key=repr)  # the same records, grouped by bucket
     assert decoded.cache["header:bucket_rows"][-1] == len(records)

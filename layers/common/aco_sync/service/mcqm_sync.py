@@ -5,7 +5,7 @@ from the partitions' sums."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from aws_lambda_powertools import Logger
 
@@ -14,17 +14,17 @@ from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.engine import McqmPartial, aggregate_mcqm, combine_mcqm
 from aco_sync.domain.errors import MissingRosterError
 from aco_sync.domain.partitions import roster_of_partition
-from aco_sync.service.aggregation_inputs import load_synced_tins
-from aco_sync.service.artifacts import dumps, outcomes_to_json, roster_from_json
-from aco_sync.service.common import MCQM_RESULT_FILE, load_aco_settings, partition_key, sync_artifact_key
-from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
+from aco_sync.service.artifacts import roster_from_json
+from aco_sync.service.common import MCQM_RESULT_FILE, load_aco_settings, sync_artifact_key
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.partitions import (
     MCQM,
+    PartitionOfSync,
     load_partials,
-    load_partition_inputs,
+    load_partition_step_inputs,
     load_plan,
     result_document,
+    store_partition_result,
 )
 from aco_sync.service.validation import roster_of_sync
 
@@ -32,16 +32,16 @@ logger = Logger(child=True)
 
 
 def match_roster(
-    stores: Stores,
-    *,
-    aco_id: str,
-    sync_id: str,
-    partition: int,
-    partitions: int,
-    catalog: MeasureCatalog | None = None,
+    stores: Stores, *, catalog: MeasureCatalog | None = None, **ids: Unpack[PartitionOfSync]
 ) -> dict[str, Any]:
     """The MCQM roster match of one partition: its records against the roster rows of its buckets."""
     catalog = catalog or default_catalog()
+    aco_id, sync_id, partition, partitions = (
+        ids["aco_id"],
+        ids["sync_id"],
+        ids["partition"],
+        ids["partitions"],
+    )
     settings = load_aco_settings(stores.objects, aco_id)
     active = roster_of_sync(stores, aco_id, sync_id, settings.performance_year)
     if active is None:
@@ -50,22 +50,18 @@ def match_roster(
             f"for performance year {settings.performance_year}"
         )
     roster = roster_of_partition(roster_from_json(stores.objects.get(active.key)), partition, partitions)
-    plan = load_plan(stores.objects, aco_id, sync_id)
-    synced, _failed = load_synced_tins(stores.objects, aco_id, sync_id)
-    records, counts = load_partition_inputs(stores.objects, aco_id, synced, partition, partitions)
-    key = stores.pseudonym_keys.pseudonym_key()
-    reviewed = apply_duplicate_decisions(stores.objects, aco_id, records, pseudonym_key=key).records
+    inputs = load_partition_step_inputs(stores, ids)
     result = aggregate_mcqm(  # the reviewer's decisions are logged by Combine Member Partitions
-        reviewed, counts, plan, roster, settings=settings, catalog=catalog, pseudonym_key=key
+        inputs.reviews.records,
+        inputs.counts,
+        inputs.plan,
+        roster,
+        settings=settings,
+        catalog=catalog,
+        pseudonym_key=inputs.pseudonym_key,
     )
     assert isinstance(result.partial, McqmPartial)
-    outcomes_key = partition_key(aco_id, sync_id, MCQM, partition, "-outcomes")
-    stores.objects.put(outcomes_key, outcomes_to_json(result.outcomes), content_type="application/json")
-    stores.objects.put(
-        partition_key(aco_id, sync_id, MCQM, partition),
-        dumps({"partial": result.partial.to_dict(), "outcomes": outcomes_key}),
-        content_type="application/json",
-    )
+    store_partition_result(stores, ids, MCQM, result.outcomes, {"partial": result.partial.to_dict()})
     summary = {"partition": partition, "records": result.partial.records, "patients": result.outcome_count}
     logger.info("MCQM partition matched", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
     return summary

@@ -18,13 +18,15 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypedDict, Unpack
 
 from aws_lambda_powertools import Logger
 
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
+from aco_sync.domain.dedup import PseudonymKey
 from aco_sync.domain.engine import (
     MembersPartial,
     aggregate_members,
@@ -45,7 +47,11 @@ from aco_sync.service.common import (
     partition_key,
     sync_artifact_key,
 )
-from aco_sync.service.duplicate_reviews import apply_duplicate_decisions, combined_review_log
+from aco_sync.service.duplicate_reviews import (
+    AppliedDecisions,
+    apply_duplicate_decisions,
+    combined_review_log,
+)
 from aco_sync.service.finalize import missing_tins_log
 from aco_sync.service.issues import append_log_once
 from aco_sync.wire import log_entry_to_dict, plan_from_dict, stats_to_dict
@@ -85,37 +91,73 @@ def load_plan(objects: ObjectStore, aco_id: str, sync_id: str) -> Any:
     return plan_from_dict(json.loads(objects.get(sync_artifact_key(aco_id, sync_id, PLAN_FILE))))
 
 
-def aggregate_member_partition(
-    stores: Stores,
-    *,
-    aco_id: str,
-    sync_id: str,
-    partition: int,
-    partitions: int,
-    catalog: MeasureCatalog | None = None,
-) -> dict[str, Any]:
-    catalog = catalog or default_catalog()
+class PartitionOfSync(TypedDict):
+    """The keyword arguments naming the partition an engine step works on (a partition Map's item)."""
+
+    aco_id: str
+    sync_id: str
+    partition: int
+    partitions: int
+
+
+@dataclass(frozen=True)
+class PartitionInputs:
+    """What an engine step of one partition reads: the sync's measure plan, the partition's records of
+    the synced TINs (the reviewer's duplicate decisions applied), its denominator counts and the key."""
+
+    plan: Any
+    reviews: AppliedDecisions
+    counts: list[DenominatorCount]
+    pseudonym_key: PseudonymKey
+
+
+def load_partition_step_inputs(stores: Stores, ids: PartitionOfSync) -> PartitionInputs:
+    aco_id, sync_id = ids["aco_id"], ids["sync_id"]
     plan = load_plan(stores.objects, aco_id, sync_id)
     synced, _failed = load_synced_tins(stores.objects, aco_id, sync_id)
-    records, _counts = load_partition_inputs(stores.objects, aco_id, synced, partition, partitions)
+    records, counts = load_partition_inputs(
+        stores.objects, aco_id, synced, ids["partition"], ids["partitions"]
+    )
     key = stores.pseudonym_keys.pseudonym_key()
     reviews = apply_duplicate_decisions(stores.objects, aco_id, records, pseudonym_key=key)
+    return PartitionInputs(plan=plan, reviews=reviews, counts=counts, pseudonym_key=key)
+
+
+def store_partition_result(
+    stores: Stores, ids: PartitionOfSync, step: str, outcomes: Any, document: dict[str, Any]
+) -> None:
+    """The partition's outcomes file, then its sums naming that file (read by the combine step)."""
+    aco_id, sync_id, partition = ids["aco_id"], ids["sync_id"], ids["partition"]
+    outcomes_key = partition_key(aco_id, sync_id, step, partition, "-outcomes")
+    stores.objects.put(outcomes_key, outcomes_to_json(outcomes), content_type="application/json")
+    stores.objects.put(
+        partition_key(aco_id, sync_id, step, partition),
+        dumps({**document, "outcomes": outcomes_key}),
+        content_type="application/json",
+    )
+
+
+def aggregate_member_partition(
+    stores: Stores, *, catalog: MeasureCatalog | None = None, **ids: Unpack[PartitionOfSync]
+) -> dict[str, Any]:
+    catalog = catalog or default_catalog()
+    aco_id, sync_id, partition = ids["aco_id"], ids["sync_id"], ids["partition"]
+    inputs = load_partition_step_inputs(stores, ids)
+    reviews = inputs.reviews
     result = aggregate_members(
-        reviews.records, plan, catalog=catalog, pseudonym_key=key, not_the_same=reviews.not_the_same
+        reviews.records,
+        inputs.plan,
+        catalog=catalog,
+        pseudonym_key=inputs.pseudonym_key,
+        not_the_same=reviews.not_the_same,
     )
     assert isinstance(result.partial, MembersPartial)
-    outcomes_key = partition_key(aco_id, sync_id, MEMBERS, partition, "-outcomes")
-    stores.objects.put(outcomes_key, outcomes_to_json(result.outcomes), content_type="application/json")
-    stores.objects.put(
-        partition_key(aco_id, sync_id, MEMBERS, partition),
-        dumps(
-            {
-                "partial": result.partial.to_dict(),
-                "merged_into": reviews.merged_into,
-                "outcomes": outcomes_key,
-            }
-        ),
-        content_type="application/json",
+    store_partition_result(
+        stores,
+        ids,
+        MEMBERS,
+        result.outcomes,
+        {"partial": result.partial.to_dict(), "merged_into": reviews.merged_into},
     )
     summary = {"partition": partition, "records": result.partial.records, "patients": result.partial.patients}
     logger.info("Member partition aggregated", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
