@@ -25,17 +25,9 @@ from typing import Any, Unpack
 import boto3
 from moto import mock_aws
 
+from aco_sync_local import executions
 from aco_sync_local.deployer import BUCKET, LocalDeployment, deploy_template
-from aco_sync_local.executions import (
-    ExecutionsTimeoutError,
-    ExecutionSummary,
-    HistoryRow,
-    LocalFunctionError,
-    duration_ms,
-    iso,
-    json_or_text,
-    summarise_history,
-)
+from aco_sync_local.executions import ExecutionSummary, LocalFunctionError, json_or_text
 from aco_sync_local.moto_patches import apply_moto_patches, fast_retries_enabled, set_fast_retries
 from aco_sync_local.stack_environment import (
     SavedEnvironment,
@@ -285,9 +277,9 @@ class LocalAws(StartedStack):
             state_machine=machines.get(description["stateMachineArn"], description["stateMachineArn"]),
             name=description.get("name", ""),
             status=description["status"],
-            start=iso(start),
-            stop=iso(stop) if stop else None,
-            duration_ms=duration_ms(start, stop),
+            start=executions.iso(start),
+            stop=executions.iso(stop) if stop else None,
+            duration_ms=executions.duration_ms(start, stop),
             input=json_or_text(description.get("input")),
             output=json_or_text(description.get("output")),
             error=description.get("error"),
@@ -331,7 +323,7 @@ class LocalAws(StartedStack):
                 return sorted((finished[arn] for arn in arns), key=lambda s: s.start)
             if time.monotonic() >= deadline:
                 names = ", ".join(f"{s.state_machine}/{s.name}" for s in running)
-                raise ExecutionsTimeoutError(
+                raise executions.ExecutionsTimeoutError(
                     f"{len(running)} execution(s) still RUNNING after {timeout:g}s: {names}. "
                     "Retry intervals are real sleeps unless fast_retries=True."
                 )
@@ -347,6 +339,6 @@ class LocalAws(StartedStack):
             events.extend(page["events"])
         return events
 
-    def execution_history(self, execution_arn: str) -> list[HistoryRow]:
+    def execution_history(self, execution_arn: str) -> list[executions.HistoryRow]:
         status = self.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
-        return summarise_history(self.raw_history(execution_arn), status)
+        return executions.summarise_history(self.raw_history(execution_arn), status)

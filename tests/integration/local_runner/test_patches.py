@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from aco_sync_local import moto_patches
-from aco_sync_local.local_aws import ExecutionsTimeoutError, ExecutionSummary, LocalAws
+from aco_sync_local.executions import ExecutionsTimeoutError
+from aco_sync_local.local_aws import ExecutionSummary, LocalAws
 
 
 class RecordingTime:

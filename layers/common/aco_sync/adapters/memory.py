@@ -11,14 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from aco_sync.adapters.ports import (
-    ActiveRoster,
-    AggregateEncounter,
-    ClinicStatus,
-    LockHolder,
-    ObjectNotFoundError,
-    SyncRun,
-)
+from aco_sync.adapters import ports
 from aco_sync.domain.records import Provider, SyncLogEntry
 
 
@@ -31,7 +24,7 @@ class InMemoryObjectStore:
         try:
             return self.objects[key]
         except KeyError:
-            raise ObjectNotFoundError(key) from None
+            raise ports.ObjectNotFoundError(key) from None
 
     def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
         self.objects[key] = bytes(data)
@@ -51,14 +44,14 @@ class InMemoryObjectStore:
 class InMemorySyncStateStore:
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self.locks: dict[str, LockHolder] = {}
-        self.runs: dict[tuple[str, str], SyncRun] = {}
+        self.locks: dict[str, ports.LockHolder] = {}
+        self.runs: dict[tuple[str, str], ports.SyncRun] = {}
         self.logs: dict[tuple[str, str], list[SyncLogEntry]] = {}
-        self.clinics: dict[tuple[str, str], ClinicStatus] = {}
+        self.clinics: dict[tuple[str, str], ports.ClinicStatus] = {}
         self.results: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self.encounters: dict[tuple[str, str, str], AggregateEncounter] = {}
+        self.encounters: dict[tuple[str, str, str], ports.AggregateEncounter] = {}
         self.providers: dict[tuple[str, str], Provider] = {}  # (aco_id, npi): NPI identifies a provider
-        self.rosters: dict[tuple[str, int], ActiveRoster] = {}
+        self.rosters: dict[tuple[str, int], ports.ActiveRoster] = {}
         self.writes = 0
         self.encounter_writes = 0
 
@@ -66,10 +59,12 @@ class InMemorySyncStateStore:
         self.writes += n
 
     # lock
-    def get_lock(self, aco_id: str) -> LockHolder | None:
+    def get_lock(self, aco_id: str) -> ports.LockHolder | None:
         return self.locks.get(aco_id)
 
-    def try_acquire_lock(self, holder: LockHolder, *, replacing_execution_arn: str | None = None) -> bool:
+    def try_acquire_lock(
+        self, holder: ports.LockHolder, *, replacing_execution_arn: str | None = None
+    ) -> bool:
         with self._guard:
             current = self.locks.get(holder.aco_id)
             if current is not None and (
@@ -99,11 +94,11 @@ class InMemorySyncStateStore:
             return True
 
     # sync runs and log
-    def put_sync_run(self, run: SyncRun) -> None:
+    def put_sync_run(self, run: ports.SyncRun) -> None:
         self.runs[(run.aco_id, run.sync_id)] = replace(run)
         self._count()
 
-    def get_sync_run(self, aco_id: str, sync_id: str) -> SyncRun | None:
+    def get_sync_run(self, aco_id: str, sync_id: str) -> ports.SyncRun | None:
         run = self.runs.get((aco_id, sync_id))
         return replace(run) if run else None
 
@@ -120,7 +115,7 @@ class InMemorySyncStateStore:
             self._count()
             return True
 
-    def list_sync_runs(self, aco_id: str, *, limit: int = 20) -> list[SyncRun]:
+    def list_sync_runs(self, aco_id: str, *, limit: int = 20) -> list[ports.SyncRun]:
         runs = sorted((r for (a, _), r in self.runs.items() if a == aco_id), key=lambda r: r.sync_id)
         return [replace(r) for r in reversed(runs)][:limit]
 
@@ -132,14 +127,14 @@ class InMemorySyncStateStore:
         return list(self.logs.get((aco_id, sync_id), []))
 
     # clinics
-    def put_clinic_status(self, aco_id: str, status: ClinicStatus) -> None:
+    def put_clinic_status(self, aco_id: str, status: ports.ClinicStatus) -> None:
         self.clinics[(aco_id, status.tin)] = status
         self._count()
 
-    def list_clinic_statuses(self, aco_id: str) -> list[ClinicStatus]:
+    def list_clinic_statuses(self, aco_id: str) -> list[ports.ClinicStatus]:
         return sorted((s for (a, _), s in self.clinics.items() if a == aco_id), key=lambda s: s.tin)
 
-    def get_clinic_status(self, aco_id: str, tin: str) -> ClinicStatus | None:
+    def get_clinic_status(self, aco_id: str, tin: str) -> ports.ClinicStatus | None:
         return self.clinics.get((aco_id, tin))
 
     # results
@@ -151,13 +146,13 @@ class InMemorySyncStateStore:
         return [dict(r) for r in self.results.get((aco_id, sync_id), [])]
 
     # aggregate encounters
-    def aggregate_encounters(self, aco_id: str, tin: str | None = None) -> list[AggregateEncounter]:
+    def aggregate_encounters(self, aco_id: str, tin: str | None = None) -> list[ports.AggregateEncounter]:
         return [e for (a, t, _), e in self.encounters.items() if a == aco_id and (tin is None or t == tin)]
 
     def tins_with_encounters(self, aco_id: str) -> list[str]:
         return sorted({t for (a, t, _) in self.encounters if a == aco_id})
 
-    def put_aggregate_encounters(self, aco_id: str, encounters: Sequence[AggregateEncounter]) -> int:
+    def put_aggregate_encounters(self, aco_id: str, encounters: Sequence[ports.AggregateEncounter]) -> int:
         for e in encounters:
             self.encounters[(aco_id, e.tin, e.source_key)] = e
         self._count(len(encounters))
@@ -189,10 +184,10 @@ class InMemorySyncStateStore:
         return deleted
 
     # roster pointer
-    def get_active_roster(self, aco_id: str, performance_year: int) -> ActiveRoster | None:
+    def get_active_roster(self, aco_id: str, performance_year: int) -> ports.ActiveRoster | None:
         return self.rosters.get((aco_id, performance_year))
 
-    def set_active_roster(self, roster: ActiveRoster) -> None:
+    def set_active_roster(self, roster: ports.ActiveRoster) -> None:
         self.rosters[(roster.aco_id, roster.performance_year)] = roster
         self._count()
 
