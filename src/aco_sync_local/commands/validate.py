@@ -266,14 +266,7 @@ def validate_folder(folder: Path) -> FolderReport:
             entry = account.to_dict()
             entry["file"] = prefix + account.file
             report.files.append(entry)
-            unit = ("document" if account.kind == "qrda" else "row") + ("" if account.read == 1 else "s")
-            if account.duplicate_of:
-                text = f"identical to {account.duplicate_of}, counted once"
-            elif account.refused:
-                text = "refused as a whole"
-            else:
-                text = f"{account.read} {unit} read, {account.accepted} accepted, {account.rejected} rejected"
-            report.summary.append(f"{prefix}{account.file}: {text}")
+            report.summary.append(f"{prefix}{account.file}: {account.describe(brief=True)}")
         by_type = Counter(str(r.collection_type) for r in data.records)
         kinds = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items())) or "no"
         report.summary.append(

@@ -141,6 +141,16 @@ class FileAccount:
     def balanced(self) -> bool:
         return self.read == self.accepted + self.rejected
 
+    def describe(self, *, brief: bool = False) -> str:
+        """What became of the file's rows, in the sync log's words (``brief``: ``aco-sync validate``'s)."""
+        if self.duplicate_of:
+            return f"identical to {self.duplicate_of}, counted once" + ("" if brief else " (as that file)")
+        if self.refused:
+            return "refused as a whole" + ("" if brief else " (see its error); none of its rows were used")
+        unit = ("document" if self.kind == "qrda" else "row") + ("" if self.read == 1 else "s")
+        separator = "," if brief else ":"
+        return f"{self.read} {unit} read{separator} {self.accepted} accepted, {self.rejected} rejected"
+
     def to_dict(self) -> dict[str, object]:
         return {
             "file": self.file,

@@ -274,13 +274,7 @@ def file_accounting_log(data: ClinicData, tin: str, *, unchanged: bool = False) 
     suffix = f" ({UNCHANGED_NOTE})" if unchanged else ""
     entries: list[SyncLogEntry] = []
     for account in data.files[:MAX_FILE_LINES_PER_CLINIC]:
-        unit = ("document" if account.kind == "qrda" else "row") + ("" if account.read == 1 else "s")
-        if account.duplicate_of:
-            text = f"identical to {account.duplicate_of}, counted once (as that file)"
-        elif account.refused:
-            text = "refused as a whole (see its error); none of its rows were used"
-        else:
-            text = f"{account.read} {unit} read: {account.accepted} accepted, {account.rejected} rejected"
+        text = account.describe()
         entries.append(
             SyncLogEntry(
                 kind="file",
