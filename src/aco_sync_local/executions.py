@@ -8,9 +8,13 @@ summarises it.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 class ExecutionsTimeoutError(TimeoutError):
@@ -25,6 +29,25 @@ class LocalFunctionError(Exception):
         self.function = function
         self.error_type = error_type
         self.error_message = error_message
+
+
+def invoke_queue_batch(
+    invoke: Callable[[str, dict[str, Any]], Any],
+    function_logical_id: str,
+    records: list[dict[str, Any]],
+    message_ids: Iterable[str],
+) -> set[str]:
+    """One SQS batch handed to its function, as the event source mapping does: the ids of the messages
+    that failed (``batchItemFailures``; every message of the batch when the function raised)."""
+    ids = list(message_ids)
+    try:
+        result = invoke(function_logical_id, {"Records": records})
+    except LocalFunctionError as error:
+        logger.warning("%s failed on %d queued messages: %s", function_logical_id, len(ids), error)
+        return set(ids)
+    if not isinstance(result, dict):
+        return set()
+    return {str(item.get("itemIdentifier")) for item in result.get("batchItemFailures", [])}
 
 
 @dataclass(frozen=True)

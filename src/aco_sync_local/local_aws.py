@@ -216,22 +216,12 @@ class LocalAws(StartedStack):
                 if not messages:
                     continue
                 progressed = True
-                event = {"Records": [self._sqs_record(m, trigger.queue_logical_id) for m in messages]}
-                try:
-                    result = self.invoke(trigger.function_logical_id, event)
-                except LocalFunctionError as error:
-                    logger.warning(
-                        "%s failed on %d queued messages: %s",
-                        trigger.function_logical_id,
-                        len(messages),
-                        error,
-                    )
-                    continue
-                failed = {
-                    item.get("itemIdentifier")
-                    for item in (result or {}).get("batchItemFailures", [])
-                    if isinstance(result, dict)
-                }
+                failed = executions.invoke_queue_batch(
+                    self.invoke,
+                    trigger.function_logical_id,
+                    [self._sqs_record(m, trigger.queue_logical_id) for m in messages],
+                    (m["MessageId"] for m in messages),
+                )
                 for message in messages:
                     if message["MessageId"] not in failed:
                         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

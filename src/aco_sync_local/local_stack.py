@@ -52,6 +52,7 @@ from aco_sync_local.executions import (
     HistoryRow,
     LocalFunctionError,
     duration_ms,
+    invoke_queue_batch,
     iso,
     summarise_history,
 )
@@ -360,22 +361,9 @@ class LocalStack(StartedStack):
                     }
                     for m in messages
                 ]
-                try:
-                    result = self.invoke(trigger.function_logical_id, {"Records": records})
-                    failed = {
-                        item.get("itemIdentifier")
-                        for item in (
-                            (result or {}).get("batchItemFailures", []) if isinstance(result, dict) else []
-                        )
-                    }
-                except LocalFunctionError as error:
-                    logger.warning(
-                        "%s failed on %d queued messages: %s",
-                        trigger.function_logical_id,
-                        len(messages),
-                        error,
-                    )
-                    failed = {m["id"] for m in messages}
+                failed = invoke_queue_batch(
+                    self.invoke, trigger.function_logical_id, records, (m["id"] for m in messages)
+                )
                 retry = [m for m in messages if m["id"] in failed and m["receives"] < MAX_RECEIVES]
                 self.queue.give_back(url, retry)
                 delivered += len(messages) - len([m for m in messages if m["id"] in failed])
