@@ -26,6 +26,7 @@ from aws_lambda_powertools import Logger
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
+from aco_sync.domain.collection_types import MeasurePlan
 from aco_sync.domain.dedup import PseudonymKey
 from aco_sync.domain.engine import (
     MembersPartial,
@@ -87,7 +88,7 @@ def partition_count_of_sync(objects: ObjectStore, aco_id: str, sync_id: str) -> 
     return len(json.loads(objects.get(sync_artifact_key(aco_id, sync_id, PARTITION_MANIFEST_FILE))))
 
 
-def load_plan(objects: ObjectStore, aco_id: str, sync_id: str) -> Any:
+def load_plan(objects: ObjectStore, aco_id: str, sync_id: str) -> MeasurePlan:
     return plan_from_dict(json.loads(objects.get(sync_artifact_key(aco_id, sync_id, PLAN_FILE))))
 
 
@@ -105,7 +106,7 @@ class PartitionInputs:
     """What an engine step of one partition reads: the sync's measure plan, the partition's records of
     the synced TINs (the reviewer's duplicate decisions applied), its denominator counts and the key."""
 
-    plan: Any
+    plan: MeasurePlan
     reviews: AppliedDecisions
     counts: list[DenominatorCount]
     pseudonym_key: PseudonymKey
