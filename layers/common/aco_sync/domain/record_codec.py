@@ -267,18 +267,14 @@ def _record_columns(
     passes (no Python code per record): the tables, indices and values of
     ``RecordBatch.from_records(records).select(rows)``, whose date and enum tables are those of all
     ``records`` (first seen in their order), the other tables those of the selected rows."""
+    selected = records if rows is None else list(map(records.__getitem__, rows))
     for name in FIELDS:
-        if name in ENUM_FIELDS:  # by value (a str): an enum member hashes in Python, its value in C
-            values = list(map(attrgetter(f"{name}._value_"), records))
-        else:
-            values = list(map(attrgetter(name), records))
+        # an enum by its value (a str): a member hashes in Python, its value in C
+        get = attrgetter(f"{name}._value_" if name in ENUM_FIELDS else name)
+        values = list(map(get, selected))
         if name in DATE_FIELDS or name in ENUM_FIELDS:
-            distinct = _distinct(values)
-            if rows is not None:
-                values = list(map(values.__getitem__, rows))
+            distinct = _distinct(values if selected is records else list(map(get, records)))
         else:
-            if rows is not None:
-                values = list(map(values.__getitem__, rows))
             distinct = _distinct(values)
         if name in DATE_FIELDS:
             ordinals = [day.toordinal() if day is not None else 0 for day in distinct]
