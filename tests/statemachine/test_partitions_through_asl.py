@@ -9,8 +9,8 @@ every report file of 1 and 16 partitions)."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 from pathlib import Path
 
 import pytest

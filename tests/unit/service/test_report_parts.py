@@ -17,16 +17,17 @@ from test_pipeline import run_sync
 from aco_sync.adapters.environment import Stores
 from aco_sync.domain.records import CollectionType, Gender, PatientOutcome, Performance
 from aco_sync.reports.csv_exports import csv_lines
-from aco_sync.reports.model import RecordSource
+from aco_sync.reports.model import RecordSource, ReportInputs
 from aco_sync.reports.patient_parts import PatientReportPart, build_part, merge_parts
+from aco_sync.reports.qrda3 import ecqm_sex_counts
 from aco_sync.service import aggregate_stats
 from aco_sync.service.common import (
     CLINIC_STATS_FILE,
     MCQM_RESULT_FILE,
     MEMBERS_RESULT_FILE,
+    load_aco_settings,
     sync_artifact_key,
 )
-from aco_sync.wire import stats_from_dict
 from aco_sync_local.demo_data import write_demo_aco
 from support.bench_modules import bench_synthetic
 
@@ -64,13 +65,15 @@ def _results(stores: Stores, aco_id: str, sync_id: str) -> dict[str, bytes]:
     return files
 
 
-def _without_report_parts(stores: Stores, aco_id: str, sync_id: str) -> None:
-    """The members' and MCQM results as a sync without report parts wrote them: the old way then."""
+def _without_report_parts(stores: Stores, aco_id: str, sync_id: str, *, back: bool = False) -> None:
+    """The members' and MCQM results as a sync without report parts wrote them: the old way then
+    (``back``: with them again)."""
     for name in (MEMBERS_RESULT_FILE, MCQM_RESULT_FILE):
         key = sync_artifact_key(aco_id, sync_id, name)
         document = json.loads(stores.objects.get(key))
-        assert len(document["report_parts"]) == len(document["outcome_parts"]) >= 1
-        document["report_parts"] = []
+        parts = [k.replace("-outcomes.json", "-report.json") for k in document["outcome_parts"]]
+        assert len(parts) >= 1 and document["report_parts"] == (parts if not back else [])
+        document["report_parts"] = [] if not back else parts
         stores.objects.put(key, json.dumps(document).encode())
 
 
@@ -115,10 +118,20 @@ def test_merged_parts_give_the_reports_of_every_outcome_with_mcqm_and_duplicates
 def test_merged_parts_give_the_reports_of_every_outcome_with_qrda_i_records(
     monkeypatch: pytest.MonkeyPatch, demo_folder: Path, per_partition: int | None
 ) -> None:
-    new, old, _stores_, _aco, _sync = _old_and_new(monkeypatch, demo_folder, None, per_partition)
+    new, old, stores, aco_id, sync_id = _old_and_new(monkeypatch, demo_folder, None, per_partition)
     _assert_same(new, old)
     assert b",eCQM," in new["patients.csv"] and b".xml" in new["patients.csv"]  # QRDA-I documents
-    print(sorted(new))
+    # the QRDA Category III sex counts: the parts' sums are those of the eCQM outcomes
+    _without_report_parts(stores, aco_id, sync_id, back=True)
+    merged = aggregate_stats.merged_report_parts(stores, aco_id, sync_id)
+    assert merged is not None
+    outcomes, stats = aggregate_stats.load_sync_results(stores, aco_id, sync_id)
+    settings = load_aco_settings(stores.objects, aco_id)
+    expected = ecqm_sex_counts(ReportInputs(settings, sync_id, GENERATED_AT, stats, outcomes=outcomes))
+    given = ecqm_sex_counts(
+        ReportInputs(settings, sync_id, GENERATED_AT, stats, patient_level=merged.parts.reports)
+    )
+    assert given == expected and expected[0] and any(expected[1].values())
 
 
 def _outcome(master_id: str, measure: str, outcome: Performance, *keys: str) -> PatientOutcome:
@@ -148,8 +161,8 @@ def test_parts_with_keys_that_do_not_sort_as_text_are_merged_by_their_fields() -
     merged = merge_parts(parts, [])
     lines = merged.reports.files["patients.csv"].decode().splitlines()
     assert [line.split(",")[1] for line in lines[1:]] == ["M1", "M1 b"]  # ("M1",) < ("M1 b",)
-    assert sorted(csv_lines([["MP1", "M1 b"], ["MP1", "M1"]])) == ["MP1,M1 b", "MP1,M1"]  # text order differs
-    assert merged.clinic.patients == 1  # the same patient counted in both parts' sums here
+    text_order = sorted(csv_lines([["MP1", "M1", "CQM"], ["MP1", "M1 b", "CQM"]]))
+    assert text_order == ["MP1,M1 b,CQM", "MP1,M1,CQM"]  # what sorting the lines as text would give
     assert merged.outcomes == 2
 
 
@@ -166,4 +179,3 @@ def test_an_mcqm_part_counts_the_member_patients_of_its_partition_once() -> None
     assert merged.clinic.patients == 2 and merged.reports.aco_patients == 2
     assert merged.clinic.tin_patients == {"T1": 1, "T2": 1}
     assert merged.outcomes == 3
-    assert [s.measure_id for s in map(stats_from_dict, [])] == []

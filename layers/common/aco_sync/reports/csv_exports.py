@@ -5,7 +5,7 @@ per-TIN gap lists and the probable duplicates for review."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aco_sync.domain.records import MeasureStats, PatientOutcome, Performance
@@ -143,12 +143,12 @@ def measures_csv(scored: ScoredSync) -> bytes:
     return _csv(MEASURE_COLUMNS, rows)
 
 
-def deciding_source(outcome: PatientOutcome, sources: dict[str, RecordSource]) -> RecordSource | None:
+def deciding_source(outcome: PatientOutcome, sources: Mapping[str, RecordSource]) -> RecordSource | None:
     """The record that decided the outcome: one with the outcome's performance and date (the latest such
     when several), else the latest record behind it."""
     candidates = [sources[key] for key in outcome.source_keys if key in sources]
-    if not candidates:
-        return None
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
     day = outcome.performance_date.isoformat() if outcome.performance_date else None
     exact = [c for c in candidates if c.performance == outcome.outcome.value and c.performance_date == day]
     pool = exact or candidates
@@ -166,8 +166,17 @@ def patient_key(outcome: PatientOutcome) -> tuple[str, str, str]:
     return (outcome.master_pat_id, outcome.measure_id, outcome.collection_type.value)
 
 
-def patient_rows(outcomes: Iterable[PatientOutcome], sources: dict[str, RecordSource]) -> list[list[Any]]:
-    """The rows of patients.csv for ``outcomes``, in their order."""
+def deciding_sources(
+    outcomes: Iterable[PatientOutcome], sources: Mapping[str, RecordSource]
+) -> list[RecordSource | None]:
+    """The :func:`deciding_source` of each outcome, in their order."""
+    return [deciding_source(outcome, sources) for outcome in outcomes]
+
+
+def patient_rows(
+    outcomes: Sequence[PatientOutcome], deciding: Sequence[RecordSource | None]
+) -> list[list[Any]]:
+    """The rows of patients.csv for ``outcomes`` (with their :func:`deciding_sources`), in their order."""
     return [
         [
             outcome.master_pat_id,
@@ -176,17 +185,18 @@ def patient_rows(outcomes: Iterable[PatientOutcome], sources: dict[str, RecordSo
             outcome.outcome.value,
             outcome.performance_date.isoformat() if outcome.performance_date else None,
             ";".join(outcome.source_tins),
-            *_where(deciding_source(outcome, sources)),
+            *_where(source),
             len(outcome.source_keys),
         ]
-        for outcome in outcomes
+        for outcome, source in zip(outcomes, deciding, strict=True)
     ]
 
 
 def patients_csv(outcomes: Sequence[PatientOutcome], sources: dict[str, RecordSource] | None = None) -> bytes:
     """One row per patient and measure instance, with the deciding record's TIN, file, row (or QRDA-I
     document) and encounter id, so a result can be traced to the chart."""
-    return _csv(PATIENT_COLUMNS, patient_rows(sorted(outcomes, key=patient_key), sources or {}))
+    ordered = sorted(outcomes, key=patient_key)
+    return _csv(PATIENT_COLUMNS, patient_rows(ordered, deciding_sources(ordered, sources or {})))
 
 
 def gap_of(outcome: PatientOutcome, *, inverse: bool) -> str | None:
@@ -206,15 +216,17 @@ def gap_key(row: Sequence[Any]) -> tuple[Any, ...]:
 
 
 def gap_rows_by_tin(
-    outcomes: Iterable[PatientOutcome], sources: dict[str, RecordSource], inverse: dict[tuple[str, str], bool]
+    outcomes: Sequence[PatientOutcome],
+    deciding: Sequence[RecordSource | None],
+    inverse: dict[tuple[str, str], bool],
 ) -> dict[str, list[list[Any]]]:
-    """The gap rows of ``outcomes`` per TIN (the deciding record's, else the first source TIN), sorted."""
+    """The gap rows of ``outcomes`` (with their :func:`deciding_sources`) per TIN (the deciding record's,
+    else the first source TIN), sorted."""
     by_tin: dict[str, list[list[Any]]] = {}
-    for outcome in outcomes:
+    for outcome, source in zip(outcomes, deciding, strict=True):
         gap = gap_of(outcome, inverse=inverse.get((outcome.measure_id, outcome.collection_type.value), False))
         if gap is None:
             continue
-        source = deciding_source(outcome, sources)
         tin = source.tin if source else (outcome.source_tins[0] if outcome.source_tins else "unknown")
         by_tin.setdefault(tin, []).append(
             [
@@ -242,9 +254,9 @@ def inverse_of_instances(stats: Iterable[MeasureStats]) -> dict[tuple[str, str],
 def gaps_csvs(scored: ScoredSync) -> dict[str, bytes]:
     """``gaps-<tin>.csv`` per TIN: the patients of that TIN who count against a measure instance, with the
     deciding record (file, row, encounter id) to find the chart."""
-    by_tin = gap_rows_by_tin(
-        scored.inputs.outcomes, scored.inputs.record_sources, inverse_of_instances(scored.inputs.stats)
-    )
+    outcomes = scored.inputs.outcomes
+    deciding = deciding_sources(outcomes, scored.inputs.record_sources)
+    by_tin = gap_rows_by_tin(outcomes, deciding, inverse_of_instances(scored.inputs.stats))
     return {gap_file_name(tin): _csv(GAP_COLUMNS, rows) for tin, rows in sorted(by_tin.items())}
 
 
@@ -252,7 +264,7 @@ DuplicateCells = dict[str, tuple[set[str], set[str]]]  # MASTER_PAT_ID -> (its T
 
 
 def duplicate_cells(
-    wanted: Iterable[str], outcomes: Iterable[PatientOutcome], sources: dict[str, RecordSource]
+    wanted: Iterable[str], outcomes: Iterable[PatientOutcome], sources: Mapping[str, RecordSource]
 ) -> DuplicateCells:
     """The TINs and source rows (``<tin> <file>[:<row>]``) of the ``wanted`` patients' outcomes."""
     wanted = set(wanted)

@@ -16,7 +16,7 @@ import csv
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from aco_sync.domain.records import CollectionType, MeasureStats, PatientOutcome
@@ -26,6 +26,7 @@ from aco_sync.reports.csv_exports import (
     DuplicateCells,
     csv_file,
     csv_lines,
+    deciding_sources,
     duplicate_cells,
     gap_file_name,
     gap_rows_by_tin,
@@ -107,7 +108,7 @@ def _plain(values: Iterable[str]) -> bool:
 def build_part(
     partition: int,
     outcomes: Sequence[PatientOutcome],
-    sources: dict[str, RecordSource],
+    sources: Mapping[str, RecordSource],
     stats: Iterable[MeasureStats],
     *,
     duplicate_patients: Iterable[str] = (),
@@ -117,14 +118,15 @@ def build_part(
     their instances, for the inverse measures). ``duplicate_patients``: the partition's patients in a
     probable-duplicate pair; ``members``: the partition's member outcomes' patients, for an MCQM part."""
     ordered = sorted(outcomes, key=patient_key)
-    by_tin = gap_rows_by_tin(ordered, sources, inverse_of_instances(stats))
+    deciding = deciding_sources(ordered, sources)
+    by_tin = gap_rows_by_tin(ordered, deciding, inverse_of_instances(stats))
     ecqm = [o for o in ordered if o.collection_type is CollectionType.ECQM]
     ecqm_by_measure: dict[str, list[PatientOutcome]] = {}
     for outcome in ecqm:
         ecqm_by_measure.setdefault(outcome.measure_id, []).append(outcome)
     return PatientReportPart(
         partition=partition,
-        patients=csv_lines(patient_rows(ordered, sources)),
+        patients=csv_lines(patient_rows(ordered, deciding)),
         gaps={tin: csv_lines(rows) for tin, rows in by_tin.items()},
         ordered_by_line=_plain(o.master_pat_id for o in ordered)
         and _plain(o.measure_id for o in ordered)

@@ -41,7 +41,7 @@ from aco_sync.domain.record_codec import RecordBatch, concat_batches, decode_bat
 from aco_sync.domain.records import DenominatorCount, PatientOutcome, SyncLogEntry
 from aco_sync.reports.csv_exports import duplicate_patients
 from aco_sync.reports.patient_parts import PatientReportPart, build_part
-from aco_sync.reports.record_sources import record_sources
+from aco_sync.reports.record_sources import BatchSources
 from aco_sync.scoring.clinic_stats import PatientSets, patient_sets
 from aco_sync.service.aggregation_inputs import load_synced_tins
 from aco_sync.service.artifacts import counts_from_json, dumps, outcomes_to_json
@@ -161,10 +161,8 @@ def partition_report(
     partition: int, result: AggregationResult, records: Any, **how: Any
 ) -> PatientReportPart:
     """The partition's :class:`PatientReportPart`, its records' sources read from the partition's batch."""
-    outcomes = result.outcomes
-    batch = RecordBatch.from_records(records)
-    sources = record_sources(batch, (key for o in outcomes for key in o.source_keys))
-    return build_part(partition, outcomes, sources, result.stats, **how)
+    sources = BatchSources(RecordBatch.from_records(records))
+    return build_part(partition, result.outcomes, sources, result.stats, **how)
 
 
 def store_member_patients(stores: Stores, ids: PartitionOfSync, outcomes: Sequence[PatientOutcome]) -> None:
