@@ -8,7 +8,7 @@ import csv
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from aco_sync.domain.records import MeasureStats, PatientOutcome, Performance
+from aco_sync.domain.records import CollectionType, MeasureStats, PatientOutcome, Performance
 from aco_sync.reports.model import RecordSource, ScoredSync
 
 MEASURE_COLUMNS = (
@@ -146,7 +146,11 @@ def measures_csv(scored: ScoredSync) -> bytes:
 def deciding_source(outcome: PatientOutcome, sources: Mapping[str, RecordSource]) -> RecordSource | None:
     """The record that decided the outcome: one with the outcome's performance and date (the latest such
     when several), else the latest record behind it."""
-    candidates = [sources[key] for key in outcome.source_keys if key in sources]
+    return chosen_source(outcome, [sources[key] for key in outcome.source_keys if key in sources])
+
+
+def chosen_source(outcome: PatientOutcome, candidates: Sequence[RecordSource]) -> RecordSource | None:
+    """:func:`deciding_source` among the sources of the outcome's records (those found)."""
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     day = outcome.performance_date.isoformat() if outcome.performance_date else None
@@ -161,9 +165,9 @@ def _where(source: RecordSource | None) -> list[Any]:
     return [source.tin, source.source_file, source.source_line, source.encounter_id]
 
 
-def patient_key(outcome: PatientOutcome) -> tuple[str, str, str]:
+def patient_key(outcome: PatientOutcome) -> tuple[str, str, CollectionType]:
     """The order of patients.csv: patient, measure, collection type."""
-    return (outcome.master_pat_id, outcome.measure_id, outcome.collection_type.value)
+    return (outcome.master_pat_id, outcome.measure_id, outcome.collection_type)  # a StrEnum: its text
 
 
 def deciding_sources(
@@ -181,8 +185,8 @@ def patient_rows(
         [
             outcome.master_pat_id,
             outcome.measure_id,
-            outcome.collection_type.value,
-            outcome.outcome.value,
+            outcome.collection_type,  # StrEnums: the csv writer writes their text
+            outcome.outcome,
             outcome.performance_date.isoformat() if outcome.performance_date else None,
             ";".join(outcome.source_tins),
             *_where(source),
@@ -232,7 +236,7 @@ def gap_rows_by_tin(
             [
                 tin,
                 outcome.measure_id,
-                outcome.collection_type.value,
+                outcome.collection_type,  # a StrEnum: the csv writer writes its text
                 outcome.master_pat_id,
                 gap,
                 outcome.performance_date.isoformat() if outcome.performance_date else None,

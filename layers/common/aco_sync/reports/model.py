@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aco_sync.domain.records import MeasureStats, PatientOutcome, SyncLogEntry
 from aco_sync.domain.settings import AcoSettings
@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from aco_sync.reports.submission import SubmissionPlan
 
 
-@dataclass(frozen=True)
-class RecordSource:
-    """Where a member record came from, so a gap can be traced to a chart (no PHI: TIN, file, row)."""
+class RecordSource(NamedTuple):
+    """Where a member record came from, so a gap can be traced to a chart (no PHI: TIN, file, row).
+    A named tuple: an engine partition makes one per outcome."""
 
     tin: str
     source_file: str

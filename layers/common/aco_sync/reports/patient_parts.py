@@ -37,6 +37,7 @@ from aco_sync.reports.csv_exports import (
 )
 from aco_sync.reports.model import PatientLevelReports, RecordSource
 from aco_sync.reports.qrda3 import SexCounts, sex_counts
+from aco_sync.reports.record_sources import BatchSources
 from aco_sync.scoring.clinic_stats import ClinicCounts, PatientSets, clinic_counts
 
 PART_FORMAT = "patient-report-part-1"
@@ -118,7 +119,9 @@ def build_part(
     their instances, for the inverse measures). ``duplicate_patients``: the partition's patients in a
     probable-duplicate pair; ``members``: the partition's member outcomes' patients, for an MCQM part."""
     ordered = sorted(outcomes, key=patient_key)
-    deciding = deciding_sources(ordered, sources)
+    deciding = (
+        sources.deciding(ordered) if isinstance(sources, BatchSources) else deciding_sources(ordered, sources)
+    )
     by_tin = gap_rows_by_tin(ordered, deciding, inverse_of_instances(stats))
     ecqm = [o for o in ordered if o.collection_type is CollectionType.ECQM]
     ecqm_by_measure: dict[str, list[PatientOutcome]] = {}
@@ -130,7 +133,7 @@ def build_part(
         gaps={tin: csv_lines(rows) for tin, rows in by_tin.items()},
         ordered_by_line=_plain(o.master_pat_id for o in ordered)
         and _plain(o.measure_id for o in ordered)
-        and _plain(o.collection_type.value for o in ordered),
+        and _plain(o.collection_type for o in ordered),
         duplicates=duplicate_cells(duplicate_patients, ordered, sources),
         clinic=clinic_counts(ordered, also=members),
         includes_members=members is not None,
