@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.records import CollectionType, MeasureStats, PatientOutcome
 from aco_sync.reports.csv_exports import (
     GAP_COLUMNS,
@@ -64,6 +65,7 @@ class PatientReportPart:
     ecqm_outcomes: dict[str, int] = field(default_factory=dict)
     ecqm_sexes: dict[str, SexCounts] = field(default_factory=dict)
 
+    @gc_paused()
     def to_json(self) -> bytes:
         return json.dumps(
             {
@@ -82,6 +84,7 @@ class PatientReportPart:
         ).encode("utf-8")
 
     @classmethod
+    @gc_paused()
     def from_json(cls, data: bytes) -> PatientReportPart:
         parsed = json.loads(data)
         if parsed.get("format") != PART_FORMAT:
@@ -106,6 +109,7 @@ def _plain(values: Iterable[str]) -> bool:
     return _PLAIN.fullmatch("".join(set(values))) is not None
 
 
+@gc_paused()  # hundreds of thousands of rows: no full collection over the partition's heap
 def build_part(
     partition: int,
     outcomes: Sequence[PatientOutcome],
@@ -166,6 +170,7 @@ class MergedParts:
     outcomes: int  # how many outcomes the parts hold
 
 
+@gc_paused()
 def merge_parts(parts: Sequence[PatientReportPart], pairs: Sequence[dict[str, str]]) -> MergedParts:
     """The patient-level report files and sums of the sync from its parts (member and MCQM parts of the
     same partitions); ``pairs``: the sync's probable duplicates, in their order."""

@@ -61,18 +61,17 @@ class BatchSources(Mapping[str, RecordSource]):
         self._records = records
         keys = records.column("source_key") if len(records) else []
         self._row = dict(zip(keys, range(len(keys)), strict=True))  # a repeated key: its last record's
-        self._columns: list[Callable[[int], Any]] | None = None
+        self._columns: list[tuple[list[Any], list[int]]] | None = None
 
     def __getitem__(self, key: str) -> RecordSource:
         source = self.at([self._row[key]], [key])[0]
         assert source is not None
         return source
 
-    def _values(self, name: str, convert: Callable[[Any], Any]) -> Callable[[int], Any]:
-        """The converted value of a column at a row (each distinct value converted once)."""
+    def _values(self, name: str, convert: Callable[[Any], Any]) -> tuple[list[Any], list[int]]:
+        """A column as its converted distinct values and each row's index into them."""
         table, indices = self._records.coded(name)
-        converted = list(map(convert, table))
-        return lambda row: converted[indices[row]]
+        return list(map(convert, table)), indices
 
     def at(self, rows: Sequence[int | None], keys: Sequence[str | None]) -> list[RecordSource | None]:
         """The sources of the records at ``rows`` (None: none), whose source keys are ``keys``."""
@@ -80,23 +79,26 @@ class BatchSources(Mapping[str, RecordSource]):
         if not present:
             return [None] * len(rows)
         if self._columns is None:
+            lines = self._records.column("source_line")
             self._columns = [
                 self._values("tin", str),
                 self._values("source_file", lambda file: str(file or "")),
-                self._records.column("source_line").__getitem__,
+                (lines, list(range(len(lines)))),
                 self._values("performance", lambda p: str(getattr(p, "value", p))),
                 self._values("performance_date", _iso_day),
             ]
-        tin, file, line, performance, day = self._columns
         at = [row for row in rows if row is not None]
+        tin, file, line, performance, day = (
+            map(values.__getitem__, map(indices.__getitem__, at)) for values, indices in self._columns
+        )
         made = map(
             RecordSource,
-            map(tin, at),
-            map(file, at),
-            map(line, at),
+            tin,
+            file,
+            line,
             map(encounter_id_of, [str(keys[i]) for i in present]),
-            map(performance, at),
-            map(day, at),
+            performance,
+            day,
         )
         sources: list[RecordSource | None] = [None] * len(rows)
         for i, source in zip(present, made, strict=True):
