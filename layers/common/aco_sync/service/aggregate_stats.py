@@ -1,6 +1,9 @@
 """Update aggregate stats (state "Update Aggregate Stats", both machines): store the measure results of
 the sync (CQM/eCQM instances, plus the MCQM instances when the MCQM job ran) and write the reports
-under results/<aco_id>/<sync_id>/."""
+under results/<aco_id>/<sync_id>/. The patient-level reports and the clinic stats are merged from the
+engine partitions' report parts (:mod:`aco_sync.reports.patient_parts`); a sync whose partitions wrote
+none (one started before they existed) gets them the old way, from every outcome and the clinics'
+snapshots."""
 
 from __future__ import annotations
 
