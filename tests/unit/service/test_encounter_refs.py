@@ -1,5 +1,6 @@
-"""EncounterRefs computes HMAC-SHA256 from prepared SHA-256 states: the refs are exactly those of the
-``hmac`` module (the refs stored before stay valid), for keys shorter and longer than a block."""
+"""EncounterRefs' refs (one prepared keyed MAC copied per ref, in one loop for a clinic's records) are
+exactly HMAC-SHA256 of the kind's prefix and the text (the refs stored before stay valid), for keys
+shorter and longer than a block."""
 
 from __future__ import annotations
 
