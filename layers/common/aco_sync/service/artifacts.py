@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from aco_sync.adapters.ports import ObjectStore
+from aco_sync.domain.outcome_columns import OutcomeColumns
 from aco_sync.domain.records import (
     CollectionType,
     DenominatorCount,
@@ -125,24 +126,24 @@ def _coded(values: Iterable[Any]) -> tuple[list[Any], list[int]]:
     return list(positions), indices
 
 
-def outcomes_to_json(outcomes: Sequence[PatientOutcome]) -> bytes:
+def outcomes_to_json(outcomes: Sequence[PatientOutcome] | OutcomeColumns) -> bytes:
     """Patient outcomes as columns (one list per field, dictionary-coded where few values repeat): an
-    engine partition's outcome file, written once and read by the reports without a dict per outcome."""
-    columns: dict[str, Any] = {"format": "outcome-columns-1", "n": len(outcomes)}
-    columns["master_pat_id"] = [o.master_pat_id for o in outcomes]
+    engine partition's outcome file, written once and read by the reports without a dict per outcome.
+    The engine's :class:`OutcomeColumns` are written as they are (no object per outcome)."""
+    table = outcomes if isinstance(outcomes, OutcomeColumns) else OutcomeColumns.from_outcomes(outcomes)
+    columns: dict[str, Any] = {"format": "outcome-columns-1", "n": len(table)}
+    columns["master_pat_id"] = table.master_pat_id
     for name, values in (
-        ("measure_id", (o.measure_id for o in outcomes)),
-        ("collection_type", (o.collection_type.value for o in outcomes)),
-        ("outcome", (o.outcome.value for o in outcomes)),
-        ("source_tins", (";".join(o.source_tins) for o in outcomes)),
-        ("gender", (o.gender.value if o.gender is not None else None for o in outcomes)),
+        ("measure_id", table.measure_id),
+        ("collection_type", table.collection_type),
+        ("outcome", table.outcome),
+        ("source_tins", map(";".join, table.source_tins)),
+        ("gender", table.gender),
     ):
-        table, indices = _coded(values)
-        columns[name] = {"table": table, "index": indices}
-    columns["performance_date"] = [
-        o.performance_date.toordinal() if o.performance_date else 0 for o in outcomes
-    ]
-    columns["source_keys"] = [_KEY_SEPARATOR.join(o.source_keys) for o in outcomes]
+        distinct, indices = _coded(values)
+        columns[name] = {"table": distinct, "index": indices}
+    columns["performance_date"] = table.performance_date
+    columns["source_keys"] = list(map(_KEY_SEPARATOR.join, table.source_keys))
     return dumps(columns)
 
 

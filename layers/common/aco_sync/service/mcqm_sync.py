@@ -61,7 +61,7 @@ def match_roster(
         pseudonym_key=inputs.pseudonym_key,
     )
     assert isinstance(result.partial, McqmPartial)
-    store_partition_result(stores, ids, MCQM, result.outcomes, {"partial": result.partial.to_dict()})
+    store_partition_result(stores, ids, MCQM, result.outcome_columns, {"partial": result.partial.to_dict()})
     summary = {"partition": partition, "records": result.partial.records, "patients": result.outcome_count}
     logger.info("MCQM partition matched", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
     return summary

@@ -157,7 +157,7 @@ def aggregate_member_partition(
         stores,
         ids,
         MEMBERS,
-        result.outcomes,
+        result.outcome_columns,
         {"partial": result.partial.to_dict(), "merged_into": reviews.merged_into},
     )
     summary = {"partition": partition, "records": result.partial.records, "patients": result.partial.patients}
