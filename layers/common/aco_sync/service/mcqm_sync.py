@@ -13,7 +13,6 @@ from aco_sync.adapters.environment import Stores
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.engine import McqmPartial, aggregate_mcqm, combine_mcqm
 from aco_sync.domain.errors import MissingRosterError
-from aco_sync.domain.partitions import roster_of_partition
 from aco_sync.service.artifacts import roster_from_json
 from aco_sync.service.common import MCQM_RESULT_FILE, load_aco_settings, sync_artifact_key
 from aco_sync.service.issues import append_log_once
@@ -49,7 +48,7 @@ def match_roster(
             f"MCQM sync of ACO {aco_id}: no active Medicare roster "
             f"for performance year {settings.performance_year}"
         )
-    roster = roster_of_partition(roster_from_json(stores.objects.get(active.key)), partition, partitions)
+    roster = roster_from_json(stores.objects.get(active.key), partition=partition, partitions=partitions)
     inputs = load_partition_step_inputs(stores, ids)
     result = aggregate_mcqm(  # the reviewer's decisions are logged by Combine Member Partitions
         inputs.reviews.records,
