@@ -247,10 +247,7 @@ class AggregationResult:
         measure_ids = list(map(index.measure_table.__getitem__, resolution.measure_indices(groups)))
         patients = list(map(resolution.width.__rfloordiv__, groups))
         master_ids = index.master_ids_of(patients)
-        # Sorted by (measure, instance, id); a measure has one instance here, so two stable sorts do it.
-        order = sorted(range(len(groups)), key=master_ids.__getitem__)
-        measure_rank = {m: r for r, m in enumerate(sorted(set(measure_ids)))}
-        order.sort(key=list(map(measure_rank.__getitem__, measure_ids)).__getitem__)
+        order = _outcome_order(measure_ids, patients, master_ids)
         ordered_positions = list(map(positions.__getitem__, order))
         ordered_measures = list(map(measure_ids.__getitem__, order))
         ordered_patients = map(patients.__getitem__, order)
@@ -274,6 +271,30 @@ class AggregationResult:
             if stats.measure_id == measure_id and stats.collection_type is collection_type:
                 return stats
         return None
+
+
+def _outcome_order(measure_ids: list[str], patients: list[int], master_ids: list[str]) -> list[int]:
+    """Positions of the outcomes sorted by (measure, instance, MASTER_PAT_ID), a measure having one
+    instance in a step: one sort of the distinct patients' ids, then of one integer per outcome. Two
+    patients with the same id (a 64-bit MAC collision) take the two stable sorts of the strings."""
+    measure_rank = {m: r for r, m in enumerate(sorted(set(measure_ids)))}
+    distinct = list(dict.fromkeys(patients))
+    id_of = dict(zip(patients, master_ids, strict=True))
+    by_id = sorted(distinct, key=id_of.__getitem__)
+    if len(set(id_of.values())) < len(distinct):
+        order = sorted(range(len(patients)), key=master_ids.__getitem__)
+        order.sort(key=list(map(measure_rank.__getitem__, measure_ids)).__getitem__)
+        return order
+    rank = dict(zip(by_id, range(len(by_id)), strict=True))
+    width = len(by_id)
+    keys = list(
+        map(
+            int.__add__,
+            map(width.__mul__, map(measure_rank.__getitem__, measure_ids)),
+            map(rank.__getitem__, patients),
+        )
+    )
+    return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 def _patient_index(records: Iterable[PerformanceRecord], pseudonym_key: PseudonymKey) -> PatientIndex:

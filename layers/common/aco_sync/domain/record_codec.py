@@ -91,10 +91,12 @@ class RecordBatch:
         *,
         coded: dict[str, Coded] | None = None,
         loaders: dict[str, Callable[[], list[Any] | Coded]] | None = None,
+        derived: bool = False,
     ) -> None:
         self._raw: dict[str, list[Any]] = dict(columns or {})
         self._coded: dict[str, Coded] = dict(coded or {})
         self._loaders = dict(loaders or {})  # name -> decoder of a not yet decoded column
+        self._derived = derived  # loaders take from batches that checked their columns: not checked again
         self.length = length
         self.cache: dict[str, Any] = {}  # derived data (e.g. the engine's patient index)
 
@@ -116,6 +118,9 @@ class RecordBatch:
             ) from None
         if isinstance(loaded, tuple):
             table, indices = loaded
+            if self._derived:
+                self._coded[name] = loaded
+                return
             if len(indices) != self.length or (indices and max(indices) >= len(table)):
                 raise InvalidInputError(f"Encoded record file is corrupt (column {name})")
             self._coded[name] = loaded
@@ -177,7 +182,7 @@ class RecordBatch:
 
             return load
 
-        return RecordBatch(length=length, loaders={n: loader(n) for n in FIELDS if self.has(n)})
+        return RecordBatch(length=length, loaders={n: loader(n) for n in FIELDS if self.has(n)}, derived=True)
 
     def take(self, indices: list[int]) -> RecordBatch:
         """A new batch with the records at ``indices``."""
@@ -372,7 +377,7 @@ def concat_batches(batches: Iterable[RecordBatch]) -> RecordBatch:
         return load
 
     return RecordBatch(
-        length=sum(len(part) for part in parts), loaders={name: loader(name) for name in names}
+        length=sum(len(part) for part in parts), loaders={name: loader(name) for name in names}, derived=True
     )
 
 

@@ -187,10 +187,11 @@ _KEY_SEPARATOR = "\x1f"  # never in a source key (it is built from TINs, file re
 
 
 def _coded(values: Iterable[Any]) -> tuple[list[Any], list[int]]:
-    positions: dict[Any, int] = {}
-    setdefault = positions.setdefault
-    indices = [setdefault(v, len(positions)) for v in values]
-    return list(positions), indices
+    """(distinct values in first-seen order, index of each value): C-level ``dict`` and ``map``."""
+    items = list(values)
+    table = list(dict.fromkeys(items))
+    number = dict(zip(table, range(len(table)), strict=True))
+    return table, list(map(number.__getitem__, items))
 
 
 def outcomes_to_json(outcomes: Sequence[PatientOutcome] | OutcomeColumns) -> bytes:
