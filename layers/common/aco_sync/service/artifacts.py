@@ -12,6 +12,7 @@ from itertools import compress
 from typing import Any
 
 from aco_sync.adapters.ports import ObjectStore
+from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.errors import InvalidInputError
 from aco_sync.domain.outcome_columns import OutcomeColumns
 from aco_sync.domain.partitions import bucket_of, buckets_of_partition, roster_of_partition
@@ -72,7 +73,8 @@ def roster_from_json(data: bytes, *, partition: int = 0, partitions: int = 1) ->
     if isinstance(parsed, list):
         return roster_of_partition([roster_entry_from_dict(item) for item in parsed], partition, partitions)
     try:
-        return _roster_columns(parsed, partition, partitions)
+        with gc_paused():  # ~100k entries at once, nothing cyclic: no collection walks them as they come
+            return _roster_columns(parsed, partition, partitions)
     except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise InvalidInputError(f"Stored roster is corrupt: {error.__class__.__name__}") from None
 
@@ -94,8 +96,19 @@ def _roster_columns(parsed: dict[str, Any], partition: int, partitions: int) -> 
     rows: list[int] | range = range(size)
     if partitions > 1:
         wanted = buckets_of_partition(partition, partitions)
-        pairs = list(zip(births, genders, strict=True))
-        in_partition = {p: bucket_of(date.fromordinal(p[0]).year, p[1]) in wanted for p in set(pairs)}
+        # one integer per row (birth date, gender): no tuple per row
+        gender_code = {g: code for code, g in enumerate(_ROSTER_GENDERS)}
+        genders_by_code = list(_ROSTER_GENDERS)
+        pairs = list(
+            map(int.__add__, map(len(gender_code).__mul__, births), map(gender_code.__getitem__, genders))
+        )
+        in_partition = {
+            pair: bucket_of(
+                date.fromordinal(pair // len(gender_code)).year, genders_by_code[pair % len(gender_code)]
+            )
+            in wanted
+            for pair in set(pairs)
+        }
         rows = list(compress(rows, map(in_partition.__getitem__, pairs)))
     dates = {day: date.fromordinal(day) for day in set(births)}
     return list(
