@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -56,10 +57,16 @@ def test_2000_tins_in_16_partitions_through_the_real_asl(
     stores = build_stores()
     sync_id = sync["id"]
     partition_files = stores.objects.list_keys(f"store/{aco_id}/syncs/{sync_id}/partitions/")
-    for step in ("members", "mcqm"):  # each partition's sums and outcomes, per engine step
-        assert sum(1 for k in partition_files if f"/{step}-" in k) == 2 * PARTITION_BUCKETS, step
-    sizes = [len(stores.objects.get(k)) for k in partition_files if not k.endswith("-outcomes.json")]
-    assert max(sizes) < 64 * 1024  # the sums a reduce step reads are small
+    # each partition's sums, outcomes and report part per engine step, and its member patients (for MCQM)
+    for step, files in (
+        ("members", ("", "-outcomes", "-report", "-patients")),
+        ("mcqm", ("", "-outcomes", "-report")),
+    ):
+        for part in files:
+            named = [k for k in partition_files if re.fullmatch(rf".*/{step}-\d+{part}\.json", k)]
+            assert len(named) == PARTITION_BUCKETS, (step, part)
+    sums = [k for k in partition_files if re.fullmatch(r".*/(members|mcqm)-\d+\.json", k)]
+    assert max(len(stores.objects.get(k)) for k in sums) < 64 * 1024  # the sums a reduce step reads are small
 
     # the reduce steps' stats are those of one engine run over every record
     settings = load_aco_settings(stores.objects, aco_id)
@@ -83,6 +90,8 @@ def test_2000_tins_in_16_partitions_through_the_real_asl(
     assert stored[MCQM_RESULT_FILE]["stats"] == [stats_to_dict(s) for s in mcqm.stats]
     assert any(s["roster_coverage"] for s in stored[MCQM_RESULT_FILE]["stats"])
     assert len(stored[MEMBERS_RESULT_FILE]["outcome_parts"]) == PARTITION_BUCKETS
+    for name in (MEMBERS_RESULT_FILE, MCQM_RESULT_FILE):  # Update Aggregate Stats merged the report parts
+        assert len(stored[name]["report_parts"]) == PARTITION_BUCKETS
     assert result.status["measures"] and os.path.isfile(
         Path(result.results_dir or "") / sync_id / "patients.csv"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,8 @@ def _sync(folder: Path, decisions: bytes | None, records_per_partition: int | No
     sync_id = run_sync(stores, aco_id)["sync_id"]
     prefix = f"results/{aco_id}/{sync_id}/"
     files = {key.removeprefix(prefix): stores.objects.get(key) for key in stores.objects.list_keys(prefix)}
-    partitions = len(stores.objects.list_keys(f"store/{aco_id}/syncs/{sync_id}/partitions/members-"))
+    partition_files = stores.objects.list_keys(f"store/{aco_id}/syncs/{sync_id}/partitions/members-")
+    partitions = sum(1 for key in partition_files if re.fullmatch(r".*/members-\d+\.json", key))
     status = latest_sync_status(aco_id, store=stores)
 
     def same_everywhere(data: bytes) -> bytes:  # the sync id and the time of the run differ
@@ -73,7 +75,7 @@ def _sync(folder: Path, decisions: bytes | None, records_per_partition: int | No
 
     quality = json.loads(files["quality-score.json"])
     return {
-        "partitions": partitions // 2,  # each partition: its sums and its outcomes
+        "partitions": partitions,  # each partition's sums (then its outcomes, report part, patients)
         "measures": status["measures"],
         "quality": {k: v for k, v in quality.items() if k not in ("sync_id", "generated_at")},
         "files": {

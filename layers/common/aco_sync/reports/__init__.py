@@ -91,7 +91,7 @@ def quality_score_document(scored: ScoredSync) -> dict:  # type: ignore[type-arg
         "not_counted": scored.quality.to_dict()["not_counted"],
         "targets": list(scored.quality.targets),
         "ranked_targets": [target.to_dict() for target in ranked_targets(scored)],
-        "aco_patients": len({o.master_pat_id for o in inputs.outcomes}),
+        "aco_patients": inputs.aco_patients,
         "measures": [
             {**score_to_dict(score), "counted": scored.quality.is_counted(score)} for score in scored.scores
         ],
@@ -126,13 +126,16 @@ def build_reports(inputs: ReportInputs) -> dict[str, bytes]:
     files: dict[str, bytes] = {
         "report.html": render_html(scored),
         "measures.csv": measures_csv(scored),
-        "patients.csv": patients_csv(inputs.outcomes, inputs.record_sources),
         "quality-score.json": (json.dumps(quality_score_document(scored), indent=2) + "\n").encode("utf-8"),
     }
-    if inputs.probable_duplicates:  # the sync log links to it
-        files["probable-duplicates.csv"] = probable_duplicates_csv(
-            inputs.probable_duplicates, inputs.outcomes, inputs.record_sources
-        )
-    files.update(gaps_csvs(scored))
+    if inputs.patient_level is not None:  # merged from the engine partitions' parts
+        files.update(inputs.patient_level.files)
+    else:
+        files["patients.csv"] = patients_csv(inputs.outcomes, inputs.record_sources)
+        if inputs.probable_duplicates:  # the sync log links to it
+            files["probable-duplicates.csv"] = probable_duplicates_csv(
+                inputs.probable_duplicates, inputs.outcomes, inputs.record_sources
+            )
+        files.update(gaps_csvs(scored))
     files.update(submission_files)
     return files

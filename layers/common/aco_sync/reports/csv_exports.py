@@ -5,11 +5,10 @@ per-TIN gap lists and the probable duplicates for review."""
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from aco_sync.domain.records import PatientOutcome, Performance
+from aco_sync.domain.records import CollectionType, MeasureStats, PatientOutcome, Performance
 from aco_sync.reports.model import RecordSource, ScoredSync
 
 MEASURE_COLUMNS = (
@@ -79,13 +78,33 @@ DUPLICATE_REASONS = {
 }
 
 
-def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
+LINE_END = "\r\n"
+
+
+class _Lines(list[str]):
+    """A csv writer's target keeping each row as one line (the csv module writes a row in one call)."""
+
+    def write(self, line: str) -> None:
+        self.append(line.removesuffix(LINE_END))
+
+
+def csv_lines(rows: Iterable[Sequence[Any]]) -> list[str]:
+    """Each row formatted as one CSV line (without its line end), as the report files write it."""
+    lines = _Lines()
+    writer = csv.writer(lines, lineterminator=LINE_END)
     for row in rows:
         writer.writerow(["" if value is None else value for value in row])
-    return buffer.getvalue().encode("utf-8")
+    return lines
+
+
+def csv_file(header: Sequence[str], lines: Sequence[str]) -> bytes:
+    """A report file from its header and its formatted lines (:func:`csv_lines`)."""
+    body = LINE_END.join([*csv_lines([header]), *lines])
+    return (body + LINE_END).encode("utf-8")
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    return csv_file(header, csv_lines(rows))
 
 
 def _number(value: float | None) -> str | None:
@@ -124,12 +143,16 @@ def measures_csv(scored: ScoredSync) -> bytes:
     return _csv(MEASURE_COLUMNS, rows)
 
 
-def deciding_source(outcome: PatientOutcome, sources: dict[str, RecordSource]) -> RecordSource | None:
+def deciding_source(outcome: PatientOutcome, sources: Mapping[str, RecordSource]) -> RecordSource | None:
     """The record that decided the outcome: one with the outcome's performance and date (the latest such
     when several), else the latest record behind it."""
-    candidates = [sources[key] for key in outcome.source_keys if key in sources]
-    if not candidates:
-        return None
+    return chosen_source(outcome, [sources[key] for key in outcome.source_keys if key in sources])
+
+
+def chosen_source(outcome: PatientOutcome, candidates: Sequence[RecordSource]) -> RecordSource | None:
+    """:func:`deciding_source` among the sources of the outcome's records (those found)."""
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
     day = outcome.performance_date.isoformat() if outcome.performance_date else None
     exact = [c for c in candidates if c.performance == outcome.outcome.value and c.performance_date == day]
     pool = exact or candidates
@@ -142,25 +165,42 @@ def _where(source: RecordSource | None) -> list[Any]:
     return [source.tin, source.source_file, source.source_line, source.encounter_id]
 
 
-def patients_csv(outcomes: Sequence[PatientOutcome], sources: dict[str, RecordSource] | None = None) -> bytes:
-    """One row per patient and measure instance, with the deciding record's TIN, file, row (or QRDA-I
-    document) and encounter id, so a result can be traced to the chart."""
-    sources = sources or {}
-    ordered = sorted(outcomes, key=lambda o: (o.master_pat_id, o.measure_id, o.collection_type.value))
-    rows = (
+def patient_key(outcome: PatientOutcome) -> tuple[str, str, CollectionType]:
+    """The order of patients.csv: patient, measure, collection type."""
+    return (outcome.master_pat_id, outcome.measure_id, outcome.collection_type)  # a StrEnum: its text
+
+
+def deciding_sources(
+    outcomes: Iterable[PatientOutcome], sources: Mapping[str, RecordSource]
+) -> list[RecordSource | None]:
+    """The :func:`deciding_source` of each outcome, in their order."""
+    return [deciding_source(outcome, sources) for outcome in outcomes]
+
+
+def patient_rows(
+    outcomes: Sequence[PatientOutcome], deciding: Sequence[RecordSource | None]
+) -> list[list[Any]]:
+    """The rows of patients.csv for ``outcomes`` (with their :func:`deciding_sources`), in their order."""
+    return [
         [
             outcome.master_pat_id,
             outcome.measure_id,
-            outcome.collection_type.value,
-            outcome.outcome.value,
+            outcome.collection_type,  # StrEnums: the csv writer writes their text
+            outcome.outcome,
             outcome.performance_date.isoformat() if outcome.performance_date else None,
             ";".join(outcome.source_tins),
-            *_where(deciding_source(outcome, sources)),
+            *_where(source),
             len(outcome.source_keys),
         ]
-        for outcome in ordered
-    )
-    return _csv(PATIENT_COLUMNS, rows)
+        for outcome, source in zip(outcomes, deciding, strict=True)
+    ]
+
+
+def patients_csv(outcomes: Sequence[PatientOutcome], sources: dict[str, RecordSource] | None = None) -> bytes:
+    """One row per patient and measure instance, with the deciding record's TIN, file, row (or QRDA-I
+    document) and encounter id, so a result can be traced to the chart."""
+    ordered = sorted(outcomes, key=patient_key)
+    return _csv(PATIENT_COLUMNS, patient_rows(ordered, deciding_sources(ordered, sources or {})))
 
 
 def gap_of(outcome: PatientOutcome, *, inverse: bool) -> str | None:
@@ -174,23 +214,29 @@ def gap_of(outcome: PatientOutcome, *, inverse: bool) -> str | None:
     return None
 
 
-def gaps_csvs(scored: ScoredSync) -> dict[str, bytes]:
-    """``gaps-<tin>.csv`` per TIN: the patients of that TIN who count against a measure instance, with the
-    deciding record (file, row, encounter id) to find the chart."""
-    inverse = {(s.measure_id, s.collection_type.value): s.inverse for s in scored.inputs.stats}
-    sources = scored.inputs.record_sources
+def gap_key(row: Sequence[Any]) -> tuple[Any, ...]:
+    """The order of a gaps-<tin>.csv: measure, collection type, patient."""
+    return (row[1], row[2], row[3])
+
+
+def gap_rows_by_tin(
+    outcomes: Sequence[PatientOutcome],
+    deciding: Sequence[RecordSource | None],
+    inverse: dict[tuple[str, str], bool],
+) -> dict[str, list[list[Any]]]:
+    """The gap rows of ``outcomes`` (with their :func:`deciding_sources`) per TIN (the deciding record's,
+    else the first source TIN), sorted."""
     by_tin: dict[str, list[list[Any]]] = {}
-    for outcome in scored.inputs.outcomes:
+    for outcome, source in zip(outcomes, deciding, strict=True):
         gap = gap_of(outcome, inverse=inverse.get((outcome.measure_id, outcome.collection_type.value), False))
         if gap is None:
             continue
-        source = deciding_source(outcome, sources)
         tin = source.tin if source else (outcome.source_tins[0] if outcome.source_tins else "unknown")
         by_tin.setdefault(tin, []).append(
             [
                 tin,
                 outcome.measure_id,
-                outcome.collection_type.value,
+                outcome.collection_type,  # a StrEnum: the csv writer writes its text
                 outcome.master_pat_id,
                 gap,
                 outcome.performance_date.isoformat() if outcome.performance_date else None,
@@ -198,10 +244,71 @@ def gaps_csvs(scored: ScoredSync) -> dict[str, bytes]:
                 ";".join(t for t in outcome.source_tins if t != tin),
             ]
         )
-    return {
-        f"gaps-{tin}.csv": _csv(GAP_COLUMNS, sorted(rows, key=lambda r: (r[1], r[2], r[3])))
-        for tin, rows in sorted(by_tin.items())
-    }
+    return {tin: sorted(rows, key=gap_key) for tin, rows in by_tin.items()}
+
+
+def gap_file_name(tin: str) -> str:
+    return f"gaps-{tin}.csv"
+
+
+def inverse_of_instances(stats: Iterable[MeasureStats]) -> dict[tuple[str, str], bool]:
+    return {(s.measure_id, s.collection_type.value): s.inverse for s in stats}
+
+
+def gaps_csvs(scored: ScoredSync) -> dict[str, bytes]:
+    """``gaps-<tin>.csv`` per TIN: the patients of that TIN who count against a measure instance, with the
+    deciding record (file, row, encounter id) to find the chart."""
+    outcomes = scored.inputs.outcomes
+    deciding = deciding_sources(outcomes, scored.inputs.record_sources)
+    by_tin = gap_rows_by_tin(outcomes, deciding, inverse_of_instances(scored.inputs.stats))
+    return {gap_file_name(tin): _csv(GAP_COLUMNS, rows) for tin, rows in sorted(by_tin.items())}
+
+
+DuplicateCells = dict[str, tuple[set[str], set[str]]]  # MASTER_PAT_ID -> (its TINs, its source rows)
+
+
+def duplicate_cells(
+    wanted: Iterable[str], outcomes: Iterable[PatientOutcome], sources: Mapping[str, RecordSource]
+) -> DuplicateCells:
+    """The TINs and source rows (``<tin> <file>[:<row>]``) of the ``wanted`` patients' outcomes."""
+    wanted = set(wanted)
+    cells: DuplicateCells = {}
+    for outcome in outcomes:
+        if outcome.master_pat_id not in wanted:
+            continue
+        tins, rows = cells.setdefault(outcome.master_pat_id, (set(), set()))
+        tins.update(outcome.source_tins)
+        for key in outcome.source_keys:
+            source = sources.get(key)
+            if source is not None:
+                where = source.source_file + (f":{source.source_line}" if source.source_line else "")
+                rows.add(f"{source.tin} {where}")
+    return cells
+
+
+def duplicate_patients(pairs: Iterable[dict[str, str]]) -> set[str]:
+    return {id_ for p in pairs for id_ in (p["master_pat_id_a"], p["master_pat_id_b"])}
+
+
+def probable_duplicates_file(pairs: Sequence[dict[str, str]], cells: DuplicateCells) -> bytes:
+    """probable-duplicates.csv from the pairs and their patients' :func:`duplicate_cells`."""
+
+    def of(master_id: str) -> list[str]:
+        tins, rows = cells.get(master_id, ((), ()))
+        return [";".join(sorted(tins)), ";".join(sorted(rows))]
+
+    rows = [
+        [
+            pair["master_pat_id_a"],
+            pair["master_pat_id_b"],
+            DUPLICATE_REASONS.get(pair.get("reason", ""), pair.get("reason", "")),
+            *of(pair["master_pat_id_a"]),
+            *of(pair["master_pat_id_b"]),
+            "",
+        ]
+        for pair in pairs
+    ]
+    return _csv(DUPLICATE_COLUMNS, rows)
 
 
 def probable_duplicates_csv(
@@ -209,31 +316,4 @@ def probable_duplicates_csv(
 ) -> bytes:
     """The pairs of patients that look alike (never merged), with their TINs and source rows, and an
     empty ``decision`` column a reviewer fills with ``same`` or ``not_same`` (docs/LOCAL.md)."""
-    tins: dict[str, set[str]] = {}
-    rows_of: dict[str, set[str]] = {}
-    wanted = {p["master_pat_id_a"] for p in pairs} | {p["master_pat_id_b"] for p in pairs}
-    for outcome in outcomes:
-        if outcome.master_pat_id not in wanted:
-            continue
-        tins.setdefault(outcome.master_pat_id, set()).update(outcome.source_tins)
-        for key in outcome.source_keys:
-            source = sources.get(key)
-            if source is not None:
-                where = source.source_file + (f":{source.source_line}" if source.source_line else "")
-                rows_of.setdefault(outcome.master_pat_id, set()).add(f"{source.tin} {where}")
-
-    def cells(master_id: str) -> list[str]:
-        return [";".join(sorted(tins.get(master_id, ()))), ";".join(sorted(rows_of.get(master_id, ())))]
-
-    rows = [
-        [
-            pair["master_pat_id_a"],
-            pair["master_pat_id_b"],
-            DUPLICATE_REASONS.get(pair.get("reason", ""), pair.get("reason", "")),
-            *cells(pair["master_pat_id_a"]),
-            *cells(pair["master_pat_id_b"]),
-            "",
-        ]
-        for pair in pairs
-    ]
-    return _csv(DUPLICATE_COLUMNS, rows)
+    return probable_duplicates_file(pairs, duplicate_cells(duplicate_patients(pairs), outcomes, sources))

@@ -278,7 +278,7 @@ def _when(value: object) -> str:
 def _score_cards(scored: ScoredSync) -> str:
     inputs = scored.inputs
     quality = scored.quality
-    patients = len({o.master_pat_id for o in inputs.outcomes})
+    patients = inputs.aco_patients
     clinics = len(inputs.clinic_statuses) or len(inputs.settings.member_clinics)
     complete = sum(
         1 for c in inputs.clinic_statuses if str(c.get("status", "")).lower().startswith("sync complete")
@@ -604,7 +604,7 @@ def _since_last_sync(scored: ScoredSync) -> str:
             f"<td class='num'>{score.eligible_population:,} "
             f"{_delta(float(score.eligible_population), old.get('eligible_population'), 0)}</td></tr>"
         )
-    patients = len({o.master_pat_id for o in scored.inputs.outcomes})
+    patients = scored.inputs.aco_patients
     summary = (
         f"Quality score {_fmt(scored.quality.score, '', 2)} "
         f"{_delta(scored.quality.score, previous.get('quality_score'))} · ACO patients {patients:,} "

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aco_sync.domain.records import MeasureStats, PatientOutcome, SyncLogEntry
 from aco_sync.domain.settings import AcoSettings
@@ -18,9 +19,9 @@ if TYPE_CHECKING:
     from aco_sync.reports.submission import SubmissionPlan
 
 
-@dataclass(frozen=True)
-class RecordSource:
-    """Where a member record came from, so a gap can be traced to a chart (no PHI: TIN, file, row)."""
+class RecordSource(NamedTuple):
+    """Where a member record came from, so a gap can be traced to a chart (no PHI: TIN, file, row).
+    A named tuple: an engine partition makes one per outcome."""
 
     tin: str
     source_file: str
@@ -28,6 +29,17 @@ class RecordSource:
     encounter_id: str | None  # the template's encounter_id, when given
     performance: str
     performance_date: str | None  # ISO date
+
+
+@dataclass(frozen=True)
+class PatientLevelReports:
+    """What the reports take from the patient outcomes, built by the engine partitions and merged
+    (:mod:`aco_sync.reports.patient_parts`) when the outcomes themselves are not loaded."""
+
+    files: dict[str, bytes]  # patients.csv, gaps-<tin>.csv, probable-duplicates.csv
+    aco_patients: int  # distinct MASTER_PAT_IDs of all outcomes
+    ecqm_outcomes: dict[str, int]  # eCQM measure -> outcomes (patients) of its instance
+    ecqm_sexes: dict[str, dict[str, Counter[str]]]  # eCQM measure -> population -> sex -> patients
 
 
 @dataclass
@@ -48,6 +60,14 @@ class ReportInputs:
     record_sources: dict[str, RecordSource] = field(default_factory=dict)  # source_key -> where it came from
     probable_duplicates: list[dict[str, str]] = field(default_factory=list)  # master_pat_id_a/_b, reason
     previous: dict[str, Any] | None = None  # quality-score.json of the previous sync (same ACO and year)
+    patient_level: PatientLevelReports | None = None  # given: instead of outcomes and record_sources
+
+    @property
+    def aco_patients(self) -> int:
+        """The distinct patients (MASTER_PAT_IDs) of the sync's outcomes."""
+        if self.patient_level is not None:
+            return self.patient_level.aco_patients
+        return len({o.master_pat_id for o in self.outcomes})
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from lxml import etree
 
 from aco_sync.domain.qpp_measures import QppMeasure, QppMeasureSet
 from aco_sync.domain.records import CollectionType, Gender, MeasureStats, PatientOutcome, Performance
-from aco_sync.reports.model import ScoredSync
+from aco_sync.reports.model import ReportInputs, ScoredSync
 from aco_sync.reports.submission import SubmissionPlan, plan_submission
 
 HL7 = "urn:hl7-org:v3"
@@ -153,6 +153,21 @@ def sex_counts(outcomes: Iterable[PatientOutcome]) -> SexCounts:
         elif outcome.outcome is Performance.MET:
             counts["NUMER"][sex] += 1
     return counts
+
+
+def ecqm_sex_counts(inputs: ReportInputs) -> tuple[dict[str, int], dict[str, SexCounts]]:
+    """Per eCQM measure: its instance's outcomes and their :func:`sex_counts` (from the patient-level
+    reports' sums when the outcomes are not loaded)."""
+    if inputs.patient_level is not None:
+        return inputs.patient_level.ecqm_outcomes, inputs.patient_level.ecqm_sexes
+    outcomes_by_measure: dict[str, list[PatientOutcome]] = {}
+    for outcome in inputs.outcomes:
+        if outcome.collection_type == CollectionType.ECQM:
+            outcomes_by_measure.setdefault(outcome.measure_id, []).append(outcome)
+    return (
+        {m: len(o) for m, o in outcomes_by_measure.items()},
+        {m: sex_counts(o) for m, o in outcomes_by_measure.items()},
+    )
 
 
 def _supplemental(
@@ -423,17 +438,14 @@ def qrda3_document(
     _el(section, "title").text = "Measure Section"
     _narrative(section, [(measures.measures[i.qpp_measure_id], i.stats) for i in plan.ecqm])
 
-    outcomes_by_measure: dict[str, list[PatientOutcome]] = {}
-    for outcome in inputs.outcomes:
-        if outcome.collection_type == CollectionType.ECQM:
-            outcomes_by_measure.setdefault(outcome.measure_id, []).append(outcome)
+    outcomes, sexes_of = ecqm_sex_counts(inputs)
     for instance in plan.ecqm:
         stats = instance.stats
         measure = measures.get(instance.qpp_measure_id)
         assert measure is not None
-        outcomes = outcomes_by_measure.get(stats.measure_id, [])
         # Sex counts only when the outcomes are the whole population (never counts that do not add up).
-        sexes = sex_counts(outcomes) if len(outcomes) == stats.eligible_population else None
+        whole = outcomes.get(stats.measure_id, 0) == stats.eligible_population
+        sexes = sexes_of.get(stats.measure_id, sex_counts(())) if whole else None
         _measure_entry(section, stats, measure, year=year, versions=versions, sexes=sexes)
 
     parameters = _el(_el(section, "entry", typeCode="DRIV"), "act", classCode="ACT", moodCode="EVN")

@@ -6,9 +6,10 @@ A patient seen by two TINs counts for both, so shares across TINs can add up to 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import computed_field
 
@@ -82,37 +83,126 @@ class ClinicStats:
         return _share(self.patients, self.aco_patients)
 
 
-def compute_clinic_stats(outcomes: Sequence[PatientOutcome], *, catalog: MeasureCatalog) -> list[ClinicStats]:
-    """One ClinicStats per TIN (sorted by TIN), measures sorted by catalog order then collection type."""
-    order = {measure_id: index for index, measure_id in enumerate(catalog.ids)}
-    instance_patients: dict[tuple[str, CollectionType], set[str]] = defaultdict(set)
-    per_tin: dict[str, dict[tuple[str, CollectionType], ClinicMeasureStats]] = defaultdict(dict)
-    tin_patients: dict[str, set[str]] = defaultdict(set)
-    all_patients: set[str] = set()
+_OUTCOME_COLUMNS = (Performance.MET, Performance.NOT_MET, Performance.DENOMINATOR_EXCLUSION,
+                    Performance.DENOMINATOR_EXCEPTION)  # fmt: skip
+
+
+@dataclass
+class ClinicCounts:
+    """The sums behind the clinic stats, which partitions of the patients add up (disjoint patients):
+    per TIN and measure instance the eligible population and its met / not met / exclusion / exception
+    counts, the patients of each instance, the distinct patients of each TIN and of the ACO."""
+
+    by_tin: dict[str, dict[tuple[str, CollectionType], list[int]]] = field(default_factory=dict)
+    instance_patients: Counter[tuple[str, CollectionType]] = field(default_factory=Counter)
+    tin_patients: Counter[str] = field(default_factory=Counter)
+    patients: int = 0
+
+    def add(self, other: ClinicCounts) -> None:
+        for tin, instances in other.by_tin.items():
+            mine = self.by_tin.setdefault(tin, {})
+            for key, counts in instances.items():
+                mine[key] = [a + b for a, b in zip(mine.get(key, [0] * 5), counts, strict=True)]
+        self.instance_patients.update(other.instance_patients)
+        self.tin_patients.update(other.tin_patients)
+        self.patients += other.patients
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "by_tin": {
+                tin: [[m, t.value, *c] for (m, t), c in instances.items()]
+                for tin, instances in self.by_tin.items()
+            },
+            "instance_patients": [[m, t.value, n] for (m, t), n in self.instance_patients.items()],
+            "tin_patients": dict(self.tin_patients),
+            "patients": self.patients,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClinicCounts:
+        return cls(
+            by_tin={
+                tin: {(str(r[0]), CollectionType(r[1])): [int(n) for n in r[2:]] for r in rows}
+                for tin, rows in data["by_tin"].items()
+            },
+            instance_patients=Counter(
+                {(str(m), CollectionType(t)): int(n) for m, t, n in data["instance_patients"]}
+            ),
+            tin_patients=Counter({str(t): int(n) for t, n in data["tin_patients"].items()}),
+            patients=int(data["patients"]),
+        )
+
+
+PatientSets = tuple[set[str], dict[str, set[str]]]  # the distinct patients, and those of each TIN
+
+
+def patient_sets(outcomes: Iterable[PatientOutcome]) -> PatientSets:
+    everyone: set[str] = set()
+    by_tin: dict[str, set[str]] = defaultdict(set)
+    for outcome in outcomes:
+        everyone.add(outcome.master_pat_id)
+        for tin in outcome.source_tins:
+            by_tin[tin].add(outcome.master_pat_id)
+    return everyone, dict(by_tin)
+
+
+def clinic_counts(outcomes: Sequence[PatientOutcome], *, also: PatientSets | None = None) -> ClinicCounts:
+    """The :class:`ClinicCounts` of ``outcomes``; the distinct patients also count those of ``also`` (the
+    same patients' other outcomes, counted once)."""
+    counts = ClinicCounts()
+    column = {performance: index for index, performance in enumerate(_OUTCOME_COLUMNS, start=1)}
     for outcome in outcomes:
         key = (outcome.measure_id, outcome.collection_type)
-        instance_patients[key].add(outcome.master_pat_id)
-        all_patients.add(outcome.master_pat_id)
-        inverse = catalog.get(outcome.measure_id).inverse if outcome.measure_id in catalog else False
+        counts.instance_patients[key] += 1  # one outcome per patient and instance
+        where = column.get(outcome.outcome)
         for tin in set(outcome.source_tins):
-            tin_patients[tin].add(outcome.master_pat_id)
-            stats = per_tin[tin].get(key)
-            if stats is None:
-                stats = per_tin[tin][key] = ClinicMeasureStats(
-                    measure_id=outcome.measure_id, collection_type=outcome.collection_type, inverse=inverse
-                )
-            stats.add(outcome.outcome)
+            cells = counts.by_tin.setdefault(tin, {}).get(key)
+            if cells is None:
+                cells = counts.by_tin[tin][key] = [0] * 5
+            cells[0] += 1
+            if where is not None:
+                cells[where] += 1
+    everyone, by_tin = patient_sets(outcomes)
+    if also is not None:
+        everyone = everyone | also[0]
+        by_tin = {tin: by_tin.get(tin, set()) | also[1].get(tin, set()) for tin in {*by_tin, *also[1]}}
+    counts.patients = len(everyone)
+    counts.tin_patients = Counter({tin: len(ids) for tin, ids in by_tin.items()})
+    return counts
+
+
+def clinic_stats_of(counts: ClinicCounts, *, catalog: MeasureCatalog) -> list[ClinicStats]:
+    """One ClinicStats per TIN (sorted by TIN), measures sorted by catalog order then collection type."""
+    order = {measure_id: index for index, measure_id in enumerate(catalog.ids)}
     result = []
-    for tin in sorted(per_tin):
-        measures = sorted(
-            per_tin[tin].values(),
-            key=lambda m: (order.get(m.measure_id, len(order)), m.measure_id, m.collection_type.value),
+    for tin in sorted(counts.by_tin):
+        measures = []
+        for (measure_id, collection_type), cells in counts.by_tin[tin].items():
+            inverse = catalog.get(measure_id).inverse if measure_id in catalog else False
+            measures.append(
+                ClinicMeasureStats(
+                    measure_id=measure_id,
+                    collection_type=collection_type,
+                    inverse=inverse,
+                    eligible_population=cells[0],
+                    performance_met=cells[1],
+                    performance_not_met=cells[2],
+                    eligible_population_exclusion=cells[3],
+                    eligible_population_exception=cells[4],
+                    aco_patients=counts.instance_patients[(measure_id, collection_type)],
+                )
+            )
+        measures.sort(
+            key=lambda m: (order.get(m.measure_id, len(order)), m.measure_id, m.collection_type.value)
         )
-        for measure in measures:
-            measure.aco_patients = len(instance_patients[(measure.measure_id, measure.collection_type)])
         result.append(
             ClinicStats(
-                tin=tin, patients=len(tin_patients[tin]), aco_patients=len(all_patients), measures=measures
+                tin=tin, patients=counts.tin_patients[tin], aco_patients=counts.patients, measures=measures
             )
         )
     return result
+
+
+def compute_clinic_stats(outcomes: Sequence[PatientOutcome], *, catalog: MeasureCatalog) -> list[ClinicStats]:
+    """One ClinicStats per TIN (sorted by TIN), measures sorted by catalog order then collection type."""
+    return clinic_stats_of(clinic_counts(outcomes), catalog=catalog)

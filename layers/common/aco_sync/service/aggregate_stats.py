@@ -1,12 +1,16 @@
 """Update aggregate stats (state "Update Aggregate Stats", both machines): store the measure results of
 the sync (CQM/eCQM instances, plus the MCQM instances when the MCQM job ran) and write the reports
-under results/<aco_id>/<sync_id>/."""
+under results/<aco_id>/<sync_id>/. The patient-level reports and the clinic stats are merged from the
+engine partitions' report parts (:mod:`aco_sync.reports.patient_parts`); a sync whose partitions wrote
+none (one started before they existed) gets them the old way, from every outcome and the clinics'
+snapshots."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,12 +19,14 @@ from pydantic import ValidationError
 from aco_sync.adapters.environment import Stores
 from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
 from aco_sync.domain.catalog import default_catalog
-from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import MeasureStats, PatientOutcome
 from aco_sync.reports import build_reports
 from aco_sync.reports.model import RecordSource, ReportInputs
+from aco_sync.reports.patient_parts import MergedParts, PatientReportPart, merge_parts
+from aco_sync.reports.record_sources import encounter_id_of as encounter_id_of  # (tests, callers)
+from aco_sync.reports.record_sources import record_sources
 from aco_sync.scoring.app_plus import CmsResults
-from aco_sync.scoring.clinic_stats import compute_clinic_stats
+from aco_sync.scoring.clinic_stats import clinic_stats_of, compute_clinic_stats
 from aco_sync.service.aggregation_inputs import load_clinic_inputs, load_synced_tins
 from aco_sync.service.artifacts import (
     aggregation_from_json,
@@ -37,7 +43,7 @@ from aco_sync.service.common import (
     sync_artifact_key,
 )
 from aco_sync.service.validation import roster_of_sync
-from aco_sync.wire import clinic_stats_to_dict, stats_to_dict
+from aco_sync.wire import clinic_stats_to_dict, stats_from_dict, stats_to_dict
 
 logger = Logger(child=True)
 
@@ -65,37 +71,31 @@ def load_sync_results(
     return [*outcomes, *mcqm_outcomes], [*stats, *mcqm_stats]
 
 
-def encounter_id_of(source_key: str) -> str | None:
-    """The template's encounter id in a source key ``{tin}:template:{encounter_id}:{measure}:{type}``."""
-    parts = source_key.split(":")
-    if len(parts) >= 5 and parts[1] == "template":
-        return ":".join(parts[2:-2])
-    return None
+@dataclass(frozen=True)
+class MergedResults:
+    """The sync's measure stats (members', then MCQM's) and its partitions' merged report parts."""
+
+    stats: list[MeasureStats]
+    pairs: list[dict[str, str]]  # the probable duplicates
+    parts: MergedParts
 
 
-def record_sources(records: RecordBatch, keys: Iterable[str]) -> dict[str, RecordSource]:
-    """Where each record behind ``keys`` came from (TIN, file, row, encounter id), read column-wise."""
-    wanted = set(keys)
-    if not wanted or not len(records):
-        return {}
-    columns = [
-        records.column(name)
-        for name in ("source_key", "tin", "source_file", "source_line", "performance", "performance_date")
-    ]
-    sources: dict[str, RecordSource] = {}
-    for key, tin, file, line, performance, day in zip(*columns, strict=True):
-        if key in wanted:
-            if isinstance(day, int):  # a day ordinal in the columnar form (0: no date)
-                day = date.fromordinal(day).isoformat() if day else None
-            sources[key] = RecordSource(
-                tin=str(tin),
-                source_file=str(file or ""),
-                source_line=line,
-                encounter_id=encounter_id_of(key),
-                performance=str(getattr(performance, "value", performance)),
-                performance_date=None if day is None else str(day),
-            )
-    return sources
+def merged_report_parts(stores: Stores, aco_id: str, sync_id: str) -> MergedResults | None:
+    """The results of the sync from the members' and MCQM results and their partitions' report parts
+    (no outcome read), or None when a partition kept no report part."""
+    documents = [json.loads(stores.objects.get(sync_artifact_key(aco_id, sync_id, MEMBERS_RESULT_FILE)))]
+    with contextlib.suppress(ObjectNotFoundError):
+        documents.append(json.loads(stores.objects.get(sync_artifact_key(aco_id, sync_id, MCQM_RESULT_FILE))))
+    keys: list[str] = []
+    for document in documents:
+        parts = document.get("report_parts", [])
+        if document.get("outcomes") or len(parts) != len(document.get("outcome_parts", [])):
+            return None
+        keys.extend(document["report_parts"])
+    pairs = [dict(pair) for pair in documents[0].get("probable_duplicates", [])]
+    parts = merge_parts([PatientReportPart.from_json(stores.objects.get(key)) for key in keys], pairs)
+    stats = [stats_from_dict(s) for document in documents for s in document.get("stats", [])]
+    return MergedResults(stats=stats, pairs=pairs, parts=parts)
 
 
 def previous_sync_score(
@@ -173,7 +173,12 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
         )
         return {"measure_instances": len(results), "results_prefix": prefix, "results_of": earlier}
     settings = load_aco_settings(stores.objects, aco_id)
-    outcomes, stats = load_sync_results(stores, aco_id, sync_id)
+    merged = merged_report_parts(stores, aco_id, sync_id)
+    if merged is not None:  # each engine partition wrote its share of the patient-level reports
+        outcomes: list[PatientOutcome] = []
+        stats = merged.stats
+    else:  # a sync whose partitions kept no report parts: the reports from every outcome
+        outcomes, stats = load_sync_results(stores, aco_id, sync_id)
     results = [stats_to_dict(s) for s in stats]
     stores.state.put_measure_results(aco_id, sync_id, results)
 
@@ -185,7 +190,11 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
     ]
     cms_results, cms_results_problem = load_cms_results(stores, aco_id)
     # each TIN's own rates (the report shows them): kept for the clinic stats job, which stores them
-    clinic_stats = compute_clinic_stats(outcomes, catalog=default_catalog()) if outcomes else None
+    if merged is not None:
+        parts = merged.parts
+        clinic_stats = clinic_stats_of(parts.clinic, catalog=default_catalog()) if parts.outcomes else None
+    else:
+        clinic_stats = compute_clinic_stats(outcomes, catalog=default_catalog()) if outcomes else None
     if clinic_stats is not None:
         stores.objects.put(
             sync_artifact_key(aco_id, sync_id, CLINIC_STATS_FILE),
@@ -203,8 +212,9 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
             log=stores.state.list_log(aco_id, sync_id),
             clinic_statuses=clinics,
             roster_size=roster_size,
-            record_sources=_sources_of_sync(stores, aco_id, sync_id, outcomes),
-            probable_duplicates=_probable_duplicates(stores, aco_id, sync_id),
+            record_sources=_sources_of_sync(stores, aco_id, sync_id, outcomes) if merged is None else {},
+            probable_duplicates=merged.pairs if merged else _probable_duplicates(stores, aco_id, sync_id),
+            patient_level=merged.parts.reports if merged else None,
             previous=previous_sync_score(stores.objects, aco_id, sync_id, settings.performance_year),
             cms_results=cms_results,
             cms_results_problem=cms_results_problem,

@@ -5,23 +5,31 @@ from the partitions' sums."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Unpack
 
 from aws_lambda_powertools import Logger
 
 from aco_sync.adapters.environment import Stores
+from aco_sync.adapters.ports import ObjectNotFoundError
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
-from aco_sync.domain.engine import McqmPartial, aggregate_mcqm, combine_mcqm
+from aco_sync.domain.engine import AggregationResult, McqmPartial, aggregate_mcqm, combine_mcqm
 from aco_sync.domain.errors import MissingRosterError
+from aco_sync.reports.csv_exports import duplicate_patients
+from aco_sync.reports.patient_parts import PatientReportPart
 from aco_sync.service.artifacts import roster_from_json
-from aco_sync.service.common import MCQM_RESULT_FILE, load_aco_settings, sync_artifact_key
+from aco_sync.service.common import MCQM_RESULT_FILE, load_aco_settings, partition_key, sync_artifact_key
 from aco_sync.service.issues import append_log_once
 from aco_sync.service.partitions import (
     MCQM,
+    MEMBERS,
     PartitionOfSync,
+    load_member_patients,
     load_partials,
     load_partition_step_inputs,
     load_plan,
+    partition_report,
+    report_parts_of,
     result_document,
     store_partition_result,
 )
@@ -60,10 +68,37 @@ def match_roster(
         pseudonym_key=inputs.pseudonym_key,
     )
     assert isinstance(result.partial, McqmPartial)
-    store_partition_result(stores, ids, MCQM, result.outcome_columns, {"partial": result.partial.to_dict()})
+    store_partition_result(
+        stores,
+        ids,
+        MCQM,
+        result.outcome_columns,
+        {"partial": result.partial.to_dict()},
+        mcqm_report(stores, ids, result, inputs.reviews.records),
+    )
     summary = {"partition": partition, "records": result.partial.records, "patients": result.outcome_count}
     logger.info("MCQM partition matched", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
     return summary
+
+
+def mcqm_report(
+    stores: Stores, ids: PartitionOfSync, result: AggregationResult, records: Any
+) -> PatientReportPart | None:
+    """The MCQM outcomes' share of the partition's patient-level reports: with the probable duplicates
+    of the partition's members and its member patients, counted once. None when the member partition
+    did not keep them (the reports are then built from the outcomes)."""
+    try:
+        member_key = partition_key(ids["aco_id"], ids["sync_id"], MEMBERS, ids["partition"])
+        member_sums = json.loads(stores.objects.get(member_key))
+        if not member_sums.get("report"):
+            return None
+        members = load_member_patients(stores.objects, ids)
+    except ObjectNotFoundError:
+        return None
+    pairs = member_sums["partial"]["probable_duplicates"]
+    return partition_report(
+        ids["partition"], result, records, duplicate_patients=duplicate_patients(pairs), members=members
+    )
 
 
 def combine_roster_matches(
@@ -77,7 +112,12 @@ def combine_roster_matches(
     combined = combine_mcqm(partials, plan, catalog=catalog)
     stores.objects.put(
         sync_artifact_key(aco_id, sync_id, MCQM_RESULT_FILE),
-        result_document([str(p["outcomes"]) for p in parts], combined.stats, combined.log),
+        result_document(
+            [str(p["outcomes"]) for p in parts],
+            combined.stats,
+            combined.log,
+            report_parts=report_parts_of(parts),
+        ),
         content_type="application/json",
     )
     append_log_once(stores.state, aco_id, sync_id, list(combined.log))

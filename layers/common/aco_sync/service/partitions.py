@@ -8,9 +8,11 @@ past one Lambda", docs/WORKFLOW.md).
 - the same for the MCQM roster match (``aco_sync.service.mcqm_sync``: "Match Roster" per partition,
   "Combine Roster Matches"), with the roster filtered to the partition's buckets.
 
-Each iteration writes its sums (``partitions/<step>-<n>.json``) and its patient outcomes
-(``partitions/<step>-<n>-outcomes.json``) to the bucket; nothing of it travels in a state payload. The
-members' and MCQM results name their outcome files, which the reports read in partition order.
+Each iteration writes its sums (``partitions/<step>-<n>.json``), its patient outcomes
+(``partitions/<step>-<n>-outcomes.json``) and its share of the patient-level reports, already formatted
+and sorted (``partitions/<step>-<n>-report.json``, :mod:`aco_sync.reports.patient_parts`) to the bucket;
+nothing of it travels in a state payload. The members' and MCQM results name those files: Update
+Aggregate Stats merges the report parts (it reads no clinic snapshot and no outcome).
 """
 
 from __future__ import annotations
@@ -29,13 +31,18 @@ from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.collection_types import MeasurePlan
 from aco_sync.domain.dedup import PseudonymKey
 from aco_sync.domain.engine import (
+    AggregationResult,
     MembersPartial,
     aggregate_members,
     combine_members,
 )
 from aco_sync.domain.partitions import select_partition
 from aco_sync.domain.record_codec import RecordBatch, concat_batches, decode_batch
-from aco_sync.domain.records import DenominatorCount, SyncLogEntry
+from aco_sync.domain.records import DenominatorCount, PatientOutcome, SyncLogEntry
+from aco_sync.reports.csv_exports import duplicate_patients
+from aco_sync.reports.patient_parts import PatientReportPart, build_part
+from aco_sync.reports.record_sources import BatchSources
+from aco_sync.scoring.clinic_stats import PatientSets, patient_sets
 from aco_sync.service.aggregation_inputs import load_synced_tins
 from aco_sync.service.artifacts import counts_from_json, dumps, outcomes_to_json
 from aco_sync.service.carried_results import same_as
@@ -61,6 +68,8 @@ logger = Logger(child=True)
 
 MEMBERS = "members"
 MCQM = "mcqm"
+REPORT_PART = "-report"  # partitions/<step>-<n>-report.json: its share of the patient-level reports
+MEMBER_PATIENTS = "-patients"  # partitions/members-<n>-patients.json: for the MCQM part's distinct counts
 
 
 def load_partition_inputs(
@@ -125,17 +134,52 @@ def load_partition_step_inputs(stores: Stores, ids: PartitionOfSync) -> Partitio
 
 
 def store_partition_result(
-    stores: Stores, ids: PartitionOfSync, step: str, outcomes: Any, document: dict[str, Any]
+    stores: Stores,
+    ids: PartitionOfSync,
+    step: str,
+    outcomes: Any,
+    document: dict[str, Any],
+    report: PatientReportPart | None = None,
 ) -> None:
-    """The partition's outcomes file, then its sums naming that file (read by the combine step)."""
+    """The partition's outcomes file and its share of the patient-level reports, then its sums naming
+    those files (read by the combine step). Written again whole on a retry (same keys)."""
     aco_id, sync_id, partition = ids["aco_id"], ids["sync_id"], ids["partition"]
     outcomes_key = partition_key(aco_id, sync_id, step, partition, "-outcomes")
     stores.objects.put(outcomes_key, outcomes_to_json(outcomes), content_type="application/json")
+    names = {"outcomes": outcomes_key}
+    if report is not None:
+        names["report"] = partition_key(aco_id, sync_id, step, partition, REPORT_PART)
+        stores.objects.put(names["report"], report.to_json(), content_type="application/json")
     stores.objects.put(
         partition_key(aco_id, sync_id, step, partition),
-        dumps({**document, "outcomes": outcomes_key}),
+        dumps({**document, **names}),
         content_type="application/json",
     )
+
+
+def partition_report(
+    partition: int, result: AggregationResult, records: Any, **how: Any
+) -> PatientReportPart:
+    """The partition's :class:`PatientReportPart`, its records' sources read from the partition's batch."""
+    sources = BatchSources(RecordBatch.from_records(records))
+    return build_part(partition, result.outcomes, sources, result.stats, **how)
+
+
+def store_member_patients(stores: Stores, ids: PartitionOfSync, outcomes: Sequence[PatientOutcome]) -> None:
+    """The partition's member outcomes' patients (all, and per TIN), for its MCQM part's distinct counts."""
+    everyone, by_tin = patient_sets(outcomes)
+    stores.objects.put(
+        partition_key(ids["aco_id"], ids["sync_id"], MEMBERS, ids["partition"], MEMBER_PATIENTS),
+        dumps({"patients": sorted(everyone), "by_tin": {t: sorted(p) for t, p in sorted(by_tin.items())}}),
+        content_type="application/json",
+    )
+
+
+def load_member_patients(objects: ObjectStore, ids: PartitionOfSync) -> PatientSets:
+    data = json.loads(
+        objects.get(partition_key(ids["aco_id"], ids["sync_id"], MEMBERS, ids["partition"], MEMBER_PATIENTS))
+    )
+    return set(data["patients"]), {t: set(p) for t, p in data["by_tin"].items()}
 
 
 def aggregate_member_partition(
@@ -153,12 +197,19 @@ def aggregate_member_partition(
         not_the_same=reviews.not_the_same,
     )
     assert isinstance(result.partial, MembersPartial)
+    pairs = [d.to_dict() for d in result.partial.probable_duplicates]
+    report = partition_report(
+        partition, result, reviews.records, duplicate_patients=duplicate_patients(pairs)
+    )
+    if inputs.plan.mcqm_needed:
+        store_member_patients(stores, ids, result.outcomes)
     store_partition_result(
         stores,
         ids,
         MEMBERS,
         result.outcome_columns,
         {"partial": result.partial.to_dict(), "merged_into": reviews.merged_into},
+        report,
     )
     summary = {"partition": partition, "records": result.partial.records, "patients": result.partial.patients}
     logger.info("Member partition aggregated", extra={"aco_id": aco_id, "sync_id": sync_id, **summary})
@@ -193,6 +244,7 @@ def combine_member_partitions(
             combined.stats,
             combined.log,
             [d.to_dict() for d in combined.probable_duplicates],
+            report_parts=report_parts_of(parts),
         ),
         content_type="application/json",
     )
@@ -211,17 +263,27 @@ def combine_member_partitions(
     return summary
 
 
+def report_parts_of(parts: Sequence[dict[str, Any]]) -> list[str]:
+    """The keys of the partitions' report parts; none unless every partition wrote one."""
+    keys = [p.get("report") for p in parts]
+    return [str(k) for k in keys] if all(keys) else []
+
+
 def result_document(
     outcome_parts: Sequence[str],
     stats: Sequence[Any],
     log: Sequence[SyncLogEntry],
     probable_duplicates: Sequence[dict[str, str]] = (),
+    *,
+    report_parts: Sequence[str] = (),
 ) -> bytes:
     """``members.json`` / ``mcqm.json``: the stats, log and probable duplicates of the step, and the keys
-    of its partitions' outcome files (``aco_sync.service.artifacts.load_outcome_parts``)."""
+    of its partitions' outcome files (``aco_sync.service.artifacts.aggregation_from_json``) and report
+    parts (``aco_sync.reports.patient_parts``; none: the reports are built from the outcomes)."""
     return dumps(
         {
             "outcome_parts": list(outcome_parts),
+            "report_parts": list(report_parts),
             "stats": [stats_to_dict(s) for s in stats],
             "log": [log_entry_to_dict(e) for e in log],
             "probable_duplicates": list(probable_duplicates),
