@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from aco_sync.domain.bulk import fast_frozen_init
 from aco_sync.domain.dedup import PseudonymKey
 from aco_sync.domain.records import Provider, SyncLogEntry
 from aco_sync.domain.statuses import clinic_outcome
@@ -72,6 +73,7 @@ class ClinicStatus:
         object.__setattr__(self, "outcome", None if outcome is None else str(outcome))
 
 
+@fast_frozen_init  # built once per record a clinic sync writes
 @dataclass(frozen=True, slots=True)
 class AggregateEncounter:
     """What the aggregate clinic holds of one member source record (no PHI: keys and hashes)."""

@@ -19,6 +19,8 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,7 @@ CREATE TABLE IF NOT EXISTS ingested_uploads (
 
 # version -> the SQL that brings a file of that version to version + 1 (none yet: version 1 is the first)
 MIGRATIONS: dict[int, str] = {}
+_ENCOUNTER_COLUMNS = ("tin", "source_key", "content_hash", "source_file", "measure_id", "collection_type")
 
 
 class StateSchemaError(Exception):
@@ -368,10 +371,8 @@ class SqliteSyncStateStore:
         return [row[0] for row in rows]
 
     def put_aggregate_encounters(self, aco_id: str, encounters: Sequence[AggregateEncounter]) -> int:
-        rows = [
-            (aco_id, e.tin, e.source_key, e.content_hash, e.source_file, e.measure_id, e.collection_type)
-            for e in encounters
-        ]
+        # the rows zipped from C-level column passes: a clinic sync writes one per changed record
+        rows = list(zip(repeat(aco_id), *(map(attrgetter(name), encounters) for name in _ENCOUNTER_COLUMNS)))
         self._write(
             lambda db: (
                 db.executemany(

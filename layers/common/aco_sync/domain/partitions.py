@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 from itertools import compress, pairwise
+from operator import attrgetter
 
 from aco_sync.domain.dedup import normalise_gender
 from aco_sync.domain.record_codec import RecordBatch, encode_records
@@ -62,17 +63,36 @@ def record_buckets(batch: RecordBatch) -> list[int]:
     return list(map(by_pair.__getitem__, pairs))
 
 
+def _buckets_of_records(records: list[PerformanceRecord]) -> list[int]:
+    """:func:`record_buckets` of PerformanceRecords, from their birth dates and genders (one
+    :func:`bucket_of` per distinct birth year and gender)."""
+    births = list(map(attrgetter("birth_date"), records))
+    year_of = {birth: birth.year if birth is not None else 0 for birth in set(births)}
+    pairs = list(
+        zip(map(year_of.__getitem__, births), map(attrgetter("gender._value_"), records), strict=True)
+    )
+    by_pair = {pair: bucket_of(*pair) for pair in set(pairs)}
+    return list(map(by_pair.__getitem__, pairs))
+
+
 def encode_by_bucket(records: Iterable[PerformanceRecord]) -> bytes:
     """A clinic's encoded records grouped by bucket (bucket 0's first), with the index of each bucket's
-    rows in the header, so that a partition takes its buckets' rows without hashing a record."""
-    batch = RecordBatch.from_records(records)
-    buckets = record_buckets(batch)
+    rows in the header, so that a partition takes its buckets' rows without hashing a record.
+    PerformanceRecords are encoded straight from their attributes (no batch in between): the same bytes
+    as their :class:`RecordBatch`."""
+    items: RecordBatch | list[PerformanceRecord]
+    if isinstance(records, RecordBatch):
+        items = records
+        buckets = record_buckets(records)
+    else:
+        items = list(records)
+        buckets = _buckets_of_records(items)
     counts = Counter(buckets)
     offsets = [0]
     for bucket in range(PARTITION_BUCKETS):
         offsets.append(offsets[-1] + counts[bucket])
-    grouped = batch.select(sorted(range(len(batch)), key=buckets.__getitem__))  # stable
-    return encode_records(grouped, extra={BUCKET_INDEX: offsets})
+    order = sorted(range(len(items)), key=buckets.__getitem__)  # stable
+    return encode_records(items, rows=order, extra={BUCKET_INDEX: offsets})
 
 
 def _bucket_offsets(batch: RecordBatch) -> list[int] | None:

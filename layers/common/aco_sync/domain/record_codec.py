@@ -235,11 +235,95 @@ def _default(name: str) -> Any:
     return field.default
 
 
-def encode_records(records: Iterable[PerformanceRecord], *, extra: dict[str, Any] | None = None) -> bytes:
+@dataclasses.dataclass(frozen=True, slots=True)
+class _EncodedColumn:
+    """A column as the encoder sees it: its distinct values in first-seen order (dates as day ordinals,
+    enums as their values) and, on demand, each record's index into them or each record's value."""
+
+    table: list[Any]
+    indices: Callable[[], list[int]]
+    values: Callable[[], list[Any]]
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    """The distinct values in first-seen order (the table :func:`_dictionary` gives, in C)."""
+    return list(dict.fromkeys(values))
+
+
+def _indices(table: list[Any], values: list[Any]) -> list[int]:
+    """Each value's index in ``table`` (its distinct values): the indices :func:`_dictionary` gives."""
+    positions = {value: i for i, value in enumerate(table)}
+    return list(map(positions.__getitem__, values))
+
+
+def _as_is(values: list[Any]) -> list[Any]:
+    return values
+
+
+def _ordinals(days: list[date | None], ordinal_of: dict[date | None, int]) -> list[Any]:
+    return list(map(ordinal_of.__getitem__, days))
+
+
+def _batch_columns(batch: RecordBatch) -> Iterator[tuple[str, _EncodedColumn]]:
+    for name in FIELDS:
+        if not batch.has(name):
+            continue
+        batch._load(name)
+        if name in batch._coded and name not in batch._raw:
+            table, indices = batch._coded[name]
+            yield name, _EncodedColumn(table, partial(_as_is, indices), partial(batch.column, name))
+        else:
+            values = batch.column(name)
+            distinct = _distinct(values)
+            yield name, _EncodedColumn(distinct, partial(_indices, distinct, values), partial(_as_is, values))
+
+
+def _record_columns(
+    records: list[PerformanceRecord], rows: list[int] | None
+) -> Iterator[tuple[str, _EncodedColumn]]:
+    """The columns of ``records`` (of the records at ``rows``, in that order), each taken in C-level
+    passes (no Python code per record): the tables, indices and values of
+    ``RecordBatch.from_records(records).select(rows)``, whose date and enum tables are those of all
+    ``records`` (first seen in their order), the other tables those of the selected rows."""
+    selected = records if rows is None else list(map(records.__getitem__, rows))
+    for name in FIELDS:
+        # an enum by its value (a str): a member hashes in Python, its value in C
+        get = attrgetter(f"{name}._value_" if name in ENUM_FIELDS else name)
+        values = list(map(get, selected))
+        if name in DATE_FIELDS or name in ENUM_FIELDS:
+            distinct = _distinct(values if selected is records else list(map(get, records)))
+        else:
+            distinct = _distinct(values)
+        if name in DATE_FIELDS:
+            ordinals = [day.toordinal() if day is not None else 0 for day in distinct]
+            ordinal_of = dict(zip(distinct, ordinals, strict=True))
+            column = _EncodedColumn(
+                ordinals, partial(_indices, distinct, values), partial(_ordinals, values, ordinal_of)
+            )
+        else:
+            column = _EncodedColumn(distinct, partial(_indices, distinct, values), partial(_as_is, values))
+        yield name, column
+
+
+def encode_records(
+    records: Iterable[PerformanceRecord],
+    *,
+    extra: dict[str, Any] | None = None,
+    rows: Sequence[int] | None = None,
+) -> bytes:
     """``extra``: JSON data kept in the header (e.g. the bucket index of
     :func:`aco_sync.domain.partitions.encode_by_bucket`); :func:`decode_batch` puts it in the batch's
-    ``cache``."""
-    batch = RecordBatch.from_records(records)
+    ``cache``. ``rows``: only the records at these positions, in this order (as ``select(rows)``).
+    PerformanceRecords are encoded straight from their attributes, a :class:`RecordBatch` from its
+    columns: the same bytes either way."""
+    if isinstance(records, RecordBatch):
+        batch = records if rows is None else records.select(rows)
+        length, columns = len(batch), _batch_columns(batch)
+    else:
+        items = list(records)
+        selected = None if rows is None else list(rows)
+        length = len(items) if selected is None else len(selected)
+        columns = _record_columns(items, selected)
     header: dict[str, Any] = {}
     blobs: list[bytes] = []
     offset = 0
@@ -256,26 +340,23 @@ def encode_records(records: Iterable[PerformanceRecord], *, extra: dict[str, Any
             json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
         )
 
-    for name in FIELDS:
-        if not batch.has(name):
-            continue
-        batch._load(name)
-        if name in batch._coded and name not in batch._raw:
-            table, indices = batch._coded[name]
-        else:
-            table, indices = _dictionary(batch.column(name))
-        if len(table) <= max(1, batch.length * _DICTIONARY_MAX_SHARE):
+    for name, encoded in columns:
+        table = encoded.table
+        if len(table) <= max(1, length * _DICTIONARY_MAX_SHARE):
             typecode = _index_typecode(len(table))
             header[name] = {
                 "k": "dict",
                 "w": typecode,
                 "t": add_json(table),
-                "i": add_blob(_to_bytes(array(typecode, indices))),
+                "i": add_blob(_to_bytes(array(typecode, encoded.indices()))),
             }
             continue
-        values = batch.column(name)
-        numbers = [v for v in table if v is not None]
-        if all(type(v) is int and _INT64[0] < v <= _INT64[1] for v in numbers):
+        values = encoded.values()
+        types = set(map(type, table))  # the checks below run in C, not per value in Python
+        numbers = [v for v in table if v is not None] if types <= {int, type(None)} else []
+        if types <= {int, type(None)} and (
+            not numbers or _INT64[0] < min(numbers) <= max(numbers) <= _INT64[1]
+        ):
             sentinel = min(numbers, default=0) - 1
             column: dict[str, Any] = {"k": "int"}
             if len(numbers) != len(table):
@@ -283,14 +364,14 @@ def encode_records(records: Iterable[PerformanceRecord], *, extra: dict[str, Any
                 values = [sentinel if v is None else v for v in values]
             column["b"] = add_blob(_to_bytes(array("q", values)))
             header[name] = column
-        elif all(type(v) is str and _SEPARATOR not in v for v in table):
+        elif types == {str} and _SEPARATOR not in "".join(table):
             header[name] = {
                 "k": "str",
                 "b": add_blob(_SEPARATOR.join(values).encode("utf-8", "surrogatepass")),
             }
         else:
             header[name] = {"k": "json", "b": add_json(values)}
-    document: dict[str, Any] = {"n": batch.length, "c": header}
+    document: dict[str, Any] = {"n": length, "c": header}
     if extra:
         document["x"] = extra
     header_bytes = json.dumps(document, ensure_ascii=True).encode("ascii")

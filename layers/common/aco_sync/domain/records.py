@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from aco_sync.domain.bulk import fast_frozen_init
+
 
 class CollectionType(StrEnum):
     """How a member TIN submitted a measure (and which instance of it the ACO aggregates into)."""
@@ -44,6 +46,7 @@ class Gender(StrEnum):
     UNKNOWN = "U"
 
 
+@fast_frozen_init  # built once per template row / QRDA-I performance
 @dataclass(frozen=True, slots=True)
 class PerformanceRecord:
     """One patient encounter/performance on one measure, from one member TIN.

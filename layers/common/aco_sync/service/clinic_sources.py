@@ -13,7 +13,6 @@ the files present with the recorded ones."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Iterable
 
@@ -21,34 +20,57 @@ from aco_sync.adapters.ports import ObjectNotFoundError, ObjectStore
 from aco_sync.domain.dedup import PseudonymKey
 from aco_sync.service.common import clinic_sources_key
 
+_SHA256_BLOCK = 64  # bytes: HMAC-SHA256 pads its key to one block (RFC 2104)
+
 
 class EncounterRefs:
-    """Keyed, name-free stand-ins for source keys and source files (stable per deployment)."""
+    """Keyed, name-free stand-ins for source keys and source files (stable per deployment): HMAC-SHA256
+    of the kind's prefix and the text, keyed with the pseudonym key.
+
+    The HMAC is computed as RFC 2104 defines it, from two SHA-256 states prepared once (the padded key
+    and the kind's prefix hashed in): each ref then costs two state copies and two small updates, about
+    half of what ``hmac`` objects cost (a clinic sync takes one ref per record)."""
 
     def __init__(self, key: PseudonymKey) -> None:
-        # the MAC keyed and fed its kind prefix once; each ref copies it (the same MAC, half the work)
-        self._keyed = {
-            kind: hmac.new(key.secret, b"aco-sync " + kind + b"\x00", hashlib.sha256)
-            for kind in (b"key", b"file")
+        secret = key.secret if len(key.secret) <= _SHA256_BLOCK else hashlib.sha256(key.secret).digest()
+        secret = secret.ljust(_SHA256_BLOCK, b"\0")
+        inner_pad = bytes(b ^ 0x36 for b in secret)
+        self._inner = {
+            kind: hashlib.sha256(inner_pad + b"aco-sync " + kind + b"\x00") for kind in (b"key", b"file")
         }
-        self._cache: dict[bytes, dict[str, str]] = {b"key": {}, b"file": {}}
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in secret))
+        self._files: dict[str, str] = {}  # a clinic's few uploads, each asked for once per record
 
     def _ref(self, kind: bytes, text: str) -> str:
-        cache = self._cache[kind]
-        ref = cache.get(text)
-        if ref is None:
-            mac = self._keyed[kind].copy()
-            mac.update(text.encode())
-            ref = cache[text] = kind[:1].decode().upper() + mac.digest()[:16].hex()
-        return ref
+        inner = self._inner[kind].copy()
+        inner.update(text.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return kind[:1].decode().upper() + outer.digest()[:16].hex()
 
     def source_key(self, source_key: str) -> str:
         return self._ref(b"key", source_key)
 
+    def source_keys(self, source_keys: Iterable[str]) -> list[str]:
+        """:meth:`source_key` of each (one loop with the states at hand: the clinic sync's every record)."""
+        inner_state, outer_state = self._inner[b"key"], self._outer
+        refs: list[str] = []
+        append = refs.append
+        for source_key in source_keys:
+            inner = inner_state.copy()
+            inner.update(source_key.encode())
+            outer = outer_state.copy()
+            outer.update(inner.digest())
+            append("K" + outer.digest()[:16].hex())
+        return refs
+
     def source_file(self, source_file: str) -> str:
         """The ref of the upload a record came from (``qrda/batch.zip!p1.xml`` -> the zip's); "" stays ""."""
-        upload = source_file.split("!", 1)[0]
-        return self._ref(b"file", upload) if upload else ""
+        ref = self._files.get(source_file)
+        if ref is None:
+            upload = source_file.split("!", 1)[0]
+            ref = self._files[source_file] = self._ref(b"file", upload) if upload else ""
+        return ref
 
 
 def source_files(files: Iterable[str]) -> frozenset[str]:

@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, NotRequired, TypedDict, Unpack
 
 from aws_lambda_powertools import Logger
@@ -143,25 +144,29 @@ def sync_member_clinic(
     stored_encounters = state.aggregate_encounters(aco_id, tin)
     # the table holds refs, not source keys or file names (clinic_sources.EncounterRefs)
     refs = EncounterRefs(stores.pseudonym_keys.pseudonym_key())
-    ref_of = {r.source_key: refs.source_key(r.source_key) for r in data.records}
-    key_of_ref = {ref: key for key, ref in ref_of.items()}
-    stored = {key_of_ref.get(e.source_key, e.source_key): e.content_hash for e in stored_encounters}
+    keys = list(map(attrgetter("source_key"), data.records))
+    ref_of = dict(zip(keys, refs.source_keys(keys), strict=True))
+    if stored_encounters:
+        key_of_ref = {ref: key for key, ref in ref_of.items()}
+        stored = {key_of_ref.get(e.source_key, e.source_key): e.content_hash for e in stored_encounters}
+    else:
+        stored = {}
     diff = diff_encounters(stored, data.records)
     upserts = list(diff.upserts)
     # cleanup reads the recorded source files instead of the encounters: record every file an encounter
     # has before writing any (so a crash mid-way leaves no encounter unrecorded), the exact set after
-    current_sources = source_files(refs.source_file(r.source_file) for r in data.records)
+    current_sources = source_files(map(refs.source_file, set(map(attrgetter("source_file"), data.records))))
     recorded = read_clinic_sources(stores.objects, aco_id, tin)
     needed = current_sources | source_files(e.source_file for e in stored_encounters)
     if recorded is None or not needed <= recorded:
         recorded = needed
         write_clinic_sources(stores.objects, aco_id, tin, needed)
-    written = state.put_aggregate_encounters(aco_id, [_encounter(r, refs) for r in upserts]) if upserts else 0
+    written = state.put_aggregate_encounters(aco_id, _encounters(upserts, ref_of, refs)) if upserts else 0
     deleted_refs = [ref_of.get(key, key) for key in diff.deleted_keys]
     deleted = state.delete_aggregate_encounters(aco_id, tin, deleted_refs) if deleted_refs else 0
     if recorded != current_sources:
         write_clinic_sources(stores.objects, aco_id, tin, current_sources)
-    snapshot_written = _write_snapshot_if_changed(stores, aco_id, tin, data)
+    snapshot_written, digest = _write_snapshot_if_changed(stores, aco_id, tin, data)
 
     unchanged = diff.unchanged
     log = issues_to_log(data.issues, tin=tin)
@@ -187,6 +192,7 @@ def sync_member_clinic(
         tin,
         raw_digest,
         data,
+        snapshot=digest,
         encounters=written + unchanged,
         duplicate_keys=len(diff.duplicate_keys),
     )
@@ -360,6 +366,7 @@ def _keep_raw_digest(
     raw_digest: str,
     data: ClinicData,
     *,
+    snapshot: str,
     encounters: int,
     duplicate_keys: int,
 ) -> None:
@@ -367,7 +374,7 @@ def _keep_raw_digest(
         "version": RAW_DIGEST_VERSION,
         "digest": raw_digest,
         # what _write_snapshot_if_changed just found or stored (no second read of the digest object)
-        "snapshot_digest": snapshot_digest(data.records, data.denominator_counts),
+        "snapshot_digest": snapshot,
         "records": len(data.records),
         "denominator_counts": len(data.denominator_counts),
         "encounters": encounters,
@@ -558,31 +565,46 @@ def _summary_of_same_clinic(entry: SyncLogEntry, existing: list[SyncLogEntry]) -
     )
 
 
-def _encounter(record: PerformanceRecord, refs: EncounterRefs) -> AggregateEncounter:
-    return AggregateEncounter(
-        tin=record.tin,
-        source_key=refs.source_key(record.source_key),
-        content_hash=record.content_hash,
-        source_file=refs.source_file(record.source_file),
-        measure_id=record.measure_id,
-        collection_type=str(record.collection_type),  # the value (a StrEnum), without Enum.value
+def _encounters(
+    records: list[PerformanceRecord], ref_of: Mapping[str, str], refs: EncounterRefs
+) -> list[AggregateEncounter]:
+    """The aggregate encounters of ``records`` (refs for their source keys and files), built column by
+    column in C-level passes: one encounter per record of every changed clinic."""
+    files = list(map(attrgetter("source_file"), records))
+    file_ref = {name: refs.source_file(name) for name in set(files)}
+    return list(
+        map(
+            AggregateEncounter,
+            map(attrgetter("tin"), records),
+            map(ref_of.__getitem__, map(attrgetter("source_key"), records)),
+            map(attrgetter("content_hash"), records),
+            map(file_ref.__getitem__, files),
+            map(attrgetter("measure_id"), records),
+            map(attrgetter("collection_type._value_"), records),  # the value (a StrEnum's str)
+        )
     )
 
 
 def snapshot_digest(records: Sequence[PerformanceRecord], counts: Sequence[DenominatorCount]) -> str:
-    pairs = sorted((r.source_key, r.content_hash) for r in records)
-    digest = hashlib.sha256("".join(f"{key}\x1f{content}\x1e" for key, content in pairs).encode())
+    """A clinic snapshot's identity: its records' (source key, content hash), sorted, and its counts."""
+    keys = map(attrgetter("source_key"), records)
+    pairs = sorted(zip(keys, map(attrgetter("content_hash"), records), strict=True))
+    # key \x1f content \x1e per record, joined in C
+    text = "\x1e".join(map("\x1f".join, pairs)) + ("\x1e" if pairs else "")
+    digest = hashlib.sha256(text.encode())
     digest.update(
         counts_to_json(sorted(counts, key=lambda c: (c.measure_id, c.collection_type, c.source_file)))
     )
     return digest.hexdigest()
 
 
-def _write_snapshot_if_changed(stores: Stores, aco_id: str, tin: str, data: ClinicData) -> bool:
+def _write_snapshot_if_changed(stores: Stores, aco_id: str, tin: str, data: ClinicData) -> tuple[bool, str]:
+    """Write the clinic's snapshot unless the stored one has the same :func:`snapshot_digest`: whether it
+    was written, and the digest (kept in raw.json, so it is computed once)."""
     digest = snapshot_digest(data.records, data.denominator_counts)
     try:
         if stores.objects.get(clinic_digest_key(aco_id, tin)).decode() == digest:
-            return False
+            return False, digest
     except ObjectNotFoundError:
         pass
     stores.objects.put(clinic_records_key(aco_id, tin), encode_by_bucket(data.records))  # engine partitions
@@ -592,4 +614,4 @@ def _write_snapshot_if_changed(stores: Stores, aco_id: str, tin: str, data: Clin
         content_type="application/json",
     )
     stores.objects.put(clinic_digest_key(aco_id, tin), digest.encode())
-    return True
+    return True, digest
