@@ -15,7 +15,9 @@ def gc_paused() -> Iterator[None]:
 
     Full collections otherwise traverse every live object again and again (seconds at 1M records).
     Nothing the engine builds forms reference cycles, so reference counting frees it all; the
-    previous GC state is restored afterwards.
+    previous GC state is restored afterwards. What the block built and kept goes straight to the
+    oldest generation (``freeze`` then ``unfreeze``: no traversal), so the first young collection after
+    the block does not walk millions of new tuples (0.3 s per 2M); full collections still see it all.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -23,6 +25,8 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from itertools import compress, repeat
 from operator import itemgetter
 from typing import Any
@@ -40,13 +39,13 @@ from aco_sync.domain.dedup import (
 )
 from aco_sync.domain.encounters import EncounterDiff, diff_encounters, record_content_hash
 from aco_sync.domain.outcome_codes import CODE_PERFORMANCE, uses_any_met_wins
+from aco_sync.domain.outcome_columns import OutcomeColumns
 from aco_sync.domain.patient_index import InstanceSpec, PatientIndex, Resolution
 from aco_sync.domain.providers import ProviderDiff, diff_providers
 from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import (
     CollectionType,
     DenominatorCount,
-    Gender,
     MeasureStats,
     PatientOutcome,
     PerformanceRecord,
@@ -189,8 +188,9 @@ class McqmPartial:
 
 
 class AggregationResult:
-    """The outcome of one engine step. ``outcomes`` (with their audit trail) are built on first access:
-    the stats and the summary do not need them."""
+    """The outcome of one engine step. ``outcomes`` (with their audit trail) are built on first access,
+    as columns (``outcome_columns``) and objects only when asked: the stats and the summary do not
+    need them."""
 
     def __init__(
         self,
@@ -213,6 +213,7 @@ class AggregationResult:
         self._positions = positions  # positions of the resolution's groups in this result (None: all)
         self._instance_of = dict(instance_of or {})
         self._outcomes: list[PatientOutcome] | None = None
+        self._outcome_columns: OutcomeColumns | None = None
 
     @property
     def outcome_count(self) -> int:
@@ -225,51 +226,75 @@ class AggregationResult:
         """One PatientOutcome per MASTER_PAT_ID and measure instance, sorted by measure, instance, id."""
         if self._outcomes is None:
             with gc_paused():
-                self._outcomes = self._build_outcomes()
+                self._outcomes = self.outcome_columns.to_outcomes()
         return self._outcomes
 
-    def _build_outcomes(self) -> list[PatientOutcome]:
+    @property
+    def outcome_columns(self) -> OutcomeColumns:
+        """:attr:`outcomes` as columns, built without an object per outcome (what a partition writes)."""
+        if self._outcome_columns is None:
+            with gc_paused():
+                self._outcome_columns = self._build_outcome_columns()
+        return self._outcome_columns
+
+    def _build_outcome_columns(self) -> OutcomeColumns:
         resolution = self._resolution
         if resolution is None:
-            return []
-        positions = range(len(resolution.groups)) if self._positions is None else self._positions
-        ids = resolution.index.master_ids
-        measures = resolution.index.measure_table
+            return OutcomeColumns.empty()
+        positions = list(range(len(resolution.groups)) if self._positions is None else self._positions)
+        index = resolution.index
         groups = list(map(resolution.groups.__getitem__, positions))
-        measure_ids = list(map(measures.__getitem__, resolution.measure_indices(groups)))
-        instances = list(map(self._instance_of.__getitem__, measure_ids))
+        measure_ids = list(map(index.measure_table.__getitem__, resolution.measure_indices(groups)))
         patients = list(map(resolution.width.__rfloordiv__, groups))
-        master_ids = list(map(ids.__getitem__, patients))
-        # The gender is the last part of the patient's de-duplication key (one lookup per outcome).
-        gender_of_code = {gender.value: gender for gender in Gender}
-        keys = resolution.index.keys
-        order = sorted(
-            range(len(groups)), key=list(zip(measure_ids, instances, master_ids, strict=True)).__getitem__
+        master_ids = index.master_ids_of(patients)
+        order = _outcome_order(measure_ids, patients, master_ids)
+        ordered_positions = list(map(positions.__getitem__, order))
+        ordered_measures = list(map(measure_ids.__getitem__, order))
+        ordered_patients = map(patients.__getitem__, order)
+        source_tins, source_keys = resolution.provenance_columns(list(map(groups.__getitem__, order)))
+        instances = {m: t.value for m, t in self._instance_of.items()}
+        performances = [p.value for p in CODE_PERFORMANCE]
+        return OutcomeColumns(
+            master_pat_id=list(map(master_ids.__getitem__, order)),
+            measure_id=ordered_measures,
+            collection_type=list(map(instances.__getitem__, ordered_measures)),
+            outcome=list(map(performances.__getitem__, map(resolution.codes.__getitem__, ordered_positions))),
+            performance_date=list(map(resolution.days.__getitem__, ordered_positions)),
+            source_tins=source_tins,
+            source_keys=source_keys,
+            # The gender is the last part of the patient's de-duplication key.
+            gender=list(map(itemgetter(3), map(index.keys.__getitem__, ordered_patients))),
         )
-        dates = {day: date.fromordinal(day) if day else None for day in set(resolution.days)}
-        performances = dict(enumerate(CODE_PERFORMANCE))
-        position_list = list(positions)
-        provenance = list(map(resolution.provenance, groups))
-        outcomes = list(
-            map(
-                PatientOutcome,
-                map(master_ids.__getitem__, order),
-                map(measure_ids.__getitem__, order),
-                map(instances.__getitem__, order),
-                (performances[resolution.codes[position_list[i]]] for i in order),
-                (dates[resolution.days[position_list[i]]] for i in order),
-                (provenance[i][0] for i in order),
-                (provenance[i][1] for i in order),
-                (gender_of_code[keys[patients[i]][3]] for i in order),
-            )
-        )
-        return outcomes
 
     def stats_for(self, measure_id: str, collection_type: CollectionType) -> MeasureStats | None:
         for stats in self.stats:
             if stats.measure_id == measure_id and stats.collection_type is collection_type:
                 return stats
         return None
+
+
+def _outcome_order(measure_ids: list[str], patients: list[int], master_ids: list[str]) -> list[int]:
+    """Positions of the outcomes sorted by (measure, instance, MASTER_PAT_ID), a measure having one
+    instance in a step: one sort of the distinct patients' ids, then of one integer per outcome. Two
+    patients with the same id (a 64-bit MAC collision) take the two stable sorts of the strings."""
+    measure_rank = {m: r for r, m in enumerate(sorted(set(measure_ids)))}
+    distinct = list(dict.fromkeys(patients))
+    id_of = dict(zip(patients, master_ids, strict=True))
+    by_id = sorted(distinct, key=id_of.__getitem__)
+    if len(set(id_of.values())) < len(distinct):
+        order = sorted(range(len(patients)), key=master_ids.__getitem__)
+        order.sort(key=list(map(measure_rank.__getitem__, measure_ids)).__getitem__)
+        return order
+    rank = dict(zip(by_id, range(len(by_id)), strict=True))
+    width = len(by_id)
+    keys = list(
+        map(
+            int.__add__,
+            map(width.__mul__, map(measure_rank.__getitem__, measure_ids)),
+            map(rank.__getitem__, patients),
+        )
+    )
+    return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 def _patient_index(records: Iterable[PerformanceRecord], pseudonym_key: PseudonymKey) -> PatientIndex:

@@ -117,11 +117,9 @@ def select_partition(batch: RecordBatch, partition: int, partitions: int) -> Rec
         return batch
     wanted = buckets_of_partition(partition, partitions)
     offsets = _bucket_offsets(batch)
-    if offsets is None:
-        rows = list(compress(range(len(batch)), map(wanted.__contains__, record_buckets(batch))))
-    else:
-        rows = [row for b in sorted(wanted) for row in range(offsets[b], offsets[b + 1])]
-    return batch.select(rows)
+    if offsets is not None:
+        return batch.select_spans([range(offsets[b], offsets[b + 1]) for b in sorted(wanted)])
+    return batch.select(list(compress(range(len(batch)), map(wanted.__contains__, record_buckets(batch)))))
 
 
 def roster_of_partition(roster: Iterable[RosterEntry], partition: int, partitions: int) -> list[RosterEntry]:

@@ -26,13 +26,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from itertools import compress, groupby, product
+from itertools import accumulate, compress, product
 from operator import itemgetter
 
 from aco_sync.domain.dedup import (
     PatientKey,
     PseudonymKey,
     master_patient_id_for_key,
+    master_patient_ids,
     name_match_key,
     normalise_gender,
 )
@@ -112,7 +113,6 @@ class Resolution:
         self._tin_indices = tin_indices  # per kept record
         self._record_indices = record_indices  # kept record -> batch record (None: all kept)
         self.dropped = dropped  # measure_id -> records that do not feed the instance
-        self._provenance: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] | None = None
 
     def patient_of(self, group: int) -> int:
         return group // self.width
@@ -146,24 +146,66 @@ class Resolution:
             counts.setdefault(measures[measure], Counter())[tins[tin]] = count
         return counts
 
-    def provenance(self, group: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(sorted TINs, sorted source keys) of the records behind a group."""
-        if self._provenance is None:
-            keys = self.index.batch.column("source_key")
-            if self._record_indices is not None:
-                keys = list(map(keys.__getitem__, self._record_indices))
-            tins = self.index.tin_table
-            group_keys, tin_indices = self._group_keys, self._tin_indices
-            provenance = {}
-            order = sorted(range(len(group_keys)), key=group_keys.__getitem__)
-            for key, members in groupby(order, key=group_keys.__getitem__):
-                rows = list(members)
-                provenance[key] = (
-                    tuple(sorted({tins[tin_indices[i]] for i in rows})),
-                    tuple(sorted(map(keys.__getitem__, rows))),
-                )
-            self._provenance = provenance
-        return self._provenance[group]
+    def provenance_columns(self, groups: list[int]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+        """(sorted TINs, sorted source keys) of the records behind each of ``groups``, in that order.
+
+        Two stable sorts bring every group's records together, each group's keys (or TINs) in order;
+        each group is then one slice of the sorted column: no Python loop per group or record."""
+        group_keys = self._group_keys
+        rows: list[int] | range = range(len(group_keys))
+        if len(groups) < len(self.groups):  # a subset (the MCQM copies): only the records behind it
+            wanted = set(groups)
+            rows = list(compress(rows, map(wanted.__contains__, group_keys)))
+        record_group = list(map(group_keys.__getitem__, rows))
+        source_keys = self.index.batch.column("source_key")
+        batch_rows = rows if self._record_indices is None else map(self._record_indices.__getitem__, rows)
+        record_key = list(map(source_keys.__getitem__, batch_rows))
+        order = sorted(range(len(record_key)), key=record_key.__getitem__)
+        order.sort(key=record_group.__getitem__)
+        keys = _slices(
+            list(map(record_group.__getitem__, order)), list(map(record_key.__getitem__, order)), groups
+        )
+
+        tin_table = self.index.tin_table
+        tins_sorted = sorted(range(len(tin_table)), key=tin_table.__getitem__)
+        rank = dict(zip(tins_sorted, range(len(tins_sorted)), strict=True))
+        tin_count = max(1, len(tin_table))
+        record_tin = map(rank.__getitem__, map(self._tin_indices.__getitem__, rows))
+        pairs = sorted(set(map(int.__add__, map(tin_count.__mul__, record_group), record_tin)))
+        tin_of_rank = list(map(tin_table.__getitem__, tins_sorted))
+        tins = _slices(
+            list(map(tin_count.__rfloordiv__, pairs)),
+            list(map(tin_of_rank.__getitem__, map(tin_count.__rmod__, pairs))),
+            groups,
+        )
+        return tins, keys
+
+
+def _slices(sorted_groups: list[int], values: list[str], groups: list[int]) -> list[tuple[str, ...]]:
+    """The values of each of ``groups`` as a tuple, from ``values`` ordered by ``sorted_groups``.
+
+    Groups of a common size ``s`` are built at once, ``zip`` of ``s`` strided columns (no slice per
+    group); the few groups of rare sizes are sliced."""
+    counts = Counter(sorted_groups)  # in ascending group order, as the input
+    distinct, sizes = list(counts), list(counts.values())
+    ends = list(accumulate(sizes))
+    starts = [0, *ends[:-1]]
+    tuples: dict[int, tuple[str, ...]] = {}
+    frequency = Counter(sizes)
+    common = {size for size, count in frequency.items() if count * 64 >= len(sizes)}
+    for size in common:
+        members = list(compress(range(len(sizes)), map(size.__eq__, sizes)))
+        member_starts = list(map(starts.__getitem__, members))
+        columns = [map(values.__getitem__, map(offset.__add__, member_starts)) for offset in range(size)]
+        tuples.update(zip(map(distinct.__getitem__, members), zip(*columns, strict=True), strict=True))
+    rare = set(frequency) - common
+    if rare:
+        members = list(compress(range(len(sizes)), map(rare.__contains__, sizes)))
+        spans = map(slice, map(starts.__getitem__, members), map(ends.__getitem__, members))
+        tuples.update(
+            zip(map(distinct.__getitem__, members), map(tuple, map(values.__getitem__, spans)), strict=True)
+        )
+    return list(map(tuples.__getitem__, groups))
 
 
 class PatientIndex:
@@ -220,8 +262,17 @@ class PatientIndex:
     def master_ids(self) -> list[str]:
         """MASTER_PAT_ID per patient (hashed on first use: the stats do not need them)."""
         if self._master_ids is None:
-            self._master_ids = [master_patient_id_for_key(key, self.pseudonym_key) for key in self.keys]
+            self._master_ids = master_patient_ids(self.keys, self.pseudonym_key)
         return self._master_ids
+
+    def master_ids_of(self, patients: list[int]) -> list[str]:
+        """MASTER_PAT_ID of each of ``patients``, hashing only the distinct patients asked for."""
+        if self._master_ids is not None:
+            return list(map(self._master_ids.__getitem__, patients))
+        distinct = list(dict.fromkeys(patients))
+        hashed = master_patient_ids(map(self.keys.__getitem__, distinct), self.pseudonym_key)
+        ids = dict(zip(distinct, hashed, strict=True))
+        return list(map(ids.__getitem__, patients))
 
     def master_id(self, patient: int) -> str:
         if self._master_ids is not None:

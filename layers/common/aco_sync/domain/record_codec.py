@@ -91,10 +91,12 @@ class RecordBatch:
         *,
         coded: dict[str, Coded] | None = None,
         loaders: dict[str, Callable[[], list[Any] | Coded]] | None = None,
+        derived: bool = False,
     ) -> None:
         self._raw: dict[str, list[Any]] = dict(columns or {})
         self._coded: dict[str, Coded] = dict(coded or {})
         self._loaders = dict(loaders or {})  # name -> decoder of a not yet decoded column
+        self._derived = derived  # loaders take from batches that checked their columns: not checked again
         self.length = length
         self.cache: dict[str, Any] = {}  # derived data (e.g. the engine's patient index)
 
@@ -116,6 +118,9 @@ class RecordBatch:
             ) from None
         if isinstance(loaded, tuple):
             table, indices = loaded
+            if self._derived:
+                self._coded[name] = loaded
+                return
             if len(indices) != self.length or (indices and max(indices) >= len(table)):
                 raise InvalidInputError(f"Encoded record file is corrupt (column {name})")
             self._coded[name] = loaded
@@ -153,18 +158,31 @@ class RecordBatch:
         use, as this batch holds it (dictionary-coded or raw; only its indices or values are taken), so
         columns nobody reads are never decoded."""
         rows = list(rows)
+        return self._selected(len(rows), lambda values: list(map(values.__getitem__, rows)))
 
+    def select_spans(self, spans: Sequence[range]) -> RecordBatch:
+        """:meth:`select` of the rows of consecutive ``spans`` (step 1), taken as list slices."""
+
+        def take(values: list[Any]) -> list[Any]:
+            taken: list[Any] = []
+            for span in spans:
+                taken += values[span.start : span.stop]
+            return taken
+
+        return self._selected(sum(map(len, spans)), take)
+
+    def _selected(self, length: int, take: Callable[[list[Any]], list[Any]]) -> RecordBatch:
         def loader(name: str) -> Callable[[], list[Any] | Coded]:
             def load() -> list[Any] | Coded:
                 self._load(name)
                 if name in self._coded:
                     table, indices = self._coded[name]
-                    return table, list(map(indices.__getitem__, rows))
-                return list(map(self._raw[name].__getitem__, rows))
+                    return table, take(indices)
+                return take(self._raw[name])
 
             return load
 
-        return RecordBatch(length=len(rows), loaders={n: loader(n) for n in FIELDS if self.has(n)})
+        return RecordBatch(length=length, loaders={n: loader(n) for n in FIELDS if self.has(n)}, derived=True)
 
     def take(self, indices: list[int]) -> RecordBatch:
         """A new batch with the records at ``indices``."""
@@ -419,18 +437,28 @@ def concat_batches(batches: Iterable[RecordBatch]) -> RecordBatch:
 
     def loader(name: str) -> Callable[[], list[Any] | Coded]:
         def load() -> list[Any] | Coded:
+            for part in parts:
+                part._load(name)
+            if not all(name in part._coded for part in parts):  # e.g. source keys: raw, all distinct
+                values: list[Any] = []
+                for part in parts:
+                    values += part.column(name)
+                return values
             positions: dict[Any, int] = {}
             indices: list[int] = []
             for part in parts:
-                table, part_indices = part.coded(name)
+                table, part_indices = part._coded[name]
                 remap = [positions.setdefault(value, len(positions)) for value in table]
-                indices.extend(map(remap.__getitem__, part_indices))
+                if remap == list(range(len(table))):  # e.g. the first part
+                    indices += part_indices
+                else:
+                    indices.extend(map(remap.__getitem__, part_indices))
             return list(positions), indices
 
         return load
 
     return RecordBatch(
-        length=sum(len(part) for part in parts), loaders={name: loader(name) for name in names}
+        length=sum(len(part) for part in parts), loaders={name: loader(name) for name in names}, derived=True
     )
 
 

@@ -15,7 +15,6 @@ from aco_sync.adapters.ports import ObjectNotFoundError
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.engine import AggregationResult, McqmPartial, aggregate_mcqm, combine_mcqm
 from aco_sync.domain.errors import MissingRosterError
-from aco_sync.domain.partitions import roster_of_partition
 from aco_sync.reports.csv_exports import duplicate_patients
 from aco_sync.reports.patient_parts import PatientReportPart
 from aco_sync.service.artifacts import roster_from_json
@@ -57,7 +56,7 @@ def match_roster(
             f"MCQM sync of ACO {aco_id}: no active Medicare roster "
             f"for performance year {settings.performance_year}"
         )
-    roster = roster_of_partition(roster_from_json(stores.objects.get(active.key)), partition, partitions)
+    roster = roster_from_json(stores.objects.get(active.key), partition=partition, partitions=partitions)
     inputs = load_partition_step_inputs(stores, ids)
     result = aggregate_mcqm(  # the reviewer's decisions are logged by Combine Member Partitions
         inputs.reviews.records,
@@ -73,7 +72,7 @@ def match_roster(
         stores,
         ids,
         MCQM,
-        result.outcomes,
+        result.outcome_columns,
         {"partial": result.partial.to_dict()},
         mcqm_report(stores, ids, result, inputs.reviews.records),
     )

@@ -207,7 +207,7 @@ def aggregate_member_partition(
         stores,
         ids,
         MEMBERS,
-        result.outcomes,
+        result.outcome_columns,
         {"partial": result.partial.to_dict(), "merged_into": reviews.merged_into},
         report,
     )
