@@ -1,0 +1,29 @@
+"""A local worker process serves every function's Map iterations in turn (AWS gives each function its own
+containers): after each invocation, failed ones included, it collects and hands freed memory back to
+the system, so the heap one engine partition left behind does not stay under the next one's (measured:
+the 1M-record run's peak worker RSS 1.66 GB -> 0.82 GB, docs/PERFORMANCE.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aco_sync_local import local_stack
+
+
+def test_memory_is_released_after_every_invocation_failed_ones_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+
+    def invoke(name: str, arn: str, body: str) -> tuple[bytes, bool]:
+        events.append(f"invoke {name}")
+        if body == "boom":
+            raise RuntimeError("the handler crashed")
+        return b"{}", False
+
+    monkeypatch.setattr(local_stack, "invoke_in_process", invoke)
+    monkeypatch.setattr(local_stack, "_release_memory", lambda: events.append("release"))
+    assert local_stack._worker_invoke("SyncMemberClinic", "arn:1", "{}") == (b"{}", False)
+    with pytest.raises(RuntimeError):
+        local_stack._worker_invoke("MatchRoster", "arn:2", "boom")
+    assert events == ["invoke SyncMemberClinic", "release", "invoke MatchRoster", "release"]
+    local_stack._release_memory()  # the real one: no error whether or not the C library has malloc_trim
+
