@@ -27,3 +27,13 @@ def test_memory_is_released_after_every_invocation_failed_ones_too(monkeypatch: 
     assert events == ["invoke SyncMemberClinic", "release", "invoke MatchRoster", "release"]
     local_stack._release_memory()  # the real one: no error whether or not the C library has malloc_trim
 
+
+def test_a_small_worker_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    collections: list[int] = []
+    monkeypatch.setattr(local_stack.gc, "collect", lambda: collections.append(1) or 0)
+    monkeypatch.setattr(local_stack, "_resident_mb", lambda: 150.0)
+    local_stack._release_memory()
+    assert collections == []
+    monkeypatch.setattr(local_stack, "_resident_mb", lambda: 1200.0)
+    local_stack._release_memory()
+    assert collections == [1]
