@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
+from hypothesis import strategies as st
+
 from aco_sync.domain.catalog import default_catalog
 from aco_sync.domain.collection_types import MeasurePlan, plan_measures, plan_submissions
 from aco_sync.domain.records import (
@@ -85,4 +87,36 @@ def plan_for(
         has_active_roster=has_roster,
         settings=settings(**setting_overrides),
         catalog=CATALOG,
+    )
+
+
+def performance_records(
+    text: st.SearchStrategy[str],
+    *,
+    line: st.SearchStrategy[int | None],
+    hba1c: st.SearchStrategy[float | None],
+    systolic: st.SearchStrategy[int | None],
+) -> st.SearchStrategy[PerformanceRecord]:
+    """Hypothesis: any PerformanceRecord, its free-text fields drawn from ``text`` (the codec tests)."""
+    return st.builds(
+        PerformanceRecord,
+        tin=st.sampled_from(["111111111", "222222222"]),
+        source_key=text,
+        measure_id=st.sampled_from(["M001", "M112"]),
+        collection_type=st.sampled_from(list(CollectionType)),
+        performance=st.sampled_from(list(Performance)),
+        performance_date=st.none() | st.dates(),
+        first_name=text,
+        last_name=text,
+        birth_date=st.dates(),
+        gender=st.sampled_from(list(Gender)),
+        mbi=st.none() | text,
+        npi=st.none() | text,
+        member_patient_id=st.none() | text,
+        source_file=text,
+        source_line=line,
+        hba1c=hba1c,
+        systolic=systolic,
+        diastolic=st.none() | st.integers(0, 300),
+        content_hash=text,
     )

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import date
 
 import pytest
-from engine_factories import record
+from engine_factories import performance_records, record
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,30 +18,14 @@ from aco_sync.domain.record_codec import (
     decode_records,
     encode_records,
 )
-from aco_sync.domain.records import CollectionType, Gender, Performance, PerformanceRecord
+from aco_sync.domain.records import CollectionType, Gender, Performance
 
 _text = st.text(max_size=12)
-_records = st.builds(
-    PerformanceRecord,
-    tin=st.sampled_from(["111111111", "222222222"]),
-    source_key=_text,
-    measure_id=st.sampled_from(["M001", "M112"]),
-    collection_type=st.sampled_from(list(CollectionType)),
-    performance=st.sampled_from(list(Performance)),
-    performance_date=st.none() | st.dates(),
-    first_name=_text,
-    last_name=_text,
-    birth_date=st.dates(),
-    gender=st.sampled_from(list(Gender)),
-    mbi=st.none() | _text,
-    npi=st.none() | _text,
-    member_patient_id=st.none() | _text,
-    source_file=_text,
-    source_line=st.none() | st.integers(1, 10**6),
+_records = performance_records(
+    _text,
+    line=st.none() | st.integers(1, 10**6),
     hba1c=st.none() | st.floats(allow_nan=False, allow_infinity=False),
     systolic=st.none() | st.integers(0, 300),
-    diastolic=st.none() | st.integers(0, 300),
-    content_hash=_text,
 )
 
 

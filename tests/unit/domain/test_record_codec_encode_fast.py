@@ -11,6 +11,7 @@ from array import array
 from datetime import date
 from typing import Any
 
+from engine_factories import performance_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -97,27 +98,11 @@ def _reference_by_bucket(records: list[PerformanceRecord]) -> bytes:
 _few = st.sampled_from(["", "a", "Ann", "Zoë", "x\x1fy", "enc-1"])  # repeats: dictionary columns
 _text = _few | st.text(max_size=8)
 _number = st.none() | st.integers(-(2**64), 2**64) | st.sampled_from([1, 2, 3])
-_records = st.builds(
-    PerformanceRecord,
-    tin=st.sampled_from(["111111111", "222222222"]),
-    source_key=_text,
-    measure_id=st.sampled_from(["M001", "M112"]),
-    collection_type=st.sampled_from(list(CollectionType)),
-    performance=st.sampled_from(list(Performance)),
-    performance_date=st.none() | st.dates(),
-    first_name=_text,
-    last_name=_text,
-    birth_date=st.dates(),
-    gender=st.sampled_from(list(Gender)),
-    mbi=st.none() | _text,
-    npi=st.none() | _text,
-    member_patient_id=st.none() | _text,
-    source_file=_text,
-    source_line=_number,
+_records = performance_records(
+    _text,
+    line=_number,
     hba1c=st.none() | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([7.0, 8.5]),
     systolic=_number,
-    diastolic=st.none() | st.integers(0, 300),
-    content_hash=_text,
 )
 
 
