@@ -140,6 +140,8 @@ class _InProcessWorkflows:
 
 
 def _worker_init() -> None:
+    global _released_at
+    _released_at = _resident_mb()
     # a worker runs Map iterations only: it starts no execution and sends no message itself
     use_in_process_workflows(None)
     # a fresh stderr (warnings go there): the parent's may have been locked by another thread (the
@@ -157,18 +159,26 @@ def _worker_invoke(name: str, arn: str, body: str) -> tuple[bytes, bool]:
 def _release_memory() -> None:
     """What an invocation freed goes back to the system before the worker serves the next one (a worker
     serves every function in turn, where AWS gives each function its own containers: without this, the
-    heap one engine partition left behind stays in the worker under the next one's). Only past
-    ``RELEASE_ABOVE_MB``: a full collection after each of a few thousand small clinic invocations
-    would cost more than it gives back."""
+    heap one engine partition left behind stays in the worker under the next one's). Only once the
+    worker has grown by ``RELEASE_AFTER_GROWTH_MB`` since it started or last released: a full collection
+    after each of thousands of small clinic invocations would cost more than it gives back, and the
+    worker's heap inherited from the parent at the fork is not growth."""
+    global _released_at
     resident = _resident_mb()
-    if resident is not None and resident < RELEASE_ABOVE_MB:
+    if (
+        resident is not None
+        and _released_at is not None
+        and resident < _released_at + RELEASE_AFTER_GROWTH_MB
+    ):
         return
     gc.collect()
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
+    _released_at = _resident_mb()
 
 
-RELEASE_ABOVE_MB = 400  # a worker starts at ~100 MB; an engine partition of 500,000 records holds ~1 GB
+RELEASE_AFTER_GROWTH_MB = 300  # an engine partition of 500,000 records holds ~0.7 GB more than a clinic
+_released_at: float | None = None  # this worker's resident MB at its start or its last release
 
 
 def _resident_mb() -> float | None:
