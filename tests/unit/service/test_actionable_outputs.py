@@ -17,8 +17,9 @@ from aco_sync.ingest.duplicate_reviews import decisions_key, read_duplicate_deci
 from aco_sync.reports import build_reports, score_sync
 from aco_sync.reports.csv_exports import gaps_csvs, patients_csv, probable_duplicates_csv
 from aco_sync.reports.model import RecordSource
+from aco_sync.reports.record_sources import encounter_id_of, record_sources
 from aco_sync.reports.targets import ranked_targets
-from aco_sync.service.aggregate_stats import encounter_id_of, previous_sync_score, record_sources
+from aco_sync.service.aggregate_stats import previous_sync_score
 from aco_sync.service.duplicate_reviews import apply_duplicate_decisions
 from pseudonym_keys import TEST_KEY
 from unit.domain.engine_factories import CATALOG, TIN_A, TIN_B, plan_for, record

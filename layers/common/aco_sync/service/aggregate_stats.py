@@ -23,7 +23,6 @@ from aco_sync.domain.records import MeasureStats, PatientOutcome
 from aco_sync.reports import build_reports
 from aco_sync.reports.model import RecordSource, ReportInputs
 from aco_sync.reports.patient_parts import MergedParts, PatientReportPart, merge_parts
-from aco_sync.reports.record_sources import encounter_id_of as encounter_id_of  # (tests, callers)
 from aco_sync.reports.record_sources import record_sources
 from aco_sync.scoring.app_plus import CmsResults
 from aco_sync.scoring.clinic_stats import clinic_stats_of, compute_clinic_stats

@@ -6,6 +6,7 @@ from the partitions' sums."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, Unpack
 
 from aws_lambda_powertools import Logger
@@ -15,6 +16,8 @@ from aco_sync.adapters.ports import ObjectNotFoundError
 from aco_sync.domain.catalog import MeasureCatalog, default_catalog
 from aco_sync.domain.engine import AggregationResult, McqmPartial, aggregate_mcqm, combine_mcqm
 from aco_sync.domain.errors import MissingRosterError
+from aco_sync.domain.record_codec import RecordBatch
+from aco_sync.domain.records import PerformanceRecord
 from aco_sync.reports.csv_exports import duplicate_patients
 from aco_sync.reports.patient_parts import PatientReportPart
 from aco_sync.service.artifacts import roster_from_json
@@ -82,7 +85,10 @@ def match_roster(
 
 
 def mcqm_report(
-    stores: Stores, ids: PartitionOfSync, result: AggregationResult, records: Any
+    stores: Stores,
+    ids: PartitionOfSync,
+    result: AggregationResult,
+    records: Iterable[PerformanceRecord] | RecordBatch,
 ) -> PatientReportPart | None:
     """The MCQM outcomes' share of the partition's patient-level reports: with the probable duplicates
     of the partition's members and its member patients, counted once. None when the member partition

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
@@ -38,7 +38,7 @@ from aco_sync.domain.engine import (
 )
 from aco_sync.domain.partitions import select_partition
 from aco_sync.domain.record_codec import RecordBatch, concat_batches, decode_batch
-from aco_sync.domain.records import DenominatorCount, PatientOutcome, SyncLogEntry
+from aco_sync.domain.records import DenominatorCount, PatientOutcome, PerformanceRecord, SyncLogEntry
 from aco_sync.reports.csv_exports import duplicate_patients
 from aco_sync.reports.patient_parts import PatientReportPart, build_part
 from aco_sync.reports.record_sources import BatchSources
@@ -158,11 +158,24 @@ def store_partition_result(
 
 
 def partition_report(
-    partition: int, result: AggregationResult, records: Any, **how: Any
+    partition: int,
+    result: AggregationResult,
+    records: Iterable[PerformanceRecord] | RecordBatch,
+    *,
+    duplicate_patients: Iterable[str] = (),
+    members: PatientSets | None = None,
 ) -> PatientReportPart:
-    """The partition's :class:`PatientReportPart`, its records' sources read from the partition's batch."""
+    """The partition's :class:`PatientReportPart`, its records' sources read from the partition's batch
+    (``duplicate_patients`` and ``members``: :func:`~aco_sync.reports.patient_parts.build_part`'s)."""
     sources = BatchSources(RecordBatch.from_records(records))
-    return build_part(partition, result.outcomes, sources, result.stats, **how)
+    return build_part(
+        partition,
+        result.outcomes,
+        sources,
+        result.stats,
+        duplicate_patients=duplicate_patients,
+        members=members,
+    )
 
 
 def store_member_patients(stores: Stores, ids: PartitionOfSync, outcomes: Sequence[PatientOutcome]) -> None:
