@@ -26,8 +26,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from itertools import accumulate, compress, product
-from operator import itemgetter
+from itertools import accumulate, compress, product, repeat
+from operator import is_not, itemgetter
 
 from aco_sync.domain.dedup import (
     PatientKey,
@@ -149,63 +149,50 @@ class Resolution:
     def provenance_columns(self, groups: list[int]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
         """(sorted TINs, sorted source keys) of the records behind each of ``groups``, in that order.
 
-        Two stable sorts bring every group's records together, each group's keys (or TINs) in order;
-        each group is then one slice of the sorted column: no Python loop per group or record."""
+        One integer sort brings every group's records together in the order of ``groups``; groups of
+        one size ``s`` are then ``zip`` of ``s`` strided columns of record positions (C-level, no slice
+        or loop per group), each tuple sorted by itself (``min``/``max`` for pairs, the common case)."""
         group_keys = self._group_keys
+        position_of = dict(zip(groups, range(len(groups)), strict=True))
+        positions = list(map(position_of.get, group_keys))  # None: a record of a group not asked for
         rows: list[int] | range = range(len(group_keys))
         if len(groups) < len(self.groups):  # a subset (the MCQM copies): only the records behind it
-            wanted = set(groups)
-            rows = list(compress(rows, map(wanted.__contains__, group_keys)))
-        record_group = list(map(group_keys.__getitem__, rows))
+            rows = list(compress(rows, map(is_not, positions, repeat(None))))
+        order = sorted(rows, key=positions.__getitem__)
+        sizes = list(Counter(map(positions.__getitem__, order)).values())  # one per group, in order
+
+        if len(sizes) != len(groups):
+            raise ValueError("provenance of groups that are not distinct groups of the resolution")
         source_keys = self.index.batch.column("source_key")
-        batch_rows = rows if self._record_indices is None else map(self._record_indices.__getitem__, rows)
-        record_key = list(map(source_keys.__getitem__, batch_rows))
-        order = sorted(range(len(record_key)), key=record_key.__getitem__)
-        order.sort(key=record_group.__getitem__)
-        keys = _slices(
-            list(map(record_group.__getitem__, order)), list(map(record_key.__getitem__, order)), groups
-        )
-
-        tin_table = self.index.tin_table
-        tins_sorted = sorted(range(len(tin_table)), key=tin_table.__getitem__)
-        rank = dict(zip(tins_sorted, range(len(tins_sorted)), strict=True))
-        tin_count = max(1, len(tin_table))
-        record_tin = map(rank.__getitem__, map(self._tin_indices.__getitem__, rows))
-        pairs = sorted(set(map(int.__add__, map(tin_count.__mul__, record_group), record_tin)))
-        tin_of_rank = list(map(tin_table.__getitem__, tins_sorted))
-        tins = _slices(
-            list(map(tin_count.__rfloordiv__, pairs)),
-            list(map(tin_of_rank.__getitem__, map(tin_count.__rmod__, pairs))),
-            groups,
-        )
+        record_indices = self._record_indices
+        tin_indices, tin_table = self._tin_indices, self.index.tin_table
+        keys: list[tuple[str, ...]] = [()] * len(groups)
+        tins: list[tuple[str, ...]] = [()] * len(groups)
+        ends = list(accumulate(sizes))
+        starts = [0, *ends[:-1]]
+        tins_of: dict[tuple[int, ...], tuple[str, ...]] = {}  # distinct TIN combinations are few
+        for size in set(sizes):
+            members = list(compress(range(len(sizes)), map(size.__eq__, sizes)))
+            member_starts = list(map(starts.__getitem__, members))
+            columns = [list(map(order.__getitem__, map(offset.__add__, member_starts))) for offset in range(size)]
+            key_columns = [
+                list(map(source_keys.__getitem__, column))
+                if record_indices is None
+                else list(map(source_keys.__getitem__, map(record_indices.__getitem__, column)))
+                for column in columns
+            ]
+            if size == 1:
+                key_tuples: Iterable[tuple[str, ...]] = zip(key_columns[0])
+            elif size == 2:
+                key_tuples = zip(map(min, *key_columns), map(max, *key_columns))
+            else:
+                key_tuples = map(tuple, map(sorted, zip(*key_columns)))
+            list(map(keys.__setitem__, members, key_tuples))
+            tin_combos = list(zip(*(map(tin_indices.__getitem__, column) for column in columns)))
+            for combo in set(tin_combos).difference(tins_of):
+                tins_of[combo] = tuple(sorted({tin_table[tin] for tin in combo}))
+            list(map(tins.__setitem__, members, map(tins_of.__getitem__, tin_combos)))
         return tins, keys
-
-
-def _slices(sorted_groups: list[int], values: list[str], groups: list[int]) -> list[tuple[str, ...]]:
-    """The values of each of ``groups`` as a tuple, from ``values`` ordered by ``sorted_groups``.
-
-    Groups of a common size ``s`` are built at once, ``zip`` of ``s`` strided columns (no slice per
-    group); the few groups of rare sizes are sliced."""
-    counts = Counter(sorted_groups)  # in ascending group order, as the input
-    distinct, sizes = list(counts), list(counts.values())
-    ends = list(accumulate(sizes))
-    starts = [0, *ends[:-1]]
-    tuples: dict[int, tuple[str, ...]] = {}
-    frequency = Counter(sizes)
-    common = {size for size, count in frequency.items() if count * 64 >= len(sizes)}
-    for size in common:
-        members = list(compress(range(len(sizes)), map(size.__eq__, sizes)))
-        member_starts = list(map(starts.__getitem__, members))
-        columns = [map(values.__getitem__, map(offset.__add__, member_starts)) for offset in range(size)]
-        tuples.update(zip(map(distinct.__getitem__, members), zip(*columns, strict=True), strict=True))
-    rare = set(frequency) - common
-    if rare:
-        members = list(compress(range(len(sizes)), map(rare.__contains__, sizes)))
-        spans = map(slice, map(starts.__getitem__, members), map(ends.__getitem__, members))
-        tuples.update(
-            zip(map(distinct.__getitem__, members), map(tuple, map(values.__getitem__, spans)), strict=True)
-        )
-    return list(map(tuples.__getitem__, groups))
 
 
 class PatientIndex:
