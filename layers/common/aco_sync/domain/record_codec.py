@@ -27,6 +27,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from functools import partial
+from itertools import count, filterfalse
 from operator import attrgetter
 from typing import Any
 
@@ -61,12 +62,19 @@ def _to_bytes(values: array) -> bytes:  # type: ignore[type-arg]
     return values.tobytes()
 
 
-def _from_bytes(typecode: str, data: bytes) -> list[int]:
+def _from_bytes(typecode: str, data: bytes, spans: Sequence[range] | None = None) -> list[int]:
+    """The integers of an array blob; ``spans``: only the rows of those spans (step 1), cut from the
+    array before it becomes a list (a partition converts only its own rows)."""
     values = array(typecode)
     values.frombytes(data)
     if sys.byteorder != "little":
         values.byteswap()
-    return values.tolist()
+    if spans is None:
+        return values.tolist()
+    taken = array(typecode)
+    for span in spans:
+        taken += values[span.start : span.stop]
+    return taken.tolist()
 
 
 def _dictionary(values: list[Any]) -> Coded:
@@ -161,19 +169,21 @@ class RecordBatch:
         return self._selected(len(rows), lambda values: list(map(values.__getitem__, rows)))
 
     def select_spans(self, spans: Sequence[range]) -> RecordBatch:
-        """:meth:`select` of the rows of consecutive ``spans`` (step 1), taken as list slices."""
+        """:meth:`select` of the rows of consecutive ``spans`` (step 1), taken as list slices; a column
+        this batch has not decoded yet is decoded for those rows only (see :class:`_StoredColumn`)."""
+        spans = list(spans)
+        if any(span.step != 1 or not 0 <= span.start <= span.stop <= self.length for span in spans):
+            raise ValueError("spans must be ranges of step 1 within the batch")
+        return self._selected(sum(map(len, spans)), partial(_take_spans, spans=spans), spans)
 
-        def take(values: list[Any]) -> list[Any]:
-            taken: list[Any] = []
-            for span in spans:
-                taken += values[span.start : span.stop]
-            return taken
-
-        return self._selected(sum(map(len, spans)), take)
-
-    def _selected(self, length: int, take: Callable[[list[Any]], list[Any]]) -> RecordBatch:
+    def _selected(
+        self, length: int, take: Callable[[list[Any]], list[Any]], spans: list[range] | None = None
+    ) -> RecordBatch:
         def loader(name: str) -> Callable[[], list[Any] | Coded]:
             def load() -> list[Any] | Coded:
+                stored = self._loaders.get(name)
+                if spans is not None and isinstance(stored, _StoredColumn):
+                    return stored.rows(spans)  # checked there: the new batch does not check again
                 self._load(name)
                 if name in self._coded:
                     table, indices = self._coded[name]
@@ -378,28 +388,68 @@ def encode_records(
     return b"".join([MAGIC, struct.pack("<I", len(header_bytes)), header_bytes, *blobs])
 
 
-def _column_loader(body: memoryview, column: dict[str, Any], length: int) -> Callable[[], list[Any] | Coded]:
-    def blob(ref: dict[str, int]) -> bytes:
-        return zlib.decompress(body[ref["o"] : ref["o"] + ref["s"]])
+def _take_spans(values: list[Any], spans: Sequence[range]) -> list[Any]:
+    taken: list[Any] = []
+    for span in spans:
+        taken += values[span.start : span.stop]
+    return taken
 
-    def load() -> list[Any] | Coded:
+
+class _StoredColumn:
+    """The decoder of one column of an encoded file: called, every row (checked by the batch's
+    ``_load``); :meth:`rows`, only the rows of some spans, checked here."""
+
+    def __init__(self, body: memoryview, column: dict[str, Any], length: int, name: str) -> None:
+        self.body, self.column, self.length, self.name = body, column, length, name
+
+    def _blob(self, ref: dict[str, int]) -> bytes:
+        return zlib.decompress(self.body[ref["o"] : ref["o"] + ref["s"]])
+
+    def __call__(self) -> list[Any] | Coded:
+        return self._decode(None)
+
+    def rows(self, spans: Sequence[range]) -> list[Any] | Coded:
+        """The column's values (or coded indices) at the rows of ``spans`` (step 1, within the file)."""
+        try:
+            loaded = self._decode(spans)
+        except (zlib.error, ValueError, KeyError, TypeError, IndexError) as error:
+            raise InvalidInputError(
+                f"Encoded record file is corrupt (column {self.name}): {error.__class__.__name__}"
+            ) from None
+        if isinstance(loaded, tuple) and loaded[1] and max(loaded[1]) >= len(loaded[0]):
+            raise InvalidInputError(f"Encoded record file is corrupt (column {self.name})")
+        return loaded
+
+    def _decode(self, spans: Sequence[range] | None) -> list[Any] | Coded:
+        column, blob = self.column, self._blob
         kind = column["k"]
         if kind == "dict":
             table = json.loads(blob(column["t"]).decode("utf-8", "surrogatepass"))
-            return table, _from_bytes(column["w"], blob(column["i"]))
+            indices = blob(column["i"])
+            if spans is not None and len(indices) != self.length * array(column["w"]).itemsize:
+                raise InvalidInputError(f"Encoded record file is corrupt (column {self.name})")
+            return table, _from_bytes(column["w"], indices, spans)
+        values: list[Any]
         if kind == "int":
-            values: list[Any] = _from_bytes("q", blob(column["b"]))
+            data = blob(column["b"])
+            if spans is not None and len(data) != self.length * array("q").itemsize:
+                raise InvalidInputError(f"Encoded record file is corrupt (column {self.name})")
+            values = _from_bytes("q", data, spans)
             if "null" in column:
                 sentinel = column["null"]
                 values = [None if v == sentinel else v for v in values]
             return values
         if kind == "str":
-            return blob(column["b"]).decode("utf-8", "surrogatepass").split(_SEPARATOR) if length else []
-        if kind == "json":
-            return list(json.loads(blob(column["b"]).decode("utf-8", "surrogatepass")))
-        raise ValueError(f"unknown column kind {kind!r}")
-
-    return load
+            values = blob(column["b"]).decode("utf-8", "surrogatepass").split(_SEPARATOR) if self.length else []
+        elif kind == "json":
+            values = list(json.loads(blob(column["b"]).decode("utf-8", "surrogatepass")))
+        else:
+            raise ValueError(f"unknown column kind {kind!r}")
+        if spans is None:
+            return values
+        if len(values) != self.length:
+            raise InvalidInputError(f"Encoded record file is corrupt (column {self.name})")
+        return _take_spans(values, spans)
 
 
 def decode_batch(data: bytes) -> RecordBatch:
@@ -413,7 +463,7 @@ def decode_batch(data: bytes) -> RecordBatch:
         length = int(header["n"])
         body = memoryview(data)[start + header_size :]
         loaders = {
-            name: _column_loader(body, column, length)
+            name: _StoredColumn(body, column, length, name)
             for name, column in header["c"].items()
             if name in FIELDS  # a field this version does not know (a newer writer): ignored
         }
@@ -448,7 +498,10 @@ def concat_batches(batches: Iterable[RecordBatch]) -> RecordBatch:
             indices: list[int] = []
             for part in parts:
                 table, part_indices = part._coded[name]
-                remap = [positions.setdefault(value, len(positions)) for value in table]
+                # number the values not seen in an earlier part (C-level, no Python step per value)
+                fresh = list(filterfalse(positions.__contains__, dict.fromkeys(table)))
+                positions.update(zip(fresh, count(len(positions))))
+                remap = list(map(positions.__getitem__, table))
                 if remap == list(range(len(table))):  # e.g. the first part
                     indices += part_indices
                 else:
