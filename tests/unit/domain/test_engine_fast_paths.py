@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from engine_factories import plan_for, record
 
 from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.catalog import default_catalog
@@ -229,3 +230,54 @@ def test_gc_paused_restores_collection_of_cycles() -> None:
     node.other = node
     del node
     assert gc.collect() >= 1
+
+
+def test_provenance_of_groups_of_every_size_and_dropped_records_matches_the_per_group_outcomes() -> None:
+    """Groups of 1 to 5 records (pairs take min/max, the others a sort per group), several spellings of one
+    patient at several TINs, keys out of order, and records of a measure the plan does not have (dropped)."""
+    tins = ["333333333", "111111111", "222222222"]
+    records = []
+    for person in range(12):
+        size = 1 + person % 5
+        for n in range(size):
+            records.append(
+                record(
+                    first=f"Pat{person}" if n % 2 else f" pat{person} ",
+                    tin=tins[(person + n) % len(tins)],
+                    measure="M001",
+                    key=f"k{(7 * n + person) % 11:02d}-{person}-{n}",
+                    day=date(2025, 1 + n, 1 + person),
+                )
+            )
+        records.append(record(first=f"Pat{person}", measure="M113"))
+    batch = RecordBatch.from_records(records[::-1])
+    plan = plan_for([r for r in records if r.measure_id != "M113"])
+    result = aggregate_members(batch, plan, catalog=default_catalog(), pseudonym_key=KEY)
+    assert result._resolution is not None and result._resolution._record_indices is not None
+    expected = _reference_outcomes(result)
+    assert {len(o.source_keys) for o in expected} == {1, 2, 3, 4, 5}
+    assert result.outcome_columns.to_outcomes() == expected
+
+
+def test_spans_of_a_decoded_file_are_checked_as_a_full_load_is(aco: Any) -> None:
+    data = encode_records(list(aco.records)[:300])
+    spans = [range(10, 20), range(200, 300)]
+    assert list(decode_batch(data).select_spans(spans)) == list(
+        decode_batch(data).select([*spans[0], *spans[1]])
+    )
+    header = json.loads(
+        data[len(b"ACOREC3\n") + 4 : len(b"ACOREC3\n") + 4 + int.from_bytes(data[8:12], "little")]
+    )
+    assert header["c"]["measure_id"]["k"] == "dict"
+    shorter = json.dumps({**header, "n": header["n"] + 1}, ensure_ascii=True).encode("ascii")
+    damaged = (
+        data[:8]
+        + len(shorter).to_bytes(4, "little")
+        + shorter
+        + data[12 + int.from_bytes(data[8:12], "little") :]
+    )
+    for load in (lambda b: b.column("measure_id"), lambda b: b.select_spans(spans).column("measure_id")):
+        with pytest.raises(InvalidInputError, match="corrupt"):
+            load(decode_batch(damaged))
+    with pytest.raises(ValueError, match="spans"):
+        decode_batch(data).select_spans([range(250, 301)])

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import accumulate, compress, product, repeat
-from operator import is_not, itemgetter
+from operator import itemgetter
 
 from aco_sync.domain.dedup import (
     PatientKey,
@@ -154,10 +154,10 @@ class Resolution:
         or loop per group), each tuple sorted by itself (``min``/``max`` for pairs, the common case)."""
         group_keys = self._group_keys
         position_of = dict(zip(groups, range(len(groups)), strict=True))
-        positions = list(map(position_of.get, group_keys))  # None: a record of a group not asked for
+        positions = list(map(position_of.get, group_keys, repeat(-1)))  # -1: of a group not asked for
         rows: list[int] | range = range(len(group_keys))
         if len(groups) < len(self.groups):  # a subset (the MCQM copies): only the records behind it
-            rows = list(compress(rows, map(is_not, positions, repeat(None))))
+            rows = list(compress(rows, map((-1).__ne__, positions)))
         order = sorted(rows, key=positions.__getitem__)
         sizes = list(Counter(map(positions.__getitem__, order)).values())  # one per group, in order
 
@@ -174,7 +174,9 @@ class Resolution:
         for size in set(sizes):
             members = list(compress(range(len(sizes)), map(size.__eq__, sizes)))
             member_starts = list(map(starts.__getitem__, members))
-            columns = [list(map(order.__getitem__, map(offset.__add__, member_starts))) for offset in range(size)]
+            columns = [
+                list(map(order.__getitem__, map(offset.__add__, member_starts))) for offset in range(size)
+            ]
             key_columns = [
                 list(map(source_keys.__getitem__, column))
                 if record_indices is None
@@ -184,11 +186,11 @@ class Resolution:
             if size == 1:
                 key_tuples: Iterable[tuple[str, ...]] = zip(key_columns[0])
             elif size == 2:
-                key_tuples = zip(map(min, *key_columns), map(max, *key_columns))
+                key_tuples = zip(map(min, *key_columns), map(max, *key_columns), strict=True)
             else:
-                key_tuples = map(tuple, map(sorted, zip(*key_columns)))
+                key_tuples = map(tuple, map(sorted, zip(*key_columns, strict=True)))
             list(map(keys.__setitem__, members, key_tuples))
-            tin_combos = list(zip(*(map(tin_indices.__getitem__, column) for column in columns)))
+            tin_combos = list(zip(*(map(tin_indices.__getitem__, column) for column in columns), strict=True))
             for combo in set(tin_combos).difference(tins_of):
                 tins_of[combo] = tuple(sorted({tin_table[tin] for tin in combo}))
             list(map(tins.__setitem__, members, map(tins_of.__getitem__, tin_combos)))

@@ -440,7 +440,9 @@ class _StoredColumn:
                 values = [None if v == sentinel else v for v in values]
             return values
         if kind == "str":
-            values = blob(column["b"]).decode("utf-8", "surrogatepass").split(_SEPARATOR) if self.length else []
+            values = (
+                blob(column["b"]).decode("utf-8", "surrogatepass").split(_SEPARATOR) if self.length else []
+            )
         elif kind == "json":
             values = list(json.loads(blob(column["b"]).decode("utf-8", "surrogatepass")))
         else:
@@ -462,7 +464,7 @@ def decode_batch(data: bytes) -> RecordBatch:
         header = json.loads(data[start : start + header_size])
         length = int(header["n"])
         body = memoryview(data)[start + header_size :]
-        loaders = {
+        loaders: dict[str, Callable[[], list[Any] | Coded]] = {
             name: _StoredColumn(body, column, length, name)
             for name, column in header["c"].items()
             if name in FIELDS  # a field this version does not know (a newer writer): ignored
