@@ -488,3 +488,34 @@ def test_an_encounter_repeated_in_two_template_files_is_kept_once() -> None:
     [issue] = data.issues
     assert (issue.file, issue.line, issue.code) == ("templates/b.csv", 2, "duplicate_row")
     assert "templates/a.csv row 2" in issue.reason
+
+
+def test_the_same_row_content_under_another_encounter_id_in_another_file_is_kept_once() -> None:
+    first = "001,CQM,Ada,Lovelace,1956-04-12,F,2025-03-10,MET,1234567893,E7,,,,,\n"
+    other = "001,CQM,Bob,Stone,1950-04-12,M,2025-03-11,MET,1234567893,E8,,,,,\n"
+    again = first.replace(",E7,", ",E9,")  # another encounter id, the same content
+    files = [
+        ("templates/a.csv", (TEMPLATE_HEADER + first + other).encode()),
+        ("templates/b.csv", (TEMPLATE_HEADER + again).encode()),
+    ]
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
+    assert [(r.source_file, r.source_line) for r in data.records] == [
+        ("templates/a.csv", 2),
+        ("templates/a.csv", 3),
+    ]
+    [issue] = data.issues
+    assert (issue.file, issue.line, issue.code) == ("templates/b.csv", 2, "duplicate_row")
+
+
+def test_records_without_a_repeated_identity_are_all_kept_as_read() -> None:
+    rows = "".join(
+        f"001,CQM,Ada,Lovelace,1956-04-12,F,2025-03-{day:02d},MET,1234567893,E{day},,,,,\n"
+        for day in range(1, 9)
+    )
+    files = [("templates/a.csv", (TEMPLATE_HEADER + rows).encode())]
+    data = read_clinic_files(
+        TIN, files, performance_year=2025, catalog=CATALOG, calculate_qrda=calculate_qrda
+    )
+    assert [r.source_line for r in data.records] == list(range(2, 10)) and data.issues == []

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import operator
 from collections.abc import Iterable, Mapping
+from itertools import compress, repeat
+from operator import attrgetter
 from pathlib import PurePosixPath
 from typing import Protocol
 
@@ -221,6 +224,8 @@ def duplicate_file_issue(path: str, earlier: str, tin: str | None) -> IngestIssu
 def _drop_duplicate_keys(data: ClinicData) -> None:
     """The same source record twice in one clinic (an encounter id repeated in two template files, or
     the same row in two files): keep the first (files are read in path order) and report the others."""
+    if not _any_repeated_identity(data.records):
+        return  # (nearly always) every record is the first with its key and content
     first: dict[str, PerformanceRecord] = {}
     kept: list[PerformanceRecord] = []
     accounts = {f.file: f for f in data.files}
@@ -251,6 +256,26 @@ def _drop_duplicate_keys(data: ClinicData) -> None:
         )
         _move_to_rejected(accounts.get(record.source_file))
     data.records = kept
+
+
+def _any_repeated_identity(records: list[PerformanceRecord]) -> bool:
+    """Whether :func:`_drop_duplicate_keys` can find a duplicate: some two of the records' source keys
+    and template rows' content identities are equal (tested in C-level passes, not per record)."""
+    has_content = map(
+        operator.and_,
+        map(operator.is_not, map(attrgetter("source_line"), records), repeat(None)),
+        map(operator.truth, map(attrgetter("content_hash"), records)),
+    )
+    rows = list(compress(records, has_content))
+    contents = map(
+        "content:{}:{}:{}".format,
+        map(attrgetter("measure_id"), rows),
+        map(str, map(attrgetter("collection_type"), rows)),  # as the f-string's !s gives it
+        map(attrgetter("content_hash"), rows),
+    )
+    identities = set(map(attrgetter("source_key"), records))
+    identities.update(contents)
+    return len(identities) != len(records) + len(rows)
 
 
 def _drop_duplicate_counts(data: ClinicData) -> None:

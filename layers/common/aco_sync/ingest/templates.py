@@ -342,8 +342,9 @@ _ROW_CELLS = (
 
 class _TemplateRows:
     """The rows of one template file, read straight from their cells (no dict per row). Each distinct
-    text of a column is parsed once per file (dates, NPIs, genders, measure ids repeat on most rows);
-    what a row gives, and the wording and order of its errors, is that of reading it on its own."""
+    text of a column is parsed once (dates, NPIs, genders, measure ids repeat on most rows): per file,
+    dates once per process (module level); what a row gives, and the wording and order of its errors,
+    is that of reading it on its own."""
 
     def __init__(
         self,
@@ -369,15 +370,6 @@ class _TemplateRows:
         def cached(parse: Callable[[str], _Parsed]) -> Callable[[str], _Parsed]:
             return functools.lru_cache(maxsize=CACHED_VALUES)(parse)
 
-        def field_parser(label: str, parser: Callable[[str], object]) -> Callable[[str], _Parsed]:
-            def parse(raw: str) -> _Parsed:  # raw is not blank
-                try:
-                    return parser(raw), None
-                except ValueError as exc:
-                    return None, f"the {label} {exc}"
-
-            return cached(parse)
-
         def measure_and_type(
             measure_text: str, type_text: str
         ) -> tuple[str | None, CollectionType | None, str, tuple[str, ...]]:
@@ -390,13 +382,13 @@ class _TemplateRows:
             return measure_id, collection, str(collection) if collection else "", tuple(errors)
 
         self.measure_and_type = functools.lru_cache(maxsize=CACHED_VALUES)(measure_and_type)
-        today = date.today()
-        self.birth_date = field_parser("birth date", functools.partial(parse_birth_date, today=today))
-        self.gender = field_parser("gender", parse_gender)
-        self.performance_date = field_parser("performance date", _date_and_text)
-        self.npi = field_parser("NPI", parse_npi)
-        self.mbi = field_parser("MBI", parse_mbi)
-        self.row_tin = field_parser("TIN", parse_tin)
+        # dates: shared by every file the process reads (see _PERFORMANCE_DATE); the rest per file
+        self.birth_date = _birth_date_parser(date.today())
+        self.performance_date = _PERFORMANCE_DATE
+        self.gender = _field_parser("gender", parse_gender)
+        self.npi = _field_parser("NPI", parse_npi)
+        self.mbi = _field_parser("MBI", parse_mbi)
+        self.row_tin = _field_parser("TIN", parse_tin)
         self.performance = functools.lru_cache(maxsize=CACHED_VALUES)(_performance)
         self.hba1c = cached(functools.partial(_number_of, name="hba1c", integer=False))
         self.systolic = cached(functools.partial(_number_of, name="systolic", integer=True))
@@ -436,7 +428,7 @@ class _TemplateRows:
         if not last_name:
             errors.append("the last name is missing")
         raw = birth_date_cell.strip()
-        birth_date, error = self.birth_date(raw) if raw else (None, "the birth date is missing")
+        birth, error = self.birth_date(raw) if raw else (None, "the birth date is missing")
         if error:
             errors.append(error)
         raw = gender_cell.strip()
@@ -496,7 +488,8 @@ class _TemplateRows:
         if errors or measure_id is None or collection is None or performance is None:
             _reject(self.result, self.table, line, errors)
             return
-        assert isinstance(birth_date, date) and isinstance(gender, Gender) and isinstance(npi, str)
+        assert birth is not None and isinstance(gender, Gender) and isinstance(npi, str)
+        birth_date, birth_text = birth
         patient_id = patient_id_cell.strip()
         content = "|".join(
             (
@@ -506,7 +499,7 @@ class _TemplateRows:
                 date_text,
                 first_name.casefold(),
                 last_name.casefold(),
-                str(birth_date),
+                birth_text,
                 gender,
                 mbi or "",
                 npi,
@@ -605,3 +598,32 @@ def _number(raw: str, name: str, errors: list[str], *, integer: bool) -> Decimal
         errors.append(f"the {name} value is outside the plausible range {low}-{high}")
         return None
     return value
+
+
+def _field_parser(label: str, parser: Callable[[str], object]) -> Callable[[str], _Parsed]:
+    """A cell's (value, None), or (None, why not) in the template's wording; each distinct text is
+    parsed once (up to :data:`CACHED_VALUES` of them) by the parser returned."""
+
+    def parse(raw: str) -> _Parsed:  # raw is not blank
+        try:
+            return parser(raw), None
+        except ValueError as exc:
+            return None, f"the {label} {exc}"
+
+    return functools.lru_cache(maxsize=CACHED_VALUES)(parse)
+
+
+# Dates are parsed once per process, not per file (a worker reads many clinics, and their birth and
+# performance dates are mostly the same few thousand days): the parse of a date's text is pure.
+_PERFORMANCE_DATE = _field_parser("performance date", _date_and_text)
+
+
+@functools.lru_cache(maxsize=2)  # today's (and, across midnight, yesterday's)
+def _birth_date_parser(today: date) -> Callable[[str], _Parsed]:
+    """The birth-date cell parser of the day: the date and its text (the record's content uses it)."""
+    return _field_parser("birth date", functools.partial(_birth_date_and_text, today=today))
+
+
+def _birth_date_and_text(raw: str, *, today: date) -> tuple[date, str]:
+    parsed = parse_birth_date(raw, today=today)
+    return parsed, str(parsed)
