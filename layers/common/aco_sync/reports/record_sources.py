@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from itertools import islice
-from typing import Any
+from itertools import accumulate, chain, compress, repeat
+from operator import add, eq, mul
+from typing import Any, NamedTuple, cast
 
+from aco_sync.domain.outcome_columns import OutcomeColumns
 from aco_sync.domain.record_codec import RecordBatch
-from aco_sync.domain.records import PatientOutcome
-from aco_sync.reports.csv_exports import chosen_source
 from aco_sync.reports.model import RecordSource
 
 
@@ -53,6 +53,88 @@ def _iso_day(day: Any) -> str | None:
     return None if day is None else str(day)
 
 
+def _ranks(values: Sequence[Any]) -> list[int]:
+    """Each value's rank among the distinct values, in their sort order."""
+    rank = {value: r for r, value in enumerate(sorted(set(values)))}
+    return list(map(rank.__getitem__, values))
+
+
+def _codes(values: Sequence[Any]) -> tuple[dict[Any, int], list[int]]:
+    """A code per distinct value, and each value's."""
+    code = {value: c for c, value in enumerate(dict.fromkeys(values))}
+    return code, list(map(code.__getitem__, values))
+
+
+class _RowColumns:
+    """The columns of a batch that the deciding records are chosen by and shown with, one value per
+    record as :class:`RecordSource` holds them, and one more, at ``none`` (None: no record).
+
+    ``rank``: each record's place in ``chosen_source``'s order of (date, TIN, file, row), one integer;
+    ``outcome``: its (performance, date) as one integer (``outcome_code`` of the pair's text)."""
+
+    def __init__(self, records: RecordBatch) -> None:
+        def converted(name: str, convert: Callable[[Any], Any]) -> tuple[list[Any], list[int]]:
+            table, indices = records.coded(name)
+            return list(map(convert, table)), indices
+
+        days, day_indices = converted("performance_date", _iso_day)
+        tins, tin_indices = converted("tin", str)
+        files, file_indices = converted("source_file", lambda file: str(file or ""))
+        performances, performance_indices = converted("performance", lambda p: str(getattr(p, "value", p)))
+        lines: list[int | None] = records.column("source_line")
+
+        rank = [0] * len(records)
+        for ranks, indices in (
+            (_ranks([day or "" for day in days]), day_indices),
+            (_ranks(tins), tin_indices),
+            (_ranks(files), file_indices),
+        ):
+            width = max(ranks, default=0) + 1
+            rank = list(map(add, map(mul, rank, repeat(width)), map(ranks.__getitem__, indices)))
+        numbers = [line or 0 for line in lines]
+        low, high = min(numbers, default=0), max(numbers, default=0)
+        rank = list(map(add, map(mul, rank, repeat(high - low + 1)), map(add, numbers, repeat(-low))))
+        self.rank = rank
+        self.top = max(rank, default=0) + 1
+
+        self.day_code, day_codes = _codes(days)
+        self.performance_code, performance_codes = _codes(performances)
+        width = len(self.day_code)
+        self.outcome = list(
+            map(
+                add,
+                map(mul, map(performance_codes.__getitem__, performance_indices), repeat(width)),
+                map(day_codes.__getitem__, day_indices),
+            )
+        )
+        self.none = len(records)
+        self.key: list[str] = records.column("source_key")
+        self.tin: list[str | None] = [*map(tins.__getitem__, tin_indices), None]
+        self.source_file: list[str | None] = [*map(files.__getitem__, file_indices), None]
+        self.source_line: list[int | None] = [*lines, None]
+
+    def outcome_code(self, performance: str, day: str | None) -> int:
+        """The :attr:`outcome` of a record of that performance and date (-1: no record's)."""
+        if performance not in self.performance_code or day not in self.day_code:
+            return -1
+        return self.performance_code[performance] * len(self.day_code) + self.day_code[day]
+
+
+class DecidingRecords(NamedTuple):
+    """Where each outcome's deciding record came from, as columns in the outcomes' order (None: no
+    record): what patients.csv and the gap lists show of it."""
+
+    tin: list[str | None]
+    source_file: list[str | None]
+    source_line: list[int | None]
+    encounter_id: list[str | None]
+
+    @classmethod
+    def of_sources(cls, sources: Sequence[RecordSource | None]) -> DecidingRecords:
+        cells = [(None, None, None, None) if s is None else s[:4] for s in sources]
+        return cls(*map(list, zip(*cells, strict=True))) if cells else cls([], [], [], [])
+
+
 class BatchSources(Mapping[str, RecordSource]):
     """The :class:`RecordSource` of each record of a batch by source key, built when asked for (an
     engine partition asks for the records behind its outcomes only). Values are :func:`record_sources`'."""
@@ -62,6 +144,7 @@ class BatchSources(Mapping[str, RecordSource]):
         keys = records.column("source_key") if len(records) else []
         self._row = dict(zip(keys, range(len(keys)), strict=True))  # a repeated key: its last record's
         self._columns: list[tuple[list[Any], list[int]]] | None = None
+        self._by_row: _RowColumns | None = None
 
     def __getitem__(self, key: str) -> RecordSource:
         source = self.at([self._row[key]], [key])[0]
@@ -105,19 +188,48 @@ class BatchSources(Mapping[str, RecordSource]):
             sources[i] = source
         return sources
 
-    def deciding(self, outcomes: Sequence[PatientOutcome]) -> list[RecordSource | None]:
-        """:func:`~aco_sync.reports.csv_exports.deciding_source` of each outcome, the sources of all the
-        records behind them made column-wise at once."""
-        row_of = self._row.get
-        single = [o.source_keys[0] if len(o.source_keys) == 1 else None for o in outcomes]
-        sources = self.at([None if key is None else row_of(key) for key in single], single)
-        several = [i for i, outcome in enumerate(outcomes) if len(outcome.source_keys) > 1]
-        keys = [key for i in several for key in outcomes[i].source_keys]
-        candidates = iter(self.at(list(map(row_of, keys)), keys))  # all their records at once
-        for i in several:
-            found = [c for c in islice(candidates, len(outcomes[i].source_keys)) if c is not None]
-            sources[i] = chosen_source(outcomes[i], found)
-        return sources
+    def deciding_records(self, outcomes: OutcomeColumns) -> DecidingRecords:
+        """:func:`~aco_sync.reports.csv_exports.deciding_source` of each outcome, column-wise: each record
+        behind the outcomes scores one integer ordering them as ``chosen_source`` does (the outcome's
+        performance and date first, then the latest by date, TIN, file and row), and each outcome takes
+        its first record of the highest score (``max``'s first, as ``chosen_source``'s)."""
+        if not len(outcomes):
+            return DecidingRecords([], [], [], [])
+        by_row = self._row_columns()
+        sizes = list(map(len, outcomes.source_keys))
+        looked_up = list(map(self._row.get, chain.from_iterable(outcomes.source_keys)))
+        owners = list(chain.from_iterable(map(repeat, range(len(sizes)), sizes)))
+        if None in looked_up:  # records not in the batch: not candidates
+            found = [row is not None for row in looked_up]
+            looked_up, owners = list(compress(looked_up, found)), list(compress(owners, found))
+            sizes = [0] * len(sizes)
+            for owner in owners:
+                sizes[owner] += 1
+        rows = cast("list[int]", looked_up)  # the candidates' rows: no None left
+        days = {d: date.fromordinal(d).isoformat() if d else None for d in set(outcomes.performance_date)}
+        wanted = list(
+            map(by_row.outcome_code, outcomes.outcome, map(days.__getitem__, outcomes.performance_date))
+        )
+        exact = map(eq, map(by_row.outcome.__getitem__, rows), map(wanted.__getitem__, owners))
+        score = list(map(add, map(mul, exact, repeat(by_row.top)), map(by_row.rank.__getitem__, rows)))
+        best = score.__getitem__
+        none = by_row.none
+        chosen = [
+            none if size == 0 else rows[end - 1] if size == 1 else rows[max(range(end - size, end), key=best)]
+            for size, end in zip(sizes, accumulate(sizes), strict=True)
+        ]
+        keys = by_row.key
+        return DecidingRecords(
+            tin=list(map(by_row.tin.__getitem__, chosen)),
+            source_file=list(map(by_row.source_file.__getitem__, chosen)),
+            source_line=list(map(by_row.source_line.__getitem__, chosen)),
+            encounter_id=[None if row == none else encounter_id_of(keys[row]) for row in chosen],
+        )
+
+    def _row_columns(self) -> _RowColumns:
+        if self._by_row is None:
+            self._by_row = _RowColumns(self._records)
+        return self._by_row
 
     def __contains__(self, key: object) -> bool:
         return key in self._row
