@@ -66,58 +66,75 @@ def _codes(values: Sequence[Any]) -> tuple[dict[Any, int], list[int]]:
 
 
 class _RowColumns:
-    """The columns of a batch that the deciding records are chosen by and shown with, one value per
-    record as :class:`RecordSource` holds them, and one more, at ``none`` (None: no record).
-
-    ``rank``: each record's place in ``chosen_source``'s order of (date, TIN, file, row), one integer;
-    ``outcome``: its (performance, date) as one integer (``outcome_code`` of the pair's text)."""
+    """The columns of a batch that the deciding records are chosen by and shown with, as
+    :class:`RecordSource` holds them, read at the rows asked for; row ``none`` is no record's (None)."""
 
     def __init__(self, records: RecordBatch) -> None:
         def converted(name: str, convert: Callable[[Any], Any]) -> tuple[list[Any], list[int]]:
             table, indices = records.coded(name)
-            return list(map(convert, table)), indices
+            return [*map(convert, table), None], [*indices, len(table)]  # + the ``none`` row's
 
-        days, day_indices = converted("performance_date", _iso_day)
-        tins, tin_indices = converted("tin", str)
-        files, file_indices = converted("source_file", lambda file: str(file or ""))
-        performances, performance_indices = converted("performance", lambda p: str(getattr(p, "value", p)))
-        lines: list[int | None] = records.column("source_line")
-
-        rank = [0] * len(records)
-        for ranks, indices in (
-            (_ranks([day or "" for day in days]), day_indices),
-            (_ranks(tins), tin_indices),
-            (_ranks(files), file_indices),
-        ):
-            width = max(ranks, default=0) + 1
-            rank = list(map(add, map(mul, rank, repeat(width)), map(ranks.__getitem__, indices)))
-        numbers = [line or 0 for line in lines]
-        low, high = min(numbers, default=0), max(numbers, default=0)
-        rank = list(map(add, map(mul, rank, repeat(high - low + 1)), map(add, numbers, repeat(-low))))
-        self.rank = rank
-        self.top = max(rank, default=0) + 1
-
-        self.day_code, day_codes = _codes(days)
-        self.performance_code, performance_codes = _codes(performances)
-        width = len(self.day_code)
-        self.outcome = list(
-            map(
-                add,
-                map(mul, map(performance_codes.__getitem__, performance_indices), repeat(width)),
-                map(day_codes.__getitem__, day_indices),
-            )
-        )
         self.none = len(records)
         self.key: list[str] = records.column("source_key")
-        self.tin: list[str | None] = [*map(tins.__getitem__, tin_indices), None]
-        self.source_file: list[str | None] = [*map(files.__getitem__, file_indices), None]
-        self.source_line: list[int | None] = [*lines, None]
+        self._lines: list[int | None] = [*records.column("source_line"), None]
+        self._tin = converted("tin", str)
+        self._file = converted("source_file", lambda file: str(file or ""))
+        self._day = converted("performance_date", _iso_day)
+        performances, self._performance_indices = converted(
+            "performance", lambda p: str(getattr(p, "value", p))
+        )
+        # chosen_source's order of (date, TIN, file): each value's rank among the column's
+        self._ranked = [
+            (_ranks([value or "" for value in table]), indices)
+            for table, indices in (self._day, self._tin, self._file)
+        ]
+        # a record's (performance, date) as one integer: the codes of their texts
+        self.day_code, self._day_codes = _codes(self._day[0])
+        self.performance_code, self._performance_codes = _codes(performances)
+
+    def rank(self, rows: Sequence[int]) -> list[int]:
+        """One integer per record at ``rows`` in ``chosen_source``'s order of (date, TIN, file, row)."""
+        rank = [0] * len(rows)
+        for ranks, indices in self._ranked:
+            width = max(ranks, default=0) + 1
+            rank = list(
+                map(
+                    add, map(mul, rank, repeat(width)), map(ranks.__getitem__, map(indices.__getitem__, rows))
+                )
+            )
+        numbers = [self._lines[row] or 0 for row in rows]
+        low, high = min(numbers, default=0), max(numbers, default=0)
+        return list(map(add, map(mul, rank, repeat(high - low + 1)), map(add, numbers, repeat(-low))))
+
+    def outcome(self, rows: Sequence[int]) -> list[int]:
+        """The (performance, date) of the records at ``rows`` as :meth:`outcome_code`'s integers."""
+        width = len(self.day_code)
+        performances = map(
+            self._performance_codes.__getitem__, map(self._performance_indices.__getitem__, rows)
+        )
+        days = map(self._day_codes.__getitem__, map(self._day[1].__getitem__, rows))
+        return list(map(add, map(mul, performances, repeat(width)), days))
 
     def outcome_code(self, performance: str, day: str | None) -> int:
-        """The :attr:`outcome` of a record of that performance and date (-1: no record's)."""
+        """The :meth:`outcome` of a record of that performance and date (-1: no record's)."""
         if performance not in self.performance_code or day not in self.day_code:
             return -1
         return self.performance_code[performance] * len(self.day_code) + self.day_code[day]
+
+    def where(self, rows: Sequence[int]) -> DecidingRecords:
+        """The TIN, file, row and encounter id of the records at ``rows``."""
+
+        def column(coded: tuple[list[Any], list[int]]) -> list[Any]:
+            table, indices = coded
+            return list(map(table.__getitem__, map(indices.__getitem__, rows)))
+
+        none, keys = self.none, self.key
+        return DecidingRecords(
+            tin=column(self._tin),
+            source_file=column(self._file),
+            source_line=list(map(self._lines.__getitem__, rows)),
+            encounter_id=[None if row == none else encounter_id_of(keys[row]) for row in rows],
+        )
 
 
 class DecidingRecords(NamedTuple):
@@ -210,21 +227,16 @@ class BatchSources(Mapping[str, RecordSource]):
         wanted = list(
             map(by_row.outcome_code, outcomes.outcome, map(days.__getitem__, outcomes.performance_date))
         )
-        exact = map(eq, map(by_row.outcome.__getitem__, rows), map(wanted.__getitem__, owners))
-        score = list(map(add, map(mul, exact, repeat(by_row.top)), map(by_row.rank.__getitem__, rows)))
+        exact = map(eq, by_row.outcome(rows), map(wanted.__getitem__, owners))
+        rank = by_row.rank(rows)
+        score = list(map(add, map(mul, exact, repeat(max(rank, default=0) + 1)), rank))  # exact first
         best = score.__getitem__
         none = by_row.none
         chosen = [
             none if size == 0 else rows[end - 1] if size == 1 else rows[max(range(end - size, end), key=best)]
             for size, end in zip(sizes, accumulate(sizes), strict=True)
         ]
-        keys = by_row.key
-        return DecidingRecords(
-            tin=list(map(by_row.tin.__getitem__, chosen)),
-            source_file=list(map(by_row.source_file.__getitem__, chosen)),
-            source_line=list(map(by_row.source_line.__getitem__, chosen)),
-            encounter_id=[None if row == none else encounter_id_of(keys[row]) for row in chosen],
-        )
+        return by_row.where(chosen)
 
     def _row_columns(self) -> _RowColumns:
         if self._by_row is None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 from pydantic import computed_field
@@ -164,10 +166,22 @@ def clinic_counts(
     instances = list(zip(columns.measure_id, columns.collection_type, strict=True))
     for (measure_id, instance), patients in Counter(instances).items():  # one outcome per patient
         counts.instance_patients[(measure_id, _INSTANCE_TYPES[instance])] = patients
-    cells = Counter(
+    one_tin = list(map((1).__eq__, map(len, columns.source_tins)))
+    cells = Counter(  # the outcomes of one TIN (most): counted at C level
+        zip(
+            map(itemgetter(0), compress(columns.source_tins, one_tin)),
+            compress(instances, one_tin),
+            compress(columns.outcome, one_tin),
+            strict=True,
+        )
+    )
+    cells.update(
         (tin, instance, outcome)
-        for tins, instance, outcome in zip(columns.source_tins, instances, columns.outcome, strict=True)
-        for tin in (tins if len(tins) == 1 else set(tins))
+        for tins, instance, outcome, one in zip(
+            columns.source_tins, instances, columns.outcome, one_tin, strict=True
+        )
+        if not one
+        for tin in set(tins)
     )
     column = {performance.value: index for index, performance in enumerate(_OUTCOME_COLUMNS, start=1)}
     for (tin, (measure_id, instance), outcome), count in cells.items():
