@@ -14,6 +14,7 @@ from aco_sync.adapters.memory import InMemorySyncStateStore
 from aco_sync.contracts.store_clinic_stats import StoreClinicStatsInput
 from aco_sync.domain.errors import InvalidInputError, NoClinicSyncedError
 from aco_sync.service.aggregate_stats import update_aggregate_stats
+from aco_sync.service.artifacts import roster_from_json
 from aco_sync.service.cleanup import clean_up_removed_encounters
 from aco_sync.service.clinic_stats import store_clinic_stats
 from aco_sync.service.clinic_sync import record_clinic_failure, sync_member_clinic
@@ -30,7 +31,15 @@ from aco_sync.service.status import latest_sync_status
 from aco_sync.service.sync_status import record_sync_status
 from aco_sync.service.validation import list_clinic_batch, validate_roster
 from support.engine_steps import manifest_items
-from support.small_aco import NORTH, NORTH_ROWS, SOUTH, TEMPLATE_HEADER, upload_roster, write_small_aco
+from support.small_aco import (
+    NORTH,
+    NORTH_ROWS,
+    ROSTER,
+    SOUTH,
+    TEMPLATE_HEADER,
+    upload_roster,
+    write_small_aco,
+)
 from support.stores import memory_stores
 
 
@@ -217,6 +226,24 @@ def test_roster_ingest_activates_valid_rosters_only_and_reports_rows(stores: Sto
     assert stores.state.get_active_roster("A1", 2025) == active  # the previous one stays active
     report = json.loads(stores.objects.get(result["report_key"]))
     assert report["issues"] and report["issues"][0]["line"] == 2
+
+
+def test_an_active_rosters_accepted_rows_are_its_stored_entries(stores: Stores) -> None:
+    """Update Aggregate Stats reports the roster's size from its record (rows_accepted), not its file."""
+    write_small_aco(stores)
+    uploads = [
+        ROSTER,
+        ROSTER + "not-an-mbi,X,Y,not-a-date,Q\n3EG4TE5MK75,Eve,Ng,1960-01-01,F\n",  # a rejected row
+        ROSTER + "3EG4TE5MK75,Eve,Ng,1960-01-01,F\n1EG4TE5MK73,Ann,Lee,1950-02-03,F\n",  # a repeated row
+    ]
+    for number, body in enumerate(uploads):
+        stores.objects.put(f"rosters/A1/2025/roster-{number}.csv", body.encode())
+        result = ingest_roster(stores, key=f"rosters/A1/2025/roster-{number}.csv", start=False)
+        active = stores.state.get_active_roster("A1", 2025)
+        assert active is not None and active.file_name == f"roster-{number}.csv"
+        assert active.rows_accepted == len(roster_from_json(stores.objects.get(active.key)))
+        assert result["rows_accepted"] == active.rows_accepted
+        assert result["rows_rejected"] == min(number, 1)  # the bad row; the repeated one
 
 
 def test_roster_ingest_starts_a_guarded_sync_and_logs_the_roster(stores: Stores) -> None:

@@ -6,20 +6,41 @@ outcome of the sync with the record sources read from the clinics' snapshots: on
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_engine_partitions import _decisions, _stores
 from test_pipeline import run_sync
 
 from aco_sync.adapters.environment import Stores
-from aco_sync.domain.records import CollectionType, Gender, PatientOutcome, Performance
-from aco_sync.reports.csv_exports import csv_lines
+from aco_sync.domain.outcome_columns import OutcomeColumns
+from aco_sync.domain.record_codec import RecordBatch
+from aco_sync.domain.records import (
+    CollectionType,
+    Gender,
+    MeasureStats,
+    PatientOutcome,
+    Performance,
+    PerformanceRecord,
+)
+from aco_sync.reports.csv_exports import (
+    csv_lines,
+    deciding_sources,
+    duplicate_cells,
+    gap_rows_by_tin,
+    inverse_of_instances,
+    patient_key,
+    patient_rows,
+)
 from aco_sync.reports.model import RecordSource, ReportInputs
 from aco_sync.reports.patient_parts import PatientReportPart, build_part, merge_parts
 from aco_sync.reports.qrda3 import ecqm_sex_counts
+from aco_sync.reports.record_sources import BatchSources, record_sources
+from aco_sync.scoring.clinic_stats import clinic_counts
 from aco_sync.service import aggregate_stats
 from aco_sync.service.common import (
     CLINIC_STATS_FILE,
@@ -179,3 +200,88 @@ def test_an_mcqm_part_counts_the_member_patients_of_its_partition_once() -> None
     assert merged.clinic.patients == 2 and merged.reports.aco_patients == 2
     assert merged.clinic.tin_patients == {"T1": 1, "T2": 1}
     assert merged.outcomes == 3
+
+
+# --- the part built column-wise from an engine partition's batch is the old per-outcome rows' -----------
+
+_TINS = ("T1", "T2", "T10")
+_FILES = ("a.csv", "b,c.csv", 'q"uote.csv', "line\r\nbreak.csv", "")
+_DAYS = (None, date(2025, 1, 2), date(2025, 3, 4), date(2024, 12, 31))
+
+
+@st.composite
+def _records_and_outcomes(draw: st.DrawFn) -> tuple[list[PerformanceRecord], list[PatientOutcome]]:
+    """Records of a few TINs, files, rows and dates (ties in every sort field), and outcomes over
+    their keys: one record, several, none, and keys of no record (not in the batch)."""
+    count = draw(st.integers(0, 30))
+    records = [
+        PerformanceRecord(
+            tin=draw(st.sampled_from(_TINS)),
+            source_key=f"T1:template:e{i}:M1:CQM" if draw(st.booleans()) else f"T2:qrda:doc{i}.xml:M1",
+            measure_id="M1",
+            collection_type=CollectionType.CQM,
+            performance=draw(st.sampled_from(list(Performance))),
+            performance_date=draw(st.sampled_from(_DAYS)),
+            first_name="F",
+            last_name="L",
+            birth_date=date(1950, 1, 1),
+            gender=Gender.FEMALE,
+            source_file=draw(st.sampled_from(_FILES)),
+            source_line=draw(st.sampled_from((None, 1, 2, 30))),
+        )
+        for i in range(count)
+    ]
+    keys = [r.source_key for r in records] + ["T9:template:gone:M1:CQM"]
+    outcomes = []
+    for patient in range(draw(st.integers(0, 12))):
+        for measure, instance in draw(
+            st.sets(
+                st.sampled_from(
+                    [("M1", CollectionType.CQM), ("M2", CollectionType.MCQM), ("M1 b", CollectionType.ECQM)]
+                )
+            )
+        ):
+            behind = tuple(sorted(draw(st.sets(st.sampled_from(keys), max_size=4))))
+            outcomes.append(
+                PatientOutcome(
+                    master_pat_id=draw(st.sampled_from(("MP1", "MP2", "MP10", "MP 3"))) + f"-{patient}",
+                    measure_id=measure,
+                    collection_type=instance,
+                    outcome=draw(st.sampled_from(list(Performance))),
+                    performance_date=draw(st.sampled_from(_DAYS)),
+                    source_tins=tuple(sorted(draw(st.sets(st.sampled_from(_TINS), max_size=3)))),
+                    source_keys=behind,
+                    gender=draw(st.sampled_from((Gender.FEMALE, Gender.MALE, None))),
+                )
+            )
+    return records, draw(st.permutations(outcomes))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_records_and_outcomes(), st.booleans())
+def test_a_part_from_the_outcome_columns_and_the_batch_has_the_rows_of_each_outcome_and_its_sources(
+    drawn: tuple[list[PerformanceRecord], list[PatientOutcome]], inverse: bool
+) -> None:
+    records, outcomes = drawn
+    stats = [MeasureStats("M1", CollectionType.CQM, 0, 0, 0, 0, 0, None, None, inverse=inverse)]
+    batch = RecordBatch.from_records(records)
+    sources = record_sources(batch, (r.source_key for r in records))
+    duplicated = {o.master_pat_id for o in outcomes[:2]}
+    part = build_part(
+        1, OutcomeColumns.from_outcomes(outcomes), BatchSources(batch), stats, duplicate_patients=duplicated
+    )
+
+    ordered = sorted(outcomes, key=patient_key)
+    deciding = deciding_sources(ordered, sources)
+    assert part.patients == csv_lines(patient_rows(ordered, deciding))
+    by_tin = gap_rows_by_tin(ordered, deciding, inverse_of_instances(stats))
+    assert part.gaps == {tin: csv_lines(rows) for tin, rows in by_tin.items()}
+    assert part.duplicates == duplicate_cells(duplicated, ordered, sources)
+    assert part.clinic == clinic_counts(ordered)
+    assert part == build_part(1, outcomes, sources, stats, duplicate_patients=duplicated)  # the mapping path
+
+
+def test_csv_lines_keep_a_line_end_inside_a_field_in_its_row() -> None:
+    rows = [["a", "x\r\ny", None], ["b", 2, ""]]
+    assert csv_lines(rows) == ['a,"x\r\ny",', "b,2,"]
+    assert csv_lines([]) == [] and csv_lines([[None]]) == ['""']

@@ -5,6 +5,7 @@ per-TIN gap lists and the probable duplicates for review."""
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -89,12 +90,20 @@ class _Lines(list[str]):
 
 
 def csv_lines(rows: Iterable[Sequence[Any]]) -> list[str]:
-    """Each row formatted as one CSV line (without its line end), as the report files write it."""
-    lines = _Lines()
-    writer = csv.writer(lines, lineterminator=LINE_END)
+    """Each row formatted as one CSV line (without its line end), as the report files write it (None
+    as an empty field, as the csv writer writes it)."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    text = io.StringIO()
+    csv.writer(text, lineterminator=LINE_END).writerows(rows)  # one C-level loop over the rows
+    lines = text.getvalue().split(LINE_END)
+    if len(lines) == len(rows) + 1:  # no line end inside a (quoted) field: one line per row
+        lines.pop()
+        return lines
+    one_per_row = _Lines()  # a field with a line end: the writer's one call per row
+    writer = csv.writer(one_per_row, lineterminator=LINE_END)
     for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
-    return lines
+        writer.writerow(row)
+    return one_per_row
 
 
 def csv_file(header: Sequence[str], lines: Sequence[str]) -> bytes:
@@ -205,11 +214,16 @@ def patients_csv(outcomes: Sequence[PatientOutcome], sources: dict[str, RecordSo
 
 def gap_of(outcome: PatientOutcome, *, inverse: bool) -> str | None:
     """Why the outcome counts against its measure instance, or None when it does not."""
-    if outcome.outcome is Performance.DENOMINATOR_ONLY:
+    return performance_gap(outcome.outcome, inverse=inverse)
+
+
+def performance_gap(performance: Performance, *, inverse: bool) -> str | None:
+    """:func:`gap_of` an outcome of ``performance``."""
+    if performance is Performance.DENOMINATOR_ONLY:
         return "no performance reported (lowers data completeness)"
-    if outcome.outcome is Performance.NOT_MET and not inverse:
+    if performance is Performance.NOT_MET and not inverse:
         return "not met"
-    if outcome.outcome is Performance.MET and inverse:
+    if performance is Performance.MET and inverse:
         return "met on an inverse measure (e.g. HbA1c > 9% or missing)"
     return None
 

@@ -17,10 +17,15 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from itertools import compress, repeat
+from operator import itemgetter
+from typing import Any
 
 from aco_sync.domain.bulk import gc_paused
-from aco_sync.domain.records import CollectionType, MeasureStats, PatientOutcome
+from aco_sync.domain.outcome_columns import OutcomeColumns
+from aco_sync.domain.records import CollectionType, MeasureStats, PatientOutcome, Performance
 from aco_sync.reports.csv_exports import (
     GAP_COLUMNS,
     PATIENT_COLUMNS,
@@ -30,15 +35,13 @@ from aco_sync.reports.csv_exports import (
     deciding_sources,
     duplicate_cells,
     gap_file_name,
-    gap_rows_by_tin,
     inverse_of_instances,
-    patient_key,
-    patient_rows,
+    performance_gap,
     probable_duplicates_file,
 )
 from aco_sync.reports.model import PatientLevelReports, RecordSource
 from aco_sync.reports.qrda3 import SexCounts, sex_counts
-from aco_sync.reports.record_sources import BatchSources
+from aco_sync.reports.record_sources import BatchSources, DecidingRecords
 from aco_sync.scoring.clinic_stats import ClinicCounts, PatientSets, clinic_counts
 
 PART_FORMAT = "patient-report-part-1"
@@ -109,10 +112,29 @@ def _plain(values: Iterable[str]) -> bool:
     return _PLAIN.fullmatch("".join(set(values))) is not None
 
 
+def _taken(columns: OutcomeColumns, rows: Sequence[int]) -> OutcomeColumns:
+    """The outcomes at ``rows``, in that order."""
+    return OutcomeColumns(*(list(map(getattr(columns, f.name).__getitem__, rows)) for f in fields(columns)))
+
+
+def _patient_order(columns: OutcomeColumns) -> list[int]:
+    """The outcomes' positions in :func:`~aco_sync.reports.csv_exports.patient_key` order (two stable
+    sorts: by instance, then by patient; ties keep their order, as ``sorted`` by the key)."""
+    instances = list(zip(columns.measure_id, columns.collection_type, strict=True))
+    order = sorted(range(len(columns)), key=instances.__getitem__)
+    order.sort(key=columns.master_pat_id.__getitem__)
+    return order
+
+
+_GAPS = {
+    (p.value, inverse): performance_gap(p, inverse=inverse) for p in Performance for inverse in (False, True)
+}
+
+
 @gc_paused()  # hundreds of thousands of rows: no full collection over the partition's heap
 def build_part(
     partition: int,
-    outcomes: Sequence[PatientOutcome],
+    outcomes: OutcomeColumns | Sequence[PatientOutcome],
     sources: Mapping[str, RecordSource],
     stats: Iterable[MeasureStats],
     *,
@@ -121,24 +143,73 @@ def build_part(
 ) -> PatientReportPart:
     """The part of ``outcomes`` (one partition's, with the ``sources`` of their records and the stats of
     their instances, for the inverse measures). ``duplicate_patients``: the partition's patients in a
-    probable-duplicate pair; ``members``: the partition's member outcomes' patients, for an MCQM part."""
-    ordered = sorted(outcomes, key=patient_key)
-    deciding = (
-        sources.deciding(ordered) if isinstance(sources, BatchSources) else deciding_sources(ordered, sources)
+    probable-duplicate pair; ``members``: the partition's member outcomes' patients, for an MCQM part.
+
+    Column-wise, without an object per outcome: the rows are those of ``csv_exports.patient_rows`` and
+    ``csv_exports.gap_rows_by_tin`` (tests/unit/service/test_report_parts.py compares them, and the
+    merged files with the whole-ACO path's)."""
+    if not isinstance(outcomes, OutcomeColumns):
+        outcomes = OutcomeColumns.from_outcomes(outcomes)
+    ordered = _taken(outcomes, _patient_order(outcomes))
+    if isinstance(sources, BatchSources):
+        deciding = sources.deciding_records(ordered)
+    else:
+        deciding = DecidingRecords.of_sources(deciding_sources(ordered.to_outcomes(), sources))
+    master, measure, instance = ordered.master_pat_id, ordered.measure_id, ordered.collection_type
+    days = {d: date.fromordinal(d).isoformat() if d else None for d in set(ordered.performance_date)}
+    dates = list(map(days.__getitem__, ordered.performance_date))
+    patients = csv_lines(
+        zip(
+            master,
+            measure,
+            instance,
+            ordered.outcome,
+            dates,
+            map(";".join, ordered.source_tins),
+            *deciding,
+            map(len, ordered.source_keys),
+            strict=True,
+        )
     )
-    by_tin = gap_rows_by_tin(ordered, deciding, inverse_of_instances(stats))
-    ecqm = [o for o in ordered if o.collection_type is CollectionType.ECQM]
+
+    inverse = inverse_of_instances(stats)
+    inverse_flags = map(inverse.get, zip(measure, instance, strict=True), repeat(False))
+    gaps = list(map(_GAPS.__getitem__, zip(ordered.outcome, inverse_flags, strict=True)))
+    by_tin: dict[str, list[tuple[Any, ...]]] = {}
+    for i in compress(range(len(gaps)), gaps):
+        tins = ordered.source_tins[i]
+        tin = deciding.tin[i]
+        if tin is None:  # no record: the first source TIN's
+            tin = tins[0] if tins else "unknown"
+        others = "" if tins == (tin,) else ";".join(t for t in tins if t != tin)
+        row = (
+            tin,
+            measure[i],
+            instance[i],
+            master[i],
+            gaps[i],
+            dates[i],
+            deciding.source_file[i],
+            deciding.source_line[i],
+            deciding.encounter_id[i],
+            others,
+        )
+        by_tin.setdefault(tin, []).append(row)
+    for rows in by_tin.values():  # patient order: by instance, then patient (csv_exports.gap_key)
+        rows.sort(key=itemgetter(1, 2))
+
+    wanted = set(duplicate_patients)
+    duplicated = [i for i, master_id in enumerate(master) if master_id in wanted] if wanted else []
+    ecqm = [i for i, t in enumerate(instance) if t == CollectionType.ECQM.value]
     ecqm_by_measure: dict[str, list[PatientOutcome]] = {}
-    for outcome in ecqm:
+    for outcome in _taken(ordered, ecqm).to_outcomes():
         ecqm_by_measure.setdefault(outcome.measure_id, []).append(outcome)
     return PatientReportPart(
         partition=partition,
-        patients=csv_lines(patient_rows(ordered, deciding)),
+        patients=patients,
         gaps={tin: csv_lines(rows) for tin, rows in by_tin.items()},
-        ordered_by_line=_plain(o.master_pat_id for o in ordered)
-        and _plain(o.measure_id for o in ordered)
-        and _plain(o.collection_type for o in ordered),
-        duplicates=duplicate_cells(duplicate_patients, ordered, sources),
+        ordered_by_line=_plain(master) and _plain(measure) and _plain(instance),
+        duplicates=duplicate_cells(wanted, _taken(ordered, duplicated).to_outcomes(), sources),
         clinic=clinic_counts(ordered, also=members),
         includes_members=members is not None,
         ecqm_outcomes={m: len(o) for m, o in ecqm_by_measure.items()},

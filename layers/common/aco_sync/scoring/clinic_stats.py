@@ -7,13 +7,16 @@ A patient seen by two TINs counts for both, so shares across TINs can add up to 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 from pydantic import computed_field
 
 from aco_sync.domain.catalog import MeasureCatalog
+from aco_sync.domain.outcome_columns import OutcomeColumns
 from aco_sync.domain.records import CollectionType, PatientOutcome, Performance
 
 
@@ -136,33 +139,59 @@ class ClinicCounts:
 PatientSets = tuple[set[str], dict[str, set[str]]]  # the distinct patients, and those of each TIN
 
 
-def patient_sets(outcomes: Iterable[PatientOutcome]) -> PatientSets:
-    everyone: set[str] = set()
+def patient_sets(outcomes: Sequence[PatientOutcome] | OutcomeColumns) -> PatientSets:
+    columns = _columns(outcomes)
     by_tin: dict[str, set[str]] = defaultdict(set)
-    for outcome in outcomes:
-        everyone.add(outcome.master_pat_id)
-        for tin in outcome.source_tins:
-            by_tin[tin].add(outcome.master_pat_id)
-    return everyone, dict(by_tin)
+    for tins, master_id in zip(columns.source_tins, columns.master_pat_id, strict=True):
+        for tin in tins:
+            by_tin[tin].add(master_id)
+    return set(columns.master_pat_id), dict(by_tin)
 
 
-def clinic_counts(outcomes: Sequence[PatientOutcome], *, also: PatientSets | None = None) -> ClinicCounts:
+def _columns(outcomes: Sequence[PatientOutcome] | OutcomeColumns) -> OutcomeColumns:
+    return outcomes if isinstance(outcomes, OutcomeColumns) else OutcomeColumns.from_outcomes(outcomes)
+
+
+_INSTANCE_TYPES = {t.value: t for t in CollectionType}
+
+
+def clinic_counts(
+    outcomes: Sequence[PatientOutcome] | OutcomeColumns, *, also: PatientSets | None = None
+) -> ClinicCounts:
     """The :class:`ClinicCounts` of ``outcomes``; the distinct patients also count those of ``also`` (the
-    same patients' other outcomes, counted once)."""
+    same patients' other outcomes, counted once). Counted column-wise: one count per (TIN, instance,
+    outcome), then added into the cells."""
+    columns = _columns(outcomes)
     counts = ClinicCounts()
-    column = {performance: index for index, performance in enumerate(_OUTCOME_COLUMNS, start=1)}
-    for outcome in outcomes:
-        key = (outcome.measure_id, outcome.collection_type)
-        counts.instance_patients[key] += 1  # one outcome per patient and instance
-        where = column.get(outcome.outcome)
-        for tin in set(outcome.source_tins):
-            cells = counts.by_tin.setdefault(tin, {}).get(key)
-            if cells is None:
-                cells = counts.by_tin[tin][key] = [0] * 5
-            cells[0] += 1
-            if where is not None:
-                cells[where] += 1
-    everyone, by_tin = patient_sets(outcomes)
+    instances = list(zip(columns.measure_id, columns.collection_type, strict=True))
+    for (measure_id, instance), patients in Counter(instances).items():  # one outcome per patient
+        counts.instance_patients[(measure_id, _INSTANCE_TYPES[instance])] = patients
+    one_tin = list(map((1).__eq__, map(len, columns.source_tins)))
+    cells = Counter(  # the outcomes of one TIN (most): counted at C level
+        zip(
+            map(itemgetter(0), compress(columns.source_tins, one_tin)),
+            compress(instances, one_tin),
+            compress(columns.outcome, one_tin),
+            strict=True,
+        )
+    )
+    cells.update(
+        (tin, instance, outcome)
+        for tins, instance, outcome, one in zip(
+            columns.source_tins, instances, columns.outcome, one_tin, strict=True
+        )
+        if not one
+        for tin in set(tins)
+    )
+    column = {performance.value: index for index, performance in enumerate(_OUTCOME_COLUMNS, start=1)}
+    for (tin, (measure_id, instance), outcome), count in cells.items():
+        key = (measure_id, _INSTANCE_TYPES[instance])
+        mine = counts.by_tin.setdefault(tin, {}).setdefault(key, [0] * 5)
+        mine[0] += count
+        where = column.get(outcome)
+        if where is not None:
+            mine[where] += count
+    everyone, by_tin = patient_sets(columns)
     if also is not None:
         everyone = everyone | also[0]
         by_tin = {tin: by_tin.get(tin, set()) | also[1].get(tin, set()) for tin in {*by_tin, *also[1]}}

@@ -31,7 +31,6 @@ from aco_sync.service.artifacts import (
     aggregation_from_json,
     dumps,
     probable_duplicates_from_json,
-    roster_from_json,
 )
 from aco_sync.service.common import (
     CLINIC_STATS_FILE,
@@ -182,7 +181,9 @@ def update_aggregate_stats(stores: Stores, *, aco_id: str, sync_id: str) -> dict
     stores.state.put_measure_results(aco_id, sync_id, results)
 
     roster = roster_of_sync(stores, aco_id, sync_id, settings.performance_year)
-    roster_size = len(roster_from_json(stores.objects.get(roster.key))) if roster else None
+    # the roster's accepted rows are its stored entries (roster_ingest writes both from the same read):
+    # its size without parsing the whole roster
+    roster_size = roster.rows_accepted if roster else None
     clinics = [
         {"tin": c.tin, "name": c.name, "status": c.status, "reason": c.reason, "last_synced": c.last_synced}
         for c in stores.state.list_clinic_statuses(aco_id)

@@ -36,6 +36,7 @@ from aco_sync.domain.engine import (
     aggregate_members,
     combine_members,
 )
+from aco_sync.domain.outcome_columns import OutcomeColumns
 from aco_sync.domain.partitions import select_partition
 from aco_sync.domain.record_codec import RecordBatch, concat_batches, decode_batch
 from aco_sync.domain.records import DenominatorCount, PatientOutcome, PerformanceRecord, SyncLogEntry
@@ -170,7 +171,7 @@ def partition_report(
     sources = BatchSources(RecordBatch.from_records(records))
     return build_part(
         partition,
-        result.outcomes,
+        result.outcome_columns,
         sources,
         result.stats,
         duplicate_patients=duplicate_patients,
@@ -178,7 +179,9 @@ def partition_report(
     )
 
 
-def store_member_patients(stores: Stores, ids: PartitionOfSync, outcomes: Sequence[PatientOutcome]) -> None:
+def store_member_patients(
+    stores: Stores, ids: PartitionOfSync, outcomes: Sequence[PatientOutcome] | OutcomeColumns
+) -> None:
     """The partition's member outcomes' patients (all, and per TIN), for its MCQM part's distinct counts."""
     everyone, by_tin = patient_sets(outcomes)
     stores.objects.put(
@@ -215,7 +218,7 @@ def aggregate_member_partition(
         partition, result, reviews.records, duplicate_patients=duplicate_patients(pairs)
     )
     if inputs.plan.mcqm_needed:
-        store_member_patients(stores, ids, result.outcomes)
+        store_member_patients(stores, ids, result.outcome_columns)
     store_partition_result(
         stores,
         ids,
