@@ -590,17 +590,20 @@ def _table_from_rows(file_name: str, rows: Iterable[SourceRow], issues: FileIssu
                 )
             )
 
-    def data_rows() -> Iterator[TableRow]:
-        for line, cells in table.cells:
-            width = len(cells)
-            yield TableRow(
-                line=line, values={name: cells[index].strip() for index, name in used if index < width}
-            )
-
     table.column_index = {name: index for index, name in used}
     table.cells = data_cells()
-    table.rows = data_rows()
+    # rows over the same cells, holding no reference to the table: a reader iterates one of the two, and
+    # the other, never started, would otherwise keep the table (and what its reader built) in a cycle
+    table.rows = _rows_of(table.cells, used)
     return table
+
+
+def _rows_of(cells: Iterator[tuple[int, list[str]]], used: list[tuple[int, str]]) -> Iterator[TableRow]:
+    for line, row_cells in cells:
+        width = len(row_cells)
+        yield TableRow(
+            line=line, values={name: row_cells[index].strip() for index, name in used if index < width}
+        )
 
 
 def _similarity(a: str, b: str) -> float:

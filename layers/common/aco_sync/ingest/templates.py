@@ -365,7 +365,9 @@ class _TemplateRows:
         at = {name: index.get(name, self.width) for name in (*TEMPLATE_COLUMNS, *OPTIONAL_COLUMNS)}
         # a row's cells of these fields, in this order, taken in one C call per row
         self.cells_of_row = operator.itemgetter(*(at[name] for name in _ROW_CELLS))
-        self.has_type = "collection_type" in columns
+        # the parsers below are closures kept on self: they must not refer to self (a cycle would keep
+        # the file's records in memory until a full collection of the garbage collector)
+        self.has_type = has_type = "collection_type" in columns
 
         def cached(parse: Callable[[str], _Parsed]) -> Callable[[str], _Parsed]:
             return functools.lru_cache(maxsize=CACHED_VALUES)(parse)
@@ -375,7 +377,7 @@ class _TemplateRows:
         ) -> tuple[str | None, CollectionType | None, str, tuple[str, ...]]:
             errors: list[str] = []
             values = {"m": measure_text, "t": type_text}
-            where = {"measure_id": "m", "collection_type": "t"} if self.has_type else {"measure_id": "m"}
+            where = {"measure_id": "m", "collection_type": "t"} if has_type else {"measure_id": "m"}
             measure_id, collection = _measure_and_type(
                 values, where, catalog, errors, default=CollectionType.CQM
             )
