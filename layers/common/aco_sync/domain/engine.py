@@ -16,6 +16,7 @@ PerformanceRecords is converted in one pass.
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -298,12 +299,17 @@ def _outcome_order(measure_ids: list[str], patients: list[int], master_ids: list
 
 
 def _patient_index(records: Iterable[PerformanceRecord], pseudonym_key: PseudonymKey) -> PatientIndex:
-    """The patient index of a batch, built once per batch and key (both engine steps can share it)."""
+    """The patient index of a batch, built once per batch and key while it is in use (both engine steps
+    can share it). The batch keeps only a weak reference to it: the index refers to its batch, and a
+    strong one back would make a cycle that keeps the step's records in memory until a full collection
+    of the garbage collector, instead of freeing them when the step's result is dropped."""
     batch = RecordBatch.from_records(records)
     cache_key = f"patient_index#{pseudonym_key.fingerprint}"
-    index = batch.cache.get(cache_key)
+    cached = batch.cache.get(cache_key)
+    index = cached() if isinstance(cached, weakref.ref) else None
     if not isinstance(index, PatientIndex):
-        index = batch.cache[cache_key] = PatientIndex(batch, pseudonym_key)
+        index = PatientIndex(batch, pseudonym_key)
+        batch.cache[cache_key] = weakref.ref(index)
     return index
 
 
