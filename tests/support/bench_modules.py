@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 from types import ModuleType
 
+from aco_sync.adapters.ports import ObjectStore
 from support.handlers import REPO_ROOT
 
 
@@ -20,3 +22,17 @@ def bench_synthetic() -> ModuleType:
     sys.modules["bench_synthetic"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def write_synthetic_aco(folder: Path, *, records: int, tins: int, seed: int) -> Path:
+    """The seeded synthetic ACO of ``records`` records at ``tins`` member TINs written into ``folder`` as
+    the data bucket's files (``synthetic.write_bucket_folder``)."""
+    synthetic = bench_synthetic()
+    synthetic.write_bucket_folder(synthetic.generate_aco(records=records, tins=tins, seed=seed), folder)
+    return folder
+
+
+def put_folder(objects: ObjectStore, folder: Path) -> None:
+    """Every file of ``folder`` into ``objects``, under its path relative to the folder."""
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        objects.put(path.relative_to(folder).as_posix(), path.read_bytes())

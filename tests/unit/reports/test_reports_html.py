@@ -99,8 +99,6 @@ def test_chart_without_benchmark_says_so() -> None:
     assert "no CMS benchmark" in svg and "50.00%" in svg
 
 
-
-
 @pytest.mark.screenshot
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install -y chromium)")
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from aco_sync.domain.record_codec import RecordBatch
 from aco_sync.domain.records import Gender
 from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync.service.status import latest_sync_status
-from support.bench_modules import bench_synthetic
+from support.bench_modules import bench_synthetic, put_folder, write_synthetic_aco
 from support.stores import memory_stores
 
 RECORDS, TINS = 4_000, 40
@@ -37,16 +37,12 @@ RECORDS, TINS = 4_000, 40
 
 @pytest.fixture(scope="module")
 def aco_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    synthetic = bench_synthetic()
-    folder = tmp_path_factory.mktemp("aco")
-    synthetic.write_bucket_folder(synthetic.generate_aco(records=RECORDS, tins=TINS, seed=13), folder)
-    return folder
+    return write_synthetic_aco(tmp_path_factory.mktemp("aco"), records=RECORDS, tins=TINS, seed=13)
 
 
 def _stores(folder: Path, decisions: bytes | None, records_per_partition: int | None) -> tuple[Stores, str]:
     stores = memory_stores()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        stores.objects.put(path.relative_to(folder).as_posix(), path.read_bytes())
+    put_folder(stores.objects, folder)
     [config] = [k for k in stores.objects.list_keys("config/acos/")]
     settings = json.loads(stores.objects.get(config))
     if records_per_partition is not None:

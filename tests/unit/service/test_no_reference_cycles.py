@@ -36,7 +36,7 @@ from aco_sync.service.roster_ingest import ingest_roster
 from aco_sync.service.start_sync import start_sync
 from aco_sync.service.sync_status import record_sync_status
 from aco_sync.service.validation import list_clinic_batch, validate_roster
-from support.bench_modules import bench_synthetic
+from support.bench_modules import put_folder, write_synthetic_aco
 from support.engine_steps import manifest_items
 from support.stores import memory_stores
 
@@ -47,10 +47,7 @@ ALLOWED_UNREACHABLE = 100
 
 @pytest.fixture(scope="module")
 def aco_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    synthetic = bench_synthetic()
-    folder = tmp_path_factory.mktemp("aco")
-    synthetic.write_bucket_folder(synthetic.generate_aco(records=RECORDS, tins=TINS, seed=29), folder)
-    return folder
+    return write_synthetic_aco(tmp_path_factory.mktemp("aco"), records=RECORDS, tins=TINS, seed=29)
 
 
 @pytest.fixture
@@ -67,8 +64,7 @@ def collector_off() -> Iterator[None]:
 
 def _stores(folder: Path) -> tuple[Stores, str]:
     stores = memory_stores()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        stores.objects.put(path.relative_to(folder).as_posix(), path.read_bytes())
+    put_folder(stores.objects, folder)
     [config] = stores.objects.list_keys("config/acos/")
     aco_id = json.loads(stores.objects.get(config))["aco_id"]
     return stores, aco_id
