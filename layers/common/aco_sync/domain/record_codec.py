@@ -120,21 +120,18 @@ class RecordBatch:
             return
         try:
             loaded = loader()
-        except (zlib.error, ValueError, KeyError, TypeError, IndexError) as error:
-            raise InvalidInputError(
-                f"Encoded record file is corrupt (column {name}): {error.__class__.__name__}"
-            ) from None
+        except _DECODE_ERRORS as error:
+            raise _corrupt(name, error) from None
         if isinstance(loaded, tuple):
-            table, indices = loaded
             if self._derived:
                 self._coded[name] = loaded
                 return
-            if len(indices) != self.length or (indices and max(indices) >= len(table)):
-                raise InvalidInputError(f"Encoded record file is corrupt (column {name})")
+            if len(loaded[1]) != self.length or not _indices_fit(loaded):
+                raise _corrupt(name)
             self._coded[name] = loaded
         else:
             if len(loaded) != self.length:
-                raise InvalidInputError(f"Encoded record file is corrupt (column {name})")
+                raise _corrupt(name)
             self._raw[name] = loaded
 
     def column(self, name: str) -> list[Any]:
@@ -388,6 +385,20 @@ def encode_records(
     return b"".join([MAGIC, struct.pack("<I", len(header_bytes)), header_bytes, *blobs])
 
 
+_DECODE_ERRORS = (zlib.error, ValueError, KeyError, TypeError, IndexError)  # what a corrupt blob raises
+
+
+def _corrupt(name: str, error: BaseException | None = None) -> InvalidInputError:
+    detail = f": {error.__class__.__name__}" if error is not None else ""
+    return InvalidInputError(f"Encoded record file is corrupt (column {name}){detail}")
+
+
+def _indices_fit(coded: Coded) -> bool:
+    """Whether every index of a dictionary-coded column points into its table."""
+    table, indices = coded
+    return not indices or max(indices) < len(table)
+
+
 def _take_spans(values: list[Any], spans: Sequence[range]) -> list[Any]:
     taken: list[Any] = []
     for span in spans:
@@ -412,12 +423,10 @@ class _StoredColumn:
         """The column's values (or coded indices) at the rows of ``spans`` (step 1, within the file)."""
         try:
             loaded = self._decode(spans)
-        except (zlib.error, ValueError, KeyError, TypeError, IndexError) as error:
-            raise InvalidInputError(
-                f"Encoded record file is corrupt (column {self.name}): {error.__class__.__name__}"
-            ) from None
-        if isinstance(loaded, tuple) and loaded[1] and max(loaded[1]) >= len(loaded[0]):
-            raise InvalidInputError(f"Encoded record file is corrupt (column {self.name})")
+        except _DECODE_ERRORS as error:
+            raise _corrupt(self.name, error) from None
+        if isinstance(loaded, tuple) and not _indices_fit(loaded):
+            raise _corrupt(self.name)
         return loaded
 
     def _decode(self, spans: Sequence[range] | None) -> list[Any] | Coded:
@@ -427,13 +436,13 @@ class _StoredColumn:
             table = json.loads(blob(column["t"]).decode("utf-8", "surrogatepass"))
             indices = blob(column["i"])
             if spans is not None and len(indices) != self.length * array(column["w"]).itemsize:
-                raise InvalidInputError(f"Encoded record file is corrupt (column {self.name})")
+                raise _corrupt(self.name)
             return table, _from_bytes(column["w"], indices, spans)
         values: list[Any]
         if kind == "int":
             data = blob(column["b"])
             if spans is not None and len(data) != self.length * array("q").itemsize:
-                raise InvalidInputError(f"Encoded record file is corrupt (column {self.name})")
+                raise _corrupt(self.name)
             values = _from_bytes("q", data, spans)
             if "null" in column:
                 sentinel = column["null"]
@@ -450,7 +459,7 @@ class _StoredColumn:
         if spans is None:
             return values
         if len(values) != self.length:
-            raise InvalidInputError(f"Encoded record file is corrupt (column {self.name})")
+            raise _corrupt(self.name)
         return _take_spans(values, spans)
 
 
