@@ -233,7 +233,7 @@ def _drop_duplicate_keys(data: ClinicData) -> None:
         key = record.source_key
         content = None
         if record.source_line is not None and record.content_hash:  # a template row
-            content = f"content:{record.measure_id}:{record.collection_type!s}:{record.content_hash}"
+            content = _content_identity(record.measure_id, str(record.collection_type), record.content_hash)
         earlier = first.get(key)
         if earlier is None and content is not None:
             earlier = first.get(content)
@@ -258,6 +258,10 @@ def _drop_duplicate_keys(data: ClinicData) -> None:
     data.records = kept
 
 
+# a template row's identity by content (beside its source key): same measure instance, same content
+_content_identity = "content:{}:{}:{}".format
+
+
 def _any_repeated_identity(records: list[PerformanceRecord]) -> bool:
     """Whether :func:`_drop_duplicate_keys` can find a duplicate: some two of the records' source keys
     and template rows' content identities are equal (tested in C-level passes, not per record)."""
@@ -268,9 +272,9 @@ def _any_repeated_identity(records: list[PerformanceRecord]) -> bool:
     )
     rows = list(compress(records, has_content))
     contents = map(
-        "content:{}:{}:{}".format,
+        _content_identity,
         map(attrgetter("measure_id"), rows),
-        map(str, map(attrgetter("collection_type"), rows)),  # as the f-string's !s gives it
+        map(str, map(attrgetter("collection_type"), rows)),
         map(attrgetter("content_hash"), rows),
     )
     identities = set(map(attrgetter("source_key"), records))

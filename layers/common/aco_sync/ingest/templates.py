@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from aco_sync.domain.bulk import gc_paused
 from aco_sync.domain.catalog import MeasureCatalog
@@ -367,10 +367,7 @@ class _TemplateRows:
         self.cells_of_row = operator.itemgetter(*(at[name] for name in _ROW_CELLS))
         # the parsers below are closures kept on self: they must not refer to self (a cycle would keep
         # the file's records in memory until a full collection of the garbage collector)
-        self.has_type = has_type = "collection_type" in columns
-
-        def cached(parse: Callable[[str], _Parsed]) -> Callable[[str], _Parsed]:
-            return functools.lru_cache(maxsize=CACHED_VALUES)(parse)
+        has_type = "collection_type" in columns
 
         def measure_and_type(
             measure_text: str, type_text: str
@@ -383,7 +380,7 @@ class _TemplateRows:
             )
             return measure_id, collection, str(collection) if collection else "", tuple(errors)
 
-        self.measure_and_type = functools.lru_cache(maxsize=CACHED_VALUES)(measure_and_type)
+        self.measure_and_type = _cached(measure_and_type)
         # dates: shared by every file the process reads (see _PERFORMANCE_DATE); the rest per file
         self.birth_date = _birth_date_parser(date.today())
         self.performance_date = _PERFORMANCE_DATE
@@ -391,10 +388,10 @@ class _TemplateRows:
         self.npi = _field_parser("NPI", parse_npi)
         self.mbi = _field_parser("MBI", parse_mbi)
         self.row_tin = _field_parser("TIN", parse_tin)
-        self.performance = functools.lru_cache(maxsize=CACHED_VALUES)(_performance)
-        self.hba1c = cached(functools.partial(_number_of, name="hba1c", integer=False))
-        self.systolic = cached(functools.partial(_number_of, name="systolic", integer=True))
-        self.diastolic = cached(functools.partial(_number_of, name="diastolic", integer=True))
+        self.performance = _cached(_performance)
+        self.hba1c = _cached(functools.partial(_number_of, name="hba1c", integer=False))
+        self.systolic = _cached(functools.partial(_number_of, name="systolic", integer=True))
+        self.diastolic = _cached(functools.partial(_number_of, name="diastolic", integer=True))
 
     def read(self, line: int, cells: list[str]) -> None:
         if len(cells) <= self.width:
@@ -612,7 +609,15 @@ def _field_parser(label: str, parser: Callable[[str], object]) -> Callable[[str]
         except ValueError as exc:
             return None, f"the {label} {exc}"
 
-    return functools.lru_cache(maxsize=CACHED_VALUES)(parse)
+    return _cached(parse)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _cached(parse: _F) -> _F:
+    """``parse`` remembering the result of each distinct text (up to :data:`CACHED_VALUES` of them)."""
+    return cast("_F", functools.lru_cache(maxsize=CACHED_VALUES)(parse))
 
 
 # Dates are parsed once per process, not per file (a worker reads many clinics, and their birth and
