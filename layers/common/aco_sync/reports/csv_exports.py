@@ -212,13 +212,8 @@ def patients_csv(outcomes: Sequence[PatientOutcome], sources: dict[str, RecordSo
     return _csv(PATIENT_COLUMNS, patient_rows(ordered, deciding_sources(ordered, sources or {})))
 
 
-def gap_of(outcome: PatientOutcome, *, inverse: bool) -> str | None:
-    """Why the outcome counts against its measure instance, or None when it does not."""
-    return performance_gap(outcome.outcome, inverse=inverse)
-
-
 def performance_gap(performance: Performance, *, inverse: bool) -> str | None:
-    """:func:`gap_of` an outcome of ``performance``."""
+    """Why an outcome of ``performance`` counts against its measure instance, or None when it does not."""
     if performance is Performance.DENOMINATOR_ONLY:
         return "no performance reported (lowers data completeness)"
     if performance is Performance.NOT_MET and not inverse:
@@ -242,7 +237,8 @@ def gap_rows_by_tin(
     else the first source TIN), sorted."""
     by_tin: dict[str, list[list[Any]]] = {}
     for outcome, source in zip(outcomes, deciding, strict=True):
-        gap = gap_of(outcome, inverse=inverse.get((outcome.measure_id, outcome.collection_type.value), False))
+        instance = (outcome.measure_id, outcome.collection_type.value)
+        gap = performance_gap(outcome.outcome, inverse=inverse.get(instance, False))
         if gap is None:
             continue
         tin = source.tin if source else (outcome.source_tins[0] if outcome.source_tins else "unknown")

@@ -18,7 +18,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import date
 from itertools import compress, repeat
 from operator import itemgetter
 from typing import Any
@@ -41,7 +40,7 @@ from aco_sync.reports.csv_exports import (
 )
 from aco_sync.reports.model import PatientLevelReports, RecordSource
 from aco_sync.reports.qrda3 import SexCounts, sex_counts
-from aco_sync.reports.record_sources import BatchSources, DecidingRecords
+from aco_sync.reports.record_sources import BatchSources, DecidingRecords, iso_days
 from aco_sync.scoring.clinic_stats import ClinicCounts, PatientSets, clinic_counts
 
 PART_FORMAT = "patient-report-part-1"
@@ -156,8 +155,7 @@ def build_part(
     else:
         deciding = DecidingRecords.of_sources(deciding_sources(ordered.to_outcomes(), sources))
     master, measure, instance = ordered.master_pat_id, ordered.measure_id, ordered.collection_type
-    days = {d: date.fromordinal(d).isoformat() if d else None for d in set(ordered.performance_date)}
-    dates = list(map(days.__getitem__, ordered.performance_date))
+    dates = iso_days(ordered.performance_date)
     patients = csv_lines(
         zip(
             master,

@@ -53,6 +53,12 @@ def _iso_day(day: Any) -> str | None:
     return None if day is None else str(day)
 
 
+def iso_days(days: Sequence[int]) -> list[str | None]:
+    """The ISO dates of a column of day ordinals (0: no date), each distinct day converted once."""
+    text = {day: _iso_day(day) for day in set(days)}
+    return list(map(text.__getitem__, days))
+
+
 def _ranks(values: Sequence[Any]) -> list[int]:
     """Each value's rank among the distinct values, in their sort order."""
     rank = {value: r for r, value in enumerate(sorted(set(values)))}
@@ -223,10 +229,7 @@ class BatchSources(Mapping[str, RecordSource]):
             for owner in owners:
                 sizes[owner] += 1
         rows = cast("list[int]", looked_up)  # the candidates' rows: no None left
-        days = {d: date.fromordinal(d).isoformat() if d else None for d in set(outcomes.performance_date)}
-        wanted = list(
-            map(by_row.outcome_code, outcomes.outcome, map(days.__getitem__, outcomes.performance_date))
-        )
+        wanted = list(map(by_row.outcome_code, outcomes.outcome, iso_days(outcomes.performance_date)))
         exact = map(eq, by_row.outcome(rows), map(wanted.__getitem__, owners))
         rank = by_row.rank(rows)
         score = list(map(add, map(mul, exact, repeat(max(rank, default=0) + 1)), rank))  # exact first
