@@ -193,6 +193,7 @@ def _pause_outside_a_write(process: subprocess.Popen[bytes], path: Path) -> None
     run would wait for it): stop, try to take the write lock, and if it is held resume and try again."""
     for _attempt in range(200):
         process.send_signal(signal.SIGSTOP)
+        _wait_until_stopped(process)  # kill() returns before the signal lands: it could still take the lock
         db = sqlite3.connect(path, timeout=0.05, isolation_level=None)
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -204,6 +205,22 @@ def _pause_outside_a_write(process: subprocess.Popen[bytes], path: Path) -> None
         finally:
             db.close()
     raise AssertionError("the run never paused outside a write transaction")
+
+
+def _wait_until_stopped(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """Until ``process`` is in the stopped state (Linux's /proc; elsewhere a short wait)."""
+    stat = Path(f"/proc/{process.pid}/stat")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]  # the field after the command name
+        except (OSError, IndexError):
+            time.sleep(0.05)
+            return
+        if state in ("T", "t"):
+            return
+        time.sleep(0.001)
+    raise AssertionError("the run did not stop on SIGSTOP")
 
 
 def _wait_for_lock(state: Path, process: subprocess.Popen[bytes], timeout: float = 300) -> None:
